@@ -1,0 +1,126 @@
+#define _GNU_SOURCE
+#include "cshim.h"
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/time.h>
+
+const uint32_t CSHIM_EPOLLIN = EPOLLIN, CSHIM_EPOLLOUT = EPOLLOUT, CSHIM_EPOLLERR = EPOLLERR,
+               CSHIM_EPOLLHUP = EPOLLHUP, CSHIM_EPOLLRDHUP = EPOLLRDHUP;
+
+int cshim_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+static int ctl(int epfd, int op, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, op, fd, &ev);
+}
+int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) { return ctl(epfd, EPOLL_CTL_ADD, fd, events, data); }
+int cshim_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data) { return ctl(epfd, EPOLL_CTL_MOD, fd, events, data); }
+int cshim_epoll_del(int epfd, int fd) { return ctl(epfd, EPOLL_CTL_DEL, fd, 0, 0); }
+
+int cshim_epoll_wait(int epfd, uint64_t *datas, uint32_t *masks, int max, int timeout_ms) {
+    struct epoll_event evs[256];
+    if (max > 256) max = 256;
+    int n = epoll_wait(epfd, evs, max, timeout_ms);
+    for (int i = 0; i < n; i++) { datas[i] = evs[i].data.u64; masks[i] = evs[i].events; }
+    return n < 0 ? -errno : n;
+}
+
+int cshim_eventfd(void) { return eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+int cshim_eventfd_signal(int fd) { uint64_t one = 1; return (int)write(fd, &one, sizeof one); }
+int cshim_eventfd_drain(int fd) { uint64_t v; return (int)read(fd, &v, sizeof v); }
+
+static int resolve(const char *host, int port, struct sockaddr_storage *out, socklen_t *len) {
+    struct addrinfo hints, *res = 0;
+    char portstr[16];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    int rc = getaddrinfo(host, portstr, &hints, &res);
+    if (rc != 0 || !res) return -EHOSTUNREACH;
+    memcpy(out, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport) {
+    struct sockaddr_storage addr; socklen_t len;
+    int rc = resolve(host, port, &addr, &len);
+    if (rc) return rc;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&addr, len) < 0 || listen(fd, backlog) < 0) {
+        int e = errno; close(fd); return -e;
+    }
+    return fd;
+}
+
+int cshim_accept(int lfd) {
+    int fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
+    struct sockaddr_storage addr; socklen_t len;
+    int rc = resolve(host, port, &addr, &len);
+    if (rc) return rc;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
+        if (errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
+        struct pollfd p = { .fd = fd, .events = POLLOUT };
+        int n = poll(&p, 1, timeout_ms);
+        if (n <= 0) { close(fd); return n == 0 ? -ETIMEDOUT : -errno; }
+        int err = 0; socklen_t el = sizeof err;
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+        if (err) { close(fd); return -err; }
+    }
+    cshim_set_nonblocking(fd, 0);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+int cshim_set_timeouts(int fd, int recv_ms, int send_ms) {
+    struct timeval r = { recv_ms / 1000, (recv_ms % 1000) * 1000 }, s = { send_ms / 1000, (send_ms % 1000) * 1000 };
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r) < 0) return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &s, sizeof s) < 0) return -errno;
+    return 0;
+}
+
+int cshim_set_nonblocking(int fd, int on) {
+    int fl = fcntl(fd, F_GETFL, 0);
+    if (fl < 0) return -errno;
+    fl = on ? (fl | O_NONBLOCK) : (fl & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, fl) < 0 ? -errno : 0;
+}
+
+int cshim_local_port(int fd) {
+    struct sockaddr_storage a; socklen_t l = sizeof a;
+    if (getsockname(fd, (struct sockaddr *)&a, &l) < 0) return -errno;
+    if (a.ss_family == AF_INET) return ntohs(((struct sockaddr_in *)&a)->sin_port);
+    return ntohs(((struct sockaddr_in6 *)&a)->sin6_port);
+}
+
+void cshim_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }

@@ -1,0 +1,32 @@
+#ifndef CSHIM_H
+#define CSHIM_H
+#include <stdint.h>
+
+// epoll_event is packed on x86_64; these wrappers keep Swift away from its layout.
+int cshim_epoll_create(void);
+int cshim_epoll_add(int epfd, int fd, uint32_t events, uint64_t data);
+int cshim_epoll_mod(int epfd, int fd, uint32_t events, uint64_t data);
+int cshim_epoll_del(int epfd, int fd);
+// Waits for up to `max` events, writing their data words and event masks to the two arrays.
+int cshim_epoll_wait(int epfd, uint64_t *datas, uint32_t *masks, int max, int timeout_ms);
+
+int cshim_eventfd(void);
+int cshim_eventfd_signal(int fd);
+int cshim_eventfd_drain(int fd);
+
+extern const uint32_t CSHIM_EPOLLIN, CSHIM_EPOLLOUT, CSHIM_EPOLLERR, CSHIM_EPOLLHUP, CSHIM_EPOLLRDHUP;
+
+// Listening TCP socket with SO_REUSEADDR (+ SO_REUSEPORT when reuseport != 0), non-blocking.
+// Returns fd or -errno.
+int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport);
+// accept4 non-blocking + TCP_NODELAY. Returns fd or -errno.
+int cshim_accept(int lfd);
+// Blocking connect with timeout (ms); result socket is blocking with TCP_NODELAY. fd or -errno.
+int cshim_connect_tcp(const char *host, int port, int timeout_ms);
+int cshim_set_timeouts(int fd, int recv_ms, int send_ms);
+int cshim_set_nonblocking(int fd, int on);
+// Bound port of a socket (for port 0 listeners).
+int cshim_local_port(int fd);
+// Ignore SIGPIPE process-wide; writes return EPIPE instead.
+void cshim_ignore_sigpipe(void);
+#endif
