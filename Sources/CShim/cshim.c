@@ -10,10 +10,12 @@
 #include <fcntl.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/time.h>
+#include <time.h>
 
 const uint32_t CSHIM_EPOLLIN = EPOLLIN, CSHIM_EPOLLOUT = EPOLLOUT, CSHIM_EPOLLERR = EPOLLERR,
                CSHIM_EPOLLHUP = EPOLLHUP, CSHIM_EPOLLRDHUP = EPOLLRDHUP;
@@ -73,9 +75,15 @@ int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport) {
     return fd;
 }
 
-int cshim_accept(int lfd) {
-    int fd = accept4(lfd, 0, 0, SOCK_NONBLOCK | SOCK_CLOEXEC);
+int cshim_accept(int lfd, char *addr, int addrlen) {
+    struct sockaddr_storage sa; socklen_t sl = sizeof sa;
+    int fd = accept4(lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return -errno;
+    if (addr && addrlen > 0) {
+        addr[0] = 0;
+        if (sa.ss_family == AF_INET) inet_ntop(AF_INET, &((struct sockaddr_in *)&sa)->sin_addr, addr, addrlen);
+        else if (sa.ss_family == AF_INET6) inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&sa)->sin6_addr, addr, addrlen);
+    }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
@@ -124,3 +132,22 @@ int cshim_local_port(int fd) {
 }
 
 void cshim_ignore_sigpipe(void) { signal(SIGPIPE, SIG_IGN); }
+
+uint64_t cshim_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+int64_t cshim_wall_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cshim_http_date(char *out, int len) {
+    time_t t = time(0);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return (int)strftime(out, len, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+}

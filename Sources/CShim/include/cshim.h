@@ -19,8 +19,8 @@ extern const uint32_t CSHIM_EPOLLIN, CSHIM_EPOLLOUT, CSHIM_EPOLLERR, CSHIM_EPOLL
 // Listening TCP socket with SO_REUSEADDR (+ SO_REUSEPORT when reuseport != 0), non-blocking.
 // Returns fd or -errno.
 int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport);
-// accept4 non-blocking + TCP_NODELAY. Returns fd or -errno.
-int cshim_accept(int lfd);
+// accept4 non-blocking + TCP_NODELAY; writes the peer's address text to addr. Returns fd or -errno.
+int cshim_accept(int lfd, char *addr, int addrlen);
 // Blocking connect with timeout (ms); result socket is blocking with TCP_NODELAY. fd or -errno.
 int cshim_connect_tcp(const char *host, int port, int timeout_ms);
 int cshim_set_timeouts(int fd, int recv_ms, int send_ms);
@@ -29,4 +29,8 @@ int cshim_set_nonblocking(int fd, int on);
 int cshim_local_port(int fd);
 // Ignore SIGPIPE process-wide; writes return EPIPE instead.
 void cshim_ignore_sigpipe(void);
+uint64_t cshim_monotonic_ns(void);
+int64_t cshim_wall_ms(void);
+// Writes "Date: <IMF-fixdate>\r\n" for now; returns its length.
+int cshim_http_date(char *out, int len);
 #endif

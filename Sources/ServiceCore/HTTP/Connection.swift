@@ -1,0 +1,46 @@
+/// One client socket, owned by a single event loop thread.
+final class Connection {
+    let fd: Int32
+    let id: UInt64
+    let remoteAddress: String
+    /// Received bytes not yet consumed; `readPos` is where the next request starts.
+    var inbuf: [UInt8] = []
+    var readPos = 0
+    /// Encoded responses waiting for the socket; `outPos` bytes of it are already written.
+    var outbuf: [UInt8] = []
+    var outPos = 0
+    /// A head parsed while its body is still arriving.
+    var pendingHead: (request: HTTPRequest, headLength: Int, bodyLength: Int)?
+    /// A request is with the worker pool; later pipelined requests wait so responses stay in order.
+    var inFlight = false
+    var closeAfterWrite = false
+    var peerClosed = false
+    /// Monotonic ms of the last socket activity, and of the first byte of an unfinished request (0: none).
+    var lastActive: UInt64
+    var requestStarted: UInt64 = 0
+    /// Event mask currently registered with epoll.
+    var registered: UInt32 = 0
+    var added = false
+
+    init(fd: Int32, id: UInt64, remoteAddress: String, now: UInt64) {
+        self.fd = fd
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.lastActive = now
+        inbuf.reserveCapacity(4096)
+    }
+
+    var pendingInput: Int { inbuf.count - readPos }
+    var hasOutput: Bool { outPos < outbuf.count }
+
+    /// Drops consumed input so the buffer does not grow with a long keep-alive session.
+    func compactInput() {
+        if readPos == inbuf.count {
+            inbuf.removeAll(keepingCapacity: true)
+            readPos = 0
+        } else if readPos > 32 * 1024 {
+            inbuf.removeFirst(readPos)
+            readPos = 0
+        }
+    }
+}

@@ -1,0 +1,336 @@
+import CShim
+import Foundation
+import Synchronization
+
+/// One epoll loop on its own thread with its own SO_REUSEPORT listener. It parses requests, runs
+/// inline handlers itself, hands blocking ones to the worker pool, and writes responses in order.
+final class EventLoop: @unchecked Sendable {
+    private static let listenerTag: UInt64 = UInt64.max
+    private static let wakeTag: UInt64 = UInt64.max - 1
+
+    let index: Int
+    private let epfd: Int32
+    private let wakeFd: Int32
+    private var listenFd: Int32
+    private var listening = false
+    private let server: HTTPServerCore
+    private var connections: [Int32: Connection] = [:]
+    private var nextId: UInt64 = 1
+    private let completions = Mutex<[(UInt64, HTTPResponse, Bool, String, UInt64)]>([])
+    private let stopRequested = Atomic<Bool>(false)
+    private var draining = false
+    private var drainDeadline: UInt64 = 0
+    private let readBuffer: UnsafeMutablePointer<UInt8>
+    private let readBufferSize = 64 * 1024
+    private var dateLine: [UInt8] = []
+    private var lastTick: UInt64 = 0
+    private var context: WorkerContext?
+    let openConnections = Atomic<Int>(0)
+
+    init(index: Int, listenFd: Int32, server: HTTPServerCore) throws {
+        self.index = index
+        self.listenFd = listenFd
+        self.server = server
+        epfd = cshim_epoll_create()
+        wakeFd = cshim_eventfd()
+        guard epfd >= 0, wakeFd >= 0 else { throw HTTPServerError.system("epoll/eventfd", errno) }
+        readBuffer = .allocate(capacity: readBufferSize)
+        _ = cshim_epoll_add(epfd, wakeFd, CSHIM_EPOLLIN, EventLoop.wakeTag)
+        _ = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag)
+        listening = true
+        refreshDate()
+    }
+
+    deinit {
+        readBuffer.deallocate()
+        close(epfd)
+        close(wakeFd)
+    }
+
+    // MARK: thread entry
+
+    func run() {
+        context = server.makeContext(-1 - index)
+        var datas = [UInt64](repeating: 0, count: 256)
+        var masks = [UInt32](repeating: 0, count: 256)
+        while true {
+            if stopRequested.load(ordering: .acquiring) && !draining { beginDrain() }
+            let n = datas.withUnsafeMutableBufferPointer { d in
+                masks.withUnsafeMutableBufferPointer { m in
+                    cshim_epoll_wait(epfd, d.baseAddress, m.baseAddress, 256, draining ? 100 : 500)
+                }
+            }
+            for i in 0..<max(0, Int(n)) {
+                let tag = datas[i], mask = masks[i]
+                if tag == EventLoop.listenerTag { acceptAll() }
+                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions() }
+                else { handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask) }
+            }
+            let now = Clock.monotonicNanos() / 1_000_000
+            if now &- lastTick >= 250 { tick(now) }
+            if draining && (connections.isEmpty || now >= drainDeadline) { break }
+        }
+        for conn in connections.values { closeConnection(conn) }
+    }
+
+    /// Called from any thread: stop accepting, finish what is in flight, then end the loop.
+    func requestStop() {
+        stopRequested.store(true, ordering: .releasing)
+        _ = cshim_eventfd_signal(wakeFd)
+    }
+
+    // MARK: accepting
+
+    private func acceptAll() {
+        var addr = [CChar](repeating: 0, count: 64)
+        for _ in 0..<128 {
+            let fd = addr.withUnsafeMutableBufferPointer { cshim_accept(listenFd, $0.baseAddress, 64) }
+            if fd < 0 {
+                if -fd == EMFILE || -fd == ENFILE {
+                    // Out of descriptors: stop polling the listener until the next tick frees some.
+                    _ = cshim_epoll_del(epfd, listenFd)
+                    listening = false
+                    server.logger.warn("accept: out of file descriptors")
+                }
+                return
+            }
+            let id = nextId
+            nextId += 1
+            let remote = addr.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            let conn = Connection(fd: fd, id: id, remoteAddress: remote, now: Clock.monotonicNanos() / 1_000_000)
+            connections[fd] = conn
+            openConnections.add(1, ordering: .relaxed)
+            updateInterest(conn)
+        }
+    }
+
+    // MARK: socket events
+
+    private func handle(fd: Int32, id: UInt64, mask: UInt32) {
+        guard let conn = connections[fd], conn.id & 0xffff_ffff == id else { return }
+        if mask & (CSHIM_EPOLLERR | CSHIM_EPOLLHUP) != 0 && mask & CSHIM_EPOLLIN == 0 {
+            closeConnection(conn)
+            return
+        }
+        if mask & CSHIM_EPOLLOUT != 0 {
+            flush(conn)
+            if connections[fd] == nil { return }
+        }
+        if mask & CSHIM_EPOLLIN != 0 { readFrom(conn) }
+    }
+
+    private func readFrom(_ conn: Connection) {
+        let n = read(conn.fd, readBuffer, readBufferSize)
+        if n > 0 {
+            conn.inbuf.append(contentsOf: UnsafeBufferPointer(start: readBuffer, count: n))
+            conn.lastActive = Clock.monotonicNanos() / 1_000_000
+            if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight { conn.requestStarted = conn.lastActive }
+            processInput(conn)
+        } else if n == 0 {
+            conn.peerClosed = true
+            processInput(conn)
+        } else if errno != EAGAIN && errno != EINTR {
+            closeConnection(conn)
+        }
+    }
+
+    /// Parses and dispatches every complete request in the buffer, stopping at one that went to
+    /// the worker pool (its response must be written before the next request's).
+    private func processInput(_ conn: Connection) {
+        while !conn.inFlight && !conn.closeAfterWrite && conn.pendingInput > 0 {
+            if let pending = conn.pendingHead {
+                guard conn.pendingInput >= pending.headLength + pending.bodyLength else { break }
+                var request = pending.request
+                let start = conn.readPos + pending.headLength
+                request.body = Array(conn.inbuf[start..<(start + pending.bodyLength)])
+                conn.readPos = start + pending.bodyLength
+                conn.pendingHead = nil
+                conn.requestStarted = conn.pendingInput > 0 ? conn.lastActive : 0
+                dispatch(conn, request)
+                continue
+            }
+            let parsed = conn.inbuf.withUnsafeBufferPointer { all in
+                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[conn.readPos...]), limits: server.limits)
+            }
+            switch parsed {
+            case .incomplete:
+                break
+            case .failure(let status, let message):
+                respond(conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
+            case .head(var request, let headLength, let bodyLength):
+                request.remoteAddress = conn.remoteAddress
+                conn.pendingHead = (request, headLength, bodyLength)
+                continue
+            }
+            break
+        }
+        conn.compactInput()
+        if conn.peerClosed && !conn.inFlight {
+            // The client finished sending: answer what is complete, then close.
+            conn.closeAfterWrite = true
+        }
+        flush(conn)
+    }
+
+    private func dispatch(_ conn: Connection, _ request: HTTPRequest) {
+        let started = Clock.monotonicNanos()
+        let keepAlive = request.wantsKeepAlive && !draining
+        switch server.router.match(method: request.method, path: request.path) {
+        case .notFound:
+            respond(conn, .error(404, "no route for \(request.method) \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)
+        case .methodNotAllowed:
+            respond(conn, .error(405, "method \(request.method) not allowed on \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)
+        case .found(let route):
+            if route.mode == .inline, let ctx = context {
+                respond(conn, server.run(route, request, ctx), keepAlive: keepAlive, route: route.label, started: started)
+                return
+            }
+            conn.inFlight = true
+            let connId = conn.id
+            let accepted = server.pool.submit { [self, server] ctx in
+                let response = server.run(route, request, ctx)
+                completions.withLock { $0.append((connId, response, keepAlive, route.label, started)) }
+                _ = cshim_eventfd_signal(wakeFd)
+            }
+            if !accepted {
+                conn.inFlight = false
+                respond(conn, .error(503, "server busy, try again"), keepAlive: keepAlive, route: route.label, started: started)
+            }
+        }
+    }
+
+    private func deliverCompletions() {
+        let done = completions.withLock { items -> [(UInt64, HTTPResponse, Bool, String, UInt64)] in
+            let taken = items
+            items.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for (connId, response, keepAlive, label, started) in done {
+            // The client may have gone while the worker ran; the fd may even be reused, hence the id check.
+            guard let conn = findConnection(connId) else {
+                server.metrics.record(shard: index, route: label, status: response.status,
+                                      seconds: Double(Clock.monotonicNanos() - started) / 1e9)
+                continue
+            }
+            conn.inFlight = false
+            respond(conn, response, keepAlive: keepAlive && !draining, route: label, started: started)
+            processInput(conn)
+        }
+    }
+
+    private var byId: [UInt64: Int32] = [:]
+
+    private func findConnection(_ id: UInt64) -> Connection? {
+        guard let fd = byId[id], let c = connections[fd], c.id == id else { return nil }
+        return c
+    }
+
+    private func respond(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool, route: String, started: UInt64) {
+        let keep = keepAlive && response.header("connection")?.lowercased() != "close"
+        response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)
+        if !keep { conn.closeAfterWrite = true }
+        server.metrics.record(shard: index, route: route, status: response.status,
+                              seconds: Double(Clock.monotonicNanos() &- started) / 1e9)
+        if response.status >= 500 && response.status != 503 {
+            server.logger.warn("request failed", [("route", .string(route)), ("status", .int(response.status))])
+        }
+    }
+
+    private func flush(_ conn: Connection) {
+        while conn.hasOutput {
+            let n = conn.outbuf.withUnsafeBufferPointer { buf in
+                write(conn.fd, buf.baseAddress! + conn.outPos, buf.count - conn.outPos)
+            }
+            if n > 0 {
+                conn.outPos += n
+                conn.lastActive = Clock.monotonicNanos() / 1_000_000
+            } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
+                break
+            } else {
+                closeConnection(conn)
+                return
+            }
+        }
+        if !conn.hasOutput {
+            conn.outbuf.removeAll(keepingCapacity: conn.outbuf.capacity <= 64 * 1024)
+            conn.outPos = 0
+            if conn.closeAfterWrite && !conn.inFlight {
+                closeConnection(conn)
+                return
+            }
+        }
+        updateInterest(conn)
+    }
+
+    private func updateInterest(_ conn: Connection) {
+        var want: UInt32 = 0
+        // Stop reading while a large backlog of pipelined input waits, or once we will close.
+        if !conn.closeAfterWrite && !conn.peerClosed && conn.pendingInput < server.limits.maxBodyBytes + server.limits.maxHeaderBytes {
+            want |= CSHIM_EPOLLIN
+        }
+        if conn.hasOutput { want |= CSHIM_EPOLLOUT }
+        guard want != conn.registered || !conn.added else { return }
+        let tag = (conn.id << 32) | UInt64(UInt32(bitPattern: conn.fd))
+        if !conn.added {
+            _ = cshim_epoll_add(epfd, conn.fd, want, tag)
+            byId[conn.id] = conn.fd
+            conn.added = true
+        } else {
+            _ = cshim_epoll_mod(epfd, conn.fd, want, tag)
+        }
+        conn.registered = want
+    }
+
+    private func closeConnection(_ conn: Connection) {
+        guard connections[conn.fd] === conn else { return }
+        connections[conn.fd] = nil
+        byId[conn.id] = nil
+        _ = cshim_epoll_del(epfd, conn.fd)
+        close(conn.fd)
+        openConnections.subtract(1, ordering: .relaxed)
+    }
+
+    // MARK: timers and drain
+
+    private func refreshDate() {
+        var buf = [CChar](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBufferPointer { cshim_http_date($0.baseAddress, 64) }
+        dateLine = buf.prefix(Int(n)).map { UInt8(bitPattern: $0) }
+    }
+
+    private func tick(_ now: UInt64) {
+        lastTick = now
+        refreshDate()
+        if !listening && !draining {
+            listening = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag) == 0
+        }
+        let limits = server.timeouts
+        for conn in Array(connections.values) {
+            if conn.inFlight { continue }
+            if conn.hasOutput {
+                if now &- conn.lastActive > limits.writeMillis { closeConnection(conn) }
+            } else if conn.requestStarted != 0 || conn.pendingHead != nil {
+                if now &- conn.requestStarted > limits.requestMillis {
+                    // A request was begun but not finished in time (slow or stalled client).
+                    conn.pendingHead = nil
+                    conn.inbuf.removeAll()
+                    conn.readPos = 0
+                    respond(conn, .error(408, "request not completed in time"), keepAlive: false, route: "timeout", started: Clock.monotonicNanos())
+                    flush(conn)
+                }
+            } else if draining || now &- conn.lastActive > limits.idleMillis {
+                closeConnection(conn)
+            }
+        }
+    }
+
+    private func beginDrain() {
+        draining = true
+        drainDeadline = Clock.monotonicNanos() / 1_000_000 + server.timeouts.drainMillis
+        if listening { _ = cshim_epoll_del(epfd, listenFd) }
+        listening = false
+        close(listenFd)
+        listenFd = -1
+        tick(Clock.monotonicNanos() / 1_000_000)
+    }
+}

@@ -1,0 +1,103 @@
+/// An HTTP response built by a handler. The server adds Content-Length, Date and Connection.
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+
+    public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
+
+    public static func text(_ s: String, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "text/plain; charset=utf-8")], body: Array(s.utf8))
+    }
+
+    public static func json(_ value: JSON, status: Int = 200) -> HTTPResponse {
+        HTTPResponse(status: status, headers: [("Content-Type", "application/json")], body: value.serializedBytes())
+    }
+
+    /// Platform-style error envelope: `{"success":false,"data":{"error":"..."}}`.
+    public static func error(_ status: Int, _ message: String) -> HTTPResponse {
+        json(.object([("success", .bool(false)), ("data", .object([("error", .string(message))]))]), status: status)
+    }
+
+    public func header(_ name: String) -> String? {
+        let lower = name.lowercased()
+        for h in headers where h.name.lowercased() == lower { return h.value }
+        return nil
+    }
+}
+
+/// Throw from a handler to answer with a given status and JSON error body.
+public struct HTTPError: Error, Sendable {
+    public let status: Int
+    public let message: String
+    public init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+enum StatusText {
+    static func reason(_ code: Int) -> String {
+        switch code {
+        case 200: return "OK"
+        case 201: return "Created"
+        case 204: return "No Content"
+        case 400: return "Bad Request"
+        case 401: return "Unauthorized"
+        case 403: return "Forbidden"
+        case 404: return "Not Found"
+        case 405: return "Method Not Allowed"
+        case 408: return "Request Timeout"
+        case 409: return "Conflict"
+        case 411: return "Length Required"
+        case 413: return "Payload Too Large"
+        case 414: return "URI Too Long"
+        case 429: return "Too Many Requests"
+        case 431: return "Request Header Fields Too Large"
+        case 500: return "Internal Server Error"
+        case 501: return "Not Implemented"
+        case 502: return "Bad Gateway"
+        case 503: return "Service Unavailable"
+        case 504: return "Gateway Timeout"
+        case 505: return "HTTP Version Not Supported"
+        default: return "Status"
+        }
+    }
+}
+
+extension HTTPResponse {
+    /// Appends the wire form (status line, headers, body) to `out`.
+    func serialize(into out: inout [UInt8], keepAlive: Bool, date: [UInt8]) {
+        out.append(contentsOf: "HTTP/1.1 \(status) \(StatusText.reason(status))\r\n".utf8)
+        for h in headers {
+            out.append(contentsOf: h.name.utf8)
+            out.append(contentsOf: ": ".utf8)
+            out.append(contentsOf: h.value.utf8)
+            out.append(contentsOf: "\r\n".utf8)
+        }
+        out.append(contentsOf: "Content-Length: ".utf8)
+        appendDecimal(body.count, to: &out)
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: date)
+        if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
+        out.append(contentsOf: "\r\n".utf8)
+        out.append(contentsOf: body)
+    }
+}
+
+@inline(__always)
+func appendDecimal(_ value: Int, to out: inout [UInt8]) {
+    if value == 0 { out.append(UInt8(ascii: "0")); return }
+    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var v = value, n = 0
+    withUnsafeMutableBytes(of: &digits) { buf in
+        while v > 0 && n < 20 { buf[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 }
+        while n > 0 { n -= 1; out.append(buf[n]) }
+    }
+}

@@ -1,0 +1,142 @@
+import CShim
+import Foundation
+
+public enum HTTPServerError: Error, CustomStringConvertible {
+    case system(String, Int32)
+    public var description: String {
+        switch self {
+        case let .system(what, code): return "\(what) failed: \(String(cString: strerror(code)))"
+        }
+    }
+}
+
+public struct HTTPServerOptions: Sendable {
+    public var host = "127.0.0.1"
+    /// 0 picks a free port (tests); read it back from `HTTPServer.port`.
+    public var port = 8080
+    public var loops = 1
+    public var workers = 16
+    public var queueCapacity = 4096
+    public var maxHeaderBytes = 16 * 1024
+    public var maxBodyBytes = 1024 * 1024
+    public var idleTimeoutMillis: UInt64 = 120_000
+    public var requestTimeoutMillis: UInt64 = 15_000
+    public var writeTimeoutMillis: UInt64 = 30_000
+    public var drainTimeoutMillis: UInt64 = 10_000
+    public var backlog: Int32 = 4096
+
+    public init() {}
+
+    /// Options from DT_* environment variables (see README).
+    public init(config: ServiceConfig, defaultPort: Int) {
+        host = config.host
+        port = config.int("DT_PORT", default: defaultPort)
+        loops = config.int("DT_LOOPS", default: config.cores)
+        workers = config.int("DT_WORKERS", default: 16)
+        queueCapacity = config.int("DT_QUEUE", default: 4096)
+        maxHeaderBytes = config.int("DT_MAX_HEADER_BYTES", default: maxHeaderBytes)
+        maxBodyBytes = config.int("DT_MAX_BODY_BYTES", default: maxBodyBytes)
+        idleTimeoutMillis = UInt64(config.int("DT_IDLE_TIMEOUT_MS", default: Int(idleTimeoutMillis)))
+        requestTimeoutMillis = UInt64(config.int("DT_REQUEST_TIMEOUT_MS", default: Int(requestTimeoutMillis)))
+    }
+}
+
+struct ServerTimeouts {
+    var idleMillis: UInt64
+    var requestMillis: UInt64
+    var writeMillis: UInt64
+    var drainMillis: UInt64
+}
+
+/// State shared by the loops and the pool (read-only after start, apart from thread-safe parts).
+final class HTTPServerCore: @unchecked Sendable {
+    let router: Router
+    let limits: HTTPLimits
+    let timeouts: ServerTimeouts
+    let pool: WorkerPool
+    let metrics: Metrics
+    let logger: Logger
+    let makeContext: @Sendable (Int) -> WorkerContext
+
+    init(router: Router, options: HTTPServerOptions, metrics: Metrics, logger: Logger,
+         makeContext: @escaping @Sendable (Int) -> WorkerContext) {
+        self.router = router
+        self.limits = HTTPLimits(maxHeaderBytes: options.maxHeaderBytes, maxBodyBytes: options.maxBodyBytes)
+        self.timeouts = ServerTimeouts(idleMillis: options.idleTimeoutMillis, requestMillis: options.requestTimeoutMillis,
+                                       writeMillis: options.writeTimeoutMillis, drainMillis: options.drainTimeoutMillis)
+        self.pool = WorkerPool(size: options.workers, capacity: options.queueCapacity)
+        self.metrics = metrics
+        self.logger = logger
+        self.makeContext = makeContext
+    }
+
+    /// Runs a handler, turning thrown errors into JSON error responses (never a crash).
+    func run(_ route: Route, _ request: HTTPRequest, _ ctx: WorkerContext) -> HTTPResponse {
+        do {
+            return try route.handler(request, ctx)
+        } catch let e as HTTPError {
+            return .error(e.status, e.message)
+        } catch let e as JSONParseError {
+            return .error(400, e.description)
+        } catch {
+            logger.error("handler error", [("route", .string(route.label)), ("error", .string("\(error)"))])
+            return .error(500, "internal error")
+        }
+    }
+}
+
+/// HTTP/1.1 server: `loops` epoll threads with SO_REUSEPORT listeners plus a bounded worker pool.
+public final class HTTPServer: @unchecked Sendable {
+    public let options: HTTPServerOptions
+    public let metrics: Metrics
+    private let core: HTTPServerCore
+    private var loops: [EventLoop] = []
+    private let finished = DispatchGroup()
+    public private(set) var port: Int = 0
+
+    public init(options: HTTPServerOptions, router: Router, logger: Logger,
+                makeContext: @escaping @Sendable (Int) -> WorkerContext) {
+        self.options = options
+        self.metrics = Metrics(shards: max(1, options.loops))
+        self.core = HTTPServerCore(router: router, options: options, metrics: metrics, logger: logger, makeContext: makeContext)
+    }
+
+    /// Binds every loop's listener and starts the threads; returns at once.
+    public func start() throws {
+        cshim_ignore_sigpipe()
+        var boundPort = options.port
+        for i in 0..<max(1, options.loops) {
+            let fd = cshim_listen_tcp(options.host, Int32(boundPort), options.backlog, 1)
+            guard fd >= 0 else { throw HTTPServerError.system("listen on \(options.host):\(boundPort)", -fd) }
+            if i == 0 { boundPort = Int(cshim_local_port(fd)) }
+            loops.append(try EventLoop(index: i, listenFd: fd, server: core))
+        }
+        port = boundPort
+        let pool = core.pool
+        metrics.gauge("worker_queue_depth") { pool.queueDepth }
+        metrics.gauge("worker_threads") { pool.size }
+        let loopsCopy = loops
+        metrics.gauge("open_connections") { loopsCopy.reduce(0) { $0 + $1.openConnections.load(ordering: .relaxed) } }
+        core.pool.start(makeContext: core.makeContext)
+        for loop in loops {
+            finished.enter()
+            let t = Thread { [finished] in
+                loop.run()
+                finished.leave()
+            }
+            t.name = "loop-\(loop.index)"
+            t.start()
+        }
+    }
+
+    /// Graceful drain: stop accepting, answer in-flight requests, close idle connections.
+    public func shutdown() {
+        for loop in loops { loop.requestStop() }
+    }
+
+    /// Blocks until every loop has drained, then stops the worker pool.
+    public func wait() {
+        finished.wait()
+        core.pool.stop()
+    }
+}

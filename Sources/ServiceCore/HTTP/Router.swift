@@ -1,0 +1,66 @@
+/// Where a handler runs: `inline` on the event-loop thread (must never block), `blocking` on the
+/// worker pool (may wait on PostgreSQL, Redis or another service).
+public enum HandlerMode: Sendable { case inline, blocking }
+
+public typealias Handler = @Sendable (HTTPRequest, WorkerContext) throws -> HTTPResponse
+
+public struct Route: Sendable {
+    public let label: String
+    public let mode: HandlerMode
+    public let handler: Handler
+}
+
+enum RouteMatch {
+    case found(Route)
+    case methodNotAllowed
+    case notFound
+}
+
+/// Exact-path routing table, plus optional prefix routes and a fallback. Built before the server
+/// starts and read-only afterwards, so loops and workers share it without locks.
+public final class Router: @unchecked Sendable {
+    private var exact: [String: [String: Route]] = [:]   // path -> method -> route
+    private var prefixes: [(prefix: String, route: Route)] = []
+    private var fallback: Route?
+
+    public init() {}
+
+    public func add(_ method: String, _ path: String, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+        exact[path, default: [:]][method] = Route(label: "\(method) \(path)", mode: mode, handler: handler)
+    }
+
+    public func get(_ path: String, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+        add("GET", path, mode: mode, handler)
+    }
+
+    public func post(_ path: String, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+        add("POST", path, mode: mode, handler)
+    }
+
+    /// Any method on any path starting with `prefix` (longest prefix wins).
+    public func prefix(_ prefix: String, label: String? = nil, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+        prefixes.append((prefix, Route(label: label ?? "\(prefix)*", mode: mode, handler: handler)))
+        prefixes.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// Used when nothing else matches (e.g. the gateway's proxy).
+    public func setFallback(label: String = "fallback", mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+        fallback = Route(label: label, mode: mode, handler: handler)
+    }
+
+    /// Every exact route as (method, path), for checks such as "the OpenAPI file lists every route".
+    public var routes: [(method: String, path: String)] {
+        exact.flatMap { path, methods in methods.keys.map { ($0, path) } }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+
+    func match(method: String, path: String) -> RouteMatch {
+        if let methods = exact[path] {
+            if let r = methods[method] { return .found(r) }
+            if method == "HEAD", let r = methods["GET"] { return .found(r) }
+            if fallback == nil { return .methodNotAllowed }
+        }
+        for p in prefixes where path.hasPrefix(p.prefix) { return .found(p.route) }
+        if let f = fallback { return .found(f) }
+        return .notFound
+    }
+}

@@ -1,0 +1,57 @@
+/// A JSON value. Numbers keep their source text so integers of any size and decimal money parse
+/// exactly (no trip through Double); objects keep key order so responses read as specified.
+public enum JSON: Sendable, Equatable {
+    case null
+    case bool(Bool)
+    case number(String)
+    case string(String)
+    case array([JSON])
+    case object([(String, JSON)])
+
+    public static func int<T: BinaryInteger>(_ v: T) -> JSON { .number(String(v)) }
+
+    public static func == (a: JSON, b: JSON) -> Bool {
+        switch (a, b) {
+        case (.null, .null): return true
+        case let (.bool(x), .bool(y)): return x == y
+        case let (.number(x), .number(y)): return x == y
+        case let (.string(x), .string(y)): return x == y
+        case let (.array(x), .array(y)): return x == y
+        case let (.object(x), .object(y)):
+            return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+        default: return false
+        }
+    }
+
+    public subscript(key: String) -> JSON? {
+        guard case .object(let pairs) = self else { return nil }
+        for (k, v) in pairs where k == key { return v }
+        return nil
+    }
+
+    public subscript(index: Int) -> JSON? {
+        guard case .array(let items) = self, index >= 0, index < items.count else { return nil }
+        return items[index]
+    }
+
+    public var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    public var stringValue: String? { if case .string(let s) = self { return s } else { return nil } }
+
+    public var boolValue: Bool? { if case .bool(let b) = self { return b } else { return nil } }
+
+    public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
+
+    /// Exact integer value: nil for fractions, exponents or values outside Int64.
+    public var int64Value: Int64? {
+        guard case .number(let text) = self else { return nil }
+        return Int64(text)
+    }
+
+    /// A decimal amount as integer hundredths (cents): at most two decimals, no exponent,
+    /// nil when it would not fit in Int64.
+    public var centsValue: Int64? {
+        guard case .number(let text) = self else { return nil }
+        return Money.parseCents(text)
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+
+/// Wires a service: config, logger, router with /health and /metrics, server, SIGTERM drain.
+/// Each executable's `main` builds its routes and calls `run()`.
+public final class Service: @unchecked Sendable {
+    public let config: ServiceConfig
+    public let logger: Logger
+    public let router = Router()
+    public let options: HTTPServerOptions
+    private var server: HTTPServer?
+    private var signalSources: [DispatchSourceSignal] = []
+    /// Checks run by /health besides "the process answers" (e.g. database reachable).
+    private var healthChecks: [(String, @Sendable (WorkerContext) -> Bool)] = []
+
+    public init(name: String, defaultPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        config = ServiceConfig(name: name, environment: environment)
+        logger = Logger(config: config)
+        options = HTTPServerOptions(config: config, defaultPort: defaultPort)
+    }
+
+    public func addHealthCheck(_ name: String, _ check: @escaping @Sendable (WorkerContext) -> Bool) {
+        healthChecks.append((name, check))
+    }
+
+    /// Starts serving and returns the bound port (use `runForever` in executables).
+    @discardableResult
+    public func start() throws -> Int {
+        let checks = healthChecks
+        router.get("/health", mode: checks.isEmpty ? .inline : .blocking) { _, ctx in
+            var failed: [JSON] = []
+            for (name, check) in checks where !check(ctx) { failed.append(.string(name)) }
+            if failed.isEmpty { return .json(.object([("status", .string("ok"))])) }
+            return .json(.object([("status", .string("degraded")), ("failing", .array(failed))]), status: 503)
+        }
+        let config = self.config
+        let server = HTTPServer(options: options, router: router, logger: logger) { WorkerContext(config: config, index: $0) }
+        router.get("/metrics", mode: .inline) { [weak server] _, _ in
+            HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                         body: Array((server?.metrics.render() ?? "").utf8))
+        }
+        try server.start()
+        self.server = server
+        logger.info("listening", [("port", .int(server.port)), ("loops", .int(options.loops)), ("workers", .int(options.workers))])
+        return server.port
+    }
+
+    /// Serves until SIGTERM/SIGINT, then drains and returns.
+    public func runForever() -> Never {
+        do {
+            try start()
+        } catch {
+            logger.error("start failed", [("error", .string("\(error)"))])
+            exit(1)
+        }
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [weak self] in
+                self?.logger.info("draining")
+                self?.server?.shutdown()
+            }
+            source.resume()
+            signalSources.append(source)
+        }
+        server?.wait()
+        logger.info("stopped")
+        exit(0)
+    }
+
+    public func shutdown() {
+        server?.shutdown()
+        server?.wait()
+    }
+}

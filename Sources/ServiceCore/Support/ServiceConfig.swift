@@ -1,0 +1,58 @@
+import Foundation
+
+/// Configuration from environment variables with local defaults (see README for the full list).
+public struct ServiceConfig: Sendable {
+    public let name: String
+    public let values: [String: String]
+
+    public init(name: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.name = name
+        self.values = environment
+    }
+
+    public func string(_ key: String, default def: String) -> String {
+        if let v = values[key], !v.isEmpty { return v }
+        return def
+    }
+
+    public func int(_ key: String, default def: Int) -> Int {
+        values[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? def
+    }
+
+    public func bool(_ key: String, default def: Bool) -> Bool {
+        guard let v = values[key]?.lowercased() else { return def }
+        return ["1", "true", "yes", "on"].contains(v)
+    }
+
+    /// Comma-separated `host:port` list.
+    public func endpoints(_ key: String, default def: String) -> [Endpoint] {
+        string(key, default: def).split(separator: ",").compactMap { Endpoint(String($0)) }
+    }
+
+    public var host: String { string("DT_HOST", default: "127.0.0.1") }
+    public var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    public var postgresConnInfo: String {
+        string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade connect_timeout=5")
+    }
+    public var redis: Endpoint { Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379) }
+}
+
+public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
+    public let host: String
+    public let port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `host:port`; nil when malformed.
+    public init?(_ text: String) {
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else { return nil }
+        host = String(t[..<colon])
+        port = p
+    }
+
+    public var description: String { "\(host):\(port)" }
+}

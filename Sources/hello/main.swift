@@ -1,0 +1,12 @@
+import ServiceCore
+
+// The smallest service on the core library: used by the HTTP benchmark and the server tests.
+let service = Service(name: "hello", defaultPort: 8900)
+let helloBody = Array("Hello, World!".utf8)
+service.router.get("/hello/", mode: .inline) { _, _ in
+    HTTPResponse(status: 200, headers: [("Content-Type", "text/plain")], body: helloBody)
+}
+service.router.post("/hello/echo", mode: .blocking) { request, _ in
+    HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: request.body)
+}
+service.runForever()
