@@ -1,0 +1,224 @@
+import CShim
+import Foundation
+import Synchronization
+
+public struct ClientResponse: Sendable {
+    public let status: Int
+    public let headers: [(name: String, value: String)]
+    public let body: [UInt8]
+
+    public func header(_ name: String) -> String? {
+        for h in headers where h.name == name { return h.value }
+        return nil
+    }
+
+    public func json() throws -> JSON { try JSON.parse(body) }
+}
+
+public enum HTTPClientError: Error, Sendable, CustomStringConvertible {
+    case connect(String)
+    case timeout
+    case io(String)
+    case malformedResponse(String)
+
+    public var description: String {
+        switch self {
+        case .connect(let m): return "connect failed: \(m)"
+        case .timeout: return "timed out"
+        case .io(let m): return "I/O error: \(m)"
+        case .malformedResponse(let m): return "malformed response: \(m)"
+        }
+    }
+}
+
+/// Blocking HTTP/1.1 client for service-to-service calls from worker threads. Keeps idle
+/// keep-alive sockets per endpoint; every call has its own deadline.
+public final class HTTPClient: Sendable {
+    public static let shared = HTTPClient()
+
+    private struct Idle: Sendable {
+        let fd: Int32
+        let since: UInt64
+    }
+    private let idle = Mutex<[Endpoint: [Idle]]>([:])
+    /// Idle sockets older than this are closed rather than reused, staying well inside the
+    /// server's idle timeout so a reused socket is never one the server is closing.
+    private let maxIdleNanos: UInt64 = 20_000_000_000
+    private let maxIdlePerEndpoint = 256
+
+    public init() {}
+
+    public func request(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
+                        body: [UInt8] = [], timeoutMillis: Int = 5000) throws(HTTPClientError) -> ClientResponse {
+        let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
+        var wire: [UInt8] = []
+        wire.reserveCapacity(256 + body.count)
+        wire.append(contentsOf: "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
+        for (k, v) in headers {
+            wire.append(contentsOf: k.utf8); wire.append(contentsOf: ": ".utf8)
+            wire.append(contentsOf: v.utf8); wire.append(contentsOf: "\r\n".utf8)
+        }
+        wire.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
+        wire.append(contentsOf: body)
+
+        let idempotent = method == "GET" || method == "HEAD"
+        if let reused = takeIdle(endpoint) {
+            do {
+                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline)
+            } catch let e {
+                // A pooled socket the server already closed fails at once. Retry on a fresh socket
+                // only when the server cannot have acted on the request.
+                guard case .io(let stage) = e, stage.hasPrefix("send") || idempotent else { throw e }
+            }
+        }
+        let remaining = Int((deadline &- Clock.monotonicNanos()) / 1_000_000)
+        let fd = cshim_connect_tcp(endpoint.host, Int32(endpoint.port), Int32(max(1, min(remaining, timeoutMillis))))
+        guard fd >= 0 else {
+            if -fd == ETIMEDOUT { throw .timeout }
+            throw .connect("\(endpoint): \(String(cString: strerror(-fd)))")
+        }
+        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline)
+    }
+
+    /// Convenience for JSON bodies.
+    public func json(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
+                     body: JSON?, timeoutMillis: Int = 5000) throws(HTTPClientError) -> ClientResponse {
+        var h = headers
+        if body != nil { h.append(("Content-Type", "application/json")) }
+        return try request(endpoint, method: method, path: path, headers: h, body: body?.serializedBytes() ?? [],
+                           timeoutMillis: timeoutMillis)
+    }
+
+    /// Closes every pooled socket (used by tests and on shutdown).
+    public func closeIdle() {
+        let all = idle.withLock { d -> [Idle] in
+            let v = d.values.flatMap { $0 }
+            d.removeAll()
+            return v
+        }
+        for s in all { close(s.fd) }
+    }
+
+    private func takeIdle(_ endpoint: Endpoint) -> Int32? {
+        let now = Clock.monotonicNanos()
+        var stale: [Int32] = []
+        let fd = idle.withLock { d -> Int32? in
+            while var list = d[endpoint], let last = list.popLast() {
+                d[endpoint] = list
+                if now &- last.since < maxIdleNanos { return last.fd }
+                stale.append(last.fd)
+            }
+            return nil
+        }
+        stale.forEach { close($0) }
+        return fd
+    }
+
+    private func giveBack(_ fd: Int32, _ endpoint: Endpoint) {
+        let kept = idle.withLock { d -> Bool in
+            guard (d[endpoint]?.count ?? 0) < maxIdlePerEndpoint else { return false }
+            d[endpoint, default: []].append(Idle(fd: fd, since: Clock.monotonicNanos()))
+            return true
+        }
+        if !kept { close(fd) }
+    }
+
+    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64) throws(HTTPClientError) -> ClientResponse {
+        do {
+            try sendAll(fd, wire, deadline)
+            let (response, reusable) = try readResponse(fd, deadline)
+            if reusable { giveBack(fd, endpoint) } else { close(fd) }
+            return response
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    private func setTimeout(_ fd: Int32, _ deadline: UInt64) throws(HTTPClientError) {
+        let now = Clock.monotonicNanos()
+        guard now < deadline else { throw .timeout }
+        let ms = Int32(max(1, (deadline - now) / 1_000_000))
+        _ = cshim_set_timeouts(fd, ms, ms)
+    }
+
+    private func sendAll(_ fd: Int32, _ bytes: [UInt8], _ deadline: UInt64) throws(HTTPClientError) {
+        var off = 0
+        while off < bytes.count {
+            try setTimeout(fd, deadline)
+            let n = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { off += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw .timeout }
+            throw .io("send: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    private func readResponse(_ fd: Int32, _ deadline: UInt64) throws(HTTPClientError) -> (ClientResponse, Bool) {
+        var buf: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16 * 1024)
+        var headEnd: Int? = nil
+        var status = 0
+        var headers: [(name: String, value: String)] = []
+        var contentLength: Int? = nil
+        var keepAlive = true
+        while true {
+            if headEnd == nil, let end = findHeadEnd(buf) {
+                headEnd = end
+                (status, headers) = try parseHead(Array(buf[0..<end]))
+                for h in headers {
+                    if h.name == "content-length" { contentLength = Int(h.value) }
+                    if h.name == "connection" && h.value.lowercased() == "close" { keepAlive = false }
+                    if h.name == "transfer-encoding" { throw .malformedResponse("chunked responses are not supported") }
+                }
+            }
+            if let end = headEnd {
+                if let len = contentLength, buf.count - end >= len {
+                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
+                }
+                if status == 204 || status == 304 {
+                    return (ClientResponse(status: status, headers: headers, body: []), keepAlive)
+                }
+            }
+            try setTimeout(fd, deadline)
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n > 0 {
+                buf.append(contentsOf: chunk[0..<n])
+                if buf.count > 64 * 1024 * 1024 { throw .malformedResponse("response too large") }
+            } else if n == 0 {
+                if let end = headEnd, contentLength == nil {
+                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end...])), false)
+                }
+                throw .io("recv: connection closed")
+            } else if errno == EINTR {
+                continue
+            } else if errno == EAGAIN || errno == EWOULDBLOCK {
+                throw .timeout
+            } else {
+                throw .io("recv: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private func findHeadEnd(_ b: [UInt8]) -> Int? {
+        guard b.count >= 4 else { return nil }
+        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
+        return nil
+    }
+
+    private func parseHead(_ head: [UInt8]) throws(HTTPClientError) -> (Int, [(name: String, value: String)]) {
+        let text = String(decoding: head, as: UTF8.self)
+        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: true)
+        guard !lines.isEmpty else { throw .malformedResponse("empty head") }
+        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
+        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let code = Int(statusLine[1]) else {
+            throw .malformedResponse("bad status line")
+        }
+        var headers: [(name: String, value: String)] = []
+        for line in lines {
+            guard let c = line.firstIndex(of: ":") else { continue }
+            headers.append((line[..<c].lowercased(), line[line.index(after: c)...].trimmingCharacters(in: .whitespaces)))
+        }
+        return (code, headers)
+    }
+}
