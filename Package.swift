@@ -3,6 +3,8 @@ import PackageDescription
 
 // Every service is its own executable; all share ServiceCore (HTTP server/client on epoll,
 // PostgreSQL via libpq, Redis via hiredis, OpenSSL crypto). No SwiftNIO anywhere in here.
+let core: [Target.Dependency] = ["ServiceCore"]
+
 let package = Package(
     name: "DayTrade",
     platforms: [.macOS(.v14)],
@@ -17,13 +19,34 @@ let package = Package(
         // Tiny C helpers for syscalls whose Swift import is awkward (packed epoll_event, eventfd).
         .target(name: "CShim"),
 
+        // Libraries.
         .target(name: "ServiceCore", dependencies: ["CLibPQ", "CHiredis", "COpenSSL", "CShim"]),
-        .target(name: "OrderBook"),
+        .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
+        .target(name: "OrderBook"),                                        // pure price-time matching
+        .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
+        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
 
-        .executableTarget(name: "hello", dependencies: ["ServiceCore"]),
+        // Services.
+        .executableTarget(name: "hello", dependencies: core),
+        .executableTarget(name: "gateway", dependencies: core),
+        .executableTarget(name: "auth", dependencies: ["Ledger"]),
+        .executableTarget(name: "quote-server", dependencies: core),
+        .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
+        .executableTarget(name: "sell", dependencies: ["ClassicCore"]),
+        .executableTarget(name: "user-utilities", dependencies: ["ClassicCore"]),
+        .executableTarget(name: "trigger-worker", dependencies: ["ClassicCore"]),
+        .executableTarget(name: "matching-engine", dependencies: ["PlatformCore"]),
 
-        .testTarget(name: "ServiceCoreTests", dependencies: ["ServiceCore"]),
+        // Tools and benchmarks.
+        .executableTarget(name: "dts-replay", dependencies: core),
+        .executableTarget(name: "dts-load", dependencies: core),
+        .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook"], path: "Benchmarks/OrderBookBench"),
+
+        // Tests (run through scripts/test, which starts PostgreSQL, Redis, nginx and the services).
+        .testTarget(name: "ServiceCoreTests", dependencies: ["ServiceCore", "CShim"]),
         .testTarget(name: "OrderBookTests", dependencies: ["OrderBook"]),
+        .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
+        .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,12 +1,16 @@
 /// HS256 JSON Web Tokens. The algorithm is pinned: a token whose header says anything but HS256
 /// (including `none`) is rejected before its signature is even looked at.
 public struct JWTClaims: Sendable, Equatable {
+    /// The user's numeric id (as text).
     public var subject: String
+    /// The user's login name (`user_name`), which the classic commands use as userid.
+    public var name: String
     public var role: String
     public var issuedAt: Int64
     public var expiresAt: Int64
-    public init(subject: String, role: String, issuedAt: Int64, expiresAt: Int64) {
+    public init(subject: String, name: String, role: String, issuedAt: Int64, expiresAt: Int64) {
         self.subject = subject
+        self.name = name
         self.role = role
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
@@ -24,7 +28,7 @@ public struct JWT: Sendable {
     public init(secret: String) { key = Array(secret.utf8) }
 
     public func sign(_ claims: JWTClaims) -> String {
-        let payload = JSON.object([("sub", .string(claims.subject)), ("role", .string(claims.role)),
+        let payload = JSON.object([("sub", .string(claims.subject)), ("name", .string(claims.name)), ("role", .string(claims.role)),
                                    ("iat", .int(claims.issuedAt)), ("exp", .int(claims.expiresAt))])
         let signingInput = JWT.header + "." + Base64.encodeURL(payload.serializedBytes())
         return signingInput + "." + Base64.encodeURL(Crypto.hmacSHA256(key: key, data: Array(signingInput.utf8)))
@@ -42,7 +46,7 @@ public struct JWT: Sendable {
         guard let payloadBytes = Base64.decode(String(parts[1])), let payload = try? JSON.parse(payloadBytes),
               let sub = payload["sub"]?.stringValue, let exp = payload["exp"]?.int64Value else { throw .malformed }
         guard nowSeconds < exp else { throw .expired }
-        return JWTClaims(subject: sub, role: payload["role"]?.stringValue ?? "user",
+        return JWTClaims(subject: sub, name: payload["name"]?.stringValue ?? "", role: payload["role"]?.stringValue ?? "user",
                          issuedAt: payload["iat"]?.int64Value ?? 0, expiresAt: exp)
     }
 }
