@@ -29,6 +29,7 @@ public enum RedisReply: Sendable, Equatable {
 
 public struct RedisError: Error, CustomStringConvertible, Sendable {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { "redis: \(message)" }
 }
 

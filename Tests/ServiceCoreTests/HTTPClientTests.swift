@@ -1,0 +1,46 @@
+import Foundation
+import ServiceCore
+import XCTest
+
+final class HTTPClientTests: XCTestCase {
+    func testKeepAliveReuseAndTimeout() throws {
+        let s = try TestServer { r in
+            r.post("/echo", mode: .blocking) { req, _ in HTTPResponse(status: 201, headers: [("X-Seen", req.header("x-a") ?? "")], body: req.body) }
+            r.get("/sleep", mode: .blocking) { _, _ in usleep(600_000); return .text("late") }
+        }
+        defer { s.stop() }
+        let client = HTTPClient()
+        let ep = Endpoint(host: "127.0.0.1", port: s.port)
+        for i in 0..<20 {
+            let r = try client.request(ep, method: "POST", path: "/echo", headers: [("X-A", "v\(i)")], body: Array("b\(i)".utf8))
+            XCTAssertEqual(r.status, 201)
+            XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "b\(i)")
+            XCTAssertEqual(r.header("x-seen"), "v\(i)")
+        }
+        // All twenty calls went over one pooled connection.
+        XCTAssertTrue(s.server.metrics.render().contains("open_connections 1"), s.server.metrics.render())
+        XCTAssertThrowsError(try client.request(ep, method: "GET", path: "/sleep", timeoutMillis: 100)) { error in
+            guard case HTTPClientError.timeout = error else { return XCTFail("expected timeout, got \(error)") }
+        }
+        XCTAssertEqual(try client.request(ep, method: "GET", path: "/sleep", timeoutMillis: 3000).status, 200)
+        client.closeIdle()
+    }
+
+    func testConnectFailureIsReported() {
+        XCTAssertThrowsError(try HTTPClient().request(Endpoint(host: "127.0.0.1", port: 1), method: "GET", path: "/")) { error in
+            guard case HTTPClientError.connect = error else { return XCTFail("expected connect error, got \(error)") }
+        }
+    }
+
+    func testReconnectsAfterServerClosedPooledSocket() throws {
+        var opts = HTTPServerOptions()
+        opts.idleTimeoutMillis = 200
+        let s = try TestServer(options: opts) { r in r.get("/x", mode: .inline) { _, _ in .text("x") } }
+        defer { s.stop() }
+        let client = HTTPClient()
+        let ep = Endpoint(host: "127.0.0.1", port: s.port)
+        XCTAssertEqual(try client.request(ep, method: "GET", path: "/x").status, 200)
+        usleep(1_200_000)   // the server's idle timer has closed the pooled socket
+        XCTAssertEqual(try client.request(ep, method: "GET", path: "/x").status, 200)
+    }
+}
