@@ -1,4 +1,30 @@
+import Foundation
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("quote-server: not implemented yet")
+// Quote-server simulator: the legacy UVic line protocol on DT_QUOTE_TCP_PORT (4444) and HTTP/JSON
+// on DT_PORT (8500). DT_QUOTE_SEED fixes the price walks and the signing secret; DT_QUOTE_DELAY_MS
+// adds latency per hit (the real server took ~0.5 s). Delayed answers sleep on their own thread,
+// so the HTTP side wants many workers (DT_WORKERS, default 64 here).
+var environment = ProcessInfo.processInfo.environment
+if (environment["DT_WORKERS"] ?? "").isEmpty { environment["DT_WORKERS"] = "64" }
+let service = Service(name: "quote-server", defaultPort: 8500, environment: environment)
+let config = service.config
+
+let seedText = config.string("DT_QUOTE_SEED", default: "")
+let seed: UInt64? = seedText.isEmpty ? nil : (UInt64(seedText) ?? PriceWalk.fnv1a(seedText))
+let desk = QuoteDesk(seed: seed, secret: config.string("DT_QUOTE_SECRET", default: ""),
+                     delayMillis: config.int("DT_QUOTE_DELAY_MS", default: 0))
+
+QuoteRoutes.install(on: service.router, desk: desk)
+
+let tcp = LineProtocolServer(desk: desk, logger: service.logger)
+do {
+    try tcp.start(host: config.host, port: config.int("DT_QUOTE_TCP_PORT", default: 4444),
+                  threads: config.int("DT_QUOTE_TCP_THREADS", default: config.int("DT_WORKERS", default: 64)))
+    service.logger.info("line protocol listening", [("port", .int(tcp.port)), ("delayMs", .int(desk.delay)),
+                                                     ("seeded", .bool(desk.seeded))])
+} catch {
+    service.logger.error("tcp start failed", [("error", .string("\(error)"))])
+    exit(1)
+}
+service.runForever()
