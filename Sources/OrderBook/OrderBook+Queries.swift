@@ -1,0 +1,73 @@
+// Read-only views of the book. None of them changes state.
+
+extension OrderBook {
+    /// Highest bid level (price, total quantity, order count).
+    public var bestBid: PriceLevel? { bids.levels.last.map(Self.summary) }
+
+    /// Lowest ask level.
+    public var bestAsk: PriceLevel? { asks.levels.last.map(Self.summary) }
+
+    /// The platform's `current_price`: best ask, else the last trade price, else nil.
+    public var currentPrice: Int64? { asks.levels.last?.price ?? lastTradePrice }
+
+    /// Number of resting orders on both sides.
+    public var restingOrderCount: Int { bids.orderCount + asks.orderCount }
+
+    public var isEmpty: Bool { restingOrderCount == 0 }
+
+    /// Total resting quantity on one side.
+    public func volume(_ side: Side) -> Int64 { side == .buy ? bids.volume : asks.volume }
+
+    /// Number of resting orders on one side.
+    public func orderCount(_ side: Side) -> Int { side == .buy ? bids.orderCount : asks.orderCount }
+
+    /// Up to `maxLevels` price levels of one side, best first.
+    public func depth(_ side: Side, maxLevels: Int = .max) -> [PriceLevel] {
+        let levels = side == .buy ? bids.levels : asks.levels
+        let n = min(max(maxLevels, 0), levels.count)
+        return levels.reversed().prefix(n).map(Self.summary)
+    }
+
+    /// A resting order by id (its `remaining` is the unfilled quantity).
+    public func order(id: Int64) -> RestingOrder? {
+        guard let slot = store.index.find(id) else { return nil }
+        return Self.resting(store.nodes[Int(slot)])
+    }
+
+    /// All resting orders of one side in priority order (best price first, then earliest).
+    public func orders(_ side: Side) -> [RestingOrder] {
+        let levels = side == .buy ? bids.levels : asks.levels
+        var out: [RestingOrder] = []
+        out.reserveCapacity(side == .buy ? bids.orderCount : asks.orderCount)
+        for level in levels.reversed() {
+            var slot = level.head
+            while slot != nilSlot {
+                let node = store.nodes[Int(slot)]
+                out.append(Self.resting(node))
+                slot = node.next
+            }
+        }
+        return out
+    }
+
+    /// What a market order of `side` for `quantity` by `owner` would fill and cost (proceeds for
+    /// a sell) right now, skipping the owner's own orders; the book is not changed.
+    /// Throws `.invalidQuantity` for quantity ≤ 0 and `.overflow` if the cost does not fit Int64.
+    public func quoteCost(side: Side, quantity: Int64, owner: Int64) throws(OrderBookError) -> CostQuote {
+        guard quantity > 0 else { throw .invalidQuantity }
+        let quote = side == .buy
+            ? Self.walkCost(quantity: quantity, owner: owner, on: asks, nodes: store.nodes)
+            : Self.walkCost(quantity: quantity, owner: owner, on: bids, nodes: store.nodes)
+        guard let quote else { throw .overflow }
+        return quote
+    }
+
+    private static func summary(_ level: Level) -> PriceLevel {
+        PriceLevel(price: level.price, quantity: level.volume, orderCount: Int(level.count))
+    }
+
+    private static func resting(_ node: Node) -> RestingOrder {
+        RestingOrder(id: node.id, owner: node.owner, side: node.side, price: node.price,
+                     remaining: node.remaining, sequence: node.sequence)
+    }
+}
