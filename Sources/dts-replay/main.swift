@@ -1,4 +1,66 @@
+import Foundation
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("dts-replay: not implemented yet")
+// dts-replay: replays classic workloads through nginx (see ReplayOptions.usage), or generates one
+// (`dts-replay gen`). Exit status: 0 = no transport errors, 1 = transport errors, 2 = usage.
+signal(SIGPIPE, SIG_IGN)
+let args = Array(CommandLine.arguments.dropFirst())
+
+func fail(_ message: String, status: Int32) -> Never {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+    exit(status)
+}
+
+if args.first == "gen" {
+    do {
+        let (generator, out) = try WorkloadGenerator.parse(Array(args.dropFirst()))
+        let text = generator.text()
+        if out == "-" {
+            FileHandle.standardOutput.write(Data(text.utf8))
+        } else {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: out))
+            FileHandle.standardError.write(Data("wrote \(generator.commands) commands for \(generator.users) users to \(out)\n".utf8))
+        }
+        exit(0)
+    } catch {
+        fail("\(error)", status: 2)
+    }
+}
+
+let options: ReplayOptions
+var workload: Workload
+do {
+    options = try ReplayOptions.parse(args.first == "run" ? Array(args.dropFirst()) : args,
+                                      environment: ProcessInfo.processInfo.environment)
+    workload = try Workload.load(path: options.workloadPath)
+} catch {
+    fail("\(error)", status: 2)
+}
+if let salt = options.remapSalt { workload.remapUsers(salt: salt) }
+
+let quoteBefore = ExternalStats.quoteHits(options.quoteURL)
+let cacheBefore = ExternalStats.cacheCounts(options.statsURL)
+FileHandle.standardError.write(Data("dts-replay: \(workload.commandCount) commands, \(workload.streams.count) users → \(options.url) (concurrency \(min(options.concurrency, max(1, workload.streams.count))))\n".utf8))
+
+let runner = ReplayRunner(options: options, workload: workload)
+let showBar = options.progress ?? (isatty(2) == 1)
+let progress = Progress(total: workload.commandCount, live: runner.live, tty: showBar)
+progress.start()
+let result = runner.run()
+progress.stop()
+
+let quoteAfter = ExternalStats.quoteHits(options.quoteURL)
+let cacheAfter = ExternalStats.cacheCounts(options.statsURL)
+var quoteHits: Int? = nil
+if let b = quoteBefore, let a = quoteAfter { quoteHits = a - b }
+var cache: (hits: Int, misses: Int)? = nil
+if let b = cacheBefore, let a = cacheAfter { cache = (a.hits - b.hits, a.misses - b.misses) }
+
+let summary = Summary(result: result, users: workload.streams.count, quoteHits: quoteHits, cache: cache)
+print(summary.text(), terminator: "")
+if let path = options.summaryJSONPath {
+    do { try Data(summary.json().serializedBytes()).write(to: URL(fileURLWithPath: path)) } catch {
+        FileHandle.standardError.write(Data("cannot write \(path): \(error)\n".utf8))
+    }
+}
+exit(summary.transportErrors == 0 ? 0 : 1)

@@ -1,0 +1,40 @@
+import ServiceCore
+
+/// Counters read from the services around a run (each optional: a missing service gives n/a).
+enum ExternalStats {
+    /// Quote-server hits so far (its GET /stats).
+    static func quoteHits(_ url: BaseURL?) -> Int? {
+        guard let url, let json = get(url, "/stats") else { return nil }
+        return json["hits"]?.int64Value.map(Int.init)
+    }
+
+    /// Quote-cache (hits, misses) from user-utilities' GET /classic-stats. The counters are found by
+    /// name (a key path mentioning "hit" / "miss", preferring ones under a quote/cache key), so small
+    /// changes in that document's shape do not break the report.
+    static func cacheCounts(_ url: BaseURL?) -> (hits: Int, misses: Int)? {
+        guard let url, let json = get(url, "/classic-stats") else { return nil }
+        var numbers: [(path: String, value: Int)] = []
+        flatten(json, "", &numbers)
+        func pick(_ word: String) -> Int? {
+            let candidates = numbers.filter { $0.path.contains(word) && !$0.path.contains("ratio") && !$0.path.contains("rate") }
+            let preferred = candidates.first { $0.path.contains("quote") || $0.path.contains("cache") } ?? candidates.first
+            return preferred?.value
+        }
+        guard let h = pick("hit"), let m = pick("miss") else { return nil }
+        return (h, m)
+    }
+
+    private static func flatten(_ j: JSON, _ path: String, _ out: inout [(path: String, value: Int)]) {
+        switch j {
+        case .object(let pairs): for (k, v) in pairs { flatten(v, path + "." + k.lowercased(), &out) }
+        case .number: if let v = j.int64Value { out.append((path, Int(v))) }
+        default: break
+        }
+    }
+
+    private static func get(_ url: BaseURL, _ path: String) -> JSON? {
+        guard let r = try? HTTPClient.shared.request(url.endpoint, method: "GET", path: url.path(path), timeoutMillis: 2000),
+              r.status == 200 else { return nil }
+        return try? r.json()
+    }
+}
