@@ -1,4 +1,41 @@
+import Foundation
+import PlatformCore
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("matching-engine: not implemented yet")
+// The order-book platform's engine: books in memory on one engine thread, journaled to
+// PostgreSQL in group-committed batches; rebuilt from the ledger at start.
+var environment = ProcessInfo.processInfo.environment
+// Each order holds a worker until its batch commits; allow plenty of them by default.
+if environment["DT_WORKERS"] == nil { environment["DT_WORKERS"] = "48" }
+let service = Service(name: "matching-engine", defaultPort: 8600, environment: environment)
+let config = service.config
+
+do {
+    let deadline = Date().addingTimeInterval(60)
+    while true {
+        do {
+            let db = try PGConnection(config.postgresConnInfo)
+            try Migrator.apply(PlatformSchema.allMigrations, on: db)
+            break
+        } catch {
+            if Date() > deadline { throw error }
+            service.logger.warn("waiting for PostgreSQL", [("error", .string("\(error)"))])
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+    }
+} catch {
+    service.logger.error("migrations failed", [("error", .string("\(error)"))])
+    exit(1)
+}
+
+let engine = MatchingEngine(connInfo: config.postgresConnInfo, redis: config.redis, logger: service.logger,
+                            maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256))
+do {
+    try engine.start()
+} catch {
+    service.logger.error("engine start failed", [("error", .string("\(error)"))])
+    exit(1)
+}
+PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false))
+service.addHealthCheck("engine") { _ in engine.isHealthy }
+service.runForever()

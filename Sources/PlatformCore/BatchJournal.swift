@@ -1,0 +1,234 @@
+import ServiceCore
+
+/// Everything one engine batch writes, gathered in memory and written with a handful of bulk
+/// statements just before COMMIT: new stock/wallet transactions, status changes of resting
+/// parents, and cash/share deltas summed per account and per holding. Only the per-order
+/// decisions (conditional debits) hit the database while the batch runs.
+///
+/// Before a conditional check reads an account or holding, its pending delta is written first
+/// (`flushAccount` / `flushHolding`), so later orders in a batch see earlier orders' effects exactly
+/// as if each had committed on its own.
+final class BatchJournal {
+    struct TxRow {
+        var id: Int64
+        var userId: Int64
+        var stockId: Int64
+        var parentId: Int64?
+        var walletTxId: Int64?
+        var status: OrderStatus
+        var isBuy: Bool
+        var type: OrderType
+        var priceCents: Int64
+        var quantity: Int64
+        var remaining: Int64
+        var millis: Int64
+    }
+
+    struct WalletRow {
+        var id: Int64
+        var userId: Int64
+        var stockTxId: Int64
+        var isDebit: Bool
+        var cents: Int64
+        var millis: Int64
+    }
+
+    struct HoldingKey: Hashable {
+        var userId: Int64
+        var stockId: Int64
+    }
+
+    struct Flow {
+        var userId: Int64
+        var kind: String
+        var cents: Int64
+        var stockId: Int64?
+        var shares: Int64
+    }
+
+    let db: PGConnection
+    private(set) var txRows: [TxRow] = []
+    private var txIndex: [Int64: Int] = [:]
+    private(set) var walletRows: [WalletRow] = []
+    /// Resting parents written by earlier batches whose remaining/status changed.
+    private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus)] = [:]
+    private var accountDeltas: [Int64: (cash: Int64, reserved: Int64)] = [:]
+    private var holdingDeltas: [HoldingKey: (quantity: Int64, reserved: Int64)] = [:]
+    private var flows: [Flow] = []
+    /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
+    private(set) var cashAfter: [Int64: Int64] = [:]
+
+    init(db: PGConnection) { self.db = db }
+
+    // MARK: rows
+
+    func addTransaction(_ row: TxRow) {
+        txIndex[row.id] = txRows.count
+        txRows.append(row)
+    }
+
+    func addWallet(_ row: WalletRow) { walletRows.append(row) }
+
+    /// New remaining/status of a parent order, whether it was written in this batch or before.
+    func setOrderState(id: Int64, remaining: Int64, status: OrderStatus) {
+        if let i = txIndex[id] {
+            txRows[i].remaining = remaining
+            txRows[i].status = status
+        } else {
+            parentUpdates[id] = (remaining, status)
+        }
+    }
+
+    func addFlow(_ flow: Flow) { flows.append(flow) }
+
+    func noteCash(userId: Int64, cents: Int64) { cashAfter[userId] = cents }
+
+    // MARK: deltas
+
+    func addCash(_ userId: Int64, cash: Int64 = 0, reserved: Int64 = 0) {
+        guard cash != 0 || reserved != 0 else { return }
+        var d = accountDeltas[userId] ?? (0, 0)
+        d.cash += cash
+        d.reserved += reserved
+        accountDeltas[userId] = d
+    }
+
+    func addShares(_ userId: Int64, stockId: Int64, quantity: Int64 = 0, reserved: Int64 = 0) {
+        guard quantity != 0 || reserved != 0 else { return }
+        let key = HoldingKey(userId: userId, stockId: stockId)
+        var d = holdingDeltas[key] ?? (0, 0)
+        d.quantity += quantity
+        d.reserved += reserved
+        holdingDeltas[key] = d
+    }
+
+    /// Writes the user's pending account delta now (before a conditional check reads the row).
+    func flushAccount(_ userId: Int64) throws {
+        guard let d = accountDeltas.removeValue(forKey: userId) else { return }
+        try writeAccounts([(userId, d.cash, d.reserved)])
+    }
+
+    func flushHolding(_ userId: Int64, stockId: Int64) throws {
+        let key = HoldingKey(userId: userId, stockId: stockId)
+        guard let d = holdingDeltas.removeValue(forKey: key) else { return }
+        try writeHoldings([(key, d.quantity, d.reserved)])
+    }
+
+    // MARK: writing
+
+    /// Writes everything gathered; called once, inside the batch transaction, before COMMIT.
+    func write() throws {
+        if !txRows.isEmpty {
+            try db.query("""
+                INSERT INTO stock_transactions (id, user_id, stock_id, parent_id, wallet_tx_id, status, is_buy,
+                                                order_type, price_cents, quantity, remaining, created_at, seq)
+                SELECT id, u, s, p, w, st, b, ot, pr, q, r, to_timestamp(ms / 1000.0), id
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
+                            $7::bool[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
+                     AS t(id, u, s, p, w, st, b, ot, pr, q, r, ms)
+                ORDER BY id
+                """, [
+                    SQLArray.ints(txRows.map(\.id)), SQLArray.ints(txRows.map(\.userId)),
+                    SQLArray.ints(txRows.map(\.stockId)), SQLArray.optionalInts(txRows.map(\.parentId)),
+                    SQLArray.optionalInts(txRows.map(\.walletTxId)), SQLArray.words(txRows.map(\.status.rawValue)),
+                    SQLArray.bools(txRows.map(\.isBuy)), SQLArray.words(txRows.map(\.type.rawValue)),
+                    SQLArray.ints(txRows.map(\.priceCents)), SQLArray.ints(txRows.map(\.quantity)),
+                    SQLArray.ints(txRows.map(\.remaining)), SQLArray.ints(txRows.map(\.millis)),
+                ])
+        }
+        if !walletRows.isEmpty {
+            try db.query("""
+                INSERT INTO wallet_transactions (id, user_id, stock_tx_id, is_debit, amount_cents, created_at)
+                SELECT id, u, t, d, c, to_timestamp(ms / 1000.0)
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[], $5::bigint[], $6::bigint[])
+                     AS w(id, u, t, d, c, ms)
+                """, [
+                    SQLArray.ints(walletRows.map(\.id)), SQLArray.ints(walletRows.map(\.userId)),
+                    SQLArray.ints(walletRows.map(\.stockTxId)), SQLArray.bools(walletRows.map(\.isDebit)),
+                    SQLArray.ints(walletRows.map(\.cents)), SQLArray.ints(walletRows.map(\.millis)),
+                ])
+        }
+        if !parentUpdates.isEmpty {
+            let ids = Array(parentUpdates.keys)
+            try db.query("""
+                UPDATE stock_transactions t SET remaining = d.r, status = d.st
+                FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(id, r, st) WHERE t.id = d.id
+                """, [SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
+                      SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" })])
+        }
+        if !accountDeltas.isEmpty {
+            try writeAccounts(accountDeltas.map { ($0.key, $0.value.cash, $0.value.reserved) })
+            accountDeltas.removeAll()
+        }
+        if !holdingDeltas.isEmpty {
+            try writeHoldings(holdingDeltas.map { ($0.key, $0.value.quantity, $0.value.reserved) })
+            holdingDeltas.removeAll()
+        }
+        if !flows.isEmpty {
+            try db.query("""
+                INSERT INTO external_flows (user_id, kind, cents, stock_id, shares)
+                SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+                """, [SQLArray.ints(flows.map(\.userId)), SQLArray.words(flows.map(\.kind)),
+                      SQLArray.ints(flows.map(\.cents)), SQLArray.optionalInts(flows.map(\.stockId)),
+                      SQLArray.ints(flows.map(\.shares))])
+        }
+    }
+
+    /// Adds deltas to accounts. Rows gaining only go through an upsert (someone's first proceeds
+    /// create the account); rows losing anything already exist (a release of what an earlier
+    /// write reserved) and take a plain UPDATE, since an upsert checks constraints on the
+    /// would-be new row first.
+    private func writeAccounts(_ rows: [(Int64, Int64, Int64)]) throws {
+        let gains = rows.filter { $0.1 >= 0 && $0.2 >= 0 }, others = rows.filter { $0.1 < 0 || $0.2 < 0 }
+        var results: [PGResult] = []
+        if !gains.isEmpty {
+            results.append(try db.query("""
+                INSERT INTO accounts (user_id, cash_cents, reserved_cents)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+                ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
+                                                    reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents
+                RETURNING user_id, cash_cents
+                """, [SQLArray.ints(gains.map(\.0)), SQLArray.ints(gains.map(\.1)), SQLArray.ints(gains.map(\.2))]))
+        }
+        if !others.isEmpty {
+            let r = try db.query("""
+                UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(u, c, r) WHERE a.user_id = d.u
+                RETURNING a.user_id, a.cash_cents
+                """, [SQLArray.ints(others.map(\.0)), SQLArray.ints(others.map(\.1)), SQLArray.ints(others.map(\.2))])
+            guard r.count == others.count else {
+                throw EngineInvariantError(description: "release on a missing account (\(others.count - r.count) rows)")
+            }
+            results.append(r)
+        }
+        for r in results {
+            for i in 0..<r.count {
+                if let u = r.int64(i, 0), let c = r.int64(i, 1) { cashAfter[u] = c }
+            }
+        }
+    }
+
+    private func writeHoldings(_ rows: [(HoldingKey, Int64, Int64)]) throws {
+        let gains = rows.filter { $0.1 >= 0 && $0.2 >= 0 }, others = rows.filter { $0.1 < 0 || $0.2 < 0 }
+        if !gains.isEmpty {
+            try db.query("""
+                INSERT INTO holdings (user_id, stock_id, quantity, reserved)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity,
+                                                              reserved = holdings.reserved + EXCLUDED.reserved
+                """, [SQLArray.ints(gains.map(\.0.userId)), SQLArray.ints(gains.map(\.0.stockId)),
+                      SQLArray.ints(gains.map(\.1)), SQLArray.ints(gains.map(\.2))])
+        }
+        if !others.isEmpty {
+            let r = try db.query("""
+                UPDATE holdings h SET quantity = h.quantity + d.q, reserved = h.reserved + d.r
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, s, q, r)
+                WHERE h.user_id = d.u AND h.stock_id = d.s
+                """, [SQLArray.ints(others.map(\.0.userId)), SQLArray.ints(others.map(\.0.stockId)),
+                      SQLArray.ints(others.map(\.1)), SQLArray.ints(others.map(\.2))])
+            guard r.affectedRows == others.count else {
+                throw EngineInvariantError(description: "release on a missing holding (\(others.count - r.affectedRows) rows)")
+            }
+        }
+    }
+}

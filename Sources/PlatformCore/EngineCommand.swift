@@ -1,0 +1,64 @@
+import Foundation
+import ServiceCore
+
+/// What a worker thread asks the engine thread to do.
+enum EngineCommand: Sendable {
+    case place(userId: Int64, order: PlaceOrderRequest)
+    case cancel(userId: Int64, stockTxId: Int64)
+    case deposit(userId: Int64, cents: Int64)
+    /// Drop all in-memory state and rebuild it from the ledger (tests, after truncating tables).
+    case reset
+    /// Report the books' resting orders.
+    case inspect
+
+    var runsAlone: Bool {
+        switch self {
+        case .reset, .inspect: return true
+        default: return false
+        }
+    }
+}
+
+/// The engine's answer: success, or an HTTP status with a sentence.
+public enum EngineOutcome: Sendable, Equatable {
+    case ok
+    case failed(status: Int, message: String)
+}
+
+/// One queued command and the slot its answer goes to. The worker waits on `done`, which the
+/// engine signals only after the batch holding the command committed (or failed as a whole).
+final class Ticket: @unchecked Sendable {
+    let command: EngineCommand
+    private let done = DispatchSemaphore(value: 0)
+    private(set) var outcome: EngineOutcome = .failed(status: 500, message: "not processed")
+    /// Data an answer carries (inspection only).
+    var payload: JSON?
+
+    init(_ command: EngineCommand) { self.command = command }
+
+    func finish(_ outcome: EngineOutcome) {
+        self.outcome = outcome
+        done.signal()
+    }
+
+    func wait() -> EngineOutcome {
+        done.wait()
+        return outcome
+    }
+}
+
+/// A rule failure inside a batch that rejects one command (400/404) without touching the rest.
+struct Rejection: Error {
+    let status: Int
+    let message: String
+    init(_ status: Int, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// Broken invariant: the book disagreed with its own preview. Fails the batch (rolled back,
+/// books rebuilt from the ledger).
+struct EngineInvariantError: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,344 @@
+import Foundation
+import OrderBook
+import ServiceCore
+import Synchronization
+
+/// One stock's book plus what the platform shows about it.
+final class StockState {
+    var book = OrderBook(expectedOrders: 64)
+    /// Price of the latest fill (kept here, not only in the book, so it survives a rebuild).
+    var lastTrade: Int64?
+    let name: String
+    init(name: String) { self.name = name }
+
+    var currentPrice: Int64? { book.bestAsk?.price ?? lastTrade }
+}
+
+/// The matching engine: every book lives in memory and is owned by one engine thread, fed by a
+/// queue. The thread takes whatever is queued (up to `maxBatch`), applies it in one PostgreSQL
+/// transaction (group commit), and answers those clients only after COMMIT. Money decisions are
+/// conditional updates inside that transaction; a book changes only after its order's decision
+/// succeeded. If a batch fails as a whole, the books are rebuilt from the ledger and, when the
+/// server definitely rolled back, each command is retried alone so one bad order cannot sink others.
+public final class MatchingEngine: @unchecked Sendable {
+    public let prices = PriceBoard()
+    public let walletCache = WalletCache()
+    let connInfo: String
+    let redisEndpoint: Endpoint
+    let logger: Logger
+    let maxBatch: Int
+
+    private let queueLock = NSCondition()
+    private var queue: [Ticket] = []
+    private var thread: Thread?
+    private let healthy = Atomic<Bool>(false)
+    private let batches = Atomic<Int>(0)
+
+    // Engine-thread state.
+    private var db: PGConnection?
+    private var redis: RedisConnection?
+    var stocks: [Int64: StockState] = [:]
+    /// Resting order id → stock id (to find the book on cancel).
+    var restingStock: [Int64: Int64] = [:]
+    private var idPool: [Int64] = []
+    private var idPos = 0
+    private var needsRebuild = true
+    var pricesDirty = false
+
+    public init(connInfo: String, redis: Endpoint, logger: Logger, maxBatch: Int = 256) {
+        self.connInfo = connInfo
+        self.redisEndpoint = redis
+        self.logger = logger
+        self.maxBatch = max(1, maxBatch)
+    }
+
+    /// Rebuilds the books from the ledger (retrying while PostgreSQL comes up) and starts the thread.
+    public func start(waitSeconds: Double = 60) throws {
+        let deadline = Date().addingTimeInterval(waitSeconds)
+        while true {
+            do {
+                try rebuild()
+                break
+            } catch {
+                if Date() > deadline { throw error }
+                logger.warn("engine rebuild failed; retrying", [("error", .string("\(error)"))])
+                db = nil
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+        let t = Thread { [self] in runLoop() }
+        t.name = "engine"
+        t.stackSize = 4 << 20
+        thread = t
+        t.start()
+    }
+
+    /// True while the last batch (or rebuild) reached the database.
+    public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
+    public var batchCount: Int { batches.load(ordering: .relaxed) }
+    public var queueDepth: Int {
+        queueLock.lock()
+        defer { queueLock.unlock() }
+        return queue.count
+    }
+
+    // MARK: submitting (worker threads)
+
+    func submit(_ command: EngineCommand) -> EngineOutcome {
+        let ticket = Ticket(command)
+        queueLock.lock()
+        queue.append(ticket)
+        queueLock.signal()
+        queueLock.unlock()
+        return ticket.wait()
+    }
+
+    public func placeOrder(userId: Int64, _ order: PlaceOrderRequest) -> EngineOutcome {
+        submit(.place(userId: userId, order: order))
+    }
+
+    public func cancel(userId: Int64, stockTxId: Int64) -> EngineOutcome {
+        submit(.cancel(userId: userId, stockTxId: stockTxId))
+    }
+
+    public func deposit(userId: Int64, cents: Int64) -> EngineOutcome {
+        submit(.deposit(userId: userId, cents: cents))
+    }
+
+    /// Forgets all in-memory state and rebuilds it from the ledger; clears the wallet cache.
+    public func reset() -> EngineOutcome { submit(.reset) }
+
+    /// The resting orders of all books, read on the engine thread between batches.
+    public func books() -> JSON {
+        let ticket = Ticket(.inspect)
+        queueLock.lock()
+        queue.append(ticket)
+        queueLock.signal()
+        queueLock.unlock()
+        _ = ticket.wait()
+        return ticket.payload ?? .null
+    }
+
+    // MARK: the engine thread
+
+    private func runLoop() {
+        while true {
+            queueLock.lock()
+            while queue.isEmpty { queueLock.wait() }
+            var take = min(queue.count, maxBatch)
+            // A reset or an inspection runs alone, between batches.
+            if queue[0].command.runsAlone { take = 1 } else if let r = queue.prefix(take).firstIndex(where: { $0.command.runsAlone }) {
+                take = r
+            }
+            let batch = Array(queue.prefix(take))
+            queue.removeFirst(take)
+            queueLock.unlock()
+            if batch.count == 1, case .reset = batch[0].command {
+                batch[0].finish(performReset())
+            } else if batch.count == 1, case .inspect = batch[0].command {
+                batch[0].payload = inspectBooks()
+                batch[0].finish(.ok)
+            } else {
+                process(batch, mayIsolate: true)
+            }
+            batches.add(1, ordering: .relaxed)
+        }
+    }
+
+    private func performReset() -> EngineOutcome {
+        needsRebuild = true
+        do {
+            try rebuild()
+            walletCache.clearAll(redisConnection())
+            return .ok
+        } catch {
+            return .failed(status: 503, message: "reset failed: \(error)")
+        }
+    }
+
+    private func process(_ batch: [Ticket], mayIsolate: Bool) {
+        if needsRebuild {
+            do { try rebuild() } catch {
+                logger.error("engine cannot rebuild its books", [("error", .string("\(error)"))])
+                for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: ledger unreachable")) }
+                return
+            }
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                let (outcomes, journal) = try runTransaction(batch)
+                healthy.store(true, ordering: .relaxed)
+                walletCache.writeThrough(redisConnection(), journal.cashAfter)
+                if pricesDirty { publishPrices() }
+                for (t, o) in zip(batch, outcomes) { t.finish(o) }
+                return
+            } catch {
+                // Rolled back (or unknown): the books may hold changes the ledger does not.
+                needsRebuild = true
+                let serverSaidNo = (error as? PGError).map { !$0.sqlState.isEmpty } ?? (error is EngineInvariantError)
+                logger.warn("engine batch failed", [("size", .int(batch.count)), ("error", .string("\(error)"))])
+                if !serverSaidNo { healthy.store(false, ordering: .relaxed) }
+                do { try rebuild() } catch {
+                    for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: \(error)")) }
+                    return
+                }
+                if serverSaidNo && batch.count > 1 && mayIsolate {
+                    for t in batch { process([t], mayIsolate: false) }
+                    return
+                }
+                if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 { continue }
+                let status = serverSaidNo ? 500 : 503
+                for t in batch { t.finish(.failed(status: status, message: "order not recorded: \(error)")) }
+                return
+            }
+        }
+    }
+
+    /// Applies the batch in one transaction. Rejections (400/404) are per command; anything else
+    /// thrown aborts the whole batch.
+    private func runTransaction(_ batch: [Ticket]) throws -> ([EngineOutcome], BatchJournal) {
+        let db = try connection()
+        try db.execute("BEGIN")
+        let journal = BatchJournal(db: db)
+        var outcomes: [EngineOutcome] = []
+        outcomes.reserveCapacity(batch.count)
+        do {
+            for t in batch {
+                do {
+                    try apply(t.command, journal)
+                    outcomes.append(.ok)
+                } catch let r as Rejection {
+                    outcomes.append(.failed(status: r.status, message: r.message))
+                }
+            }
+            try journal.write()
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            if !db.isHealthy { self.db = nil }
+            throw error
+        }
+        return (outcomes, journal)
+    }
+
+    private func apply(_ command: EngineCommand, _ j: BatchJournal) throws {
+        switch command {
+        case let .place(userId, order): try place(userId: userId, order, j)
+        case let .cancel(userId, txId): try cancel(userId: userId, stockTxId: txId, j)
+        case let .deposit(userId, cents): try deposit(userId: userId, cents: cents, j)
+        case .reset, .inspect: throw Rejection(400, "runs alone")
+        }
+    }
+
+    // MARK: connections, ids, prices
+
+    func connection() throws -> PGConnection {
+        if let c = db, c.isHealthy { return c }
+        db = nil
+        let c = try PGConnection(connInfo)
+        // A stuck statement must end, so waiting clients get an answer.
+        try c.execute("SET statement_timeout = '30s'")
+        db = c
+        return c
+    }
+
+    private func redisConnection() -> RedisConnection? {
+        if let r = redis { return r }
+        redis = try? RedisConnection(redisEndpoint, timeoutMillis: 500)
+        return redis
+    }
+
+    /// Next id for a stock or wallet transaction, drawn from `platform_ids` in blocks.
+    func nextId(_ db: PGConnection) throws -> Int64 {
+        if idPos == idPool.count {
+            let r = try db.query("SELECT nextval('platform_ids') FROM generate_series(1, 1000)")
+            idPool = (0..<r.count).compactMap { r.int64($0, 0) }.sorted()
+            idPos = 0
+            guard !idPool.isEmpty else { throw EngineInvariantError(description: "platform_ids gave no ids") }
+        }
+        defer { idPos += 1 }
+        return idPool[idPos]
+    }
+
+    func publishPrices() {
+        pricesDirty = false
+        prices.publish(stocks.compactMap { id, st in
+            st.currentPrice.map { PriceBoard.Entry(stockId: id, name: st.name, priceCents: $0) }
+        })
+    }
+
+    // MARK: rebuild
+
+    /// Replaces every book with the ledger's resting orders (in seq order) and last fill prices,
+    /// read in one consistent snapshot.
+    func rebuild() throws {
+        let db = try connection()
+        var fresh: [Int64: StockState] = [:]
+        var resting: [Int64: Int64] = [:]
+        try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        do {
+            let open = try db.query("""
+                SELECT t.id, t.user_id, t.stock_id, t.is_buy, t.price_cents, t.remaining, t.seq, s.name
+                FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
+                WHERE t.parent_id IS NULL AND t.status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND t.remaining > 0
+                ORDER BY t.seq
+                """)
+            for row in 0..<open.count {
+                guard let id = open.int64(row, 0), let owner = open.int64(row, 1), let stock = open.int64(row, 2),
+                      let isBuy = open.bool(row, 3), let price = open.int64(row, 4), let remaining = open.int64(row, 5),
+                      let seq = open.int64(row, 6), let name = open.string(row, 7) else {
+                    throw EngineInvariantError(description: "unreadable resting order row \(row)")
+                }
+                let st = fresh[stock] ?? StockState(name: name)
+                fresh[stock] = st
+                do {
+                    try st.book.restore(RestingOrder(id: id, owner: owner, side: isBuy ? .buy : .sell, price: price,
+                                                     remaining: remaining, sequence: UInt64(seq)))
+                } catch {
+                    throw EngineInvariantError(description: "cannot restore order \(id): \(error)")
+                }
+                resting[id] = stock
+            }
+            let last = try db.query("""
+                SELECT DISTINCT ON (t.stock_id) t.stock_id, t.price_cents, s.name
+                FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
+                WHERE t.parent_id IS NOT NULL
+                ORDER BY t.stock_id, t.seq DESC
+                """)
+            for row in 0..<last.count {
+                guard let stock = last.int64(row, 0), let price = last.int64(row, 1), let name = last.string(row, 2) else { continue }
+                let st = fresh[stock] ?? StockState(name: name)
+                st.lastTrade = price
+                fresh[stock] = st
+            }
+            try db.execute("COMMIT")
+        } catch {
+            try? db.execute("ROLLBACK")
+            if !db.isHealthy { self.db = nil }
+            throw error
+        }
+        stocks = fresh
+        restingStock = resting
+        needsRebuild = false
+        healthy.store(true, ordering: .relaxed)
+        publishPrices()
+        logger.info("books rebuilt from the ledger", [("stocks", .int(fresh.count)), ("resting", .int(resting.count))])
+    }
+
+    /// Every resting order of every book (engine thread): lets tests compare the books with the ledger.
+    func inspectBooks() -> JSON {
+        var orders: [JSON] = []
+        for (stockId, st) in stocks.sorted(by: { $0.key < $1.key }) {
+            for side in [Side.buy, .sell] {
+                for o in st.book.orders(side) {
+                    orders.append(.object([("stock_tx_id", .string(String(o.id))), ("stock_id", .string(String(stockId))),
+                                           ("user_id", .string(String(o.owner))), ("is_buy", .bool(side == .buy)),
+                                           ("price_cents", .int(o.price)), ("remaining", .int(o.remaining))]))
+                }
+            }
+        }
+        return .object([("orders", .array(orders))])
+    }
+}

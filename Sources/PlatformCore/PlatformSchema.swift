@@ -1,0 +1,49 @@
+import Ledger
+import ServiceCore
+
+/// Tables of the order-book platform (migration versions 200–299). Money is integer cents,
+/// quantities whole shares. Only the matching engine writes them.
+///
+/// A stock transaction is an order (a parent: `parent_id` NULL) or one fill of an order (a child).
+/// Ids of both tables come from one sequence that the single engine draws from in blocks, so an
+/// id is also the order in which the engine accepted things (`seq` is the book's time priority).
+public enum PlatformSchema {
+    public static let migrations: [Migration] = [
+        Migration(200, "platform stock and wallet transactions", """
+        CREATE SEQUENCE platform_ids;
+        CREATE TABLE stock_transactions (
+            id           BIGINT PRIMARY KEY,
+            user_id      BIGINT NOT NULL REFERENCES users(id),
+            stock_id     BIGINT NOT NULL REFERENCES stocks(id),
+            parent_id    BIGINT REFERENCES stock_transactions(id),
+            -- no FK: the wallet row references this one; both are written by the engine together
+            wallet_tx_id BIGINT,
+            status       TEXT NOT NULL CHECK (status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE', 'COMPLETED', 'CANCELLED')),
+            is_buy       BOOLEAN NOT NULL,
+            order_type   TEXT NOT NULL CHECK (order_type IN ('MARKET', 'LIMIT')),
+            price_cents  BIGINT NOT NULL CHECK (price_cents >= 0),
+            quantity     BIGINT NOT NULL CHECK (quantity > 0),
+            -- unfilled part; > 0 with an open status = resting in the book
+            remaining    BIGINT NOT NULL CHECK (remaining >= 0),
+            created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+            seq          BIGINT NOT NULL
+        );
+        CREATE INDEX stock_transactions_user ON stock_transactions (user_id, seq);
+        CREATE INDEX stock_transactions_open ON stock_transactions (seq)
+            WHERE status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE');
+        CREATE INDEX stock_transactions_fills ON stock_transactions (stock_id, seq) WHERE parent_id IS NOT NULL;
+        CREATE TABLE wallet_transactions (
+            id           BIGINT PRIMARY KEY,
+            user_id      BIGINT NOT NULL REFERENCES users(id),
+            stock_tx_id  BIGINT NOT NULL REFERENCES stock_transactions(id),
+            is_debit     BOOLEAN NOT NULL,
+            amount_cents BIGINT NOT NULL CHECK (amount_cents > 0),
+            created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+        );
+        CREATE INDEX wallet_transactions_user ON wallet_transactions (user_id, id);
+        """),
+    ]
+
+    /// Everything a service using the platform tables applies at start-up.
+    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations }
+}

@@ -1,0 +1,28 @@
+/// PostgreSQL array literals for bulk statements (`unnest($1::bigint[], ...)`): the engine writes
+/// a whole batch's rows with one statement per table instead of one per row.
+/// Only numbers, booleans and fixed status words go in here, so no quoting is needed.
+enum SQLArray {
+    static func ints(_ values: [Int64]) -> String {
+        var s = "{"
+        s.reserveCapacity(values.count * 8 + 2)
+        for (i, v) in values.enumerated() {
+            if i > 0 { s.append(",") }
+            s.append(String(v))
+        }
+        s.append("}")
+        return s
+    }
+
+    static func optionalInts(_ values: [Int64?]) -> String {
+        "{" + values.map { $0.map { String($0) } ?? "NULL" }.joined(separator: ",") + "}"
+    }
+
+    static func bools(_ values: [Bool]) -> String {
+        "{" + values.map { $0 ? "t" : "f" }.joined(separator: ",") + "}"
+    }
+
+    /// Plain words ([A-Z_]) only.
+    static func words(_ values: [String]) -> String {
+        "{" + values.joined(separator: ",") + "}"
+    }
+}
