@@ -65,7 +65,7 @@ struct BookSide: Sendable {
 
     init(sign: Int64) {
         self.sign = sign
-        levels.reserveCapacity(256)
+        levels.reserveCapacity(16)
     }
 
     /// Index of the first level whose key is ≥ `key` (levels.count if none).
@@ -96,8 +96,9 @@ struct OrderStore: Sendable {
     var index: OrderIndex
 
     init(expectedOrders: Int) {
-        nodes.reserveCapacity(expectedOrders)
-        index = OrderIndex(minimumCapacity: expectedOrders)
+        let expected = min(max(expectedOrders, 1), 1 << 20)  // a hint (beyond it the book just grows)
+        nodes.reserveCapacity(expected)
+        index = OrderIndex(minimumCapacity: expected)
     }
 
     mutating func allocate(_ node: Node) -> Int32 {

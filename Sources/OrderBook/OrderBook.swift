@@ -20,8 +20,9 @@ public struct OrderBook: Sendable {
     /// Sequence the next accepted order gets unless the caller supplies one.
     public private(set) var nextSequence: UInt64 = 1
 
-    /// `expectedOrders` pre-sizes the pool and the id index so steady-state trading never rehashes.
-    public init(expectedOrders: Int = 1024) {
+    /// `expectedOrders` pre-sizes the pool and the id index so steady-state trading never rehashes
+    /// (small by default: an engine may hold thousands of mostly idle books; both grow as needed).
+    public init(expectedOrders: Int = 64) {
         store = OrderStore(expectedOrders: expectedOrders)
     }
 

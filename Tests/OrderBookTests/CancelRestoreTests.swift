@@ -157,3 +157,15 @@ struct OverflowTests {
         #expect(book.market(5, owner: 2, .buy, qty: 1).cost == .max - 10)
     }
 }
+
+@Suite("Capacity hints")
+struct CapacityTests {
+    @Test(arguments: [Int.min, -1, 0, 1, 1 << 40, Int.max])
+    func anyHintWorks(expectedOrders: Int) {
+        var book = OrderBook(expectedOrders: expectedOrders)
+        for id in Int64(1)...300 { book.limit(id, owner: id % 3, .buy, qty: 1, price: 100 + id % 7) }
+        #expect(book.restingOrderCount == 300)
+        #expect(book.market(1000, owner: 99, .sell, qty: 300).outcome == .filled)
+        #expect(book.isEmpty)
+    }
+}
