@@ -1,4 +1,55 @@
+import Foundation
+import Ledger
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("auth: not implemented yet")
+// Authentication service: register, login (JWT), and an identity echo used by the security tests.
+//   DT_PORT (8100), DT_WORKERS (cores × 4: hashing is CPU-bound, the rest waits on PostgreSQL),
+//   DT_JWT_SECRET (required), DT_TOKEN_TTL_S (7200), DT_PBKDF2_ITERATIONS (PasswordHasher.defaultIterations),
+//   DT_ADMIN_PASSWORD ("admin-dev-password"), DT_PG.
+var environment = ProcessInfo.processInfo.environment
+let arguments = CommandLine.arguments.dropFirst()
+if arguments.first == "--bench-hash" {
+    let iterations = Int(environment["DT_PBKDF2_ITERATIONS"] ?? "") ?? PasswordHasher.defaultIterations
+    HashBench.run(Array(arguments.dropFirst()), defaultIterations: iterations)
+    exit(0)
+}
+if (environment["DT_WORKERS"] ?? "").isEmpty {
+    environment["DT_WORKERS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
+}
+
+let service = Service(name: "auth", defaultPort: 8100, environment: environment)
+let config = service.config
+let secret = config.string("DT_JWT_SECRET", default: "")
+guard !secret.isEmpty else {
+    service.logger.error("DT_JWT_SECRET is not set; refusing to start (tokens would be forgeable)")
+    exit(1)
+}
+let hasher = PasswordHasher(iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations))
+let handlers = AuthHandlers(hasher: hasher, jwt: JWT(secret: secret),
+                            tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
+
+// Schema and admin user before serving; PostgreSQL may still be starting, so retry for a while.
+let startDeadline = Clock.monotonicNanos() + 30_000_000_000
+while true {
+    do {
+        let db = try PGConnection(config.postgresConnInfo)
+        try Migrator.apply(LedgerSchema.migrations, on: db)
+        try AdminBootstrap.ensure(db, password: config.string("DT_ADMIN_PASSWORD", default: "admin-dev-password"),
+                                  hasher: hasher, logger: service.logger)
+        break
+    } catch {
+        if Clock.monotonicNanos() > startDeadline {
+            service.logger.error("start-up failed", [("error", .string("\(error)"))])
+            exit(1)
+        }
+        service.logger.warn("start-up: database not ready, retrying", [("error", .string("\(error)"))])
+        usleep(500_000)
+    }
+}
+
+service.router.post("/authentication/register", mode: .blocking) { try handlers.register($0, $1) }
+service.router.post("/authentication/login", mode: .blocking) { try handlers.login($0, $1) }
+service.router.get("/authentication/whoami", mode: .inline) { try handlers.whoami($0, $1) }
+service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1")) != nil }
+service.logger.info("auth ready", [("pbkdf2_iterations", .int(hasher.iterations)), ("token_ttl_s", .int(handlers.tokenTTLSeconds))])
+service.runForever()

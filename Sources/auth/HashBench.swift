@@ -1,0 +1,33 @@
+import Foundation
+import ServiceCore
+
+/// `auth --bench-hash [iterations ...]`: time one PBKDF2 hash at the given costs (default: the
+/// service default), single-threaded, and the throughput of all cores hashing at once.
+enum HashBench {
+    static func run(_ args: [String], defaultIterations: Int) {
+        let counts = args.compactMap(Int.init)
+        for iterations in counts.isEmpty ? [defaultIterations] : counts {
+            let hasher = PasswordHasher(iterations: iterations)
+            for _ in 0..<20 { _ = hasher.hash("warm-up-password") }
+            let n = 400
+            let start = Clock.monotonicNanos()
+            for i in 0..<n { _ = hasher.hash("bench-password-\(i)") }
+            let perHashMs = Double(Clock.monotonicNanos() - start) / 1e6 / Double(n)
+
+            let threads = ProcessInfo.processInfo.activeProcessorCount
+            let group = DispatchGroup()
+            let parallelStart = Clock.monotonicNanos()
+            for t in 0..<threads {
+                group.enter()
+                Thread {
+                    for i in 0..<n { _ = hasher.hash("bench-\(t)-\(i)") }
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            let seconds = Double(Clock.monotonicNanos() - parallelStart) / 1e9
+            print("pbkdf2-sha256 iterations=\(iterations): \(String(format: "%.3f", perHashMs)) ms/hash on one thread; "
+                  + "\(Int(Double(threads * n) / seconds)) hashes/s on \(threads) threads")
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ServiceCore
+
+/// Gateway configuration from the environment (defaults in parentheses):
+///   DT_UPSTREAM_AUTH/ENGINE/UTIL/BUY/SELL  comma-separated host:port lists (the default local ports)
+///   DT_UPSTREAM_TIMEOUT_MS (30000)  DT_BREAKER_FAILURES (5)  DT_BREAKER_OPEN_MS (5000)
+///   DT_RATE_USER_RPS (50) DT_RATE_USER_BURST (100)   DT_RATE_IP_RPS (20000) DT_RATE_IP_BURST (40000)
+///   (a rate of 0 turns that limiter off)   DT_JWT_SECRET (required)   DT_WORKERS (256)
+struct GatewaySettings {
+    let upstreams: [UpstreamGroup: [Endpoint]]
+    let upstreamTimeoutMillis: Int
+    let breakerFailures: Int
+    let breakerOpenMillis: Int
+    let userRate: Double
+    let userBurst: Double
+    let ipRate: Double
+    let ipBurst: Double
+    let jwtSecret: String
+
+    static let defaultUpstreams: [UpstreamGroup: (key: String, value: String)] = [
+        .auth: ("DT_UPSTREAM_AUTH", "127.0.0.1:8100"),
+        .buy: ("DT_UPSTREAM_BUY", "127.0.0.1:8200"),
+        .sell: ("DT_UPSTREAM_SELL", "127.0.0.1:8300"),
+        .util: ("DT_UPSTREAM_UTIL", "127.0.0.1:8400"),
+        .engine: ("DT_UPSTREAM_ENGINE", "127.0.0.1:8600"),
+    ]
+
+    init(_ config: ServiceConfig) {
+        var ups: [UpstreamGroup: [Endpoint]] = [:]
+        for (group, env) in Self.defaultUpstreams { ups[group] = config.endpoints(env.key, default: env.value) }
+        upstreams = ups
+        upstreamTimeoutMillis = max(1, config.int("DT_UPSTREAM_TIMEOUT_MS", default: 30_000))
+        breakerFailures = max(1, config.int("DT_BREAKER_FAILURES", default: 5))
+        breakerOpenMillis = max(0, config.int("DT_BREAKER_OPEN_MS", default: 5000))
+        userRate = Self.number(config, "DT_RATE_USER_RPS", 50)
+        userBurst = Self.number(config, "DT_RATE_USER_BURST", 100)
+        ipRate = Self.number(config, "DT_RATE_IP_RPS", 20_000)
+        ipBurst = Self.number(config, "DT_RATE_IP_BURST", 40_000)
+        jwtSecret = config.string("DT_JWT_SECRET", default: "")
+    }
+
+    private static func number(_ config: ServiceConfig, _ key: String, _ def: Double) -> Double {
+        Double(config.string(key, default: "")) ?? def
+    }
+}

@@ -1,0 +1,54 @@
+import Foundation
+import ServiceCore
+
+/// The caller's identity, from a verified token.
+struct Identity: Sendable {
+    let userId: String
+    let userName: String
+    let role: String
+}
+
+/// Verifies the JWT from the `token` header (bare JWT, as the course plans send it) or
+/// `Authorization: Bearer`. HS256 is pinned and the signature compared in constant time (ServiceCore's JWT).
+struct TokenAuthenticator: Sendable {
+    let jwt: JWT
+    let clock: any WallClock
+
+    enum Failure: Error, Equatable {
+        case missing, invalid, expired
+        var message: String {
+            switch self {
+            case .missing: return "missing token"
+            case .invalid: return "invalid token"
+            case .expired: return "token expired"
+            }
+        }
+    }
+
+    func authenticate(_ request: HTTPRequest) -> Result<Identity, Failure> {
+        guard let token = Self.extract(request) else { return .failure(.missing) }
+        let claims: JWTClaims
+        do {
+            claims = try jwt.verify(token, nowSeconds: clock.nowMillis() / 1000)
+        } catch .expired {
+            return .failure(.expired)
+        } catch {
+            return .failure(.invalid)
+        }
+        // Claims go on as header values: refuse anything that could not be one (we never sign such).
+        guard !claims.subject.isEmpty, claims.subject.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              !claims.name.isEmpty, !claims.name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+            return .failure(.invalid)
+        }
+        return .success(Identity(userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user"))
+    }
+
+    static func extract(_ request: HTTPRequest) -> String? {
+        if let t = request.header("token"), !t.isEmpty { return t }
+        if let auth = request.header("authorization"), auth.count > 7, auth.lowercased().hasPrefix("bearer ") {
+            let t = auth.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            return t.isEmpty ? nil : t
+        }
+        return nil
+    }
+}
