@@ -1,4 +1,8 @@
+import ClassicCore
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("buy: not implemented yet")
+// buy: BUY, COMMIT_BUY, CANCEL_BUY, SET_BUY_AMOUNT, SET_BUY_TRIGGER, CANCEL_SET_BUY under /classic/.
+let service = Service(name: "buy", defaultPort: 8200)
+let engine = ClassicRuntime.prepare(service)
+ClassicHTTP.register(service.router, engine: engine, commands: ClassicCommandName.buySide)
+service.runForever()

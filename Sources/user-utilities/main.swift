@@ -1,4 +1,10 @@
+import ClassicCore
 import ServiceCore
 
-// Placeholder until this executable is written.
-print("user-utilities: not implemented yet")
+// user-utilities: ADD, QUOTE, DISPLAY_SUMMARY, DUMPLOG, RECENT_TRANSACTIONS under /classic/,
+// plus GET /classic-stats (quote hits vs cache hits; internal, not routed by the gateway).
+let service = Service(name: "user-utilities", defaultPort: 8400)
+let engine = ClassicRuntime.prepare(service)
+ClassicHTTP.register(service.router, engine: engine, commands: ClassicCommandName.utilities, recent: true)
+ClassicHTTP.registerStats(service.router)
+service.runForever()

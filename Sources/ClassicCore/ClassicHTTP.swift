@@ -1,0 +1,165 @@
+import ServiceCore
+
+/// HTTP glue: `POST /classic/<COMMAND>` with {"userid","stock","amount","filename","transactionNum"}.
+/// Success: 200 {"success":true,"data":{…}}; failure: {"success":false,"data":{"error":"CODE: …","code":"CODE"}}
+/// with the status of the code. DUMPLOG answers 200 application/xml.
+public enum ClassicHTTP {
+    /// Adds one route per command, plus RECENT_TRANSACTIONS when `recent` is set.
+    public static func register(_ router: Router, engine: ClassicEngine, commands: [ClassicCommandName], recent: Bool = false) {
+        for command in commands {
+            router.post("/classic/\(command.rawValue)", mode: .blocking) { request, ctx in
+                try handle(command, request, ctx, engine)
+            }
+        }
+        if recent {
+            router.post("/classic/RECENT_TRANSACTIONS", mode: .blocking) { request, ctx in
+                try recentTransactions(request, ctx)
+            }
+        }
+    }
+
+    /// The quote counters for tools: GET /classic-stats (internal; not routed by the gateway).
+    public static func registerStats(_ router: Router) {
+        router.get("/classic-stats", mode: .blocking) { _, ctx in
+            let (hits, cacheHits) = try QuoteCache.counters(try ctx.redis())
+            let total = hits + cacheHits
+            let ratio = total == 0 ? "0.0000" : ratioText(cacheHits, total)
+            return .json(.object([("success", .bool(true)), ("data", .object([
+                ("quoteHits", .int(hits)), ("cacheHits", .int(cacheHits)), ("cacheHitRatio", .number(ratio)),
+            ]))]))
+        }
+    }
+
+    static func ratioText(_ part: Int64, _ total: Int64) -> String {
+        let scaled = part * 10_000 / total
+        let frac = scaled % 10_000
+        return "\(scaled / 10_000)." + String(repeating: "0", count: 4 - String(frac).count) + String(frac)
+    }
+
+    public static func errorResponse(_ e: ClassicError) -> HTTPResponse {
+        .json(.object([("success", .bool(false)),
+                       ("data", .object([("error", .string(e.message)), ("code", .string(e.code.rawValue))]))]),
+              status: e.code.httpStatus)
+    }
+
+    public static func success(_ data: JSON) -> HTTPResponse {
+        .json(.object([("success", .bool(true)), ("data", data)]))
+    }
+
+    /// The caller as the gateway forwarded it.
+    struct Caller {
+        let name: String
+        let isAdmin: Bool
+    }
+
+    static func caller(_ request: HTTPRequest) throws -> Caller {
+        guard let name = request.header("x-user-name"), !name.isEmpty else {
+            throw ClassicError(.FORBIDDEN, "no caller identity (call through the gateway)")
+        }
+        return Caller(name: name, isAdmin: request.header("x-user-role") == "admin")
+    }
+
+    /// Parses the body into a request; nil userid defaults to the caller (except for DUMPLOG,
+    /// where no userid means the whole-system form).
+    static func parse(_ command: ClassicCommandName, _ request: HTTPRequest, _ who: Caller) throws -> ClassicRequest {
+        let body: JSON
+        if request.body.isEmpty {
+            body = .object([])
+        } else {
+            do { body = try JSON.parse(request.body) } catch {
+                throw ClassicError(.INVALID_ARGUMENT, "body is not JSON: \(error)")
+            }
+        }
+        guard case .object = body else { throw ClassicError(.INVALID_ARGUMENT, "body must be a JSON object") }
+        var req = ClassicRequest(command)
+        req.userid = text(body["userid"])
+        req.stock = text(body["stock"])
+        req.amount = text(body["amount"])
+        req.filename = text(body["filename"])
+        if let t = body["transactionNum"], !t.isNull {
+            guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1 else {
+                throw ClassicError(.INVALID_ARGUMENT, "transactionNum must be a positive integer")
+            }
+            req.transactionNum = n
+        }
+        if req.userid == nil && command != .DUMPLOG { req.userid = who.name }
+        if let u = req.userid, u != who.name && !who.isAdmin {
+            throw ClassicError(.FORBIDDEN, "caller '\(who.name)' may not act for '\(u)'")
+        }
+        return req
+    }
+
+    /// A string or number field as text (amounts may come either way); nil when absent.
+    static func text(_ j: JSON?) -> String? {
+        switch j {
+        case .string(let s)?: return s
+        case .number(let n)?: return n
+        default: return nil
+        }
+    }
+
+    static func handle(_ command: ClassicCommandName, _ request: HTTPRequest, _ ctx: WorkerContext,
+                       _ engine: ClassicEngine) throws -> HTTPResponse {
+        let req: ClassicRequest
+        let who: Caller
+        do {
+            who = try caller(request)
+            req = try parse(command, request, who)
+        } catch let e as ClassicError {
+            return errorResponse(e)   // not a command of any user yet: nothing is logged
+        } catch {
+            return errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)"))
+        }
+        let db = try ctx.postgres()
+        if command == .DUMPLOG {
+            switch try engine.beginDump(req, callerName: who.name, callerIsAdmin: who.isAdmin, db: db) {
+            case .failure(let e):
+                return errorResponse(e)
+            case .success(let plan):
+                // ServiceCore responses carry a Content-Length body, so the chunks are gathered
+                // here; rows are still read page by page and never held alongside the text.
+                var body: [UInt8] = []
+                try ClassicEngine.writeDump(plan, db: db) { body.append(contentsOf: $0) }
+                var headers: [(name: String, value: String)] = [("Content-Type", "application/xml")]
+                if let f = plan.filename?.split(separator: "/").last, !f.isEmpty {
+                    let safe = f.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-" }
+                    if !safe.isEmpty { headers.append(("Content-Disposition", "attachment; filename=\"\(safe)\"")) }
+                }
+                headers.append(("X-Transaction-Num", String(plan.transactionNum)))
+                return HTTPResponse(status: 200, headers: headers, body: body)
+            }
+        }
+        let outcome = try engine.execute(req, db: db, redis: try? ctx.redis())
+        switch outcome.result {
+        case .success(let data): return success(data)
+        case .failure(let e): return errorResponse(e)
+        }
+    }
+
+    /// RECENT_TRANSACTIONS {"userid","limit"}: the user's newest audit entries, newest first.
+    /// A query, not one of the 16 logged commands.
+    static func recentTransactions(_ request: HTTPRequest, _ ctx: WorkerContext) throws -> HTTPResponse {
+        let who: Caller
+        let req: ClassicRequest
+        var limit = 20
+        do {
+            who = try caller(request)
+            req = try parse(.DISPLAY_SUMMARY, request, who)
+            if !request.body.isEmpty, let j = try? JSON.parse(request.body), let l = j["limit"], !l.isNull {
+                guard let n = l.int64Value, n >= 1, n <= 1000 else {
+                    throw ClassicError(.INVALID_ARGUMENT, "limit must be an integer from 1 to 1000")
+                }
+                limit = Int(n)
+            }
+        } catch let e as ClassicError {
+            return errorResponse(e)
+        } catch {
+            return errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)"))
+        }
+        guard let user = ClassicInput.userid(req.userid) else {
+            return errorResponse(ClassicError(.INVALID_ARGUMENT, "userid is missing"))
+        }
+        let entries = try AuditReader.recent(try ctx.postgres(), username: user, limit: limit)
+        return success(.object([("userid", .string(user)), ("entries", .array(entries.map(\.json)))]))
+    }
+}
