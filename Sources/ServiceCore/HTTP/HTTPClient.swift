@@ -105,13 +105,21 @@ public final class HTTPClient: Sendable {
         let fd = idle.withLock { d -> Int32? in
             while var list = d[endpoint], let last = list.popLast() {
                 d[endpoint] = list
-                if now &- last.since < maxIdleNanos { return last.fd }
+                if now &- last.since < maxIdleNanos && HTTPClient.stillOpen(last.fd) { return last.fd }
                 stale.append(last.fd)
             }
             return nil
         }
         stale.forEach { close($0) }
         return fd
+    }
+
+    /// A pooled socket whose peer has closed (or died) reads as EOF or an error without
+    /// blocking; such a socket must not carry a request that cannot be retried.
+    private static func stillOpen(_ fd: Int32) -> Bool {
+        var b: UInt8 = 0
+        let n = recv(fd, &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
     }
 
     private func giveBack(_ fd: Int32, _ endpoint: Endpoint) {

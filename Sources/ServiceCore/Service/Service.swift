@@ -18,6 +18,13 @@ public final class Service: @unchecked Sendable {
         options = HTTPServerOptions(config: config, defaultPort: defaultPort)
     }
 
+    private var pendingGauges: [(String, @Sendable () -> Int)] = []
+
+    /// A gauge for /metrics, read at scrape time (e.g. circuit-breaker state, queue lengths).
+    public func gauge(_ name: String, _ read: @escaping @Sendable () -> Int) {
+        if let server { server.metrics.gauge(name, read) } else { pendingGauges.append((name, read)) }
+    }
+
     public func addHealthCheck(_ name: String, _ check: @escaping @Sendable (WorkerContext) -> Bool) {
         healthChecks.append((name, check))
     }
@@ -38,6 +45,7 @@ public final class Service: @unchecked Sendable {
             HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
                          body: Array((server?.metrics.render() ?? "").utf8))
         }
+        for (name, read) in pendingGauges { server.metrics.gauge(name, read) }
         try server.start()
         self.server = server
         logger.info("listening", [("port", .int(server.port)), ("loops", .int(options.loops)), ("workers", .int(options.workers))])

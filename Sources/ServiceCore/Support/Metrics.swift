@@ -77,8 +77,12 @@ public final class Metrics: Sendable {
             out += "http_request_duration_seconds_count{route=\"\(escape(route))\"} \(s.count)\n"
         }
         let g = gauges.withLock { $0 }
+        var typed = Set<Substring>()
         for name in g.keys.sorted() {
-            out += "# TYPE \(name) gauge\n\(name) \(g[name]?() ?? 0)\n"
+            // A gauge name may carry labels (`breaker_open{instance="a"}`): one TYPE line per family.
+            let family = name.prefix { $0 != "{" }
+            if typed.insert(family).inserted { out += "# TYPE \(family) gauge\n" }
+            out += "\(name) \(g[name]?() ?? 0)\n"
         }
         return out
     }
