@@ -1,0 +1,142 @@
+# shellcheck shell=bash
+# PostgreSQL cluster private to one state folder. Needs common.sh.
+# As root the server runs as the `postgres` OS user (postgres refuses root); otherwise as ourselves.
+
+pg_bin_dir() {
+    if [ -n "${PG_BIN:-}" ]; then echo "$PG_BIN"; return; fi
+    local d
+    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -t/ -k5,5n | tail -n1)"
+    if [ -n "$d" ] && [ -x "$d/initdb" ]; then echo "$d"; return; fi
+    d="$(command -v initdb 2>/dev/null)" || die "PostgreSQL server binaries (initdb) not found; set PG_BIN"
+    dirname "$(readlink -f "$d")"
+}
+
+# Decide where the cluster lives and who runs it; sets PG_BIN PG_RUN_AS PG_DATA PG_LOG.
+# The data dir normally is STATE_DIR/pg. If the postgres user cannot reach STATE_DIR (the repo
+# sits under a mode-700 folder, as CI's mktemp clones do) it goes to /var/tmp/daytrade-<hash>/pg.
+# The choice is written to STATE_DIR/pg.location and reused afterwards.
+pg_locate() {
+    PG_BIN="$(pg_bin_dir)"
+    if is_root; then PG_RUN_AS=postgres; else PG_RUN_AS=""; fi
+    local loc="$STATE_DIR/pg.location"
+    if [ -r "$loc" ] && [ -n "$(cat "$loc")" ]; then
+        PG_DATA="$(cat "$loc")"
+    elif [ -z "$PG_RUN_AS" ] || runuser -u postgres -- test -x "$STATE_DIR" 2>/dev/null; then
+        PG_DATA="$STATE_DIR/pg"
+    else
+        PG_DATA="/var/tmp/daytrade-$(printf '%s' "$STATE_DIR" | sha256sum | cut -c1-12)/pg"
+        log "postgres user cannot traverse $STATE_DIR; PostgreSQL data goes to $PG_DATA"
+    fi
+    echo "$PG_DATA" >"$loc"
+    if [ "$PG_DATA" = "$STATE_DIR/pg" ]; then
+        PG_LOG="$STATE_DIR/logs/postgres.log"
+    else
+        PG_LOG="$(dirname "$PG_DATA")/postgres.log"
+    fi
+}
+
+# Run a PostgreSQL tool as the cluster's owner, from / (initdb and pg_ctl fail when they
+# cannot read the current directory).
+pg_as() {
+    if [ -n "$PG_RUN_AS" ]; then (cd / && close_extra_fds && exec runuser -u "$PG_RUN_AS" -- "$@")
+    else (cd / && close_extra_fds && exec "$@"); fi
+}
+
+pg_pid() { pid_alive "$PG_DATA/postmaster.pid" postgres; }
+
+pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
+
+pg_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"; }
+
+pg_init() {
+    local root
+    root="$(dirname "$PG_DATA")"
+    mkdir -p "$root" "$PG_DATA"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$root" "$PG_DATA"
+    chmod 700 "$PG_DATA"
+    touch "$PG_LOG"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_LOG"
+    if [ "$PG_LOG" != "$STATE_DIR/logs/postgres.log" ]; then
+        ln -sfn "$PG_LOG" "$STATE_DIR/logs/postgres.log"
+    fi
+    if [ ! -s "$PG_DATA/PG_VERSION" ]; then
+        log "initdb $PG_DATA"
+        pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >>"$PG_LOG" 2>&1 \
+            || { tail -n 20 "$PG_LOG" >&2; die "initdb failed (log: $PG_LOG)"; }
+        echo "include_if_exists = 'daytrade.conf'" >>"$PG_DATA/postgresql.conf"
+    fi
+    pg_write_conf
+}
+
+# Settings rewritten on every up so edits here reach existing clusters (at their next start).
+# Durable (fsync, synchronous_commit on) but with group commit help and room for many connections.
+pg_write_conf() {
+    cat >"$PG_DATA/daytrade.conf" <<CONF
+# Written by scripts/up; edit scripts/lib/postgres.sh instead.
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = ''
+max_connections = 400
+shared_buffers = 256MB
+wal_buffers = 16MB
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+commit_delay = 200
+commit_siblings = 5
+max_wal_size = 2GB
+checkpoint_timeout = 15min
+checkpoint_completion_target = 0.9
+effective_cache_size = 2GB
+log_destination = 'stderr'
+logging_collector = off
+log_line_prefix = '%m [%p] %u@%d '
+log_min_duration_statement = 1000
+log_lock_waits = on
+CONF
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/daytrade.conf"
+    return 0
+}
+
+# Start if not running and wait until it accepts connections. After a kill -9 the old backends
+# may hold the shared memory for a moment, so a failed start is retried until the deadline.
+pg_start() {
+    if pg_pid >/dev/null; then
+        log "postgres already running (pid $(pg_pid))"
+    else
+        require_free_port "$PG_PORT" postgres PG_PORT
+        log "starting postgres on 127.0.0.1:$PG_PORT"
+        local deadline=$((SECONDS + WAIT_TIMEOUT)) last_try=-10
+        until pg_ready; do
+            # (Re)launch when no postmaster is alive, at most every 2 s.
+            if ! pg_pid >/dev/null && [ $((SECONDS - last_try)) -ge 2 ]; then
+                pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null 2>&1 || true
+                last_try=$SECONDS
+            fi
+            if [ "$SECONDS" -ge "$deadline" ]; then
+                tail -n 20 "$PG_LOG" >&2; die "postgres did not start within ${WAIT_TIMEOUT}s (log: $PG_LOG)"
+            fi
+            sleep 0.1
+        done
+    fi
+    wait_for "postgres on port $PG_PORT" "$WAIT_TIMEOUT" pg_ready \
+        || { tail -n 20 "$PG_LOG" >&2; die "postgres not ready (log: $PG_LOG)"; }
+}
+
+# The application's role and database (idempotent).
+pg_ensure_db() {
+    if [ "$(pg_psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'daytrade'")" != 1 ]; then
+        pg_psql -c "CREATE ROLE daytrade LOGIN SUPERUSER"
+    fi
+    if [ "$(pg_psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'daytrade'")" != 1 ]; then
+        pg_psql -c "CREATE DATABASE daytrade OWNER daytrade"
+    fi
+}
+
+pg_stop() {
+    local pid
+    pid="$(pg_pid)" || return 0
+    log "stopping postgres (pid $pid)"
+    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+    wait_gone "$pid" 30 || stop_pid "$pid" postgres 10
+}
