@@ -52,7 +52,11 @@ pg_init() {
     local root
     root="$(dirname "$PG_DATA")"
     mkdir -p "$root" "$PG_DATA"
-    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$root" "$PG_DATA"
+    if [ -n "$PG_RUN_AS" ]; then
+        chown "$PG_RUN_AS:" "$PG_DATA"
+        # The folder of its own under /var/tmp also holds the server log, written by postgres.
+        [ "$root" != "$STATE_DIR" ] && chown "$PG_RUN_AS:" "$root"
+    fi
     chmod 700 "$PG_DATA"
     touch "$PG_LOG"
     [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_LOG"
