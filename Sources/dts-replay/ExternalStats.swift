@@ -8,11 +8,15 @@ enum ExternalStats {
         return json["hits"]?.int64Value.map(Int.init)
     }
 
-    /// Quote-cache (hits, misses) from user-utilities' GET /classic-stats. The counters are found by
-    /// name (a key path mentioning "hit" / "miss", preferring ones under a quote/cache key), so small
-    /// changes in that document's shape do not break the report.
+    /// Quote-cache (hits, misses) from user-utilities' GET /classic-stats: cache hits vs real quote
+    /// hits. Other shapes are read by name (key paths mentioning "hit" / "miss").
     static func cacheCounts(_ url: BaseURL?) -> (hits: Int, misses: Int)? {
         guard let url, let json = get(url, "/classic-stats") else { return nil }
+        // user-utilities: {"success":true,"data":{"quoteHits":n,"cacheHits":n,"cacheHitRatio":x}}
+        let data = json["data"] ?? json
+        if let real = data["quoteHits"]?.int64Value, let cached = data["cacheHits"]?.int64Value {
+            return (Int(cached), Int(real))
+        }
         var numbers: [(path: String, value: Int)] = []
         flatten(json, "", &numbers)
         func pick(_ word: String) -> Int? {
