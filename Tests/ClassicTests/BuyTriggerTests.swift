@@ -128,17 +128,18 @@ final class BuyTriggerTests: ClassicTestCase {
 
     func testBuyTriggerWhoseReserveBuysNoShareStaysArmed() throws {
         let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 1000)
-        try ok(.QUOTE, u, stock: sym)
+        let sym = try newSymbol(price: 6000)
+        try ok(.QUOTE, u, stock: sym)   // the shared cache says 60.00: not due for anyone
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00")
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.00")
-        try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "5.00")   // below the 10.00 price now
-        let cached = try XCTUnwrap(engine.quotes.peek(symbol: sym, redis: redis))
-        XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: cached, db: db), 0)
+        try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "5.00")   // below a 10.00 price now
+        let at10 = Quote(symbol: sym, user: u, priceCents: 1000, quoteServerTime: 0, cryptokey: "k", obtainedAt: clock.nowMillis())
+        XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: at10, db: db), 0)
         XCTAssertEqual(try account(u), Account(cash: 99_500, reserved: 500))
-        // Raising the reserve again lets it fire at the same cached price.
+        XCTAssertEqual(try snapshot(u).triggers.count, 1, "it stays armed (§10.5)")
+        // Raising the reserve again lets it fire at the same price.
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "25.00")
-        try engine.checkTriggers(symbol: sym, quote: cached, db: db)
+        XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: at10, db: db), 1)
         XCTAssertEqual(try snapshot(u).triggers, [])
         XCTAssertEqual(try holding(u, sym).free, 2)
         XCTAssertEqual(try account(u), Account(cash: 98_000, reserved: 0))
@@ -146,13 +147,15 @@ final class BuyTriggerTests: ClassicTestCase {
 
     func testAQuoteOlderThanSixtySecondsFiresNothing() throws {
         let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 900)
+        let sym = try newSymbol(price: 2000)
+        try ok(.QUOTE, u, stock: sym)   // 20.00 in the shared cache: not due
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00")
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00")
         let old = Quote(symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 60_000)
         XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: old, db: db), 0)
-        XCTAssertEqual(try snapshot(u).triggers.count, 1)
-        try ok(.CANCEL_SET_BUY, u, stock: sym)
+        let young = Quote(symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 59_999)
+        XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: young, db: db), 1, "< 60 s old is still good (§10.13)")
+        XCTAssertEqual(try holding(u, sym).free, 11)
     }
 
     func testWorkerPollLogsItsHitUnderTheArmingTransaction() throws {
