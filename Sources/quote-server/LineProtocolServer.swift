@@ -75,6 +75,11 @@ final class LineProtocolServer: @unchecked Sendable {
         while buf.count < 1024 {
             let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
+                if buf.isEmpty {
+                    // The rest of a line comes at once; a client that never sends "\n" gets its answer soon.
+                    var short = timeval(tv_sec: 0, tv_usec: 250_000)
+                    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &short, socklen_t(MemoryLayout<timeval>.size))
+                }
                 buf.append(contentsOf: chunk[0..<n])
                 if let nl = buf.firstIndex(of: 10) { buf.removeSubrange(nl...); break }
             } else if n < 0 && errno == EINTR {
