@@ -172,10 +172,27 @@ final class WorkloadReplayTests: XCTestCase {
         return r.body
     }
 
-    /// The workload with each userid replaced by a fresh random 10-character id. Parsed here on its
-    /// own (trim, `[N]`, first space, then commas), not with dts-replay's parser.
+    /// The workload with each userid replaced by a fresh random 10-character id, and each 3-letter
+    /// symbol by a fresh one starting V–Z (other tests count their symbols up from AAA and may seed
+    /// the shared quote cache with made-up prices). The 1-letter `S` of the 1-user file stays: no
+    /// other test uses 1-letter symbols. Parsed here on its own (trim, `[N]`, first space, then
+    /// commas), not with dts-replay's parser.
     static func remap(_ text: String) -> (lines: [String], commands: [WorkloadModelCommand], users: [String]) {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+        let letters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+        var symbols: [String: String] = [:]
+        var usedSymbols = Set<String>()
+        func symbol(_ old: String) -> String {
+            guard old.count == 3 else { return old }
+            if let s = symbols[old] { return s }
+            var made = ""
+            repeat {
+                made = String([letters[Int.random(in: 21..<26)], letters[Int.random(in: 0..<26)], letters[Int.random(in: 0..<26)]])
+            } while usedSymbols.contains(made)
+            usedSymbols.insert(made)
+            symbols[old] = made
+            return made
+        }
         var ids: [String: String] = [:]
         var order: [String] = []
         var lines: [String] = []
@@ -196,6 +213,7 @@ final class WorkloadReplayTests: XCTestCase {
                 return made
             }()
             fields[1] = id
+            if name != "ADD" && fields.count > 2 && fields[2].allSatisfy({ $0.isASCII && $0.isUppercase }) { fields[2] = symbol(fields[2]) }
             lines.append("[\(n)] \(fields.joined(separator: ",")) ")
             var c = WorkloadModelCommand(txn: n, name: name, user: id)
             switch name {
