@@ -44,6 +44,7 @@ struct ReplayOptions: Sendable {
     var summaryJSONPath: String? = nil
     var progress: Bool? = nil   // nil: a bar when stderr is a TTY, periodic lines otherwise
     var abortAfter = 1000
+    var dryRun = false
 
     static let usage = """
     usage: dts-replay FILE|DIR|FILE.tar.gz [options]
@@ -63,6 +64,7 @@ struct ReplayOptions: Sendable {
       --summary-json FILE    also write the summary as JSON
       --progress / --no-progress   force the live bar on or off
       --abort-after N        stop after N transport errors (default 1000)
+      --dry-run              parse and group the workload, print its shape, send nothing
     """
 
     static func parse(_ args: [String], environment: [String: String]) throws -> ReplayOptions {
@@ -101,6 +103,7 @@ struct ReplayOptions: Sendable {
             case "--progress": o.progress = true
             case "--no-progress": o.progress = false
             case "--abort-after": o.abortAfter = max(1, try int(a))
+            case "--dry-run": o.dryRun = true
             case "-h", "--help": throw ReplayError.usage(usage)
             default:
                 if a.hasPrefix("-") { throw ReplayError.usage("unknown option \(a)\n\(usage)") }

@@ -38,6 +38,15 @@ do {
 }
 if let salt = options.remapSalt { workload.remapUsers(salt: salt) }
 
+if options.dryRun {
+    var byName: [String: Int] = [:]
+    for s in workload.streams { for c in s.commands { byName[c.name, default: 0] += 1 } }
+    for c in workload.finalDumps { byName[c.name, default: 0] += 1 }
+    print("\(workload.commandCount) commands, \(workload.streams.count) users, \(workload.finalDumps.count) whole-system DUMPLOG(s)")
+    for (name, n) in byName.sorted(by: { $0.value > $1.value }) { print("  \(name) \(n)") }
+    exit(0)
+}
+
 let quoteBefore = ExternalStats.quoteHits(options.quoteURL)
 let cacheBefore = ExternalStats.cacheCounts(options.statsURL)
 FileHandle.standardError.write(Data("dts-replay: \(workload.commandCount) commands, \(workload.streams.count) users → \(options.url) (concurrency \(min(options.concurrency, max(1, workload.streams.count))))\n".utf8))
