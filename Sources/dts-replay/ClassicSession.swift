@@ -9,6 +9,8 @@ struct ClassicSession {
     let password: String
     let timeoutMillis: Int
     private(set) var token: String? = nil
+    /// Headers sent instead of the token when talking to a service directly (see `direct(to:)`).
+    private var identityHeaders: [(String, String)]? = nil
 
     init(base: BaseURL, user: String, password: String, timeoutMillis: Int) {
         self.base = base
@@ -49,7 +51,25 @@ struct ClassicSession {
         token = t
     }
 
-    var authHeaders: [(String, String)] { token.map { [("Authorization", "Bearer \($0)")] } ?? [] }
+    var authHeaders: [(String, String)] {
+        if let identityHeaders { return identityHeaders }
+        return token.map { [("Authorization", "Bearer \($0)")] } ?? []
+    }
+
+    /// This logged-in session re-aimed at a service behind the gateway: the token's claims become
+    /// the gateway's identity headers (x-user-id, x-user-name, x-user-role).
+    func direct(to service: BaseURL) throws -> ClassicSession {
+        let parts = (token ?? "").split(separator: ".")
+        guard parts.count == 3, let payload = Base64.decode(String(parts[1])), let claims = try? JSON.parse(payload),
+              let sub = claims["sub"]?.stringValue else {
+            throw ReplayError.fatal("cannot read the admin token's claims for --dump-url")
+        }
+        var s = ClassicSession(base: service, user: user, password: password, timeoutMillis: timeoutMillis)
+        s.token = token
+        s.identityHeaders = [("x-user-id", sub), ("x-user-name", claims["name"]?.stringValue ?? user),
+                             ("x-user-role", claims["role"]?.stringValue ?? "user"), ("x-request-id", "dts-replay-dump")]
+        return s
+    }
 
     /// Sends one command; DUMPLOG responses are streamed to `dumpFile`.
     mutating func send(_ cmd: WorkloadCommand, dumpFile: String?, tally: inout Tally) -> Outcome {

@@ -45,6 +45,7 @@ struct ReplayOptions: Sendable {
     var progress: Bool? = nil   // nil: a bar when stderr is a TTY, periodic lines otherwise
     var abortAfter = 1000
     var dryRun = false
+    var dumpURL: BaseURL? = nil
 
     static let usage = """
     usage: dts-replay FILE|DIR|FILE.tar.gz [options]
@@ -65,6 +66,9 @@ struct ReplayOptions: Sendable {
       --progress / --no-progress   force the live bar on or off
       --abort-after N        stop after N transport errors (default 1000)
       --dry-run              parse and group the workload, print its shape, send nothing
+      --dump-url URL         send the whole-system DUMPLOG straight to this service (user-utilities), with
+                             the identity headers the gateway would add for the admin: for dumps larger
+                             than the gateway's proxy buffers (64 MiB)
     """
 
     static func parse(_ args: [String], environment: [String: String]) throws -> ReplayOptions {
@@ -104,6 +108,7 @@ struct ReplayOptions: Sendable {
             case "--no-progress": o.progress = false
             case "--abort-after": o.abortAfter = max(1, try int(a))
             case "--dry-run": o.dryRun = true
+            case "--dump-url": o.dumpURL = try url(a, optional: true)
             case "-h", "--help": throw ReplayError.usage(usage)
             default:
                 if a.hasPrefix("-") { throw ReplayError.usage("unknown option \(a)\n\(usage)") }

@@ -136,6 +136,13 @@ final class ReplayRunner: @unchecked Sendable {
             skip(workload.finalDumps.count, kind: "admin login failed", &tally)
             return
         }
+        if let dumpURL = options.dumpURL {
+            do { admin = try admin.direct(to: dumpURL) } catch {
+                note("\(error)")
+                skip(workload.finalDumps.count, kind: "admin token unreadable", &tally)
+                return
+            }
+        }
         for cmd in workload.finalDumps { execute(cmd, &admin, &tally) }
     }
 
