@@ -61,6 +61,7 @@ final class EngineCrashTests: XCTestCase {
         stop.update { $0 = true }
         group.wait()
         try PTStack.upAgain()
+        PTStack.waitUntilServed(api, token: buyers[0].token)
 
         // 1. Every order answered success is in the ledger with what was asked.
         for u in sellers + buyers {
@@ -149,6 +150,19 @@ enum PTStack {
         XCTAssertEqual(p.terminationStatus, 0, "scripts/up: " + String(decoding: log, as: UTF8.self))
         let health = try HTTPClient.shared.request(try PTEnv.engine(), method: "GET", path: "/health", timeoutMillis: 5000)
         XCTAssertEqual(health.status, 200)
+    }
+
+    /// After a restart the gateway's breaker for the engine may still be open: wait until an
+    /// engine route answers through the public path again (its half-open probe closes it).
+    static func waitUntilServed(_ api: PTClient, token: String, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(60)
+        var last = api.request("GET", "/transaction/getStockPrices", token: token)
+        while last.status != 200 && Date() < deadline {
+            usleep(100_000)
+            last = api.request("GET", "/transaction/getStockPrices", token: token)
+        }
+        XCTAssertEqual(last.status, 200, "engine reachable through \(api.direct ? "its port" : "nginx") again: \(last.body)",
+                       file: file, line: line)
     }
 
     /// The engine's in-memory resting orders equal the ledger's open orders (id → remaining).
