@@ -35,8 +35,11 @@ public final class ClassicEngine: Sendable {
     /// Runs one command (not DUMPLOG: see `beginDump`). Throws only for infrastructure failures
     /// (database unreachable); every business failure is an `Outcome` with an error.
     public func execute(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
-        precondition(req.command != .DUMPLOG, "DUMPLOG goes through beginDump/writeDump")
         let txn = try transactionNumber(req, db)
+        guard req.command != .DUMPLOG else {
+            return Outcome(transactionNum: txn, timestamp: clock.nowMillis(),
+                           result: .failure(ClassicError(.INVALID_ARGUMENT, "DUMPLOG goes through beginDump/writeDump")), triggersFired: 0)
+        }
         var c = CommandContext(request: req, txn: txn, t: clock.nowMillis(), server: server)
         var fresh: Quote?
         let result: Result<JSON, ClassicError>

@@ -6,7 +6,7 @@ import XCTest
 final class BuyTriggerTests: ClassicTestCase {
     func testSetBuyAmountHoldsCashAndRepeatsMoveTheDifference() throws {
         let u = try newUser(cash: 50_000)
-        let sym = try newSymbol(price: 1000)
+        let sym = try newSymbol(price: 2000)   // above the 12.00 trigger below: never due here
         let n1 = txn()
         let d = try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00", txn: n1)
         XCTAssertEqual(d["triggerPrice"], .null)
@@ -53,7 +53,7 @@ final class BuyTriggerTests: ClassicTestCase {
 
     func testSetBuyTriggerNeedsAnAmountAndAReachablePrice() throws {
         let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 1000)
+        let sym = try newSymbol(price: 6000)   // above the 50.00 trigger below: never due here
         let before = try snapshot(u)
         let e = try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00", .NO_BUY_AMOUNT)
         XCTAssertEqual(e?.code.httpStatus, 400)
@@ -117,12 +117,14 @@ final class BuyTriggerTests: ClassicTestCase {
         // the unspent rest, both under the arming transactionNum; the hit is logged by the QUOTE.
         let fire = try entries(armTxn, u).filter { $0.kind != .userCommand }
         XCTAssertEqual(fire.map(\.kind), [.systemEvent, .accountTransaction])
-        XCTAssertEqual(fire[0].command, .SET_BUY_TRIGGER)
-        XCTAssertEqual(fire[0].fundsCents, 1400)
-        XCTAssertEqual(fire[0].stockSymbol, sym)
-        XCTAssertEqual(fire[0].username, u)
-        XCTAssertEqual(fire[1].action, "add")
-        XCTAssertEqual(fire[1].fundsCents, 200)
+        let event = try XCTUnwrap(fire.first { $0.kind == .systemEvent })
+        XCTAssertEqual(event.command, .SET_BUY_TRIGGER)
+        XCTAssertEqual(event.fundsCents, 1400)
+        XCTAssertEqual(event.stockSymbol, sym)
+        XCTAssertEqual(event.username, u)
+        let rest = try XCTUnwrap(fire.first { $0.kind == .accountTransaction })
+        XCTAssertEqual(rest.action, "add")
+        XCTAssertEqual(rest.fundsCents, 200)
         XCTAssertEqual(try entries(quoteTxn, u).map(\.kind), [.userCommand, .quoteServer])
     }
 
@@ -160,19 +162,24 @@ final class BuyTriggerTests: ClassicTestCase {
 
     func testWorkerPollLogsItsHitUnderTheArmingTransaction() throws {
         let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 800)
+        let sym = try newSymbol(price: 2000)
+        try park(sym, 2000)   // not due until the poll's own fresh quote
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "20.00")
         let armTxn = txn()
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00", txn: armTxn)
         let watched = try engine.watchedSymbols(db: db).filter { $0.symbol == sym }
         XCTAssertEqual(watched, [ClassicEngine.WatchedSymbol(symbol: sym, username: u, armedTxn: armTxn)])
-        try engine.pollSymbol(watched[0], db: db, redis: redis)
+        clock.advance(60_000)
+        source.setPrice(sym, 800)
+        try engine.pollSymbol(try XCTUnwrap(watched.first), db: db, redis: redis)
+        XCTAssertEqual(source.fetches(sym), 1)
         XCTAssertEqual(try holding(u, sym).free, 2)
         XCTAssertEqual(try account(u), Account(cash: 98_400, reserved: 0))
         let fire = try entries(armTxn, u).filter { $0.kind != .userCommand }
-        XCTAssertEqual(fire.map(\.kind), [.quoteServer, .systemEvent, .accountTransaction])
-        XCTAssertEqual(fire[0].priceCents, 800)
-        XCTAssertEqual(fire[2].fundsCents, 400)
+        XCTAssertEqual(fire.map(\.kind).sorted { $0.rawValue < $1.rawValue }, [.accountTransaction, .quoteServer, .systemEvent])
+        XCTAssertEqual(fire.first { $0.kind == .quoteServer }?.priceCents, 800)
+        XCTAssertEqual(fire.first { $0.kind == .systemEvent }?.fundsCents, 800)
+        XCTAssertEqual(fire.first { $0.kind == .accountTransaction }?.fundsCents, 400)
         XCTAssertEqual(try engine.watchedSymbols(db: db).filter { $0.symbol == sym }, [])
     }
 }

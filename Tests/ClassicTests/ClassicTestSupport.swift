@@ -84,7 +84,11 @@ class ClassicTestCase: XCTestCase {
     override func setUpWithError() throws {
         db = try TestEnv.postgres()
         redis = try TestEnv.redis()
-        start = Clock.wallMillis()
+        // Two minutes ahead of real time. A running stack (scripts/test) shares this database and
+        // Redis: its sweepers (real clock) then never expire our orders mid-test, and its
+        // trigger-worker (real clock) sees every quote we cache as fresh, so it never pays a real
+        // hit for our symbols and only ever sees the prices the test chose.
+        start = Clock.wallMillis() + 120_000
         clock = ManualClock(start)
         source = FakeQuoteSource()
         engine = ClassicEngine(clock: clock, quotes: QuoteCache(source: source, clock: clock), server: "test")
@@ -111,16 +115,25 @@ class ClassicTestCase: XCTestCase {
         return u
     }
 
-    /// A 3-letter symbol no other test of this run uses (a Redis counter), with a fake price and
-    /// an empty cache entry.
+    /// A 3-letter symbol no other test of this run uses (a Redis counter), with a fake price.
+    /// Its cache entry is stamped with real time: fresh for a stack's trigger-worker, already
+    /// stale for this test's clock (so the test's first quote is a real hit).
     func newSymbol(price: Int64) throws -> String {
         let n = try redis.command(["INCR", "classic:test:symseq"]).int ?? Int64.random(in: 0..<17576)
         var v = Int(n % 17576)
         var s = ""
         for _ in 0..<3 { s = String(UnicodeScalar(UInt8(65 + v % 26))) + s; v /= 26 }
-        try engine.quotes.forget(symbol: s, redis: redis)
         source.setPrice(s, price)
+        try engine.quotes.store(Quote(symbol: s, user: "seed", priceCents: price, quoteServerTime: 0, cryptokey: "seed",
+                                      obtainedAt: Clock.wallMillis()), redis: redis)
         return s
+    }
+
+    /// Puts `cents` in the shared cache as a quote obtained now (no hit, nothing logged): parks
+    /// a symbol at a price where the test's armed triggers are not due.
+    func park(_ symbol: String, _ cents: Int64) throws {
+        try engine.quotes.store(Quote(symbol: symbol, user: "seed", priceCents: cents, quoteServerTime: 0, cryptokey: "seed",
+                                      obtainedAt: clock.nowMillis()), redis: redis)
     }
 
     // MARK: running commands
@@ -155,7 +168,8 @@ class ClassicTestCase: XCTestCase {
         }
         XCTAssertEqual(e.code, code, "\(cmd): \(e.message)", file: file, line: line)
         XCTAssertTrue(e.message.hasPrefix("\(code.rawValue): "), e.message, file: file, line: line)
-        let entries = try AuditReader.byTransaction(db, o.transactionNum)
+        // Sequence numbers may repeat a workload's [N] from another user: look up by user too.
+        let entries = try AuditReader.byTransaction(db, o.transactionNum, username: ClassicInput.userid(user))
         let errors = entries.filter { $0.kind == .errorEvent && $0.command == cmd }
         XCTAssertEqual(errors.count, 1, "one errorEvent for the failed \(cmd)", file: file, line: line)
         XCTAssertEqual(errors.first?.message, e.message, file: file, line: line)
