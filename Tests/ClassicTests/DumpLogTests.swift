@@ -30,7 +30,7 @@ final class DumpLogTests: ClassicTestCase {
     /// Runs the dump into a temp file (chunk by chunk, as a streaming sink would).
     func dump(_ plan: ClassicEngine.DumpPlan, pageSize: Int = 5000) throws -> URL {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("classic-dump-\(UUID().uuidString).xml")
-        FileManager.default.createFile(atPath: url.path, contents: nil)
+        XCTAssertTrue(FileManager.default.createFile(atPath: url.path, contents: nil))
         let handle = try FileHandle(forWritingTo: url)
         var chunks = 0
         try ClassicEngine.writeDump(plan, db: db, pageSize: pageSize) { bytes in
