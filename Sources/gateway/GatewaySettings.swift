@@ -3,7 +3,7 @@ import ServiceCore
 /// Gateway configuration from the environment (defaults in parentheses):
 ///   DT_UPSTREAM_AUTH/ENGINE/UTIL/BUY/SELL  comma-separated host:port lists (the default local ports)
 ///   DT_UPSTREAM_TIMEOUT_MS (30000)  DT_BREAKER_FAILURES (5)  DT_BREAKER_OPEN_MS (5000)
-///   DT_RATE_USER_RPS (50) DT_RATE_USER_BURST (100)   DT_RATE_IP_RPS (20000) DT_RATE_IP_BURST (40000)
+///   DT_RATE_USER_RPS (1000) DT_RATE_USER_BURST (2000)   DT_RATE_IP_RPS (20000) DT_RATE_IP_BURST (40000)
 ///   (a rate of 0 turns that limiter off)   DT_JWT_SECRET (required)   DT_WORKERS (256)
 struct GatewaySettings {
     let upstreams: [UpstreamGroup: [Endpoint]]
@@ -31,8 +31,8 @@ struct GatewaySettings {
         upstreamTimeoutMillis = max(1, config.int("DT_UPSTREAM_TIMEOUT_MS", default: 30_000))
         breakerFailures = max(1, config.int("DT_BREAKER_FAILURES", default: 5))
         breakerOpenMillis = max(0, config.int("DT_BREAKER_OPEN_MS", default: 5000))
-        userRate = Self.number(config, "DT_RATE_USER_RPS", 50)
-        userBurst = Self.number(config, "DT_RATE_USER_BURST", 100)
+        userRate = Self.number(config, "DT_RATE_USER_RPS", 1000)
+        userBurst = Self.number(config, "DT_RATE_USER_BURST", 2000)
         ipRate = Self.number(config, "DT_RATE_IP_RPS", 20_000)
         ipBurst = Self.number(config, "DT_RATE_IP_BURST", 40_000)
         jwtSecret = config.string("DT_JWT_SECRET", default: "")
