@@ -1,0 +1,64 @@
+import Foundation
+import Ledger
+import ServiceCore
+import XCTest
+
+/// The Redis copy of balances (`wallet:<user_id>`) only serves getWalletBalance: money decisions
+/// read PostgreSQL, and with Redis gone the engine keeps trading and balances come from the ledger.
+final class WalletCacheTests: XCTestCase {
+    func testDecisionsIgnoreTheCacheAndCommitsRewriteIt() throws {
+        let api = try PTClient()
+        let seller = try api.newUser("wcs").token, buyer = try api.newUser("wcb")
+        let s = try api.createStock(seller)
+        api.grant(seller, s, 100)
+        ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 100), "ask 100 @ 10")
+        api.deposit(buyer.token, "50")
+        XCTAssertEqual(api.balance(buyer.token), "50")
+        let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: buyer.name))
+        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        XCTAssertEqual(try redis.command(["GET", "wallet:\(id)"]).text, "5000", "written through after the deposit's commit")
+
+        // A lying cache does not buy anything: the decision reads the ledger.
+        try redis.command(["SET", "wallet:\(id)", "99999999", "EX", "30"])
+        ptAssertFailure(api.order(buyer.token, s, buy: true, limit: nil, 6), status: 400, "60 > 50 whatever Redis says")
+        ptAssertSuccess(api.order(buyer.token, s, buy: true, limit: nil, 2), "20 ≤ 50")
+        XCTAssertEqual(api.balance(buyer.token), "30", "the commit rewrote the cached value")
+        try PTLedger.conservation()
+    }
+
+    func testTradingAndBalancesWorkWithoutRedis() throws {
+        let api = try PTClient()
+        let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")
+        let seller = try api.newUser("wrs").token, buyer = try api.newUser("wrb").token
+        let s = try api.createStock(seller)
+        api.grant(seller, s, 100)
+        ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 100), "ask")
+        api.deposit(buyer, "100")
+        XCTAssertEqual(api.balance(buyer), "100")
+        XCTAssertEqual(PTShell.run(restart + " kill"), 0, "kill Redis")
+        defer { XCTAssertEqual(PTShell.run(restart + " start"), 0, "start Redis again") }
+        ptAssertSuccess(api.order(buyer, s, buy: true, limit: nil, 3), "buy while Redis is down")
+        XCTAssertEqual(api.balance(buyer), "70", "balance from PostgreSQL")
+        api.deposit(buyer, "5")
+        XCTAssertEqual(api.balance(buyer), "75")
+        XCTAssertEqual(PTShell.run(restart + " start"), 0)
+        XCTAssertEqual(api.balance(buyer), "75", "no stale value once Redis is back")
+        ptAssertSuccess(api.order(buyer, s, buy: true, limit: nil, 1), "buy with Redis back")
+        XCTAssertEqual(api.balance(buyer), "65")
+        try PTLedger.conservation()
+    }
+}
+
+enum PTShell {
+    /// Runs a shell command line; returns its exit status.
+    static func run(_ command: String) -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = ["-c", command]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        do { try p.run() } catch { return -1 }
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+}
