@@ -120,7 +120,7 @@ public final class ClassicEngine: Sendable {
 
     private func priced(_ tx: PGConnection, _ c: inout CommandContext, _ pre: Precheck, _ q: Quote) throws -> JSON {
         switch c.request.command {
-        case .QUOTE: return quoteResult(q, fresh: c.log.entries.contains { $0.kind == .quoteServer })
+        case .QUOTE: return quoteResult(q, fresh: c.log.entries.contains { $0.kind == .quoteServer }, txn: c.txn)
         case .BUY: return try buy(tx, &c, pre, q)
         case .SELL: return try sell(tx, &c, pre, q)
         default: throw ClassicError(.INVALID_ARGUMENT, "internal routing error")

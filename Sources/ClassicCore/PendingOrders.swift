@@ -69,7 +69,6 @@ extension ClassicEngine {
     }
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
         guard let p = try popNewest(tx, userId: acct.userId, side: "B") else { throw noPending(c, buy: true) }
         // The held cash leaves the system for the shares (a buy from the market).
@@ -79,8 +78,7 @@ extension ClassicEngine {
         try addShares(tx, userId: acct.userId, stockId: p.stockId, shares: p.shares)
         try LedgerOps.recordFlow(tx, userId: acct.userId, kind: "classic_buy", cents: -p.heldCents, stockId: p.stockId, shares: p.shares)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-                        ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("userid", .string(user)),
-                        ("transactionNum", .int(c.txn))])
+                        ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn))])
     }
 
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {

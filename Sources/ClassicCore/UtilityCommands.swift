@@ -15,9 +15,10 @@ extension ClassicEngine {
                         ("transactionNum", .int(c.txn))])
     }
 
-    func quoteResult(_ q: Quote, fresh: Bool) -> JSON {
+    func quoteResult(_ q: Quote, fresh: Bool, txn: Int64) -> JSON {
         .object([("stock", .string(q.symbol)), ("price", money(q.priceCents)), ("quoteServerTime", .int(q.quoteServerTime)),
-                 ("cryptokey", .string(q.cryptokey)), ("obtainedAt", .int(q.obtainedAt)), ("cached", .bool(!fresh))])
+                 ("cryptokey", .string(q.cryptokey)), ("obtainedAt", .int(q.obtainedAt)), ("cached", .bool(!fresh)),
+                 ("transactionNum", .int(txn))])
     }
 
     /// Spec §6: free and reserved cash, holdings, pending BUY/SELLs with seconds left, triggers,
