@@ -108,11 +108,11 @@ enum PTStack {
         try PTEnv.require("DT_TEST_STATE") + "/pids/matching-engine-\(try PTEnv.portBase() + 8600).pid"
     }
 
-    static func killEngine() throws {
+    static func killEngine(_ signal: Int32 = SIGKILL) throws {
         let text = try String(contentsOfFile: try enginePidFile(), encoding: .utf8)
         guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw PTMissing(description: "bad pid file") }
-        XCTAssertEqual(kill(pid, SIGKILL), 0, "kill -9 \(pid)")
-        let deadline = Date().addingTimeInterval(10)
+        XCTAssertEqual(kill(pid, signal), 0, "kill -\(signal) \(pid)")
+        let deadline = Date().addingTimeInterval(20)
         while kill(pid, 0) == 0 && Date() < deadline {
             // Gone once only a zombie is left (scripts/up's setsid parent may not reap it at once).
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { break }
