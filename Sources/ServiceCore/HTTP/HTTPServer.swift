@@ -28,11 +28,11 @@ public struct HTTPServerOptions: Sendable {
     public init() {}
 
     /// Options from DT_* environment variables (see README).
-    public init(config: ServiceConfig, defaultPort: Int) {
+    public init(config: ServiceConfig, defaultPort: Int, defaultWorkers: Int = 16) {
         host = config.host
         port = config.int("DT_PORT", default: defaultPort)
         loops = config.int("DT_LOOPS", default: config.cores)
-        workers = config.int("DT_WORKERS", default: 16)
+        workers = config.int("DT_WORKERS", default: defaultWorkers)
         queueCapacity = config.int("DT_QUEUE", default: 4096)
         maxHeaderBytes = config.int("DT_MAX_HEADER_BYTES", default: maxHeaderBytes)
         maxBodyBytes = config.int("DT_MAX_BODY_BYTES", default: maxBodyBytes)

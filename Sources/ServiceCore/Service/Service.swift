@@ -12,10 +12,13 @@ public final class Service: @unchecked Sendable {
     /// Checks run by /health besides "the process answers" (e.g. database reachable).
     private var healthChecks: [(String, @Sendable (WorkerContext) -> Bool)] = []
 
-    public init(name: String, defaultPort: Int, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// `defaultWorkers` sizes the blocking pool when DT_WORKERS is unset: services whose handlers
+    /// wait on slow peers (quotes, upstreams) need more threads than CPU-bound ones.
+    public init(name: String, defaultPort: Int, defaultWorkers: Int = 16,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         config = ServiceConfig(name: name, environment: environment)
         logger = Logger(config: config)
-        options = HTTPServerOptions(config: config, defaultPort: defaultPort)
+        options = HTTPServerOptions(config: config, defaultPort: defaultPort, defaultWorkers: defaultWorkers)
     }
 
     private var pendingGauges: [(String, @Sendable () -> Int)] = []
