@@ -4,10 +4,8 @@ import ServiceCore
 
 // The order-book platform's engine: books in memory on one engine thread, journaled to
 // PostgreSQL in group-committed batches; rebuilt from the ledger at start.
-var environment = ProcessInfo.processInfo.environment
 // Each order holds a worker until its batch commits; allow plenty of them by default.
-if environment["DT_WORKERS"] == nil { environment["DT_WORKERS"] = "48" }
-let service = Service(name: "matching-engine", defaultPort: 8600, environment: environment)
+let service = Service(name: "matching-engine", defaultPort: 8600, defaultWorkers: 48)
 let config = service.config
 
 do {
@@ -38,4 +36,6 @@ do {
 }
 PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false))
 service.addHealthCheck("engine") { _ in engine.isHealthy }
+service.gauge("engine_queue_depth") { engine.queueDepth }
+service.gauge("engine_batches_total") { engine.batchCount }
 service.runForever()
