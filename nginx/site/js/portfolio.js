@@ -1,0 +1,20 @@
+// Portfolio: free shares per stock (shares escrowed in open sell orders are not shown here).
+import * as api from "./api.js";
+import { $, el, fillRows } from "./dom.js";
+import * as fmt from "./format.js";
+import * as stocks from "./stocks.js";
+
+export async function refresh() {
+  const items = await api.getStockPortfolio();
+  stocks.learn(items);
+  const rows = items.map((h) => {
+    const price = stocks.priceOf(h.stock_id);
+    return el("tr", { dataset: { stockId: h.stock_id, quantity: String(h.quantity_owned) } },
+      el("td", {}, h.stock_name),
+      el("td", { class: "num" }, fmt.count(h.quantity_owned)),
+      el("td", { class: "num" }, price === undefined ? "—" : fmt.money(price)),
+      el("td", { class: "num" }, price === undefined ? "—" : fmt.money(price * h.quantity_owned)),
+    );
+  });
+  fillRows($("#portfolio-body"), rows, "You hold no shares yet.", JSON.stringify([items, items.map((h) => stocks.priceOf(h.stock_id) ?? null)]));
+}
