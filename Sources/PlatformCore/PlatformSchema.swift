@@ -45,5 +45,22 @@ public enum PlatformSchema {
     ]
 
     /// Everything a service using the platform tables applies at start-up.
-    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations }
+    /// The engine's own connections carry this application_name, so the trigger below only
+    /// reports cash changes made by everyone else (classic commands, triggers, expiry sweeps).
+    public static let engineApplicationName = "dt-matching-engine"
+
+    static let walletNotify = Migration(201, "notify wallet changes made outside the engine", """
+        CREATE FUNCTION notify_wallet_change() RETURNS trigger AS $$
+        BEGIN
+            IF current_setting('application_name', true) IS DISTINCT FROM '\(engineApplicationName)'
+               AND (TG_OP = 'INSERT' OR NEW.cash_cents IS DISTINCT FROM OLD.cash_cents) THEN
+                PERFORM pg_notify('wallet_changed', NEW.user_id::TEXT);
+            END IF;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER accounts_wallet_notify AFTER INSERT OR UPDATE ON accounts
+            FOR EACH ROW EXECUTE FUNCTION notify_wallet_change();
+        """)
+
+    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations + [walletNotify] }
 }

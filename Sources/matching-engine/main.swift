@@ -26,7 +26,9 @@ do {
     exit(1)
 }
 
-let engine = MatchingEngine(connInfo: config.postgresConnInfo, redis: config.redis, logger: service.logger,
+// The engine's connection is named so the wallet-change trigger can tell its writes from others'.
+let engineConnInfo = config.postgresConnInfo + " application_name=\(PlatformSchema.engineApplicationName)"
+let engine = MatchingEngine(connInfo: engineConnInfo, redis: config.redis, logger: service.logger,
                             maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256))
 do {
     try engine.start()
@@ -34,6 +36,7 @@ do {
     service.logger.error("engine start failed", [("error", .string("\(error)"))])
     exit(1)
 }
+WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()
 PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false))
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }

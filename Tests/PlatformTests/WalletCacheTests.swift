@@ -26,6 +26,27 @@ final class WalletCacheTests: XCTestCase {
         try PTLedger.conservation()
     }
 
+    /// Cash moved by someone other than the engine (a classic ADD here) must not leave a stale
+    /// cached balance: PostgreSQL notifies at commit and the engine drops the cached value.
+    func testCashMovedOutsideTheEngineInvalidatesTheCache() throws {
+        let api = try PTClient()
+        guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
+        let user = try api.newUser("wci")
+        api.deposit(user.token, "40")
+        XCTAssertEqual(api.balance(user.token), "40")
+        let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: user.name))
+        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        XCTAssertEqual(try redis.command(["GET", "wallet:\(id)"]).text, "4000")
+        let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
+        XCTAssertEqual(add.status, 200, add.body)
+        // The notification arrives after the ADD's commit; allow it a bounded moment.
+        let deadline = Date().addingTimeInterval(3)
+        while try redis.command(["GET", "wallet:\(id)"]).text == "4000" && Date() < deadline { usleep(10_000) }
+        XCTAssertNotEqual(try redis.command(["GET", "wallet:\(id)"]).text, "4000", "stale cached balance survived")
+        XCTAssertEqual(api.balance(user.token), "42.50")
+        try PTLedger.conservation()
+    }
+
     func testTradingAndBalancesWorkWithoutRedis() throws {
         let api = try PTClient()
         let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")

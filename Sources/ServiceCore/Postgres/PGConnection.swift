@@ -75,6 +75,37 @@ public final class PGConnection {
         PQclear(r)
     }
 
+    /// Subscribes this connection to a NOTIFY channel (a fixed identifier, never user input).
+    public func listen(_ channel: String) throws {
+        precondition(channel.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }, "channel must be an identifier")
+        try execute("LISTEN \(channel)")
+    }
+
+    /// Notifications delivered to this connection, waiting up to `timeoutMillis` for the first.
+    /// Throws when the connection broke (the caller reconnects and must assume it missed some).
+    public func waitForNotifications(timeoutMillis: Int32) throws -> [(channel: String, payload: String)] {
+        guard let c = conn else { throw PGError(sqlState: "", message: "connection closed") }
+        var out = drainNotifications(c)
+        if out.isEmpty {
+            var p = pollfd(fd: PQsocket(c), events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, timeoutMillis)
+        }
+        guard PQconsumeInput(c) == 1 else {
+            throw PGError(sqlState: "", message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        out += drainNotifications(c)
+        return out
+    }
+
+    private func drainNotifications(_ c: OpaquePointer) -> [(channel: String, payload: String)] {
+        var out: [(channel: String, payload: String)] = []
+        while let n = PQnotifies(c) {
+            out.append((String(cString: n.pointee.relname), String(cString: n.pointee.extra)))
+            PQfreemem(n)
+        }
+        return out
+    }
+
     /// Runs `body` in one transaction; retries the whole body on serialization failure or deadlock.
     /// Whatever `body` throws rolls the transaction back, so a failed operation leaves no row behind.
     public func transaction<T>(isolation: String = "READ COMMITTED", maxAttempts: Int = 8,

@@ -1,0 +1,53 @@
+import Foundation
+import ServiceCore
+
+/// Keeps the Redis wallet cache honest when someone other than the engine moves cash (classic
+/// commands, trigger firings, expiry sweeps): PostgreSQL NOTIFYs `wallet_changed` at their
+/// commit (trigger from migration 201) and this thread deletes the cached balance. If the
+/// listening connection breaks, notifications may have been missed, so the cache is bypassed
+/// until every entry written before then has expired.
+public final class WalletInvalidator: Sendable {
+    private let connInfo: String
+    private let redis: Endpoint
+    private let cache: WalletCache
+    private let logger: Logger
+
+    public init(connInfo: String, redis: Endpoint, cache: WalletCache, logger: Logger) {
+        self.connInfo = connInfo
+        self.redis = redis
+        self.cache = cache
+        self.logger = logger
+    }
+
+    public func start() {
+        let t = Thread { [self] in run() }
+        t.name = "wallet-invalidator"
+        t.start()
+    }
+
+    private func run() {
+        var redisConnection: RedisConnection?
+        while true {
+            do {
+                let db = try PGConnection(connInfo)
+                try db.listen("wallet_changed")
+                while true {
+                    let notes = try db.waitForNotifications(timeoutMillis: 1000)
+                    guard !notes.isEmpty else { continue }
+                    let keys = Set(notes.compactMap { Int64($0.payload) }).map { WalletCache.key($0) }
+                    do {
+                        if redisConnection == nil { redisConnection = try RedisConnection(redis) }
+                        try redisConnection?.command(["DEL"] + keys)
+                    } catch {
+                        redisConnection = nil
+                        cache.markUnreliable()
+                    }
+                }
+            } catch {
+                cache.markUnreliable()
+                logger.warn("wallet invalidator reconnecting", [("error", .string("\(error)"))])
+                Thread.sleep(forTimeInterval: 0.5)
+            }
+        }
+    }
+}
