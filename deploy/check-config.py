@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Static checks of deploy/ where no Docker engine or cluster runs: parses docker-compose.yml and
+every manifest in k8s/, and checks them against each other and against scripts/lib/services.sh
+(the service table scripts/up uses), so the three ways of running DayTrade stay in step.
+
+Needs PyYAML (Debian: python3-yaml). Prints one line per problem; exit status 1 if any.
+"""
+
+import os
+import re
+import sys
+
+import yaml
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+problems = []
+
+
+def problem(text):
+    problems.append(text)
+
+
+def service_table():
+    """{name: [ports]} from the SERVICES=( ... ) table of scripts/lib/services.sh."""
+    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
+    block = re.search(r"SERVICES=\((.*?)\n\)", text, re.S).group(1)
+    table = {}
+    for line in block.splitlines():
+        words = line.strip().strip('"').split()
+        if words:
+            table[words[0]] = [int(p) for p in words[1:]]
+    return table
+
+
+def env_dict(env):
+    if isinstance(env, dict):
+        return {k: "" if v is None else str(v) for k, v in env.items()}
+    return dict(item.split("=", 1) for item in env or [])
+
+
+def check_compose(table):
+    compose = yaml.safe_load(open(os.path.join(HERE, "docker-compose.yml")))
+    services = compose.get("services", {})
+    for infra in ("postgres", "redis", "nginx"):
+        if infra not in services:
+            problem(f"compose: no {infra} service")
+    # Each service of the table runs with its table port (gateway: one compose service per instance).
+    by_name = {}
+    for key, svc in services.items():
+        command = svc.get("command") or []
+        if svc.get("image", "").startswith("daytrade/services"):
+            if not command:
+                problem(f"compose: {key} has no command (the service to start)")
+                continue
+            by_name.setdefault(command[0], []).append((key, svc))
+    for name, ports in table.items():
+        instances = by_name.get(name, [])
+        if not instances:
+            problem(f"compose: no service runs {name}")
+            continue
+        if name == "gateway" and len(instances) < 2:
+            problem("compose: fewer than two gateway instances")
+        for key, svc in instances:
+            env = env_dict(svc.get("environment"))
+            if env.get("DT_PORT") != str(ports[0]):
+                problem(f"compose: {key} DT_PORT={env.get('DT_PORT')} but scripts/lib/services.sh says {ports[0]}")
+            if env.get("DT_HOST") != "0.0.0.0":
+                problem(f"compose: {key} does not bind 0.0.0.0 (DT_HOST)")
+            if "healthcheck" not in svc:
+                problem(f"compose: {key} has no healthcheck")
+            if "internal" not in (svc.get("networks") or []):
+                problem(f"compose: {key} is not on the internal network")
+    # Upstreams named by the gateways and nginx exist, on the right ports.
+    port_of = {key: env_dict(svc.get("environment")).get("DT_PORT") for key, svc in services.items()}
+    for name, group in (("DT_UPSTREAM_AUTH", "auth"), ("DT_UPSTREAM_BUY", "buy"), ("DT_UPSTREAM_SELL", "sell"),
+                        ("DT_UPSTREAM_UTIL", "user-utilities"), ("DT_UPSTREAM_ENGINE", "matching-engine")):
+        for key, svc in by_name.get("gateway", []):
+            value = env_dict(svc.get("environment")).get(name, "")
+            for endpoint in filter(None, value.split(",")):
+                host, _, port = endpoint.partition(":")
+                if host != group or port_of.get(host) != port:
+                    problem(f"compose: {key} {name}={value} does not name the {group} service's port")
+    nginx = services.get("nginx", {})
+    nginx_env = env_dict(nginx.get("environment"))
+    named = sorted(e.split(":")[0] for e in nginx_env.get("DT_GATEWAYS", "").split(",") if e)
+    if named != sorted(key for key, _ in by_name.get("gateway", [])):
+        problem(f"compose: nginx DT_GATEWAYS={nginx_env.get('DT_GATEWAYS')} does not list every gateway")
+    if "internal" in (nginx.get("networks") or []):
+        problem("compose: nginx must not reach the services directly (internal network)")
+    for key, svc in services.items():
+        for dep in (svc.get("depends_on") or {}):
+            if dep not in services:
+                problem(f"compose: {key} depends on unknown service {dep}")
+        if key not in ("nginx",) and svc.get("ports"):
+            problem(f"compose: {key} publishes ports; only nginx should")
+    pg_volumes = services.get("postgres", {}).get("volumes") or []
+    if not any(str(v).split(":")[0] in (compose.get("volumes") or {}) for v in pg_volumes):
+        problem("compose: postgres data is not on a named volume")
+
+
+def check_k8s(table):
+    folder = os.path.join(HERE, "k8s")
+    kustomization = yaml.safe_load(open(os.path.join(folder, "kustomization.yaml")))
+    docs = []
+    for name in kustomization["resources"]:
+        for doc in yaml.safe_load_all(open(os.path.join(folder, name))):
+            if doc:
+                docs.append((name, doc))
+    listed = set(kustomization["resources"])
+    for name in os.listdir(folder):
+        if name.endswith(".yaml") and name != "kustomization.yaml" and name not in listed:
+            problem(f"k8s: {name} is not listed in kustomization.yaml")
+    workloads = [(f, d) for f, d in docs if d["kind"] in ("Deployment", "StatefulSet")]
+    services = [(f, d) for f, d in docs if d["kind"] == "Service"]
+    run_by_args = {}
+    for f, d in workloads:
+        name = d["metadata"]["name"]
+        spec = d["spec"]
+        labels = spec["template"]["metadata"]["labels"]
+        selector = spec["selector"]["matchLabels"]
+        if any(labels.get(k) != v for k, v in selector.items()):
+            problem(f"k8s: {f} {name}: selector {selector} does not match its pod labels {labels}")
+        for c in spec["template"]["spec"]["containers"]:
+            if "readinessProbe" not in c:
+                problem(f"k8s: {f} {name}/{c['name']} has no readinessProbe")
+            args = c.get("args") or []
+            if c["image"].startswith("daytrade/services"):
+                run_by_args[args[0]] = (d, c)
+    for name, ports in table.items():
+        if name not in run_by_args:
+            problem(f"k8s: no Deployment runs {name}")
+            continue
+        d, c = run_by_args[name]
+        env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        if env.get("DT_PORT") != str(ports[0]):
+            problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but scripts/lib/services.sh says {ports[0]}")
+        if not any(p["containerPort"] == ports[0] for p in c.get("ports", [])):
+            problem(f"k8s: {name} does not declare containerPort {ports[0]}")
+    for name in ("matching-engine", "trigger-worker"):
+        if name in run_by_args and run_by_args[name][0]["spec"].get("replicas") != 1:
+            problem(f"k8s: {name} must run exactly one replica")
+    for f, s in services:
+        selector = s["spec"]["selector"]
+        matches = [d for _, d in workloads
+                   if all(d["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())]
+        if not matches:
+            problem(f"k8s: Service {s['metadata']['name']} selects no pods")
+            continue
+        port_names = {p.get("name") for d in matches for c in d["spec"]["template"]["spec"]["containers"] for p in c.get("ports", [])}
+        for p in s["spec"]["ports"]:
+            if isinstance(p["targetPort"], str) and p["targetPort"] not in port_names:
+                problem(f"k8s: Service {s['metadata']['name']} targets unknown port {p['targetPort']}")
+    # Upstream host names in the ConfigMap are Services.
+    config = next(d for _, d in docs if d["kind"] == "ConfigMap")
+    service_names = {s["metadata"]["name"] for _, s in services}
+    for key, value in config["data"].items():
+        if key.startswith("DT_UPSTREAM_") or key in ("DT_REDIS", "DT_QUOTE_URL"):
+            host = value.split(":")[0]
+            if host not in service_names:
+                problem(f"k8s: ConfigMap {key}={value} names no Service")
+
+
+def main():
+    table = service_table()
+    check_compose(table)
+    check_k8s(table)
+    for text in problems:
+        print(f"deploy check: {text}")
+    print(f"deploy check: {'OK' if not problems else f'{len(problems)} problem(s)'} "
+          f"(compose and k8s against scripts/lib/services.sh: {', '.join(table)})")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016  # '${NAME}' placeholders are literal text, never expanded
+# nginx for a container: renders nginx/nginx.conf.template with the placeholders scripts/up fills
+# (scripts/lib/nginx.sh: USER_LINE, STATE_DIR, SITE_ROOT, PORT, NOFILE, WORKER_CONNECTIONS,
+# GATEWAY_UPSTREAMS, HELLO_UPSTREAM), then runs nginx in the foreground. Upstreams are
+# host:port names here instead of 127.0.0.1 ports:
+#   DT_GATEWAYS  comma-separated gateway instances  (gateway-1:8080,gateway-2:8080)
+#   DT_HELLO     the hello service                  (hello:8900)
+#   PORT (80), STATE_DIR (/var/lib/daytrade), SITE_ROOT (/srv/daytrade/site), TEMPLATE
+set -euo pipefail
+PORT="${PORT:-80}"
+STATE_DIR="${STATE_DIR:-/var/lib/daytrade}"
+SITE_ROOT="${SITE_ROOT:-/srv/daytrade/site}"
+TEMPLATE="${TEMPLATE:-/etc/daytrade/nginx.conf.template}"
+DT_GATEWAYS="${DT_GATEWAYS:-gateway-1:8080,gateway-2:8080}"
+DT_HELLO="${DT_HELLO:-hello:8900}"
+NGINX_DIR="$STATE_DIR/nginx"
+
+die() { echo "render-and-run: $*" >&2; exit 1; }
+[ -r "$TEMPLATE" ] || die "no template at $TEMPLATE"
+[ -r "$SITE_ROOT/index.html" ] || die "no $SITE_ROOT/index.html"
+
+mkdir -p "$NGINX_DIR/tmp" "$STATE_DIR/logs" "$STATE_DIR/pids"
+chown -R www-data: "$NGINX_DIR/tmp"
+# The template logs to files in the state folder; in a container they are the container's output.
+ln -sf /dev/stdout "$STATE_DIR/logs/nginx-access.log"
+ln -sf /dev/stderr "$STATE_DIR/logs/nginx-error.log"
+cp /etc/nginx/mime.types "$NGINX_DIR/mime.types"
+
+gateways=""
+IFS=',' read -r -a list <<<"$DT_GATEWAYS"
+for gw in "${list[@]}"; do
+    gw="${gw// /}"
+    [ -n "$gw" ] && gateways="$gateways        server $gw max_fails=0;"$'\n'
+done
+[ -n "$gateways" ] || die "DT_GATEWAYS names no gateway"
+
+# Same limits as scripts/lib/nginx.sh: never ask for more descriptors than the hard limit.
+hard="$(ulimit -Hn)"; nofile=65535
+[ "$hard" != unlimited ] && [ "$hard" -lt "$nofile" ] && nofile="$hard"
+
+shopt -u patsub_replacement 2>/dev/null || true   # bash 5.2: '&' in a replacement is literal
+tpl="$(cat "$TEMPLATE")"
+tpl="${tpl//'${USER_LINE}'/user www-data;}"
+tpl="${tpl//'${STATE_DIR}'/$STATE_DIR}"
+tpl="${tpl//'${SITE_ROOT}'/$SITE_ROOT}"
+tpl="${tpl//'${PORT}'/$PORT}"
+tpl="${tpl//'${NOFILE}'/$nofile}"
+tpl="${tpl//'${WORKER_CONNECTIONS}'/$(( nofile < 32768 ? nofile : 32768 ))}"
+tpl="${tpl//'${GATEWAY_UPSTREAMS}'/${gateways%$'\n'}}"
+tpl="${tpl//'${HELLO_UPSTREAM}'/$DT_HELLO}"
+printf '%s\n' "$tpl" >"$NGINX_DIR/nginx.conf"
+if grep -n '\${[A-Z_]*}' "$NGINX_DIR/nginx.conf" >&2; then die "unsubstituted placeholders in $NGINX_DIR/nginx.conf"; fi
+
+nginx -t -q -p "$NGINX_DIR/" -e /dev/stderr -c nginx.conf
+exec nginx -p "$NGINX_DIR/" -e /dev/stderr -c nginx.conf -g 'daemon off;'
