@@ -88,10 +88,18 @@ function describe(command, d) {
     case "COMMIT_SELL": return `Sold ${d.shares} ${d.stock} for ${fmt.money(d.proceeds)}; cash ${fmt.money(d.cash)}.`;
     case "CANCEL_SELL": return `Cancelled the sell of ${d.shares} ${d.stock}.`;
     case "DISPLAY_SUMMARY": return "Summary updated below.";
-    default: {
-      const price = d?.triggerPrice ? `, trigger ${fmt.money(d.triggerPrice)}` : "";
-      return `${command} done${d?.stock ? ` for ${d.stock}` : ""}${d?.amount ? `: amount ${fmt.money(d.amount)}` : ""}${price}.`;
-    }
+    case "SET_BUY_AMOUNT":
+      return `Automatic buy of ${d.stock}: ${fmt.money(d.amount)} held from your cash` +
+        (d.triggerPrice ? `, buys at or below ${fmt.money(d.triggerPrice)}.` : "; now set its trigger price.");
+    case "SET_BUY_TRIGGER": return `Automatic buy of ${d.stock} armed: buys when the price is at or below ${fmt.money(d.triggerPrice)}.`;
+    case "CANCEL_SET_BUY": return `Automatic buy of ${d.stock} cancelled; ${fmt.money(d.released)} back in your cash.`;
+    case "SET_SELL_AMOUNT":
+      return `Automatic sell of ${d.stock}: ${fmt.money(d.amount)} worth` +
+        (d.triggerPrice ? `, sells at or above ${fmt.money(d.triggerPrice)} (${fmt.count(d.reservedShares)} shares held).` : "; now set its trigger price.");
+    case "SET_SELL_TRIGGER":
+      return `Automatic sell of ${d.stock} armed: sells ${fmt.count(d.reservedShares)} shares when the price is at or above ${fmt.money(d.triggerPrice)}.`;
+    case "CANCEL_SET_SELL": return `Automatic sell of ${d.stock} cancelled; ${fmt.count(d.releasedShares ?? 0)} held shares returned.`;
+    default: return `${command} done.`;
   }
 }
 
