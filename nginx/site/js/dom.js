@@ -50,13 +50,25 @@ export async function busy(button, msgBox, action) {
   }
 }
 
+// Most rows a history table shows (the load tests make users with tens of thousands).
+export const MAX_ROWS = 200;
+
+// True when tbody already shows the data with this key (e.g. the data as JSON); otherwise
+// remembers the key. Polling then never swaps a button out from under the pointer.
+export function unchanged(tbody, key) {
+  if (tbody.dataset.key === key) return true;
+  tbody.dataset.key = key;
+  return false;
+}
+
+// A full-width row saying how many older rows are left out.
+export function omittedRow(columns, count, what) {
+  return el("tr", { class: "omitted" }, el("td", { colspan: columns, class: "muted" }, `… ${count.toLocaleString("en-US")} older ${what} not shown`));
+}
+
 // Replaces a table body's rows, or shows one "empty" row spanning the table. Each cell gets
-// data-label = its column's header, which the phone layout shows beside the value. With a
-// `key` (e.g. the data as JSON) an unchanged table is left alone, so polling never swaps a
-// button out from under the pointer.
-export function fillRows(tbody, rows, emptyText, key) {
-  if (key !== undefined && tbody.dataset.key === key) return;
-  if (key !== undefined) tbody.dataset.key = key;
+// data-label = its column's header, which the phone layout shows beside the value.
+export function fillRows(tbody, rows, emptyText) {
   const headers = Array.from(tbody.closest("table").querySelectorAll("thead th"), (th) => th.textContent.trim());
   if (!rows.length) rows = [el("tr", { class: "empty" }, el("td", { colspan: headers.length || 1 }, emptyText))];
   for (const row of rows) {

@@ -1,11 +1,14 @@
 // Placing orders and "My orders": each order (parent transaction) with its fills (children),
 // and a Cancel button while it still rests in the book.
 import * as api from "./api.js";
-import { $, busy, el, fillRows, say } from "./dom.js";
+import { $, busy, el, fillRows, omittedRow, say, unchanged } from "./dom.js";
 import * as fmt from "./format.js";
 import * as stocks from "./stocks.js";
 
 const CANCELLABLE = new Set(["IN_PROGRESS", "PARTIALLY_COMPLETE"]);
+const MAX_ORDERS = 100;   // newest orders shown
+const MAX_FILLS = 10;     // newest fills shown under each order (one big sell can have thousands)
+const COLUMNS = 9;
 
 export function init(afterChange) {
   const form = $("#order-form");
@@ -68,6 +71,8 @@ function estimate() {
 
 export async function refresh(afterChange) {
   const items = await api.getStockTransactions();
+  const body = $("#orders-body");
+  if (unchanged(body, JSON.stringify([items, items.map((tx) => stocks.nameOf(tx.stock_id))]))) return items;
   const children = new Map();
   for (const tx of items) {
     if (tx.parent_stock_tx_id === null) continue;
@@ -77,12 +82,14 @@ export async function refresh(afterChange) {
   }
   const parents = items.filter((tx) => tx.parent_stock_tx_id === null).reverse();   // newest first
   const rows = [];
-  for (const order of parents) {
+  for (const order of parents.slice(0, MAX_ORDERS)) {
     const fills = children.get(order.stock_tx_id) || [];
     rows.push(orderRow(order, fills, afterChange));
-    for (const fill of fills) rows.push(fillRow(fill));
+    if (fills.length > MAX_FILLS) rows.push(omittedRow(COLUMNS, fills.length - MAX_FILLS, "fills"));
+    for (const fill of fills.slice(-MAX_FILLS)) rows.push(fillRow(fill));
   }
-  fillRows($("#orders-body"), rows, "No orders yet.", JSON.stringify([items, items.map((tx) => stocks.nameOf(tx.stock_id))]));
+  if (parents.length > MAX_ORDERS) rows.push(omittedRow(COLUMNS, parents.length - MAX_ORDERS, "orders"));
+  fillRows(body, rows, "No orders yet.");
   return items;
 }
 

@@ -1,12 +1,14 @@
 // Portfolio: free shares per stock (shares escrowed in open sell orders are not shown here).
 import * as api from "./api.js";
-import { $, el, fillRows } from "./dom.js";
+import { $, el, fillRows, unchanged } from "./dom.js";
 import * as fmt from "./format.js";
 import * as stocks from "./stocks.js";
 
 export async function refresh() {
   const items = await api.getStockPortfolio();
   stocks.learn(items);
+  const body = $("#portfolio-body");
+  if (unchanged(body, JSON.stringify([items, items.map((h) => stocks.priceOf(h.stock_id) ?? null)]))) return;
   const rows = items.map((h) => {
     const price = stocks.priceOf(h.stock_id);
     return el("tr", { dataset: { stockId: h.stock_id, quantity: String(h.quantity_owned) } },
@@ -16,5 +18,5 @@ export async function refresh() {
       el("td", { class: "num" }, price === undefined ? "—" : fmt.money(price * h.quantity_owned)),
     );
   });
-  fillRows($("#portfolio-body"), rows, "You hold no shares yet.", JSON.stringify([items, items.map((h) => stocks.priceOf(h.stock_id) ?? null)]));
+  fillRows(body, rows, "You hold no shares yet.");
 }

@@ -1,6 +1,6 @@
 // Live stock prices (best ask, else last trade), polled while the tab is visible.
 import * as api from "./api.js";
-import { $, el, fillRows, say } from "./dom.js";
+import { $, el, fillRows, unchanged } from "./dom.js";
 import * as fmt from "./format.js";
 import * as stocks from "./stocks.js";
 
@@ -10,6 +10,9 @@ const previous = new Map();   // stock_id → last shown price, to mark moves
 export async function refresh(onTrade) {
   const items = await api.getStockPrices();
   stocks.setPrices(items);
+  $("#prices-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  const body = $("#prices-body");
+  if (unchanged(body, JSON.stringify(items))) return;
   const rows = items.map((p) => {
     const before = previous.get(p.stock_id);
     const move = before === undefined || before === p.current_price ? "" : p.current_price > before ? "up" : "down";
@@ -23,7 +26,5 @@ export async function refresh(onTrade) {
       ),
     );
   });
-  fillRows($("#prices-body"), rows, "No stock is on offer yet.", JSON.stringify(items));
-  $("#prices-updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-  say("#prices-msg", "");
+  fillRows(body, rows, "No stock is on offer yet.");
 }

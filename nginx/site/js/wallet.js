@@ -1,7 +1,7 @@
 // Wallet: balance, deposits, and the wallet transaction history (every wallet transaction
 // belongs to a stock transaction: debits pay for buys, credits are sale proceeds).
 import * as api from "./api.js";
-import { $, busy, el, fillRows, say } from "./dom.js";
+import { $, busy, el, fillRows, MAX_ROWS, omittedRow, say, unchanged } from "./dom.js";
 import * as fmt from "./format.js";
 
 export function init(afterChange) {
@@ -26,7 +26,9 @@ export async function refreshBalance() {
 
 export async function refreshTransactions() {
   const items = await api.getWalletTransactions();
-  const rows = [...items].reverse().map((tx) =>
+  const body = $("#wallet-tx-body");
+  if (unchanged(body, JSON.stringify(items))) return;
+  const rows = items.slice(-MAX_ROWS).reverse().map((tx) =>
     el("tr", { dataset: { walletTx: tx.wallet_tx_id, debit: String(tx.is_debit) } },
       el("td", {}, fmt.time(tx.time_stamp)),
       el("td", {}, tx.is_debit ? el("span", { class: "badge debit" }, "debit") : el("span", { class: "badge credit" }, "credit")),
@@ -34,5 +36,6 @@ export async function refreshTransactions() {
       el("td", { class: "num" }, `#${tx.stock_tx_id}`),
       el("td", { class: "num muted" }, `#${tx.wallet_tx_id}`),
     ));
-  fillRows($("#wallet-tx-body"), rows, "No wallet transactions yet: they appear when you buy or sell.", JSON.stringify(items));
+  if (items.length > MAX_ROWS) rows.push(omittedRow(5, items.length - MAX_ROWS, "wallet transactions"));
+  fillRows(body, rows, "No wallet transactions yet: they appear when you buy or sell.");
 }
