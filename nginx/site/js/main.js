@@ -14,6 +14,7 @@ import * as wallet from "./wallet.js";
 
 const VIEWS = ["overview", "trade", "orders", "history", "classic"];
 const POLL_MS = 3000;
+const NOTICE = "daytrade.notice";   // why the last session ended, shown once on the login page
 
 let current = "overview";
 let polling = null;
@@ -89,13 +90,13 @@ function show(view) {
   }
 }
 
-function logOut(message) {
+// Logging out reloads the page, so nothing of the last user (tables, pending countdowns, the
+// classic command log) survives into the next one's session; a reason is shown after the reload.
+function logOut(reason) {
   session.end();
   stocks.forget();
-  showNetwork("");
-  if (message) auth.showExpired(message);
-  location.hash = "";
-  route();
+  if (reason) sessionStorage.setItem(NOTICE, reason);
+  location.replace(location.pathname);
 }
 
 api.setUnauthorizedHandler((message) => logOut(message));
@@ -113,4 +114,9 @@ stocks.onChange(() => {
 for (const select of $$("select[data-stocks]")) stocks.fillSelect(select);
 $("#logout").addEventListener("click", () => logOut());
 window.addEventListener("hashchange", route);
+const notice = sessionStorage.getItem(NOTICE);
+if (notice) {
+  sessionStorage.removeItem(NOTICE);
+  auth.showExpired(notice);
+}
 route();
