@@ -151,7 +151,9 @@ class Browser:
         metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
         size = metrics.get("cssContentSize") or metrics["contentSize"]
         viewport = metrics.get("cssLayoutViewport") or metrics["layoutViewport"]
-        width = max(1, int(size["width"]), int(viewport["clientWidth"]))
+        # The capture grows the viewport to the page's height, which drops the vertical scrollbar
+        # and lays the page out at the window's full inner width: clip to that.
+        width = max(1, int(size["width"]), int(viewport["clientWidth"]), int(self.js("return window.innerWidth")))
         height = max(1, min(int(size["height"]), 6000))
         shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
             "format": "png", "captureBeyondViewport": True,
