@@ -1,4 +1,5 @@
 import Foundation
+import ServiceCore
 
 /// `dts-replay gen`: a synthetic workload in the official `[n] CMD,args ` format. Deterministic
 /// for a seed. Each user starts with an ADD; the rest follows the official files' mix but with the
@@ -139,20 +140,14 @@ private struct UserScript {
     }
 }
 
-/// SplitMix64: small, deterministic, well mixed.
+/// The generator's draws: seeded SplitMix64 (from ServiceCore) plus the helpers it needs.
 struct Rng {
     static let alnum = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
     static let upper = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ".utf8)
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+    private var source: SplitMix64
+    init(seed: UInt64) { source = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { source.next() }
 
     mutating func below(_ n: UInt64) -> UInt64 { n <= 1 ? 0 : next() % n }
 

@@ -1,4 +1,5 @@
 import Foundation
+import ServiceCore
 import Synchronization
 
 /// Per-symbol random walks in integer cents, like the legacy UVic server: each symbol starts at a
@@ -60,18 +61,5 @@ final class PriceWalk: Sendable {
             h = h &* 0x100_0000_01b3
         }
         return h
-    }
-}
-
-/// Small, fast, well-mixed PRNG (Steele et al.); enough for a price simulator.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
