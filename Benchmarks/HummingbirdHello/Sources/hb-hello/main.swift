@@ -2,6 +2,7 @@
 // scripts/bench-http compares the servers, not the handlers.
 import Foundation
 import Hummingbird
+import NIOPosix
 
 let env = ProcessInfo.processInfo.environment
 let host = env["DT_HOST"] ?? "127.0.0.1"
@@ -19,9 +20,17 @@ router.get("/hello/") { _, _ -> Response in
     )
 }
 
-// Default event loop group: MultiThreadedEventLoopGroup.singleton, one loop per core.
-let app = Application(
-    router: router,
-    configuration: .init(address: .hostname(host, port: port), serverName: nil)
-)
-try await app.runService()
+// Default: MultiThreadedEventLoopGroup.singleton, one loop per core. DT_LOOPS, as for the core
+// services, sets the loop count so scripts/bench-http can compare equal thread counts.
+let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil)
+if let loops = env["DT_LOOPS"].flatMap({ Int($0) }), loops > 0 {
+    let app = Application(
+        router: router,
+        configuration: configuration,
+        eventLoopGroupProvider: .shared(MultiThreadedEventLoopGroup(numberOfThreads: loops))
+    )
+    try await app.runService()
+} else {
+    let app = Application(router: router, configuration: configuration)
+    try await app.runService()
+}
