@@ -6,6 +6,8 @@ import ServiceCore
 // calls, hence many worker threads by default.
 var environment = ProcessInfo.processInfo.environment
 if (environment["DT_WORKERS"] ?? "").isEmpty { environment["DT_WORKERS"] = "256" }
+// The gateway admits every user's request: under a burst, waiting in its queue beats a 503.
+if (environment["DT_QUEUE"] ?? "").isEmpty { environment["DT_QUEUE"] = "32768" }
 
 let service = Service(name: "gateway", defaultPort: 8080, environment: environment)
 let settings = GatewaySettings(service.config)

@@ -11,6 +11,13 @@ final class CryptoTests: XCTestCase {
         let dk = Crypto.pbkdf2(password: Array("passwd".utf8), salt: Array("salt".utf8), iterations: 1, length: 32)
         XCTAssertEqual(dk.map { String(format: "%02x", $0) }.joined(),
                        "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc")
+        // RFC 7914 §11, second vector (c = 80000, dkLen = 64: two PBKDF2 blocks), and a long password.
+        let dk2 = Crypto.pbkdf2(password: Array("Password".utf8), salt: Array("NaCl".utf8), iterations: 80000, length: 64)
+        XCTAssertEqual(dk2.map { String(format: "%02x", $0) }.joined(),
+                       "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56" +
+                       "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d")
+        let longPassword = [UInt8](repeating: 0x61, count: 100)
+        XCTAssertEqual(Crypto.pbkdf2(password: longPassword, salt: [1, 2], iterations: 3).count, 32)
         XCTAssertEqual(Base64.encode(Array("any carnal pleas".utf8)), "YW55IGNhcm5hbCBwbGVhcw==")
         XCTAssertEqual(Base64.decode("YW55IGNhcm5hbCBwbGVhcw"), Array("any carnal pleas".utf8))
         XCTAssertNil(Base64.decode("ab$c"))

@@ -1,6 +1,7 @@
 #ifndef CSHIM_H
 #define CSHIM_H
 #include <stdint.h>
+#include <stddef.h>
 
 // epoll_event is packed on x86_64; these wrappers keep Swift away from its layout.
 int cshim_epoll_create(void);
@@ -33,4 +34,7 @@ uint64_t cshim_monotonic_ns(void);
 int64_t cshim_wall_ms(void);
 // Writes "Date: <IMF-fixdate>\r\n" for now; returns its length.
 int cshim_http_date(char *out, int len);
+// PBKDF2-HMAC-SHA256 (RFC 8018) into out[outlen]; 0 on success.
+int cshim_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,
+                        uint32_t iterations, uint8_t *out, size_t outlen);
 #endif

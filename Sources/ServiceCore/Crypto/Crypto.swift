@@ -1,4 +1,5 @@
 import COpenSSL
+import CShim
 
 /// OpenSSL-backed primitives: HMAC-SHA256 (JWT), PBKDF2 (passwords), CSPRNG, constant-time compare.
 public enum Crypto {
@@ -19,21 +20,15 @@ public enum Crypto {
         return out
     }
 
-    /// PBKDF2-HMAC-SHA256.
+    /// PBKDF2-HMAC-SHA256 (RFC 8018), via the C helper that keys HMAC once per hash.
     public static func pbkdf2(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
-        password.withUnsafeBufferPointer { p in
+        let rc = password.withUnsafeBufferPointer { p in
             salt.withUnsafeBufferPointer { s in
-                p.baseAddress.map { base in
-                    base.withMemoryRebound(to: CChar.self, capacity: p.count) { pc in
-                        _ = PKCS5_PBKDF2_HMAC(pc, Int32(p.count), s.baseAddress, Int32(s.count), Int32(iterations),
-                                              EVP_sha256(), Int32(length), &out)
-                    }
-                } ?? {
-                    _ = PKCS5_PBKDF2_HMAC(nil, 0, s.baseAddress, Int32(s.count), Int32(iterations), EVP_sha256(), Int32(length), &out)
-                }()
+                cshim_pbkdf2_sha256(p.baseAddress, p.count, s.baseAddress, s.count, UInt32(max(1, iterations)), &out, length)
             }
         }
+        precondition(rc == 0, "pbkdf2 failed")
         return out
     }
 
