@@ -189,8 +189,12 @@ final class EventLoop: @unchecked Sendable {
             let connId = conn.id
             let accepted = server.pool.submit { [self, server] ctx in
                 let response = server.run(route, request, ctx)
-                completions.withLock { $0.append((connId, response, keepAlive, route.label, started)) }
-                _ = cshim_eventfd_signal(wakeFd)
+                // Only the first completion of a batch wakes the loop: it drains them all.
+                let wasEmpty = completions.withLock { list in
+                    list.append((connId, response, keepAlive, route.label, started))
+                    return list.count == 1
+                }
+                if wasEmpty { _ = cshim_eventfd_signal(wakeFd) }
             }
             if !accepted {
                 conn.inFlight = false

@@ -40,7 +40,13 @@ public final class HTTPClient: Sendable {
         let fd: Int32
         let since: UInt64
     }
-    private let idle = Mutex<[Endpoint: [Idle]]>([:])
+    /// Idle sockets, sharded by calling thread: a worker mostly takes back the socket it returned,
+    /// and hundreds of gateway workers do not queue on one lock.
+    private final class IdleShard: Sendable {
+        let sockets = Mutex<[Endpoint: [Idle]]>([:])
+    }
+    private let shards: [IdleShard] = (0..<16).map { _ in IdleShard() }
+    private var idle: IdleShard { shards[Int(truncatingIfNeeded: (UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60)] }
     /// Idle sockets older than this are closed rather than reused, staying well inside the
     /// server's idle timeout so a reused socket is never one the server is closing.
     private let maxIdleNanos: UInt64 = 20_000_000_000
@@ -91,10 +97,12 @@ public final class HTTPClient: Sendable {
 
     /// Closes every pooled socket (used by tests and on shutdown).
     public func closeIdle() {
-        let all = idle.withLock { d -> [Idle] in
-            let v = d.values.flatMap { $0 }
-            d.removeAll()
-            return v
+        let all = shards.flatMap { shard in
+            shard.sockets.withLock { d -> [Idle] in
+                let v = d.values.flatMap { $0 }
+                d.removeAll()
+                return v
+            }
         }
         for s in all { close(s.fd) }
     }
@@ -102,7 +110,7 @@ public final class HTTPClient: Sendable {
     private func takeIdle(_ endpoint: Endpoint) -> Int32? {
         let now = Clock.monotonicNanos()
         var stale: [Int32] = []
-        let fd = idle.withLock { d -> Int32? in
+        let fd = idle.sockets.withLock { d -> Int32? in
             while var list = d[endpoint], let last = list.popLast() {
                 d[endpoint] = list
                 if now &- last.since < maxIdleNanos && HTTPClient.stillOpen(last.fd) { return last.fd }
@@ -123,8 +131,8 @@ public final class HTTPClient: Sendable {
     }
 
     private func giveBack(_ fd: Int32, _ endpoint: Endpoint) {
-        let kept = idle.withLock { d -> Bool in
-            guard (d[endpoint]?.count ?? 0) < maxIdlePerEndpoint else { return false }
+        let kept = idle.sockets.withLock { d -> Bool in
+            guard (d[endpoint]?.count ?? 0) < maxIdlePerEndpoint / 4 else { return false }
             d[endpoint, default: []].append(Idle(fd: fd, since: Clock.monotonicNanos()))
             return true
         }

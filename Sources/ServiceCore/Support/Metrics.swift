@@ -25,15 +25,14 @@ public final class Metrics: Sendable {
     }
 
     func record(shard: Int, route: String, status: Int, seconds: Double) {
+        var i = 0
+        while i < Metrics.bucketBounds.count && seconds > Metrics.bucketBounds[i] { i += 1 }
         shards[shard].stats.withLock { all in
-            var s = all[route] ?? RouteStats()
-            s.byStatus[status, default: 0] += 1
-            var i = 0
-            while i < Metrics.bucketBounds.count && seconds > Metrics.bucketBounds[i] { i += 1 }
-            s.buckets[i] += 1
-            s.sumSeconds += seconds
-            s.count += 1
-            all[route] = s
+            // Mutate in place: copying the stats out and back would copy its dictionary and array.
+            all[route, default: RouteStats()].byStatus[status, default: 0] += 1
+            all[route, default: RouteStats()].buckets[i] += 1
+            all[route, default: RouteStats()].sumSeconds += seconds
+            all[route, default: RouteStats()].count += 1
         }
     }
 
