@@ -16,7 +16,7 @@ fail() {
     exit 1
 }
 
-[ -n "${DT_TEST_NGINX:-}" ] || fail "DT_TEST_NGINX is not set (run through scripts/test, or export the stack's URL, e.g. http://127.0.0.1:58080)"
+[ -n "${DT_TEST_NGINX:-}" ] || fail "DT_TEST_NGINX is not set (run through scripts/test, or export the stack's URL, e.g. http://127.0.0.1:28080)"
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi; }
 

@@ -7,7 +7,7 @@ STATE_DIR="${STATE_DIR:-$REPO/.state}"
 case "$STATE_DIR" in /*) ;; *) STATE_DIR="$PWD/$STATE_DIR" ;; esac
 STATE_DIR="${STATE_DIR%/}"
 
-# One offset shifts every service port (a second stack, e.g. for tests, uses PORT_BASE=20000).
+# One offset shifts every service port (a second stack, e.g. for tests, uses PORT_BASE=11000).
 # PostgreSQL, Redis and nginx have their own variables.
 PORT_BASE="${PORT_BASE:-0}"
 PG_PORT="${PG_PORT:-5432}"
