@@ -52,6 +52,8 @@ public final class HTTPClient: Sendable {
     private let maxIdleNanos: UInt64 = 20_000_000_000
     private let maxIdlePerEndpoint = 256
 
+    public static let maxResponseBytes = 1 << 30
+
     public init() {}
 
     public func request(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
@@ -183,7 +185,11 @@ public final class HTTPClient: Sendable {
                 headEnd = end
                 (status, headers) = try parseHead(Array(buf[0..<end]))
                 for h in headers {
-                    if h.name == "content-length" { contentLength = Int(h.value) }
+                    if h.name == "content-length", let n = Int(h.value), n >= 0 {
+                        guard n <= HTTPClient.maxResponseBytes else { throw .malformedResponse("response too large") }
+                        contentLength = n
+                        buf.reserveCapacity(end + n)
+                    }
                     if h.name == "connection" && h.value.lowercased() == "close" { keepAlive = false }
                     if h.name == "transfer-encoding" { throw .malformedResponse("chunked responses are not supported") }
                 }
@@ -200,7 +206,9 @@ public final class HTTPClient: Sendable {
             let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
             if n > 0 {
                 buf.append(contentsOf: chunk[0..<n])
-                if buf.count > 64 * 1024 * 1024 { throw .malformedResponse("response too large") }
+                // Large enough for a whole-system DUMPLOG of the final workload (~500 MB) relayed
+                // by the gateway; bodies are held in memory (no streaming proxy yet).
+                if buf.count > HTTPClient.maxResponseBytes { throw .malformedResponse("response too large") }
             } else if n == 0 {
                 if let end = headEnd, contentLength == nil {
                     return (ClientResponse(status: status, headers: headers, body: Array(buf[end...])), false)
