@@ -56,39 +56,9 @@ struct Step: Sendable {
 }
 
 enum FlowJSON {
-    static func resolve(_ root: JSON?, _ path: String) -> JSON? {
-        guard var current = root, path.hasPrefix("$") else { return nil }
-        var rest = Substring(path.dropFirst())
-        while !rest.isEmpty {
-            if rest.hasPrefix(".") {
-                rest = rest.dropFirst()
-                let key = rest.prefix { $0 != "." && $0 != "[" }
-                rest = rest.dropFirst(key.count)
-                guard let next = current[String(key)] else { return nil }
-                current = next
-            } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]"),
-                      let i = Int(rest[rest.index(after: rest.startIndex)..<close]) {
-                rest = rest[rest.index(after: close)...]
-                guard let next = current[i] else { return nil }
-                current = next
-            } else {
-                return nil
-            }
-        }
-        return current
-    }
+    static func resolve(_ root: JSON?, _ path: String) -> JSON? { root?.at(path) }
 
-    /// The string form JMeter's JSONPath assertion compares.
-    static func text(_ v: JSON?) -> String? {
-        switch v {
-        case .string(let s)?: return s
-        case .number(let n)?: return n
-        case .bool(let b)?: return b ? "true" : "false"
-        case .null?: return "null"
-        case nil: return nil
-        case let other?: return other.serialized()
-        }
-    }
+    static func text(_ v: JSON?) -> String? { v?.assertionText }
 
     static func quote(_ s: String) -> String { JSON.string(s).serialized() }
 }

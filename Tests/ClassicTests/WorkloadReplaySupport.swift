@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import ServiceCore
 import XCTest
 
@@ -108,23 +109,7 @@ struct WorkloadLedgerSnapshot {
                 guard let u = fs.string(i, 0), let sym = fs.string(i, 1) else { continue }
                 s.flowShares[u, default: [:]][sym] = Int64(fs.string(i, 2) ?? "") ?? 0
             }
-            // The ledger-wide invariant (LedgerOps.conservationViolations, written out again here).
-            let total = try tx.query("""
-                SELECT (SELECT COALESCE(SUM(cash_cents + reserved_cents), 0) FROM accounts)::TEXT,
-                       (SELECT COALESCE(SUM(cents), 0) FROM external_flows)::TEXT
-                """)
-            if total.string(0, 0) != total.string(0, 1) {
-                s.conservation.append("accounts hold \(total.string(0, 0) ?? "?") cents, external flows sum to \(total.string(0, 1) ?? "?")")
-            }
-            let perStock = try tx.query("""
-                SELECT st.name,
-                       COALESCE((SELECT SUM(quantity + reserved) FROM holdings h WHERE h.stock_id = st.id), 0)::TEXT,
-                       COALESCE((SELECT SUM(shares) FROM external_flows f WHERE f.stock_id = st.id), 0)::TEXT
-                FROM stocks st
-                """)
-            for i in 0..<perStock.count where perStock.string(i, 1) != perStock.string(i, 2) {
-                s.conservation.append("stock \(perStock.string(i, 0) ?? "?"): holdings \(perStock.string(i, 1) ?? "?"), flows \(perStock.string(i, 2) ?? "?")")
-            }
+            s.conservation.append(contentsOf: try LedgerOps.conservationViolations(tx))
             return s
         }
     }

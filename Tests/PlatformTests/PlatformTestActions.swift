@@ -56,16 +56,7 @@ extension PTClient {
 
 extension PTResponse {
     /// String form of a value, as JMeter compares it.
-    static func text(_ v: JSON?) -> String {
-        switch v {
-        case .string(let s)?: return s
-        case .number(let n)?: return n
-        case .bool(let b)?: return b ? "true" : "false"
-        case .null?: return "null"
-        case nil: return "<missing>"
-        case let other?: return other.serialized()
-        }
-    }
+    static func text(_ v: JSON?) -> String { v?.assertionText ?? "<missing>" }
 }
 
 extension JSON {

@@ -54,43 +54,9 @@ struct PTResponse {
 
     /// JMeter's JSONPath assertion compares the string form of the value: strings as they are,
     /// numbers as written, true/false, null, and arrays/objects as JSON text. nil = path missing.
-    func path(_ path: String) -> String? {
-        guard let v = PTJSONPath.resolve(json, path) else { return nil }
-        switch v {
-        case .string(let s): return s
-        case .number(let n): return n
-        case .bool(let b): return b ? "true" : "false"
-        case .null: return "null"
-        default: return v.serialized()
-        }
-    }
+    func path(_ path: String) -> String? { json?.at(path)?.assertionText }
 
-    func value(_ path: String) -> JSON? { PTJSONPath.resolve(json, path) }
-}
-
-/// `$.a.b[0].c` paths (all the plans use).
-enum PTJSONPath {
-    static func resolve(_ root: JSON?, _ path: String) -> JSON? {
-        guard var current = root, path.hasPrefix("$") else { return nil }
-        var rest = Substring(path.dropFirst())
-        while !rest.isEmpty {
-            if rest.hasPrefix(".") {
-                rest = rest.dropFirst()
-                let key = rest.prefix { $0 != "." && $0 != "[" }
-                rest = rest.dropFirst(key.count)
-                guard let next = current[String(key)] else { return nil }
-                current = next
-            } else if rest.hasPrefix("[") {
-                guard let close = rest.firstIndex(of: "]"), let i = Int(rest[rest.index(after: rest.startIndex)..<close]) else { return nil }
-                rest = rest[rest.index(after: close)...]
-                guard let next = current[i] else { return nil }
-                current = next
-            } else {
-                return nil
-            }
-        }
-        return current
-    }
+    func value(_ path: String) -> JSON? { json?.at(path) }
 }
 
 /// A client of the public API, the way JMeter drives it: through nginx with the `token` header.

@@ -20,6 +20,20 @@ final class JSONTests: XCTestCase {
         }
     }
 
+    func testJMeterPathsAndAssertionText() throws {
+        let v = try JSON.parse(#"{"success":true,"data":[{"stock_id":"7","qty":10,"parent":null,"o":{"a":[1]}}]}"#)
+        XCTAssertEqual(v.at("$.success")?.assertionText, "true")
+        XCTAssertEqual(v.at("$.data[0].stock_id")?.assertionText, "7")
+        XCTAssertEqual(v.at("$.data[0].qty")?.assertionText, "10")
+        XCTAssertEqual(v.at("$.data[0].parent")?.assertionText, "null")
+        XCTAssertEqual(v.at("$.data[0].o")?.assertionText, #"{"a":[1]}"#)
+        XCTAssertEqual(v.at("$.data")?.at("$[0].o.a[0]"), .number("1"))
+        XCTAssertNil(v.at("$.data[1]"))
+        XCTAssertNil(v.at("$.missing"))
+        XCTAssertNil(v.at("data"))
+        XCTAssertNil(v.at("$.data[x]"))
+    }
+
     func testControlCharactersAreEscaped() {
         XCTAssertEqual(JSON.string("a\u{01}b\tc").serialized(), #""a\u0001b\tc""#)
     }
