@@ -20,6 +20,12 @@ final class NginxTests: XCTestCase {
         XCTAssertEqual(String(decoding: echo.body, as: UTF8.self), "ping")
     }
 
+    func testStackHealthAnswersThroughNginx() throws {
+        let r = try HTTPClient.shared.request(try nginx(), method: "GET", path: "/health")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(try r.json()["status"]?.stringValue, "ok")
+    }
+
     func testNginxRejectsOversizedBody() throws {
         let r = try HTTPClient.shared.request(try nginx(), method: "POST", path: "/hello/echo",
                                               body: [UInt8](repeating: 65, count: 2 * 1024 * 1024))

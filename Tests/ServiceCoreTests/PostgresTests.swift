@@ -1,3 +1,4 @@
+import Foundation
 import ServiceCore
 import XCTest
 
@@ -82,6 +83,18 @@ final class PostgresTests: XCTestCase {
         try Migrator.apply(migrations, on: db)   // second run is a no-op
         XCTAssertEqual(try db.query("SELECT count(*) FROM schema_migrations WHERE version IN ($1, $2)", [base, base + 1]).int(0, 0), 2)
         try db.query("INSERT INTO \(t) (id, extra) VALUES (1, 2)")
+    }
+
+    func testConnectionClosedByTheServerIsSeenBeforeUse() throws {
+        let victim = try connect(), admin = try connect()
+        XCTAssertTrue(victim.isHealthy)
+        let pid = try XCTUnwrap(try victim.query("SELECT pg_backend_pid()").int(0, 0))
+        XCTAssertEqual(try admin.query("SELECT pg_terminate_backend($1)", [pid]).bool(0, 0), true)
+        // The backend sends FATAL and closes; the check must notice without running a statement.
+        let deadline = Date().addingTimeInterval(5)
+        while victim.isHealthy && Date() < deadline { usleep(5_000) }
+        XCTAssertFalse(victim.isHealthy)
+        XCTAssertTrue(admin.isHealthy)
     }
 
     func testRowLocksSerializeConcurrentConditionalUpdates() throws {

@@ -43,7 +43,17 @@ public final class PGConnection {
 
     deinit { PQfinish(conn) }
 
-    public var isHealthy: Bool { conn.map { PQstatus($0) == CONNECTION_OK } ?? false }
+    /// Whether the connection can take a query. An idle connection has nothing to read; a server
+    /// that went away has closed the socket (usually after a FATAL message), which libpq would
+    /// only notice when the next statement fails. Peeking before use, rather than retrying after
+    /// a failed statement, never runs a statement twice.
+    public var isHealthy: Bool {
+        guard let c = conn, PQstatus(c) == CONNECTION_OK else { return false }
+        if inTransaction { return true }
+        var b: UInt8 = 0
+        let n = recv(PQsocket(c), &b, 1, Int32(MSG_PEEK | MSG_DONTWAIT))
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)
+    }
 
     /// Runs one parameterised statement (prepared and cached on first use).
     @discardableResult
