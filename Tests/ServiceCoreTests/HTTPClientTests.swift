@@ -26,6 +26,19 @@ final class HTTPClientTests: XCTestCase {
         client.closeIdle()
     }
 
+    func testHeadResponsesCarryNoBody() throws {
+        let s = try TestServer { r in r.get("/x", mode: .inline) { _, _ in .text("xyz") } }
+        defer { s.stop() }
+        let client = HTTPClient()
+        let ep = Endpoint(host: "127.0.0.1", port: s.port)
+        let head = try client.request(ep, method: "HEAD", path: "/x", timeoutMillis: 2000)
+        XCTAssertEqual(head.status, 200)
+        XCTAssertEqual(head.header("content-length"), "3")
+        XCTAssertTrue(head.body.isEmpty)
+        // The pooled connection is still in step: the next response is read whole.
+        XCTAssertEqual(String(decoding: try client.request(ep, method: "GET", path: "/x").body, as: UTF8.self), "xyz")
+    }
+
     func testConnectFailureIsReported() {
         XCTAssertThrowsError(try HTTPClient().request(Endpoint(host: "127.0.0.1", port: 1), method: "GET", path: "/")) { error in
             guard case HTTPClientError.connect = error else { return XCTFail("expected connect error, got \(error)") }

@@ -142,6 +142,18 @@ final class HTTPServerTests: XCTestCase {
         try assertStillServing(s.port)
     }
 
+    func testHeadSendsTheGetHeadWithoutABody() throws {
+        let s = try helloServer()
+        defer { s.stop() }
+        let c = try RawClient(port: s.port)
+        // If HEAD's body were sent, it would be read as the start of the next response.
+        c.send("HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+        let head = c.readResponseHeadOnly()
+        XCTAssertEqual(head?.status, 200)
+        XCTAssertEqual(head?.headers["content-length"], "2")
+        XCTAssertEqual(c.readResponse()?.body, "hi")
+    }
+
     func testUnknownRouteAndMethod() throws {
         let s = try helloServer()
         defer { s.stop() }

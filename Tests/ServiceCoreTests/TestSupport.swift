@@ -74,6 +74,29 @@ final class RawClient {
         }
     }
 
+    /// Reads one response head and no body (the answer to a HEAD request).
+    func readResponseHeadOnly() -> (status: Int, headers: [String: String])? {
+        while true {
+            if let end = findEnd() {
+                let head = String(decoding: buffer[0..<end], as: UTF8.self)
+                buffer.removeFirst(end)
+                var lines = head.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+                let statusLine = lines.removeFirst().split(separator: " ")
+                var headers: [String: String] = [:]
+                for l in lines {
+                    if let c = l.firstIndex(of: ":") {
+                        headers[l[..<c].lowercased()] = l[l.index(after: c)...].trimmingCharacters(in: .whitespaces)
+                    }
+                }
+                return (Int(statusLine[1]) ?? 0, headers)
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+    }
+
     /// True when the server closed the connection (EOF) within the socket timeout.
     func isClosedByPeer() -> Bool {
         var b = [UInt8](repeating: 0, count: 1024)

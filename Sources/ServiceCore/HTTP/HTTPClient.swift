@@ -72,7 +72,7 @@ public final class HTTPClient: Sendable {
         let idempotent = method == "GET" || method == "HEAD"
         if let reused = takeIdle(endpoint) {
             do {
-                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline)
+                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD")
             } catch let e {
                 // A pooled socket the server already closed fails at once. Retry on a fresh socket
                 // only when the server cannot have acted on the request.
@@ -85,7 +85,7 @@ public final class HTTPClient: Sendable {
             if -fd == ETIMEDOUT { throw .timeout }
             throw .connect("\(endpoint): \(String(cString: strerror(-fd)))")
         }
-        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline)
+        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD")
     }
 
     /// Convenience for JSON bodies.
@@ -141,10 +141,10 @@ public final class HTTPClient: Sendable {
         if !kept { close(fd) }
     }
 
-    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64) throws(HTTPClientError) -> ClientResponse {
+    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64, head: Bool) throws(HTTPClientError) -> ClientResponse {
         do {
             try sendAll(fd, wire, deadline)
-            let (response, reusable) = try readResponse(fd, deadline)
+            let (response, reusable) = try readResponse(fd, deadline, head: head)
             if reusable { giveBack(fd, endpoint) } else { close(fd) }
             return response
         } catch {
@@ -172,7 +172,8 @@ public final class HTTPClient: Sendable {
         }
     }
 
-    private func readResponse(_ fd: Int32, _ deadline: UInt64) throws(HTTPClientError) -> (ClientResponse, Bool) {
+    /// `head`: the request was HEAD, so the response has no body whatever its Content-Length says.
+    private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool) throws(HTTPClientError) -> (ClientResponse, Bool) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         var headEnd: Int? = nil
@@ -198,7 +199,7 @@ public final class HTTPClient: Sendable {
                 if let len = contentLength, buf.count - end >= len {
                     return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
                 }
-                if status == 204 || status == 304 {
+                if head || status == 204 || status == 304 || (100..<200).contains(status) {
                     return (ClientResponse(status: status, headers: headers, body: []), keepAlive)
                 }
             }

@@ -3,6 +3,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
+    /// For a HEAD request: the length the GET body would have; no body is sent.
+    var headOnlyLength: Int?
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -80,12 +82,20 @@ extension HTTPResponse {
             out.append(contentsOf: "\r\n".utf8)
         }
         out.append(contentsOf: "Content-Length: ".utf8)
-        appendDecimal(body.count, to: &out)
+        appendDecimal(headOnlyLength ?? body.count, to: &out)
         out.append(contentsOf: "\r\n".utf8)
         out.append(contentsOf: date)
         if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
         out.append(contentsOf: "\r\n".utf8)
-        out.append(contentsOf: body)
+        if headOnlyLength == nil { out.append(contentsOf: body) }
+    }
+
+    /// The answer to a HEAD request: the GET response's head, without its body.
+    func forHead() -> HTTPResponse {
+        var r = self
+        r.headOnlyLength = body.count
+        r.body = []
+        return r
     }
 }
 

@@ -72,6 +72,11 @@ final class HTTPServerCore: @unchecked Sendable {
 
     /// Runs a handler, turning thrown errors into JSON error responses (never a crash).
     func run(_ route: Route, _ request: HTTPRequest, _ ctx: WorkerContext) -> HTTPResponse {
+        let response = runHandler(route, request, ctx)
+        return request.method == "HEAD" ? response.forHead() : response
+    }
+
+    private func runHandler(_ route: Route, _ request: HTTPRequest, _ ctx: WorkerContext) -> HTTPResponse {
         do {
             return try route.handler(request, ctx)
         } catch let e as HTTPError {
