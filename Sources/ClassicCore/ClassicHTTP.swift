@@ -116,17 +116,16 @@ public enum ClassicHTTP {
             case .failure(let e):
                 return errorResponse(e)
             case .success(let plan):
-                // ServiceCore responses carry a Content-Length body, so the chunks are gathered
-                // here; rows are still read page by page and never held alongside the text.
-                var body: [UInt8] = []
-                try ClassicEngine.writeDump(plan, db: db) { body.append(contentsOf: $0) }
+                // The XML goes to a temporary file page by page and the server streams it from
+                // there: neither the rows nor the (possibly hundreds of MB of) text sit in memory.
+                let path = try DumpFile.write(plan, db: db)
                 var headers: [(name: String, value: String)] = [("Content-Type", "application/xml")]
                 if let f = plan.filename?.split(separator: "/").last, !f.isEmpty {
                     let safe = f.filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "_" || $0 == "-" }
                     if !safe.isEmpty { headers.append(("Content-Disposition", "attachment; filename=\"\(safe)\"")) }
                 }
                 headers.append(("X-Transaction-Num", String(plan.transactionNum)))
-                return HTTPResponse(status: 200, headers: headers, body: body)
+                return try HTTPResponse.file(path, deleteAfterSend: true, headers: headers)
             }
         }
         let outcome = try engine.execute(req, db: db, redis: try? ctx.redis())

@@ -44,7 +44,8 @@ struct Proxy: Sendable {
             let result: Result<ClientResponse, HTTPClientError>
             do {
                 result = .success(try HTTPClient.shared.request(instance.endpoint, method: request.method, path: target,
-                                                                headers: headers, body: request.body, timeoutMillis: timeoutMillis))
+                                                                headers: headers, body: request.body, timeoutMillis: timeoutMillis,
+                                                                spoolAbove: Self.spoolAbove))
             } catch {
                 result = .failure(error)
             }
@@ -61,7 +62,9 @@ struct Proxy: Sendable {
                 }
                 var out: [(name: String, value: String)] = []
                 for h in upstream.headers where !Self.droppedResponseHeaders.contains(h.name) { out.append(h) }
-                return HTTPResponse(status: upstream.status, headers: out, body: upstream.body)
+                var response = HTTPResponse(status: upstream.status, headers: out, body: upstream.body)
+                response.bodyFile = upstream.bodyFile   // large bodies (DUMPLOG) relayed from disk
+                return response
             case .failure(.connect(let message)):
                 fail(instance, group, message)
                 connectFailed = true
@@ -79,6 +82,10 @@ struct Proxy: Sendable {
         }
         return .error(503, "service unavailable: every \(group.rawValue) instance is failing")
     }
+
+    /// Upstream bodies above this size are spooled to a temporary file and streamed to the
+    /// client, so a whole-system DUMPLOG does not have to fit in the gateway's memory.
+    static let spoolAbove = 8 * 1024 * 1024
 
     private func fail(_ instance: UpstreamInstance, _ group: UpstreamGroup, _ reason: String) {
         instance.failures.add(1, ordering: .relaxed)

@@ -39,6 +39,21 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(String(decoding: try client.request(ep, method: "GET", path: "/x").body, as: UTF8.self), "xyz")
     }
 
+    func testLargeBodiesCanBeSpooledToAFile() throws {
+        let payload = (0..<(2 * 1024 * 1024 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let s = try TestServer { r in r.get("/big", mode: .blocking) { _, _ in HTTPResponse(status: 200, body: payload) } }
+        defer { s.stop() }
+        let ep = Endpoint(host: "127.0.0.1", port: s.port)
+        let r = try HTTPClient().request(ep, method: "GET", path: "/big", spoolAbove: 1024 * 1024)
+        let file = try XCTUnwrap(r.bodyFile)
+        defer { unlink(file.path) }
+        XCTAssertTrue(r.body.isEmpty)
+        XCTAssertEqual(file.length, payload.count)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: file.path)), Data(payload))
+        // Below the threshold the body stays in memory.
+        XCTAssertNil(try HTTPClient().request(ep, method: "GET", path: "/big", spoolAbove: 4 * 1024 * 1024).bodyFile)
+    }
+
     func testConnectFailureIsReported() {
         XCTAssertThrowsError(try HTTPClient().request(Endpoint(host: "127.0.0.1", port: 1), method: "GET", path: "/")) { error in
             guard case HTTPClientError.connect = error else { return XCTFail("expected connect error, got \(error)") }

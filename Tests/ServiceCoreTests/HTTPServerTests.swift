@@ -154,6 +154,33 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(c.readResponse()?.body, "hi")
     }
 
+    func testFileBodiesStreamInOrderAndTemporaryFilesAreDeleted() throws {
+        let payload = (0..<(3 * 1024 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let paths = PTPaths()
+        let s = try helloServer { r in
+            r.get("/file", mode: .blocking) { _, _ in
+                let path = NSTemporaryDirectory() + "dt-test-\(UUID().uuidString)"
+                FileManager.default.createFile(atPath: path, contents: Data(payload))
+                paths.add(path)
+                return try HTTPResponse.file(path, deleteAfterSend: true, headers: [("Content-Type", "application/octet-stream")])
+            }
+        }
+        defer { s.stop() }
+        let c = try RawClient(port: s.port)
+        // A request pipelined behind the file must be answered after all of the file's bytes.
+        c.send("GET /file HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\nHEAD /file HTTP/1.1\r\n\r\n")
+        let first = c.readResponseBytes()
+        XCTAssertEqual(first?.status, 200)
+        XCTAssertEqual(first?.body.count, payload.count)
+        XCTAssertTrue(first?.body == payload)
+        XCTAssertEqual(c.readResponse()?.body, "hi")
+        let head = c.readResponseHeadOnly()
+        XCTAssertEqual(head?.headers["content-length"], String(payload.count))
+        c.send("GET /hello HTTP/1.1\r\n\r\n")
+        XCTAssertEqual(c.readResponse()?.body, "hi")
+        for p in paths.all { XCTAssertFalse(FileManager.default.fileExists(atPath: p), "temporary body file left behind") }
+    }
+
     func testUnknownRouteAndMethod() throws {
         let s = try helloServer()
         defer { s.stop() }
@@ -302,6 +329,13 @@ final class HTTPServerTests: XCTestCase {
         }
         try assertStillServing(s.port)
     }
+}
+
+final class PTPaths: @unchecked Sendable {
+    private let lock = NSLock()
+    private var paths: [String] = []
+    func add(_ p: String) { lock.lock(); paths.append(p); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return paths }
 }
 
 final class Counter: @unchecked Sendable {

@@ -74,6 +74,21 @@ final class RawClient {
         }
     }
 
+    /// Reads one response with its body as raw bytes.
+    func readResponseBytes() -> (status: Int, body: [UInt8])? {
+        guard let head = readResponseHeadOnly() else { return nil }
+        let len = Int(head.headers["content-length"] ?? "0") ?? 0
+        while buffer.count < len {
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { return nil }
+            buffer.append(contentsOf: chunk[0..<n])
+        }
+        let body = Array(buffer[0..<len])
+        buffer.removeFirst(len)
+        return (head.status, body)
+    }
+
     /// Reads one response head and no body (the answer to a HEAD request).
     func readResponseHeadOnly() -> (status: Int, headers: [String: String])? {
         while true {

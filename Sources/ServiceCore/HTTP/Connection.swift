@@ -20,6 +20,8 @@ final class Connection {
     var requestStarted: UInt64 = 0
     /// Event mask currently registered with epoll.
     var registered: UInt32 = 0
+    /// A file body being streamed after the bytes in `outbuf`; later pipelined responses wait.
+    var file: (fd: Int32, remaining: Int, body: BodyFile)?
     var added = false
 
     init(fd: Int32, id: UInt64, remoteAddress: String, now: UInt64) {
@@ -31,7 +33,7 @@ final class Connection {
     }
 
     var pendingInput: Int { inbuf.count - readPos }
-    var hasOutput: Bool { outPos < outbuf.count }
+    var hasOutput: Bool { outPos < outbuf.count || file != nil }
 
     /// Drops consumed input so the buffer does not grow with a long keep-alive session.
     func compactInput() {

@@ -137,7 +137,7 @@ final class EventLoop: @unchecked Sendable {
     /// Parses and dispatches every complete request in the buffer, stopping at one that went to
     /// the worker pool (its response must be written before the next request's).
     private func processInput(_ conn: Connection) {
-        while !conn.inFlight && !conn.closeAfterWrite && conn.pendingInput > 0 {
+        while !conn.inFlight && conn.file == nil && !conn.closeAfterWrite && conn.pendingInput > 0 {
             if let pending = conn.pendingHead {
                 guard conn.pendingInput >= pending.headLength + pending.bodyLength else { break }
                 var request = pending.request
@@ -165,7 +165,7 @@ final class EventLoop: @unchecked Sendable {
             break
         }
         conn.compactInput()
-        if conn.peerClosed && !conn.inFlight {
+        if conn.peerClosed && !conn.inFlight && conn.file == nil {
             // The client finished sending: answer what is complete, then close.
             conn.closeAfterWrite = true
         }
@@ -212,6 +212,7 @@ final class EventLoop: @unchecked Sendable {
         for (connId, response, keepAlive, label, started) in done {
             // The client may have gone while the worker ran; the fd may even be reused, hence the id check.
             guard let conn = findConnection(connId) else {
+                response.bodyFile?.discard()
                 server.metrics.record(shard: index, route: label, status: response.status,
                                       seconds: Double(Clock.monotonicNanos() - started) / 1e9)
                 continue
@@ -230,6 +231,16 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func respond(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool, route: String, started: UInt64) {
+        var response = response
+        if let body = response.bodyFile {
+            let fd = open(body.path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                body.discard()
+                response = .error(500, "response body unavailable")
+            } else {
+                conn.file = (fd, body.length, body)
+            }
+        }
         let keep = keepAlive && response.header("connection")?.lowercased() != "close"
         response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)
         if !keep { conn.closeAfterWrite = true }
@@ -242,6 +253,14 @@ final class EventLoop: @unchecked Sendable {
 
     private func flush(_ conn: Connection) {
         while conn.hasOutput {
+            if conn.outPos == conn.outbuf.count, conn.file != nil {
+                guard refillFromFile(conn) else { closeConnection(conn); return }
+                if conn.file == nil {
+                    // The file is sent: answer any requests that arrived behind it.
+                    if conn.pendingInput > 0 || conn.peerClosed { processInput(conn); return }
+                    continue
+                }
+            }
             let n = conn.outbuf.withUnsafeBufferPointer { buf in
                 write(conn.fd, buf.baseAddress! + conn.outPos, buf.count - conn.outPos)
             }
@@ -266,6 +285,27 @@ final class EventLoop: @unchecked Sendable {
         updateInterest(conn)
     }
 
+    /// Moves the next chunk of a file body into the (drained) output buffer; false on a read error.
+    private func refillFromFile(_ conn: Connection) -> Bool {
+        guard let f = conn.file else { return true }
+        conn.outbuf.removeAll(keepingCapacity: true)
+        conn.outPos = 0
+        if f.remaining == 0 {
+            close(f.fd)
+            f.body.discard()
+            conn.file = nil
+            return true
+        }
+        let want = min(f.remaining, 256 * 1024)
+        conn.outbuf = [UInt8](unsafeUninitializedCapacity: want) { buf, count in
+            let n = read(f.fd, buf.baseAddress, want)
+            count = max(0, n)
+        }
+        guard !conn.outbuf.isEmpty else { return false }   // the file shrank or failed
+        conn.file = (f.fd, f.remaining - conn.outbuf.count, f.body)
+        return true
+    }
+
     private func updateInterest(_ conn: Connection) {
         var want: UInt32 = 0
         // Stop reading while a large backlog of pipelined input waits, or once we will close.
@@ -287,6 +327,11 @@ final class EventLoop: @unchecked Sendable {
 
     private func closeConnection(_ conn: Connection) {
         guard connections[conn.fd] === conn else { return }
+        if let f = conn.file {
+            close(f.fd)
+            f.body.discard()
+            conn.file = nil
+        }
         connections[conn.fd] = nil
         byId[conn.id] = nil
         _ = cshim_epoll_del(epfd, conn.fd)

@@ -6,6 +6,9 @@ public struct ClientResponse: Sendable {
     public let status: Int
     public let headers: [(name: String, value: String)]
     public let body: [UInt8]
+    /// Set instead of `body` when the caller asked to spool large bodies to disk (`spoolAbove`);
+    /// the file is temporary and belongs to the caller.
+    public var bodyFile: BodyFile? = nil
 
     public func header(_ name: String) -> String? {
         for h in headers where h.name == name { return h.value }
@@ -57,7 +60,8 @@ public final class HTTPClient: Sendable {
     public init() {}
 
     public func request(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
-                        body: [UInt8] = [], timeoutMillis: Int = 5000) throws(HTTPClientError) -> ClientResponse {
+                        body: [UInt8] = [], timeoutMillis: Int = 5000,
+                        spoolAbove: Int? = nil) throws(HTTPClientError) -> ClientResponse {
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
         var wire: [UInt8] = []
         wire.reserveCapacity(256 + body.count)
@@ -72,7 +76,7 @@ public final class HTTPClient: Sendable {
         let idempotent = method == "GET" || method == "HEAD"
         if let reused = takeIdle(endpoint) {
             do {
-                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD")
+                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD", spoolAbove: spoolAbove)
             } catch let e {
                 // A pooled socket the server already closed fails at once. Retry on a fresh socket
                 // only when the server cannot have acted on the request.
@@ -85,7 +89,7 @@ public final class HTTPClient: Sendable {
             if -fd == ETIMEDOUT { throw .timeout }
             throw .connect("\(endpoint): \(String(cString: strerror(-fd)))")
         }
-        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD")
+        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD", spoolAbove: spoolAbove)
     }
 
     /// Convenience for JSON bodies.
@@ -141,10 +145,11 @@ public final class HTTPClient: Sendable {
         if !kept { close(fd) }
     }
 
-    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64, head: Bool) throws(HTTPClientError) -> ClientResponse {
+    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64, head: Bool,
+                          spoolAbove: Int?) throws(HTTPClientError) -> ClientResponse {
         do {
             try sendAll(fd, wire, deadline)
-            let (response, reusable) = try readResponse(fd, deadline, head: head)
+            let (response, reusable) = try readResponse(fd, deadline, head: head, spoolAbove: spoolAbove)
             if reusable { giveBack(fd, endpoint) } else { close(fd) }
             return response
         } catch {
@@ -173,7 +178,7 @@ public final class HTTPClient: Sendable {
     }
 
     /// `head`: the request was HEAD, so the response has no body whatever its Content-Length says.
-    private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool) throws(HTTPClientError) -> (ClientResponse, Bool) {
+    private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool, spoolAbove: Int?) throws(HTTPClientError) -> (ClientResponse, Bool) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         var headEnd: Int? = nil
@@ -196,6 +201,10 @@ public final class HTTPClient: Sendable {
                 }
             }
             if let end = headEnd {
+                if let limit = spoolAbove, let len = contentLength, len > limit, !head {
+                    let file = try spool(fd, initial: buf[end...], length: len, deadline: deadline)
+                    return (ClientResponse(status: status, headers: headers, body: [], bodyFile: file), keepAlive)
+                }
                 if let len = contentLength, buf.count - end >= len {
                     return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
                 }
@@ -223,6 +232,42 @@ public final class HTTPClient: Sendable {
                 throw .io("recv: \(String(cString: strerror(errno)))")
             }
         }
+    }
+
+    /// Writes a `length`-byte body (its first bytes already read) to a temporary file.
+    private func spool(_ fd: Int32, initial: ArraySlice<UInt8>, length: Int, deadline: UInt64) throws(HTTPClientError) -> BodyFile {
+        var template = Array("/tmp/dt-body-XXXXXX".utf8CString)
+        let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard out >= 0 else { throw .io("spool: \(String(cString: strerror(errno)))") }
+        let path = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        defer { close(out) }
+        func writeAll(_ bytes: UnsafeRawBufferPointer) -> Bool {
+            var off = 0
+            while off < bytes.count {
+                let n = write(out, bytes.baseAddress! + off, bytes.count - off)
+                if n <= 0 { return false }
+                off += n
+            }
+            return true
+        }
+        var written = min(initial.count, length)
+        guard initial.prefix(length).withUnsafeBytes({ writeAll($0) }) else { unlink(path); throw .io("spool: write failed") }
+        var chunk = [UInt8](repeating: 0, count: 256 * 1024)
+        while written < length {
+            do { try setTimeout(fd, deadline) } catch { unlink(path); throw error }
+            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, min($0.count, length - written), 0) }
+            if n > 0 {
+                guard chunk[0..<n].withUnsafeBytes({ writeAll($0) }) else { unlink(path); throw .io("spool: write failed") }
+                written += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                unlink(path)
+                if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw .timeout }
+                throw .io("recv: connection closed")
+            }
+        }
+        return BodyFile(path: path, length: length, deleteAfterSend: true)
     }
 
     private func findHeadEnd(_ b: [UInt8]) -> Int? {

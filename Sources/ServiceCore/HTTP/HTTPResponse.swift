@@ -1,3 +1,5 @@
+import Foundation
+
 /// An HTTP response built by a handler. The server adds Content-Length, Date and Connection.
 public struct HTTPResponse: Sendable {
     public var status: Int
@@ -5,6 +7,9 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
     /// For a HEAD request: the length the GET body would have; no body is sent.
     var headOnlyLength: Int?
+    /// A body too large to hold in memory (e.g. a whole-system DUMPLOG): the event loop streams
+    /// the file to the client in bounded chunks instead of `body`.
+    public var bodyFile: BodyFile?
 
     public init(status: Int = 200, headers: [(name: String, value: String)] = [], body: [UInt8] = []) {
         self.status = status
@@ -82,20 +87,49 @@ extension HTTPResponse {
             out.append(contentsOf: "\r\n".utf8)
         }
         out.append(contentsOf: "Content-Length: ".utf8)
-        appendDecimal(headOnlyLength ?? body.count, to: &out)
+        appendDecimal(headOnlyLength ?? bodyFile?.length ?? body.count, to: &out)
         out.append(contentsOf: "\r\n".utf8)
         out.append(contentsOf: date)
         if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
         out.append(contentsOf: "\r\n".utf8)
-        if headOnlyLength == nil { out.append(contentsOf: body) }
+        if headOnlyLength == nil && bodyFile == nil { out.append(contentsOf: body) }
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.
     func forHead() -> HTTPResponse {
         var r = self
-        r.headOnlyLength = body.count
+        r.headOnlyLength = bodyFile?.length ?? body.count
         r.body = []
+        bodyFile?.discard()
+        r.bodyFile = nil
         return r
+    }
+
+    /// A response whose body is the file at `path` (its whole current length).
+    public static func file(_ path: String, deleteAfterSend: Bool, status: Int = 200,
+                            headers: [(name: String, value: String)] = []) throws -> HTTPResponse {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw HTTPError(500, "response body file is missing") }
+        var r = HTTPResponse(status: status, headers: headers)
+        r.bodyFile = BodyFile(path: path, length: Int(st.st_size), deleteAfterSend: deleteAfterSend)
+        return r
+    }
+}
+
+/// A file sent as a response body; temporary ones are deleted once sent (or abandoned).
+public struct BodyFile: Sendable {
+    public let path: String
+    public let length: Int
+    public let deleteAfterSend: Bool
+
+    public init(path: String, length: Int, deleteAfterSend: Bool) {
+        self.path = path
+        self.length = length
+        self.deleteAfterSend = deleteAfterSend
+    }
+
+    func discard() {
+        if deleteAfterSend { unlink(path) }
     }
 }
 
