@@ -75,7 +75,12 @@ final class ClassicHTTPTests: ClassicTestCase {
         XCTAssertEqual(s, 200)
         XCTAssertEqual(r.header("Content-Type"), "application/xml")
         XCTAssertEqual(r.header("Content-Disposition"), "attachment; filename=\"mylog.xml\"")
-        let xml = String(decoding: r.body, as: UTF8.self)
+        // The XML comes as a temporary file the server streams and then deletes.
+        let file = try XCTUnwrap(r.bodyFile)
+        defer { unlink(file.path) }
+        XCTAssertTrue(file.deleteAfterSend)
+        let xml = try String(contentsOfFile: file.path, encoding: .utf8)
+        XCTAssertEqual(xml.utf8.count, file.length)
         XCTAssertTrue(xml.hasPrefix("<?xml"))
         XCTAssertTrue(xml.contains("<command>ADD</command>"))
         let (sw, jw, _) = try post(.DUMPLOG, as: u, #"{"filename":"./testLOG"}"#)
