@@ -24,6 +24,21 @@ extension ClassicEngine {
                           triggerCents: r.int64(0, 3), armedTxn: r.int64(0, 4))
     }
 
+    /// The common start of SET_BUY_TRIGGER / SET_SELL_TRIGGER: the locked account, the symbol and
+    /// price, and the locked SET_*_AMOUNT row the trigger arms (NO_BUY_AMOUNT / NO_SELL_AMOUNT if none).
+    private func triggerToArm(_ tx: PGConnection, _ c: inout CommandContext, side: String) throws
+        -> (LockedAccount, String, Int64, Int64, TriggerRow) {
+        let acct = try lockAccount(tx, &c)
+        let symbol = try ClassicInput.requireSymbol(c.request.stock)
+        let price = try ClassicInput.positiveAmount(c.request.amount, what: "trigger price")
+        guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
+              let trig = try lockTrigger(tx, userId: acct.userId, side: side, stockId: stockId) else {
+            throw side == "B" ? ClassicError(.NO_BUY_AMOUNT, "no SET_BUY_AMOUNT for \(symbol)")
+                              : ClassicError(.NO_SELL_AMOUNT, "no SET_SELL_AMOUNT for \(symbol)")
+        }
+        return (acct, symbol, price, stockId, trig)
+    }
+
     private func triggerJSON(_ symbol: String, amount: Int64, price: Int64?, extra: [(String, JSON)], txn: Int64) -> JSON {
         var o: [(String, JSON)] = [("stock", .string(symbol)), ("amount", money(amount)),
                                    ("triggerPrice", price.map(money) ?? .null)]
@@ -67,13 +82,7 @@ extension ClassicEngine {
     }
 
     func setBuyTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let acct = try lockAccount(tx, &c)
-        let symbol = try ClassicInput.requireSymbol(c.request.stock)
-        let price = try ClassicInput.positiveAmount(c.request.amount, what: "trigger price")
-        guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
-              let trig = try lockTrigger(tx, userId: acct.userId, side: "B", stockId: stockId) else {
-            throw ClassicError(.NO_BUY_AMOUNT, "no SET_BUY_AMOUNT for \(symbol)")
-        }
+        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: "B")
         guard price <= trig.reservedCents else {
             throw ClassicError(.ZERO_SHARES, "trigger price \(Money.format(price)) is above the reserved \(Money.format(trig.reservedCents)): it could never buy a share")
         }
@@ -141,13 +150,7 @@ extension ClassicEngine {
     }
 
     func setSellTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let acct = try lockAccount(tx, &c)
-        let symbol = try ClassicInput.requireSymbol(c.request.stock)
-        let price = try ClassicInput.positiveAmount(c.request.amount, what: "trigger price")
-        guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
-              let trig = try lockTrigger(tx, userId: acct.userId, side: "S", stockId: stockId) else {
-            throw ClassicError(.NO_SELL_AMOUNT, "no SET_SELL_AMOUNT for \(symbol)")
-        }
+        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: "S")
         let want = trig.amount / price
         guard want > 0 else {
             throw ClassicError(.ZERO_SHARES, "amount \(Money.format(trig.amount)) reserves 0 shares at trigger price \(Money.format(price))")
