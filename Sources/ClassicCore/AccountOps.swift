@@ -15,8 +15,9 @@ extension ClassicEngine {
         let r = try tx.query("""
             SELECT a.user_id, a.cash_cents, a.reserved_cents,
                    EXISTS (SELECT 1 FROM classic_pending p WHERE p.user_id = a.user_id AND p.expires_ms <= $2)
-            FROM users u JOIN accounts a ON a.user_id = u.id WHERE u.user_name = $1 FOR UPDATE OF a
-            """, [user, c.t])
+            FROM users u JOIN accounts a ON a.user_id = u.id
+            WHERE u.user_name = $1 AND ($3::BIGINT IS NULL OR u.id = $3) FOR UPDATE OF a
+            """, [user, c.t, c.request.actingUserId])
         guard let id = r.int64(0, 0), let cash = r.int64(0, 1), let reserved = r.int64(0, 2) else {
             throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
         }
@@ -42,7 +43,10 @@ extension ClassicEngine {
 
     func precheck(_ c: inout CommandContext, _ db: PGConnection) throws -> Precheck {
         let user = try c.requireUser()
-        let r = try db.query("SELECT a.user_id, a.cash_cents FROM users u JOIN accounts a ON a.user_id = u.id WHERE u.user_name = $1", [user])
+        let r = try db.query("""
+            SELECT a.user_id, a.cash_cents FROM users u JOIN accounts a ON a.user_id = u.id
+            WHERE u.user_name = $1 AND ($2::BIGINT IS NULL OR u.id = $2)
+            """, [user, c.request.actingUserId])
         guard let userId = r.int64(0, 0), let cash = r.int64(0, 1) else {
             throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
         }

@@ -23,6 +23,11 @@ public struct ClassicRequest: Sendable {
     public var filename: String?
     /// The workload's [N]; nil = take one from the global sequence.
     public var transactionNum: Int64?
+    /// The verified users.id the command acts on when `userid` is the caller's own name (every
+    /// non-admin command); nil when the admin names another user, who is then found by name.
+    public var actingUserId: Int64?
+    /// The verified users.id of whoever sent the command (owner of a client-chosen transactionNum).
+    public var callerId: Int64?
 
     public init(_ command: ClassicCommandName, userid: String? = nil, stock: String? = nil, amount: String? = nil,
                 filename: String? = nil, transactionNum: Int64? = nil) {
@@ -101,9 +106,9 @@ enum ClassicInput {
         return s
     }
 
-    /// A user id as the workload writes them; other text is rejected before touching the database.
+    /// A user id as the workload writes them (the user-name rule); other text never reaches the database.
     static func userid(_ text: String?) -> String? {
-        guard let t = text?.trimmingSpaces(), !t.isEmpty, t.utf8.count <= 64 else { return nil }
+        guard let t = text?.trimmingSpaces(), UserName.isValid(t) else { return nil }
         return t
     }
 }

@@ -72,8 +72,23 @@ public final class ClassicEngine: Sendable {
         return Outcome(transactionNum: txn, timestamp: c.t, result: result, triggersFired: fired)
     }
 
+    /// The command's transactionNum: the client's (the workload's `[N]`, ≤ `AuditFields.maxTransactionNum`),
+    /// which belongs to the first user who sends it — another user's command under the same number
+    /// is refused, so whole-system dumps never mix two users' commands under one number — or the
+    /// next number of the server's sequence (which runs above every client number).
     func transactionNumber(_ req: ClassicRequest, _ db: PGConnection) throws -> Int64 {
-        if let n = req.transactionNum, n >= 1 { return n }
+        if let n = req.transactionNum, n >= 1 {
+            guard let caller = req.callerId else { return n }
+            let owner = try db.query("""
+                WITH claimed AS (
+                    INSERT INTO classic_txn_owners (txn, user_id) VALUES ($1, $2) ON CONFLICT (txn) DO NOTHING RETURNING user_id)
+                SELECT user_id FROM claimed UNION ALL SELECT user_id FROM classic_txn_owners WHERE txn = $1 LIMIT 1
+                """, [n, caller]).int64(0, 0)
+            guard owner == caller else {
+                throw ClassicError(.INVALID_ARGUMENT, "transactionNum \(n) is already used by another user")
+            }
+            return n
+        }
         guard let n = try db.query("SELECT nextval('classic_txn_seq')").int64(0, 0) else {
             throw LedgerInvariantError("nextval returned nothing")
         }

@@ -46,21 +46,25 @@ public enum ClassicHTTP {
         .json(.object([("success", .bool(true)), ("data", data)]))
     }
 
-    /// The caller as the gateway forwarded it.
+    /// The caller as the gateway forwarded it: the verified numeric id and the token's name.
     struct Caller {
+        let id: Int64
         let name: String
         let isAdmin: Bool
     }
 
     static func caller(_ request: HTTPRequest) throws -> Caller {
-        guard let name = request.header("x-user-name"), !name.isEmpty else {
+        guard let idText = request.header("x-user-id"), let id = Int64(idText), id > 0,
+              let name = request.header("x-user-name"), UserName.isValid(name) else {
             throw ClassicError(.FORBIDDEN, "no caller identity (call through the gateway)")
         }
-        return Caller(name: name, isAdmin: request.header("x-user-role") == "admin")
+        return Caller(id: id, name: name, isAdmin: request.header("x-user-role") == "admin")
     }
 
     /// Parses the body into a request; nil userid defaults to the caller (except for DUMPLOG,
-    /// where no userid means the whole-system form).
+    /// where no userid means the whole-system form). A userid must follow the user-name rule and,
+    /// unless the caller is the admin, be the caller's own name byte for byte; the command then
+    /// acts on the caller's verified id (`actingUserId`), never on a name alone.
     static func parse(_ command: ClassicCommandName, _ request: HTTPRequest, _ who: Caller) throws -> ClassicRequest {
         let body: JSON
         if request.body.isEmpty {
@@ -72,20 +76,33 @@ public enum ClassicHTTP {
         }
         guard case .object = body else { throw ClassicError(.INVALID_ARGUMENT, "body must be a JSON object") }
         var req = ClassicRequest(command)
-        req.userid = text(body["userid"])
+        req.userid = text(body["userid"]).map { $0.trimmingSpaces() }
         req.stock = text(body["stock"])
         req.amount = text(body["amount"])
-        req.filename = text(body["filename"])
+        req.filename = try AuditFields.filename(text(body["filename"]), command: command)
         if let t = body["transactionNum"], !t.isNull {
-            guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1 else {
-                throw ClassicError(.INVALID_ARGUMENT, "transactionNum must be a positive integer")
+            guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1, n <= AuditFields.maxTransactionNum else {
+                throw ClassicError(.INVALID_ARGUMENT, "transactionNum must be an integer from 1 to \(AuditFields.maxTransactionNum)")
             }
             req.transactionNum = n
         }
-        if req.userid == nil && command != .DUMPLOG { req.userid = who.name }
-        if let u = req.userid, u != who.name && !who.isAdmin {
-            throw ClassicError(.FORBIDDEN, "caller '\(who.name)' may not act for '\(u)'")
+        if let u = req.userid, !u.isEmpty {
+            guard UserName.isValid(u) else {
+                throw ClassicError(.INVALID_ARGUMENT, "userid must be \(UserName.ruleText)")
+            }
+        } else if command != .DUMPLOG {
+            req.userid = who.name
+        } else {
+            req.userid = nil
         }
+        if let u = req.userid {
+            if UserName.same(u, who.name) {
+                req.actingUserId = who.id
+            } else if !who.isAdmin {
+                throw ClassicError(.FORBIDDEN, "caller '\(who.name)' may not act for '\(u)'")
+            }
+        }
+        req.callerId = who.id
         return req
     }
 
@@ -111,6 +128,15 @@ public enum ClassicHTTP {
             return errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)"))
         }
         let db = try ctx.postgres()
+        do {
+            return try run(command, req, who, db, try? ctx.redis(), engine)
+        } catch let e as ClassicError {
+            return errorResponse(e)   // e.g. another user's transactionNum: nothing is logged
+        }
+    }
+
+    private static func run(_ command: ClassicCommandName, _ req: ClassicRequest, _ who: Caller, _ db: PGConnection, _ redis: RedisConnection?,
+                            _ engine: ClassicEngine) throws -> HTTPResponse {
         if command == .DUMPLOG {
             switch try engine.beginDump(req, callerName: who.name, callerIsAdmin: who.isAdmin, db: db) {
             case .failure(let e):
@@ -128,7 +154,7 @@ public enum ClassicHTTP {
                 return try HTTPResponse.file(path, deleteAfterSend: true, headers: headers)
             }
         }
-        let outcome = try engine.execute(req, db: db, redis: try? ctx.redis())
+        let outcome = try engine.execute(req, db: db, redis: redis)
         switch outcome.result {
         case .success(let data): return success(data)
         case .failure(let e): return errorResponse(e)

@@ -68,6 +68,17 @@ public enum ClassicSchema {
         );
         CREATE INDEX classic_log_user ON classic_log (username, id);
         """),
+        Migration(101, "owners of client-chosen transaction numbers; server numbers above them", """
+        CREATE TABLE classic_txn_owners (
+            txn     BIGINT PRIMARY KEY CHECK (txn >= 1),
+            user_id BIGINT NOT NULL REFERENCES users(id)
+        );
+        -- Numbers already logged keep their first user, so old dumps read the same.
+        INSERT INTO classic_txn_owners (txn, user_id)
+            SELECT DISTINCT ON (l.txn) l.txn, u.id FROM classic_log l JOIN users u ON u.user_name = l.username
+            WHERE l.kind = 'userCommand' AND l.txn <= 999999999999 ORDER BY l.txn, l.id;
+        SELECT setval('classic_txn_seq', GREATEST((SELECT last_value FROM classic_txn_seq), 1000000000000));
+        """),
     ]
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.

@@ -9,6 +9,9 @@ extension ClassicEngine {
         // ADD creates the user if new (§2); a classic-only user gets no usable password.
         try tx.query("INSERT INTO users (user_name, password_hash) VALUES ($1, '!classic') ON CONFLICT (user_name) DO NOTHING", [user])
         guard let userId = try LedgerOps.userId(tx, name: user) else { throw LedgerInvariantError("user \(user) vanished") }
+        if let acting = c.request.actingUserId, acting != userId {
+            throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
+        }
         let cash = try LedgerOps.deposit(tx, userId: userId, cents: amount, kind: "classic_add")
         c.account("add", amount, user: user)
         return .object([("userid", .string(user)), ("added", money(amount)), ("cash", money(cash)),

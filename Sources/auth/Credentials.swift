@@ -1,9 +1,8 @@
 import ServiceCore
 
-/// Validated request bodies. Limits are in UTF-8 bytes; names may not hold control characters
-/// because they travel on in HTTP headers (x-user-name) and into the XML audit log.
+/// Validated request bodies. Limits are in UTF-8 bytes. `user_name` must follow `UserName`'s rule
+/// (ASCII, no look-alikes); `name` may not hold control characters (it goes into the audit log).
 struct Credentials {
-    static let maxUserName = 64
     static let maxPassword = 256
     static let maxName = 128
 
@@ -14,7 +13,7 @@ struct Credentials {
     /// Register body: all three fields, non-empty strings within limits.
     static func register(_ body: [UInt8]) throws -> Credentials {
         let json = try object(body)
-        let userName = try field(json, "user_name", max: maxUserName, printable: true)
+        let userName = try userNameField(json)
         let password = try field(json, "password", max: maxPassword, printable: false)
         let name = try field(json, "name", max: maxName, printable: true)
         return Credentials(userName: userName, password: password, name: name)
@@ -23,7 +22,7 @@ struct Credentials {
     /// Login body: user_name and password. `name` is not needed.
     static func login(_ body: [UInt8]) throws -> Credentials {
         let json = try object(body)
-        let userName = try field(json, "user_name", max: maxUserName, printable: true)
+        let userName = try userNameField(json)
         let password = try field(json, "password", max: maxPassword, printable: false)
         return Credentials(userName: userName, password: password, name: "")
     }
@@ -32,6 +31,16 @@ struct Credentials {
         let json = try JSON.parse(body)
         guard case .object = json else { throw HTTPError(400, "request body must be a JSON object") }
         return json
+    }
+
+    /// Login applies the rule too: an account stored before the rule existed under a name that
+    /// breaks it (e.g. with a trailing space) can no longer sign in, so no look-alike gets a token.
+    private static func userNameField(_ json: JSON) throws -> String {
+        let text = try field(json, "user_name", max: 1024, printable: false)
+        guard UserName.isValid(text) else {
+            throw HTTPError(400, "user_name must be \(UserName.ruleText)")
+        }
+        return text
     }
 
     private static func field(_ json: JSON, _ key: String, max: Int, printable: Bool) throws -> String {

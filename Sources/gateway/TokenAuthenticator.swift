@@ -36,8 +36,9 @@ struct TokenAuthenticator: Sendable {
             return .failure(.invalid)
         }
         // Claims go on as header values: refuse anything that could not be one (we never sign such).
-        guard !claims.subject.isEmpty, claims.subject.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              !claims.name.isEmpty, !claims.name.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) else {
+        // A name outside the user-name rule (a look-alike stored before the rule) gets no identity.
+        guard !claims.subject.isEmpty, claims.subject.utf8.count <= 19, claims.subject.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+              UserName.isValid(claims.name) else {
             return .failure(.invalid)
         }
         return .success(Identity(userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user"))
