@@ -71,12 +71,16 @@ extension ClassicEngine {
         }
     }
 
-    /// Adds `shares` free shares (creating the holding).
+    /// Adds `shares` free shares (creating the holding), or the holding-bound error.
     func addShares(_ tx: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws {
-        try tx.query("""
-            INSERT INTO holdings (user_id, stock_id, quantity) VALUES ($1, $2, $3)
-            ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity
-            """, [userId, stockId, shares])
+        guard try LedgerOps.creditShares(tx, userId: userId, stockId: stockId, shares: shares) else {
+            throw ClassicInput.holdingBound
+        }
+    }
+
+    /// Adds free cash, or the balance-bound error.
+    func addCash(_ tx: PGConnection, userId: Int64, cents: Int64) throws {
+        guard try LedgerOps.credit(tx, userId: userId, cents: cents) != nil else { throw ClassicInput.balanceBound }
     }
 
     /// Locked free and reserved shares of one holding (0, 0 when there is none).

@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// The 16 classic commands (the XSD's `commandType` enumeration, exactly).
@@ -71,6 +72,10 @@ public struct ClassicError: Error, Sendable, Equatable, CustomStringConvertible 
 enum ClassicInput {
     /// Largest accepted amount: $10 billion keeps shares × price far from Int64 overflow.
     static let maxCents: Int64 = 1_000_000_000_000
+
+    /// A credit that would pass `LedgerBounds` (checked before anything is written).
+    static let balanceBound = ClassicError(.INVALID_ARGUMENT, "the account would pass the ledger's bound of \(Money.format(LedgerBounds.maxBalanceCents))")
+    static let holdingBound = ClassicError(.INVALID_ARGUMENT, "the holding would pass the ledger's bound of \(LedgerBounds.maxHoldingShares) shares")
 
     /// Cents of a decimal dollar text, nil if malformed (used for the log's `funds` too).
     static func cents(_ text: String?) -> Int64? {

@@ -100,13 +100,20 @@ public final class ClassicEngine: Sendable {
     func runLogged(_ db: PGConnection, _ c: inout CommandContext,
                    _ body: (PGConnection, inout CommandContext) throws -> JSON) throws -> Result<JSON, ClassicError> {
         let start = c
+        // COMMIT_BUY/COMMIT_SELL may meet a ledger bound after they wrote: roll back to here.
+        let guarded = c.request.command == .COMMIT_BUY || c.request.command == .COMMIT_SELL
         let (result, final) = try db.transaction { tx -> (Result<JSON, ClassicError>, CommandContext) in
             var work = start   // a retried transaction starts over from the same state
+            if guarded { try tx.execute("SAVEPOINT command") }
             do {
                 let json = try body(tx, &work)
                 try work.flush(tx, error: nil)
                 return (.success(json), work)
             } catch let e as ClassicError {
+                if guarded {
+                    try tx.execute("ROLLBACK TO SAVEPOINT command")
+                    work = start
+                }
                 try work.flush(tx, error: e)
                 return (.failure(e), work)
             }

@@ -124,7 +124,7 @@ extension ClassicEngine {
         let r = try tx.query("UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
                              [acct.userId, p.stockId, p.shares])
         guard r.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(acct.userId) lacks \(p.shares) held shares") }
-        try tx.query("UPDATE accounts SET cash_cents = cash_cents + $2 WHERE user_id = $1", [acct.userId, p.heldCents])
+        try addCash(tx, userId: acct.userId, cents: p.heldCents)
         try LedgerOps.recordFlow(tx, userId: acct.userId, kind: "classic_sell", cents: p.heldCents, stockId: p.stockId, shares: -p.shares)
         c.account("add", p.heldCents, user: user)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),

@@ -43,13 +43,14 @@ extension ClassicEngine {
                 guard p <= trigger, shares > 0 else { return false }   // stays armed (§10.5)
                 let cost = shares * p
                 let rest = rc - cost
+                // Past the holding's bound the trigger stays armed; nothing is written before this.
+                guard try LedgerOps.creditShares(tx, userId: userId, stockId: stockId, shares: shares) else { return false }
                 // The whole reserve leaves escrow: `cost` goes to the market, the rest back to cash.
                 let u = try tx.query("""
                     UPDATE accounts SET reserved_cents = reserved_cents - $2, cash_cents = cash_cents + $3
                     WHERE user_id = $1 AND reserved_cents >= $2
                     """, [userId, rc, rest])
                 guard u.affectedRows == 1 else { throw LedgerInvariantError("account \(userId) lacks the trigger reserve \(rc)") }
-                try addShares(tx, userId: userId, stockId: stockId, shares: shares)
                 try LedgerOps.recordFlow(tx, userId: userId, kind: "classic_trigger_buy", cents: -cost, stockId: stockId, shares: shares)
                 log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
                                       command: .SET_BUY_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
@@ -57,11 +58,11 @@ extension ClassicEngine {
             } else {
                 guard p >= trigger, rs > 0 else { return false }
                 let (proceeds, overflow) = rs.multipliedReportingOverflow(by: p)
-                guard !overflow else { return false }
+                // Past the balance's bound the trigger stays armed; nothing is written before this.
+                guard !overflow, try LedgerOps.credit(tx, userId: userId, cents: proceeds) != nil else { return false }
                 let h = try tx.query("UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
                                      [userId, stockId, rs])
                 guard h.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(userId) lacks \(rs) reserved shares") }
-                try tx.query("UPDATE accounts SET cash_cents = cash_cents + $2 WHERE user_id = $1", [userId, proceeds])
                 try LedgerOps.recordFlow(tx, userId: userId, kind: "classic_trigger_sell", cents: proceeds, stockId: stockId, shares: -rs)
                 log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
                                       command: .SET_SELL_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))

@@ -12,7 +12,9 @@ extension ClassicEngine {
         if let acting = c.request.actingUserId, acting != userId {
             throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
         }
-        let cash = try LedgerOps.deposit(tx, userId: userId, cents: amount, kind: "classic_add")
+        guard let cash = try LedgerOps.deposit(tx, userId: userId, cents: amount, kind: "classic_add") else {
+            throw ClassicInput.balanceBound
+        }
         c.account("add", amount, user: user)
         return .object([("userid", .string(user)), ("added", money(amount)), ("cash", money(cash)),
                         ("transactionNum", .int(c.txn))])

@@ -50,7 +50,30 @@ public enum LedgerSchema {
         );
         CREATE INDEX external_flows_stock ON external_flows (stock_id);
         """),
+        Migration(2, "headroom for incoming proceeds and shares; balance bounds", """
+        -- incoming: what resting orders may still bring in (a sell's proceeds, a buy's shares).
+        -- Reserving it when an order is accepted keeps every later credit inside the bounds, so a
+        -- fill can never push a balance past them (LedgerBounds).
+        ALTER TABLE accounts ADD COLUMN incoming_cents BIGINT NOT NULL DEFAULT 0 CHECK (incoming_cents >= 0);
+        ALTER TABLE holdings ADD COLUMN incoming BIGINT NOT NULL DEFAULT 0 CHECK (incoming >= 0);
+        -- Backstops only (NOT VALID: rows from before the bounds are not re-checked until written);
+        -- the services check first and answer 400.
+        ALTER TABLE accounts ADD CONSTRAINT accounts_within_bound
+            CHECK (cash_cents + reserved_cents + incoming_cents <= \(LedgerBounds.maxBalanceCents)) NOT VALID;
+        ALTER TABLE holdings ADD CONSTRAINT holdings_within_bound
+            CHECK (quantity + reserved + incoming <= \(LedgerBounds.maxHoldingShares)) NOT VALID;
+        """),
     ]
+}
+
+/// The documented bounds of the ledger. Every balance (free + reserved + incoming) stays within
+/// them, so every sum the services and the database compute fits in Int64 with room to spare;
+/// a request that would pass one is refused with 400 and changes nothing.
+public enum LedgerBounds {
+    /// Cents one account may hold in all: 1e17 (1e15 currency units).
+    public static let maxBalanceCents: Int64 = 100_000_000_000_000_000
+    /// Shares of one stock one user may hold in all: 1e15.
+    public static let maxHoldingShares: Int64 = 1_000_000_000_000_000
 }
 
 /// Small shared ledger operations. Each takes the caller's open transaction.
@@ -68,16 +91,56 @@ public enum LedgerOps {
     }
 
     /// Adds money from outside (deposit / classic ADD), creating the account if needed.
-    /// Returns the new free cash.
-    @discardableResult
-    public static func deposit(_ db: PGConnection, userId: Int64, cents: Int64, kind: String = "deposit") throws -> Int64 {
-        let r = try db.query("""
+    /// Returns the new free cash, or nil (and changes nothing) when the balance would pass its bound.
+    public static func deposit(_ db: PGConnection, userId: Int64, cents: Int64, kind: String = "deposit") throws -> Int64? {
+        guard let cash = try credit(db, userId: userId, cents: cents) else { return nil }
+        try recordFlow(db, userId: userId, kind: kind, cents: cents)
+        return cash
+    }
+
+    /// Adds free cash (creating the account) unless cash + reserved + incoming would pass
+    /// `LedgerBounds.maxBalanceCents`. Returns the new free cash; nil = refused, nothing changed.
+    public static func credit(_ db: PGConnection, userId: Int64, cents: Int64) throws -> Int64? {
+        guard cents >= 0, cents <= LedgerBounds.maxBalanceCents else { return nil }
+        return try db.query("""
             INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
             ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
+            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
             RETURNING cash_cents
-            """, [userId, cents])
-        try recordFlow(db, userId: userId, kind: kind, cents: cents)
-        return r.int64(0, 0) ?? 0
+            """, [userId, cents, LedgerBounds.maxBalanceCents]).int64(0, 0)
+    }
+
+    /// Adds free shares (creating the holding) unless quantity + reserved + incoming would pass
+    /// `LedgerBounds.maxHoldingShares`. False = refused, nothing changed.
+    public static func creditShares(_ db: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
+        guard shares >= 0, shares <= LedgerBounds.maxHoldingShares else { return false }
+        return try db.query("""
+            INSERT INTO holdings (user_id, stock_id, quantity) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity
+            WHERE holdings.quantity + holdings.reserved + holdings.incoming <= $4 - EXCLUDED.quantity
+            """, [userId, stockId, shares, LedgerBounds.maxHoldingShares]).affectedRows == 1
+    }
+
+    /// Promises `cents` of future proceeds to the account (creating it) unless its total would
+    /// pass the bound. False = refused, nothing changed.
+    public static func reserveIncomingCash(_ db: PGConnection, userId: Int64, cents: Int64) throws -> Bool {
+        guard cents >= 0, cents <= LedgerBounds.maxBalanceCents else { return false }
+        return try db.query("""
+            INSERT INTO accounts (user_id, incoming_cents) VALUES ($1, $2)
+            ON CONFLICT (user_id) DO UPDATE SET incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
+            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.incoming_cents
+            """, [userId, cents, LedgerBounds.maxBalanceCents]).affectedRows == 1
+    }
+
+    /// Promises `shares` future shares to the holding (creating it) unless its total would pass
+    /// the bound. False = refused, nothing changed.
+    public static func reserveIncomingShares(_ db: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
+        guard shares >= 0, shares <= LedgerBounds.maxHoldingShares else { return false }
+        return try db.query("""
+            INSERT INTO holdings (user_id, stock_id, incoming) VALUES ($1, $2, $3)
+            ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = holdings.incoming + EXCLUDED.incoming
+            WHERE holdings.quantity + holdings.reserved + holdings.incoming <= $4 - EXCLUDED.incoming
+            """, [userId, stockId, shares, LedgerBounds.maxHoldingShares]).affectedRows == 1
     }
 
     /// Stock id by name, creating the stock when `create` is set (classic symbols appear on first use).

@@ -52,8 +52,10 @@ final class BatchJournal {
     private(set) var walletRows: [WalletRow] = []
     /// Resting parents written by earlier batches whose remaining/status changed.
     private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus)] = [:]
-    private var accountDeltas: [Int64: (cash: Int64, reserved: Int64)] = [:]
-    private var holdingDeltas: [HoldingKey: (quantity: Int64, reserved: Int64)] = [:]
+    private var accountDeltas: [Int64: Delta] = [:]
+    private var holdingDeltas: [HoldingKey: Delta] = [:]
+    /// Set when a delta sum overflowed: the bounds make that impossible, so `write` refuses.
+    private var overflowed = false
     private var flows: [Flow] = []
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
     private(set) var cashAfter: [Int64: Int64] = [:]
@@ -85,39 +87,61 @@ final class BatchJournal {
 
     // MARK: deltas
 
-    func addCash(_ userId: Int64, cash: Int64 = 0, reserved: Int64 = 0) {
-        guard cash != 0 || reserved != 0 else { return }
-        var d = accountDeltas[userId] ?? (0, 0)
-        d.cash += cash
-        d.reserved += reserved
+    /// Changes to one row's three columns: free, reserved and incoming (headroom promised to
+    /// resting orders: proceeds of sells in cents, shares of buys).
+    struct Delta {
+        var free: Int64 = 0
+        var reserved: Int64 = 0
+        var incoming: Int64 = 0
+
+        var isZero: Bool { free == 0 && reserved == 0 && incoming == 0 }
+        var onlyGains: Bool { free >= 0 && reserved >= 0 && incoming >= 0 }
+
+        /// Checked sum; false on overflow.
+        mutating func add(_ o: Delta) -> Bool {
+            let (f, o1) = free.addingReportingOverflow(o.free)
+            let (r, o2) = reserved.addingReportingOverflow(o.reserved)
+            let (i, o3) = incoming.addingReportingOverflow(o.incoming)
+            guard !o1 && !o2 && !o3 else { return false }
+            (free, reserved, incoming) = (f, r, i)
+            return true
+        }
+    }
+
+    func addCash(_ userId: Int64, cash: Int64 = 0, reserved: Int64 = 0, incoming: Int64 = 0) {
+        let delta = Delta(free: cash, reserved: reserved, incoming: incoming)
+        guard !delta.isZero else { return }
+        var d = accountDeltas[userId] ?? Delta()
+        if !d.add(delta) { overflowed = true }
         accountDeltas[userId] = d
     }
 
-    func addShares(_ userId: Int64, stockId: Int64, quantity: Int64 = 0, reserved: Int64 = 0) {
-        guard quantity != 0 || reserved != 0 else { return }
+    func addShares(_ userId: Int64, stockId: Int64, quantity: Int64 = 0, reserved: Int64 = 0, incoming: Int64 = 0) {
+        let delta = Delta(free: quantity, reserved: reserved, incoming: incoming)
+        guard !delta.isZero else { return }
         let key = HoldingKey(userId: userId, stockId: stockId)
-        var d = holdingDeltas[key] ?? (0, 0)
-        d.quantity += quantity
-        d.reserved += reserved
+        var d = holdingDeltas[key] ?? Delta()
+        if !d.add(delta) { overflowed = true }
         holdingDeltas[key] = d
     }
 
     /// Writes the user's pending account delta now (before a conditional check reads the row).
     func flushAccount(_ userId: Int64) throws {
         guard let d = accountDeltas.removeValue(forKey: userId) else { return }
-        try writeAccounts([(userId, d.cash, d.reserved)])
+        try writeAccounts([(userId, d)])
     }
 
     func flushHolding(_ userId: Int64, stockId: Int64) throws {
         let key = HoldingKey(userId: userId, stockId: stockId)
         guard let d = holdingDeltas.removeValue(forKey: key) else { return }
-        try writeHoldings([(key, d.quantity, d.reserved)])
+        try writeHoldings([(key, d)])
     }
 
     // MARK: writing
 
     /// Writes everything gathered; called once, inside the batch transaction, before COMMIT.
     func write() throws {
+        guard !overflowed else { throw EngineInvariantError(description: "a balance delta overflowed Int64") }
         if !txRows.isEmpty {
             try db.query("""
                 INSERT INTO stock_transactions (id, user_id, stock_id, parent_id, wallet_tx_id, status, is_buy,
@@ -157,11 +181,13 @@ final class BatchJournal {
                       SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" })])
         }
         if !accountDeltas.isEmpty {
-            try writeAccounts(accountDeltas.map { ($0.key, $0.value.cash, $0.value.reserved) })
+            // Ascending user id: one order for every row lock the batch takes at the end.
+            try writeAccounts(accountDeltas.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
             accountDeltas.removeAll()
         }
         if !holdingDeltas.isEmpty {
-            try writeHoldings(holdingDeltas.map { ($0.key, $0.value.quantity, $0.value.reserved) })
+            try writeHoldings(holdingDeltas.sorted { ($0.key.userId, $0.key.stockId) < ($1.key.userId, $1.key.stockId) }
+                .map { ($0.key, $0.value) })
             holdingDeltas.removeAll()
         }
         if !flows.isEmpty {
@@ -178,24 +204,26 @@ final class BatchJournal {
     /// create the account); rows losing anything already exist (a release of what an earlier
     /// write reserved) and take a plain UPDATE, since an upsert checks constraints on the
     /// would-be new row first.
-    private func writeAccounts(_ rows: [(Int64, Int64, Int64)]) throws {
-        let gains = rows.filter { $0.1 >= 0 && $0.2 >= 0 }, others = rows.filter { $0.1 < 0 || $0.2 < 0 }
+    private func writeAccounts(_ rows: [(Int64, Delta)]) throws {
+        let gains = rows.filter { $0.1.onlyGains }, others = rows.filter { !$0.1.onlyGains }
         var results: [PGResult] = []
         if !gains.isEmpty {
             results.append(try db.query("""
-                INSERT INTO accounts (user_id, cash_cents, reserved_cents)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[])
+                INSERT INTO accounts (user_id, cash_cents, reserved_cents, incoming_cents)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
                 ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
-                                                    reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents
+                                                    reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents,
+                                                    incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
                 RETURNING user_id, cash_cents
-                """, [SQLArray.ints(gains.map(\.0)), SQLArray.ints(gains.map(\.1)), SQLArray.ints(gains.map(\.2))]))
+                """, Self.columns(gains)))
         }
         if !others.isEmpty {
             let r = try db.query("""
-                UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r
-                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS d(u, c, r) WHERE a.user_id = d.u
+                UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r,
+                                      incoming_cents = a.incoming_cents + d.i
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, c, r, i) WHERE a.user_id = d.u
                 RETURNING a.user_id, a.cash_cents
-                """, [SQLArray.ints(others.map(\.0)), SQLArray.ints(others.map(\.1)), SQLArray.ints(others.map(\.2))])
+                """, Self.columns(others))
             guard r.count == others.count else {
                 throw EngineInvariantError(description: "release on a missing account (\(others.count - r.count) rows)")
             }
@@ -208,24 +236,28 @@ final class BatchJournal {
         }
     }
 
-    private func writeHoldings(_ rows: [(HoldingKey, Int64, Int64)]) throws {
-        let gains = rows.filter { $0.1 >= 0 && $0.2 >= 0 }, others = rows.filter { $0.1 < 0 || $0.2 < 0 }
+    private static func columns(_ rows: [(Int64, Delta)]) -> [String] {
+        [SQLArray.ints(rows.map(\.0)), SQLArray.ints(rows.map(\.1.free)), SQLArray.ints(rows.map(\.1.reserved)),
+         SQLArray.ints(rows.map(\.1.incoming))]
+    }
+
+    private func writeHoldings(_ rows: [(HoldingKey, Delta)]) throws {
+        let gains = rows.filter { $0.1.onlyGains }, others = rows.filter { !$0.1.onlyGains }
         if !gains.isEmpty {
             try db.query("""
-                INSERT INTO holdings (user_id, stock_id, quantity, reserved)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                INSERT INTO holdings (user_id, stock_id, quantity, reserved, incoming)
+                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
                 ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity,
-                                                              reserved = holdings.reserved + EXCLUDED.reserved
-                """, [SQLArray.ints(gains.map(\.0.userId)), SQLArray.ints(gains.map(\.0.stockId)),
-                      SQLArray.ints(gains.map(\.1)), SQLArray.ints(gains.map(\.2))])
+                                                              reserved = holdings.reserved + EXCLUDED.reserved,
+                                                              incoming = holdings.incoming + EXCLUDED.incoming
+                """, [SQLArray.ints(gains.map(\.0.userId))] + Self.columns(gains.map { ($0.0.stockId, $0.1) }))
         }
         if !others.isEmpty {
             let r = try db.query("""
-                UPDATE holdings h SET quantity = h.quantity + d.q, reserved = h.reserved + d.r
-                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, s, q, r)
+                UPDATE holdings h SET quantity = h.quantity + d.q, reserved = h.reserved + d.r, incoming = h.incoming + d.i
+                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(u, s, q, r, i)
                 WHERE h.user_id = d.u AND h.stock_id = d.s
-                """, [SQLArray.ints(others.map(\.0.userId)), SQLArray.ints(others.map(\.0.stockId)),
-                      SQLArray.ints(others.map(\.1)), SQLArray.ints(others.map(\.2))])
+                """, [SQLArray.ints(others.map(\.0.userId))] + Self.columns(others.map { ($0.0.stockId, $0.1) }))
             guard r.affectedRows == others.count else {
                 throw EngineInvariantError(description: "release on a missing holding (\(others.count - r.affectedRows) rows)")
             }

@@ -1,3 +1,4 @@
+import Ledger
 import OrderBook
 import ServiceCore
 
@@ -20,6 +21,11 @@ extension MatchingEngine {
         let st = try stockState(o.stockId, db)
         let side: Side = o.isBuy ? .buy : .sell
         let q = o.quantity
+        // Lock order, shared with the classic path: a user's account row before any of their
+        // holdings (so the engine and a classic command can never wait on each other in a cycle).
+        // Every credit an order can bring is reserved as headroom first (`incoming`), so no fill
+        // can push anyone past the ledger's bounds later.
+        let sellProceedsBound: Int64
 
         switch o.type {
         case .market:
@@ -39,19 +45,30 @@ extension MatchingEngine {
                     """, [quote.cost, userId])
                 guard let cash = r.int64(0, 0) else { throw Rejection(400, "insufficient funds") }
                 j.noteCash(userId: userId, cents: cash)
+                try j.flushHolding(userId, stockId: o.stockId)
+                guard try LedgerOps.reserveIncomingShares(db, userId: userId, stockId: o.stockId, shares: q) else {
+                    j.addCash(userId, cash: quote.cost)
+                    throw Self.holdingBound
+                }
+                sellProceedsBound = 0
             } else {
+                try reserveProceeds(userId, quote.cost, j)
                 try j.flushHolding(userId, stockId: o.stockId)
                 let r = try db.query("""
                     UPDATE holdings SET quantity = quantity - $1 WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
                     """, [q, userId, o.stockId])
-                guard r.affectedRows == 1 else { throw Rejection(400, "insufficient shares") }
+                guard r.affectedRows == 1 else {
+                    j.addCash(userId, incoming: -quote.cost)
+                    throw Rejection(400, "insufficient shares")
+                }
+                sellProceedsBound = quote.cost
             }
             let id = try nextId(db)
             let result = st.book.submit(Order.market(id: id, owner: userId, side: side, quantity: q), sequence: UInt64(id))
             guard case .filled = result.outcome, result.cost == quote.cost else {
                 throw EngineInvariantError(description: "market order \(id) did not fill as previewed: \(result.outcome)")
             }
-            try record(takerId: id, userId: userId, o, st, result, j)
+            try record(takerId: id, userId: userId, o, st, result, sellProceedsBound: sellProceedsBound, j)
 
         case .limit:
             guard let price = o.priceCents else { throw Rejection(400, "a LIMIT order needs a price") }
@@ -64,25 +81,54 @@ extension MatchingEngine {
                     """, [escrow, userId])
                 guard let cash = r.int64(0, 0) else { throw Rejection(400, "insufficient funds") }
                 j.noteCash(userId: userId, cents: cash)
+                try j.flushHolding(userId, stockId: o.stockId)
+                guard try LedgerOps.reserveIncomingShares(db, userId: userId, stockId: o.stockId, shares: q) else {
+                    j.addCash(userId, cash: escrow, reserved: -escrow)
+                    throw Self.holdingBound
+                }
+                sellProceedsBound = 0
             } else {
+                // A sell crossing better bids earns more than its limit, at most the best bid.
+                let best = max(price, st.book.bestBid?.price ?? 0)
+                let (bound, overflow) = q.multipliedReportingOverflow(by: best)
+                guard !overflow, bound <= Limits.maxCents else { throw Rejection(400, "order value is too large") }
+                try reserveProceeds(userId, bound, j)
                 try j.flushHolding(userId, stockId: o.stockId)
                 let r = try db.query("""
                     UPDATE holdings SET quantity = quantity - $1, reserved = reserved + $1
                     WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
                     """, [q, userId, o.stockId])
-                guard r.affectedRows == 1 else { throw Rejection(400, "insufficient shares") }
+                guard r.affectedRows == 1 else {
+                    j.addCash(userId, incoming: -bound)
+                    throw Rejection(400, "insufficient shares")
+                }
+                sellProceedsBound = bound
             }
             let id = try nextId(db)
             let result = st.book.submit(Order.limit(id: id, owner: userId, side: side, quantity: q, price: price),
                                         sequence: UInt64(id))
             if case .rejected(let why) = result.outcome {
                 // The book refused (e.g. a side's volume would overflow): give the escrow back.
-                if o.isBuy { j.addCash(userId, cash: escrow, reserved: -escrow) } else {
+                if o.isBuy {
+                    j.addCash(userId, cash: escrow, reserved: -escrow)
+                    j.addShares(userId, stockId: o.stockId, incoming: -q)
+                } else {
                     j.addShares(userId, stockId: o.stockId, quantity: q, reserved: -q)
+                    j.addCash(userId, incoming: -sellProceedsBound)
                 }
                 throw Rejection(400, "order rejected: \(why)")
             }
-            try record(takerId: id, userId: userId, o, st, result, j)
+            try record(takerId: id, userId: userId, o, st, result, sellProceedsBound: sellProceedsBound, j)
+        }
+    }
+
+    static let holdingBound = Rejection(400, "the holding would exceed \(Limits.maxShares) shares")
+
+    /// Reserves headroom for a sell's proceeds on the seller's account (locking it first).
+    private func reserveProceeds(_ userId: Int64, _ cents: Int64, _ j: BatchJournal) throws {
+        try j.flushAccount(userId)
+        guard try LedgerOps.reserveIncomingCash(j.db, userId: userId, cents: cents) else {
+            throw Rejection(400, "the sale could take the balance past \(Money.format(Limits.maxCents))")
         }
     }
 
@@ -91,7 +137,7 @@ extension MatchingEngine {
     /// transaction carries the whole amount when it filled at once at one price, and children
     /// otherwise. Cash and share moves go to the journal's per-account/per-holding deltas.
     private func record(takerId: Int64, userId: Int64, _ o: PlaceOrderRequest, _ st: StockState,
-                        _ result: SubmitResult, _ j: BatchJournal) throws {
+                        _ result: SubmitResult, sellProceedsBound: Int64, _ j: BatchJournal) throws {
         let db = j.db
         let now = Clock.wallMillis()
         let stockId = o.stockId
@@ -110,10 +156,10 @@ extension MatchingEngine {
                             status: f.makerRemaining == 0 ? .completed : .partiallyComplete)
             if f.makerRemaining == 0 { restingStock[f.makerOrderId] = nil }
             if o.isBuy {
-                j.addCash(f.makerOwner, cash: f.notional)
+                j.addCash(f.makerOwner, cash: f.notional, incoming: -f.notional)
                 j.addShares(f.makerOwner, stockId: stockId, reserved: -f.quantity)
             } else {
-                j.addShares(f.makerOwner, stockId: stockId, quantity: f.quantity)
+                j.addShares(f.makerOwner, stockId: stockId, quantity: f.quantity, incoming: -f.quantity)
                 j.addCash(f.makerOwner, reserved: -f.notional)
             }
         }
@@ -145,17 +191,18 @@ extension MatchingEngine {
 
         switch (o.isBuy, o.type) {
         case (true, .market):
-            j.addShares(userId, stockId: stockId, quantity: filled)
+            j.addShares(userId, stockId: stockId, quantity: filled, incoming: -o.quantity)
         case (true, .limit):
             let limit = o.priceCents ?? 0
-            j.addShares(userId, stockId: stockId, quantity: filled)
+            j.addShares(userId, stockId: stockId, quantity: filled, incoming: -filled)
             // Release the escrow of the filled part; refund the price improvement.
             j.addCash(userId, cash: filled * limit - result.cost, reserved: -(filled * limit))
         case (false, .limit):
+            // The headroom shrinks to what the resting remainder can still earn at its limit.
             j.addShares(userId, stockId: stockId, reserved: -filled)
-            j.addCash(userId, cash: result.cost)
+            j.addCash(userId, cash: result.cost, incoming: remaining * (o.priceCents ?? 0) - sellProceedsBound)
         case (false, .market):
-            j.addCash(userId, cash: result.cost)
+            j.addCash(userId, cash: result.cost, incoming: -sellProceedsBound)
         }
         if remaining > 0 { restingStock[takerId] = stockId }
         if let last = fills.last { st.lastTrade = last.price }
@@ -176,9 +223,11 @@ extension MatchingEngine {
         j.setOrderState(id: stockTxId, remaining: order.remaining, status: .cancelled)
         if order.side == .sell {
             j.addShares(userId, stockId: stockId, quantity: order.remaining, reserved: -order.remaining)
+            j.addCash(userId, incoming: -(order.remaining * order.price))
         } else {
             let amount = order.remaining * order.price
             j.addCash(userId, cash: amount, reserved: -amount)
+            j.addShares(userId, stockId: stockId, incoming: -order.remaining)
         }
         pricesDirty = true
     }
@@ -188,7 +237,7 @@ extension MatchingEngine {
         let r = try j.db.query("""
             INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
             ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
-            WHERE accounts.cash_cents + accounts.reserved_cents <= $3 - EXCLUDED.cash_cents
+            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
             RETURNING cash_cents
             """, [userId, cents, Limits.maxCents])
         guard let cash = r.int64(0, 0) else { throw Rejection(400, "the balance would exceed the ledger's limit") }

@@ -25,12 +25,9 @@ public enum PlatformHTTP {
                 guard try tx.query("SELECT 1 FROM stocks WHERE id = $1", [stockId]).count == 1 else {
                     throw HTTPError(404, "unknown stock_id \(stockId)")
                 }
-                let r = try tx.query("""
-                    INSERT INTO holdings (user_id, stock_id, quantity) VALUES ($1, $2, $3)
-                    ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity
-                    WHERE holdings.quantity + holdings.reserved <= $4 - EXCLUDED.quantity
-                    """, [user, stockId, quantity, Limits.maxShares])
-                guard r.affectedRows == 1 else { throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares") }
+                guard try LedgerOps.creditShares(tx, userId: user, stockId: stockId, shares: quantity) else {
+                    throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares")
+                }
                 try LedgerOps.recordFlow(tx, userId: user, kind: "grant", stockId: stockId, shares: quantity)
             }
             return ok(.null)

@@ -62,5 +62,19 @@ public enum PlatformSchema {
             FOR EACH ROW EXECUTE FUNCTION notify_wallet_change();
         """)
 
-    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations + [walletNotify] }
+    /// Resting orders accepted before the headroom columns existed get their incoming reserved.
+    static let incomingBackfill = Migration(202, "headroom of orders resting before migration 2", """
+        INSERT INTO accounts (user_id, incoming_cents)
+            SELECT user_id, SUM(remaining * price_cents) FROM stock_transactions
+            WHERE parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
+            GROUP BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET incoming_cents = EXCLUDED.incoming_cents;
+        INSERT INTO holdings (user_id, stock_id, incoming)
+            SELECT user_id, stock_id, SUM(remaining) FROM stock_transactions
+            WHERE parent_id IS NULL AND is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
+            GROUP BY user_id, stock_id
+        ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = EXCLUDED.incoming;
+        """)
+
+    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations + [walletNotify, incomingBackfill] }
 }
