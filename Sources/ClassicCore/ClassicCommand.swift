@@ -29,6 +29,8 @@ public struct ClassicRequest: Sendable {
     public var actingUserId: Int64?
     /// The verified users.id of whoever sent the command (owner of a client-chosen transactionNum).
     public var callerId: Int64?
+    /// The request's Idempotency-Key: its outcome is stored in the command's transaction.
+    public var key: IdempotencyTicket?
 
     public init(_ command: ClassicCommandName, userid: String? = nil, stock: String? = nil, amount: String? = nil,
                 filename: String? = nil, transactionNum: Int64? = nil) {

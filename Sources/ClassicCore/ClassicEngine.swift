@@ -61,7 +61,10 @@ public final class ClassicEngine: Sendable {
         } catch let e as ClassicError {
             // Failed before the transaction (no price needed or quote unavailable): log only.
             let failed = c
-            try db.transaction { tx in try failed.flush(tx, error: e) }
+            try db.transaction { tx in
+                try failed.flush(tx, error: e)
+                try req.key?.record(tx, ClassicHTTP.errorResponse(e))
+            }
             result = .failure(e)
         }
         var fired = 0
@@ -108,6 +111,7 @@ public final class ClassicEngine: Sendable {
             do {
                 let json = try body(tx, &work)
                 try work.flush(tx, error: nil)
+                try work.request.key?.record(tx, ClassicHTTP.success(json))
                 return (.success(json), work)
             } catch let e as ClassicError {
                 if guarded {
@@ -115,6 +119,7 @@ public final class ClassicEngine: Sendable {
                     work = start
                 }
                 try work.flush(tx, error: e)
+                try work.request.key?.record(tx, ClassicHTTP.errorResponse(e))
                 return (.failure(e), work)
             }
         }

@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// HTTP glue: `POST /classic/<COMMAND>` with {"userid","stock","amount","filename","transactionNum"}.
@@ -129,7 +130,13 @@ public enum ClassicHTTP {
         }
         let db = try ctx.postgres()
         do {
-            return try run(command, req, who, db, try? ctx.redis(), engine)
+            // DUMPLOG moves no money and streams a fresh file each time: it ignores the key.
+            guard command != .DUMPLOG else { return try run(command, req, who, db, try? ctx.redis(), engine) }
+            return try Idempotency.perform(request, userId: who.id, db: db) { key in
+                var keyed = req
+                keyed.key = key
+                return try run(command, keyed, who, db, try? ctx.redis(), engine)
+            }
         } catch let e as ClassicError {
             return errorResponse(e)   // e.g. another user's transactionNum: nothing is logged
         }

@@ -63,6 +63,19 @@ public enum LedgerSchema {
         ALTER TABLE holdings ADD CONSTRAINT holdings_within_bound
             CHECK (quantity + reserved + incoming <= \(LedgerBounds.maxHoldingShares)) NOT VALID;
         """),
+        Migration(3, "idempotency keys", """
+        -- The stored outcome of a request sent with an Idempotency-Key (see Idempotency).
+        CREATE TABLE idempotency_keys (
+            user_id     BIGINT NOT NULL REFERENCES users(id),
+            key         TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            status      INT NOT NULL,
+            body        TEXT NOT NULL,
+            created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
+            PRIMARY KEY (user_id, key)
+        );
+        CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
+        """),
     ]
 }
 

@@ -58,7 +58,13 @@ final class BatchJournal {
     private var overflowed = false
     private var flows: [Flow] = []
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
-    private(set) var cashAfter: [Int64: Int64] = [:]
+    private(set) var cashAfter: [Int64: Cash] = [:]
+
+    /// Free cash of an account and the version of the row that holds it.
+    struct Cash {
+        var cents: Int64
+        var version: Int64
+    }
 
     init(db: PGConnection) { self.db = db }
 
@@ -83,7 +89,10 @@ final class BatchJournal {
 
     func addFlow(_ flow: Flow) { flows.append(flow) }
 
-    func noteCash(userId: Int64, cents: Int64) { cashAfter[userId] = cents }
+    /// Notes the account's free cash from a statement that returned `cash_cents, version`.
+    func noteCash(userId: Int64, _ r: PGResult) {
+        if let c = r.int64(0, 0), let v = r.int64(0, 1) { cashAfter[userId] = Cash(cents: c, version: v) }
+    }
 
     // MARK: deltas
 
@@ -214,7 +223,7 @@ final class BatchJournal {
                 ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
                                                     reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents,
                                                     incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
-                RETURNING user_id, cash_cents
+                RETURNING user_id, cash_cents, version
                 """, Self.columns(gains)))
         }
         if !others.isEmpty {
@@ -222,7 +231,7 @@ final class BatchJournal {
                 UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r,
                                       incoming_cents = a.incoming_cents + d.i
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, c, r, i) WHERE a.user_id = d.u
-                RETURNING a.user_id, a.cash_cents
+                RETURNING a.user_id, a.cash_cents, a.version
                 """, Self.columns(others))
             guard r.count == others.count else {
                 throw EngineInvariantError(description: "release on a missing account (\(others.count - r.count) rows)")
@@ -231,7 +240,7 @@ final class BatchJournal {
         }
         for r in results {
             for i in 0..<r.count {
-                if let u = r.int64(i, 0), let c = r.int64(i, 1) { cashAfter[u] = c }
+                if let u = r.int64(i, 0), let c = r.int64(i, 1), let v = r.int64(i, 2) { cashAfter[u] = Cash(cents: c, version: v) }
             }
         }
     }

@@ -1,15 +1,24 @@
 import Foundation
+import Ledger
 import ServiceCore
 
 /// What a worker thread asks the engine thread to do.
 enum EngineCommand: Sendable {
-    case place(userId: Int64, order: PlaceOrderRequest)
-    case cancel(userId: Int64, stockTxId: Int64)
-    case deposit(userId: Int64, cents: Int64)
+    case place(userId: Int64, order: PlaceOrderRequest, key: IdempotencyTicket?)
+    case cancel(userId: Int64, stockTxId: Int64, key: IdempotencyTicket?)
+    case deposit(userId: Int64, cents: Int64, key: IdempotencyTicket?)
     /// Drop all in-memory state and rebuild it from the ledger (tests, after truncating tables).
     case reset
     /// Report the books' resting orders.
     case inspect
+
+    /// The Idempotency-Key ticket whose outcome is stored in the command's batch.
+    var key: IdempotencyTicket? {
+        switch self {
+        case .place(_, _, let k), .cancel(_, _, let k), .deposit(_, _, let k): return k
+        case .reset, .inspect: return nil
+        }
+    }
 
     var runsAlone: Bool {
         switch self {
@@ -23,6 +32,16 @@ enum EngineCommand: Sendable {
 public enum EngineOutcome: Sendable, Equatable {
     case ok
     case failed(status: Int, message: String)
+}
+
+extension EngineOutcome {
+    /// The HTTP answer, exactly as a replay of a stored outcome repeats it.
+    public var response: HTTPResponse {
+        switch self {
+        case .ok: return .json(.object([("success", .bool(true)), ("data", .null)]))
+        case let .failed(status, message): return .error(status, message)
+        }
+    }
 }
 
 /// One queued command and the slot its answer goes to. The worker waits on `done`, which the

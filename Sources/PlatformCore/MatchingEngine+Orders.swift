@@ -41,10 +41,10 @@ extension MatchingEngine {
                 try j.flushAccount(userId)
                 let r = try db.query("""
                     UPDATE accounts SET cash_cents = cash_cents - $1 WHERE user_id = $2 AND cash_cents >= $1
-                    RETURNING cash_cents
+                    RETURNING cash_cents, version
                     """, [quote.cost, userId])
-                guard let cash = r.int64(0, 0) else { throw Rejection(400, "insufficient funds") }
-                j.noteCash(userId: userId, cents: cash)
+                guard r.count == 1 else { throw Rejection(400, "insufficient funds") }
+                j.noteCash(userId: userId, r)
                 try j.flushHolding(userId, stockId: o.stockId)
                 guard try LedgerOps.reserveIncomingShares(db, userId: userId, stockId: o.stockId, shares: q) else {
                     j.addCash(userId, cash: quote.cost)
@@ -77,10 +77,10 @@ extension MatchingEngine {
                 try j.flushAccount(userId)
                 let r = try db.query("""
                     UPDATE accounts SET cash_cents = cash_cents - $1, reserved_cents = reserved_cents + $1
-                    WHERE user_id = $2 AND cash_cents >= $1 RETURNING cash_cents
+                    WHERE user_id = $2 AND cash_cents >= $1 RETURNING cash_cents, version
                     """, [escrow, userId])
-                guard let cash = r.int64(0, 0) else { throw Rejection(400, "insufficient funds") }
-                j.noteCash(userId: userId, cents: cash)
+                guard r.count == 1 else { throw Rejection(400, "insufficient funds") }
+                j.noteCash(userId: userId, r)
                 try j.flushHolding(userId, stockId: o.stockId)
                 guard try LedgerOps.reserveIncomingShares(db, userId: userId, stockId: o.stockId, shares: q) else {
                     j.addCash(userId, cash: escrow, reserved: -escrow)
@@ -166,12 +166,19 @@ extension MatchingEngine {
 
         let onePrice = fills.allSatisfy { $0.price == fills.first?.price }
         let whole = remaining == 0 && !fills.isEmpty && onePrice
+        // The parent shows its limit while any of it rests (the book is rebuilt from that price);
+        // once done, the price it traded at: the fill's price, or the volume-weighted average of
+        // several, rounded to whole currency units. So a parent that carries the wallet
+        // transaction (one fill, one price) satisfies amount = quantity × stock_price.
         let price: Int64
-        if let limit = o.priceCents {
+        if remaining > 0, let limit = o.priceCents {
             price = limit
-        } else {
-            // Volume-weighted average, rounded to whole currency units (filled > 0 for a market order).
+        } else if onePrice, let first = fills.first {
+            price = first.price
+        } else if filled > 0 {
             price = (result.cost + filled * 50) / (filled * 100) * 100
+        } else {
+            price = o.priceCents ?? 0
         }
         let takerWallet: Int64? = whole ? try nextId(db) : nil
         j.addTransaction(.init(id: takerId, userId: userId, stockId: stockId, parentId: nil, walletTxId: takerWallet,
@@ -238,10 +245,10 @@ extension MatchingEngine {
             INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
             ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
             WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
-            RETURNING cash_cents
+            RETURNING cash_cents, version
             """, [userId, cents, Limits.maxCents])
-        guard let cash = r.int64(0, 0) else { throw Rejection(400, "the balance would exceed the ledger's limit") }
-        j.noteCash(userId: userId, cents: cash)
+        guard r.count == 1 else { throw Rejection(400, "the balance would exceed the ledger's limit") }
+        j.noteCash(userId: userId, r)
         j.addFlow(.init(userId: userId, kind: "deposit", cents: cents, stockId: nil, shares: 0))
     }
 }

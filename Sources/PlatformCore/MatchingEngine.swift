@@ -1,4 +1,5 @@
 import Foundation
+import Ledger
 import OrderBook
 import ServiceCore
 import Synchronization
@@ -93,16 +94,16 @@ public final class MatchingEngine: @unchecked Sendable {
         return ticket.wait()
     }
 
-    public func placeOrder(userId: Int64, _ order: PlaceOrderRequest) -> EngineOutcome {
-        submit(.place(userId: userId, order: order))
+    public func placeOrder(userId: Int64, _ order: PlaceOrderRequest, key: IdempotencyTicket? = nil) -> EngineOutcome {
+        submit(.place(userId: userId, order: order, key: key))
     }
 
-    public func cancel(userId: Int64, stockTxId: Int64) -> EngineOutcome {
-        submit(.cancel(userId: userId, stockTxId: stockTxId))
+    public func cancel(userId: Int64, stockTxId: Int64, key: IdempotencyTicket? = nil) -> EngineOutcome {
+        submit(.cancel(userId: userId, stockTxId: stockTxId, key: key))
     }
 
-    public func deposit(userId: Int64, cents: Int64) -> EngineOutcome {
-        submit(.deposit(userId: userId, cents: cents))
+    public func deposit(userId: Int64, cents: Int64, key: IdempotencyTicket? = nil) -> EngineOutcome {
+        submit(.deposit(userId: userId, cents: cents, key: key))
     }
 
     /// Forgets all in-memory state and rebuilds it from the ledger; clears the wallet cache.
@@ -189,8 +190,13 @@ public final class MatchingEngine: @unchecked Sendable {
                     return
                 }
                 if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 { continue }
-                let status = serverSaidNo ? 500 : 503
-                for t in batch { t.finish(.failed(status: status, message: "order not recorded: \(error)")) }
+                // Rolled back for sure: not recorded. Otherwise (the connection broke, maybe during
+                // COMMIT) nobody knows; say so, and how to find out.
+                let outcome: EngineOutcome = serverSaidNo
+                    ? .failed(status: 500, message: "not recorded: \(error)")
+                    : .failed(status: 503, message: "outcome unknown (the ledger connection was lost): retry with the same "
+                        + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again")
+                for t in batch { t.finish(outcome) }
                 return
             }
         }
@@ -206,12 +212,16 @@ public final class MatchingEngine: @unchecked Sendable {
         outcomes.reserveCapacity(batch.count)
         do {
             for t in batch {
+                let outcome: EngineOutcome
                 do {
                     try apply(t.command, journal)
-                    outcomes.append(.ok)
+                    outcome = .ok
                 } catch let r as Rejection {
-                    outcomes.append(.failed(status: r.status, message: r.message))
+                    outcome = .failed(status: r.status, message: r.message)
                 }
+                // Stored with the command's effect, in the same transaction.
+                try t.command.key?.record(db, outcome.response)
+                outcomes.append(outcome)
             }
             try journal.write()
             try db.execute("COMMIT")
@@ -225,9 +235,9 @@ public final class MatchingEngine: @unchecked Sendable {
 
     private func apply(_ command: EngineCommand, _ j: BatchJournal) throws {
         switch command {
-        case let .place(userId, order): try place(userId: userId, order, j)
-        case let .cancel(userId, txId): try cancel(userId: userId, stockTxId: txId, j)
-        case let .deposit(userId, cents): try deposit(userId: userId, cents: cents, j)
+        case let .place(userId, order, _): try place(userId: userId, order, j)
+        case let .cancel(userId, txId, _): try cancel(userId: userId, stockTxId: txId, j)
+        case let .deposit(userId, cents, _): try deposit(userId: userId, cents: cents, j)
         case .reset, .inspect: throw Rejection(400, "runs alone")
         }
     }

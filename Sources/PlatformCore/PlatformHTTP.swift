@@ -9,19 +9,25 @@ public enum PlatformHTTP {
         typealias E = PublicAPI.Engine
 
         router.post(E.createStock.path) { request, ctx in
-            _ = try userId(request)
+            let user = try userId(request)
             let name = try Requests.createStock(request.body)
-            let r = try ctx.postgres().query(
-                "INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
-            guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }
-            return ok(.object([("stock_id", .string(String(id)))]))
+            let db = try ctx.postgres()
+            return try Idempotency.perform(request, userId: user, db: db) { key in
+                try db.transaction { tx in
+                    let r = try tx.query("INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
+                    guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }
+                    let response = ok(.object([("stock_id", .string(String(id)))]))
+                    try key?.record(tx, response)
+                    return response
+                }
+            }
         }
 
         router.post(E.addStockToUser.path) { request, ctx in
             let user = try userId(request)
             let (stockId, quantity) = try Requests.addStockToUser(request.body)
             let db = try ctx.postgres()
-            try db.transaction { tx in
+            return try Idempotency.perform(request, userId: user, db: db) { key in try db.transaction { tx in
                 guard try tx.query("SELECT 1 FROM stocks WHERE id = $1", [stockId]).count == 1 else {
                     throw HTTPError(404, "unknown stock_id \(stockId)")
                 }
@@ -29,8 +35,10 @@ public enum PlatformHTTP {
                     throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares")
                 }
                 try LedgerOps.recordFlow(tx, userId: user, kind: "grant", stockId: stockId, shares: quantity)
-            }
-            return ok(.null)
+                let response = ok(.null)
+                try key?.record(tx, response)
+                return response
+            } }
         }
 
         router.get(E.getStockPrices.path, mode: .inline) { request, _ in
@@ -42,9 +50,10 @@ public enum PlatformHTTP {
             ok(try PlatformReads.portfolio(ctx.postgres(), userId: userId(request)))
         }
 
-        router.post(E.addMoneyToWallet.path) { request, _ in
+        router.post(E.addMoneyToWallet.path) { request, ctx in
             let user = try userId(request)
-            return try answer(engine.deposit(userId: user, cents: Requests.addMoney(request.body)))
+            let cents = try Requests.addMoney(request.body)
+            return try keyed(request, ctx, user) { engine.deposit(userId: user, cents: cents, key: $0) }
         }
 
         router.get(E.getWalletBalance.path) { request, ctx in
@@ -53,8 +62,9 @@ public enum PlatformHTTP {
             if let cached = engine.walletCache.read({ try ctx.redis() }, userId: user) {
                 cents = cached
             } else {
-                cents = try PlatformReads.balanceCents(ctx.postgres(), userId: user)
-                engine.walletCache.fill({ try ctx.redis() }, userId: user, cents: cents)
+                let read = try PlatformReads.balanceCents(ctx.postgres(), userId: user)
+                cents = read.cents
+                engine.walletCache.fill({ try ctx.redis() }, userId: user, cents: read.cents, version: read.version)
             }
             return ok(.object([("balance", Money.json(cents))]))
         }
@@ -67,14 +77,16 @@ public enum PlatformHTTP {
             ok(try PlatformReads.stockTransactions(ctx.postgres(), userId: userId(request)))
         }
 
-        router.post(E.placeStockOrder.path) { request, _ in
+        router.post(E.placeStockOrder.path) { request, ctx in
             let user = try userId(request)
-            return try answer(engine.placeOrder(userId: user, Requests.placeOrder(request.body)))
+            let order = try Requests.placeOrder(request.body)
+            return try keyed(request, ctx, user) { engine.placeOrder(userId: user, order, key: $0) }
         }
 
-        router.post(E.cancelStockTransaction.path) { request, _ in
+        router.post(E.cancelStockTransaction.path) { request, ctx in
             let user = try userId(request)
-            return try answer(engine.cancel(userId: user, stockTxId: Requests.cancel(request.body)))
+            let txId = try Requests.cancel(request.body)
+            return try keyed(request, ctx, user) { engine.cancel(userId: user, stockTxId: txId, key: $0) }
         }
 
         // Internal (loopback only; not routed by the gateway): the books as the engine holds them.
@@ -97,10 +109,19 @@ public enum PlatformHTTP {
         .json(.object([("success", .bool(true)), ("data", data)]))
     }
 
-    static func answer(_ outcome: EngineOutcome) throws -> HTTPResponse {
-        switch outcome {
-        case .ok: return ok(.null)
-        case let .failed(status, message): throw HTTPError(status, message)
+    static func answer(_ outcome: EngineOutcome) throws -> HTTPResponse { outcome.response }
+
+    /// An engine write under the request's Idempotency-Key (if any): the engine stores the
+    /// outcome in the command's batch; this worker holds the key's in-flight lock meanwhile.
+    static func keyed(_ request: HTTPRequest, _ ctx: WorkerContext, _ user: Int64,
+                      _ run: (IdempotencyTicket?) -> EngineOutcome) throws -> HTTPResponse {
+        let db = try ctx.postgres()
+        switch try Idempotency.start(request, userId: user, db: db) {
+        case .answer(let response): return response
+        case .none: return run(nil).response
+        case .execute(let key):
+            defer { Idempotency.finish(key, db: db) }
+            return run(key).response
         }
     }
 }

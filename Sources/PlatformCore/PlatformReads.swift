@@ -61,8 +61,10 @@ public enum PlatformReads {
     }
 
     /// Free cash in cents (0 before the first deposit).
-    public static func balanceCents(_ db: PGConnection, userId: Int64) throws -> Int64 {
-        try db.query("SELECT cash_cents FROM accounts WHERE user_id = $1", [userId]).int64(0, 0) ?? 0
+    /// Free cash and the account row's version (0, 0 before the first deposit).
+    public static func balanceCents(_ db: PGConnection, userId: Int64) throws -> (cents: Int64, version: Int64) {
+        let r = try db.query("SELECT cash_cents, version FROM accounts WHERE user_id = $1", [userId])
+        return (r.int64(0, 0) ?? 0, r.int64(0, 1) ?? 0)
     }
 
     static func idJSON(_ r: PGResult, _ row: Int, _ col: Int) -> JSON {

@@ -76,5 +76,30 @@ public enum PlatformSchema {
         ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = EXCLUDED.incoming;
         """)
 
-    public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations + [walletNotify, incomingBackfill] }
+    /// A version per account row, bumped whenever its cash changes, so the wallet cache can
+    /// compare-and-set and never re-cache a balance read before a later commit.
+    static let accountVersions = Migration(203, "account versions for the wallet cache", """
+        ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+        CREATE FUNCTION bump_account_version() RETURNS trigger AS $$
+        BEGIN
+            IF NEW.cash_cents IS DISTINCT FROM OLD.cash_cents THEN
+                NEW.version := OLD.version + 1;
+            END IF;
+            RETURN NEW;
+        END $$ LANGUAGE plpgsql;
+        CREATE TRIGGER accounts_version BEFORE UPDATE ON accounts
+            FOR EACH ROW EXECUTE FUNCTION bump_account_version();
+        CREATE OR REPLACE FUNCTION notify_wallet_change() RETURNS trigger AS $$
+        BEGIN
+            IF current_setting('application_name', true) IS DISTINCT FROM '\(engineApplicationName)'
+               AND (TG_OP = 'INSERT' OR NEW.cash_cents IS DISTINCT FROM OLD.cash_cents) THEN
+                PERFORM pg_notify('wallet_changed', NEW.user_id::TEXT || ':' || NEW.version::TEXT);
+            END IF;
+            RETURN NULL;
+        END $$ LANGUAGE plpgsql;
+        """)
+
+    public static var allMigrations: [Migration] {
+        LedgerSchema.migrations + migrations + [walletNotify, incomingBackfill, accountVersions]
+    }
 }

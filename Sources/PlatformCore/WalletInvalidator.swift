@@ -3,7 +3,7 @@ import ServiceCore
 
 /// Keeps the Redis wallet cache honest when someone other than the engine moves cash (classic
 /// commands, trigger firings, expiry sweeps): PostgreSQL NOTIFYs `wallet_changed` at their
-/// commit (trigger from migration 201) and this thread deletes the cached balance. If the
+/// commit (trigger from migrations 201/203) and this thread writes a tombstone at that version. If the
 /// listening connection breaks, notifications may have been missed, so the cache is bypassed
 /// until every entry written before then has expired.
 public final class WalletInvalidator: Sendable {
@@ -34,14 +34,16 @@ public final class WalletInvalidator: Sendable {
                 while true {
                     let notes = try db.waitForNotifications(timeoutMillis: 1000)
                     guard !notes.isEmpty else { continue }
-                    let keys = Set(notes.compactMap { Int64($0.payload) }).map { WalletCache.key($0) }
-                    do {
-                        if redisConnection == nil { redisConnection = try RedisConnection(redis) }
-                        try redisConnection?.command(["DEL"] + keys)
-                    } catch {
-                        redisConnection = nil
-                        cache.markUnreliable()
+                    // Payload `<user_id>:<version>`; the newest version of each account wins.
+                    var versions: [Int64: Int64] = [:]
+                    for note in notes {
+                        let parts = note.payload.split(separator: ":")
+                        guard parts.count == 2, let user = Int64(parts[0]), let version = Int64(parts[1]) else { continue }
+                        versions[user] = max(versions[user] ?? version, version)
                     }
+                    if redisConnection == nil { redisConnection = try? RedisConnection(redis) }
+                    cache.tombstone(redisConnection, versions)
+                    if cache.bypassing { redisConnection = nil }
                 }
             } catch {
                 cache.markUnreliable()

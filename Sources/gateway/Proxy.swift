@@ -14,7 +14,7 @@ struct Proxy: Sendable {
 
     /// Request headers passed on besides the identity ones (which the gateway sets itself, so
     /// anything a client sends as x-user-* is never forwarded).
-    static let forwardedRequestHeaders: Set<String> = ["content-type", "accept"]
+    static let forwardedRequestHeaders: Set<String> = ["content-type", "accept", "idempotency-key"]
     /// Response headers the server writes itself, or that describe the upstream hop only.
     static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "date",
                                                       "x-request-id"]
