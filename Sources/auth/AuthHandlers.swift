@@ -7,6 +7,7 @@ struct AuthHandlers: Sendable {
     let jwt: JWT
     let tokenTTLSeconds: Int64
     let logger: Logger
+    let throttle = LoginThrottle()
 
     /// Same answer for an unknown user and a wrong password: the client learns nothing about which.
     static let badCredentials = "invalid user name or password"
@@ -25,15 +26,24 @@ struct AuthHandlers: Sendable {
 
     func login(_ request: HTTPRequest, _ ctx: WorkerContext) throws -> HTTPResponse {
         let creds = try Credentials.login(request.body)
+        let redis = try? ctx.redis()
+        if let seconds = throttle.blockedFor(creds.userName, redis: redis) {
+            var r = HTTPResponse.error(429, "too many failed logins for this user name; retry in \(seconds) s")
+            r.headers.append(("Retry-After", String(seconds)))
+            return r
+        }
         let db = try ctx.postgres()
         let row = try db.query("SELECT id, password_hash, role FROM users WHERE user_name = $1", [creds.userName])
         guard let id = row.int64(0, 0), let stored = row.string(0, 1) else {
             hasher.dummyVerify(creds.password)
+            throttle.failed(creds.userName, redis: redis)
             throw HTTPError(400, Self.badCredentials)
         }
         guard case .match(let needsRehash) = hasher.verify(creds.password, stored: stored) else {
+            throttle.failed(creds.userName, redis: redis)
             throw HTTPError(400, Self.badCredentials)
         }
+        throttle.succeeded(creds.userName, redis: redis)
         if needsRehash {
             // The cost changed since this hash was made: store one at the current cost. The
             // condition keeps a concurrent password change from being overwritten.

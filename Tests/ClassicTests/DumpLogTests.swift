@@ -7,15 +7,11 @@ import XCTest
 final class DumpLogTests: ClassicTestCase {
     /// A copy of the course's logfile.xsd with the semester window widened to 2020–2100.
     func widenedSchema() throws -> URL {
-        var candidates: [String] = []
-        if let repo = TestEnv.value("DT_TEST_REPO") {
-            candidates.append(URL(fileURLWithPath: repo).deletingLastPathComponent()
-                .appendingPathComponent("shared/reference/classic/schema/logfile.xsd").path)
+        // The course's schema is kept in the repository (data/classic/schema).
+        guard let repo = TestEnv.value("DT_TEST_REPO") else {
+            throw XCTSkipFailure("DT_TEST_REPO is not set: run through scripts/test")
         }
-        candidates.append("/work/shared/reference/classic/schema/logfile.xsd")
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw XCTSkipFailure("logfile.xsd not found in \(candidates) (set DT_TEST_REPO with shared/ beside the repo)")
-        }
+        let path = repo + "/data/classic/schema/logfile.xsd"
         var xsd = try String(contentsOfFile: path, encoding: .utf8)
         xsd = xsd.replacingOccurrences(of: #"<xsd:minInclusive value="\d+"/>"#, with: #"<xsd:minInclusive value="1577836800000"/>"#,
                                        options: .regularExpression)

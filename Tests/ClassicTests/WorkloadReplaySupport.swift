@@ -32,12 +32,10 @@ struct WorkloadReplayEnv {
             admin = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
         guard !admin.isEmpty else { throw Missing.env("DT_TEST_ADMIN_PASSWORD is not set (nor DT_TEST_STATE/admin-password)") }
-        // CI clones the repo with shared/ beside it; the dev machine has /work/shared.
-        var candidates: [String] = []
-        if let repo = env["DT_TEST_REPO"] { candidates.append((repo as NSString).deletingLastPathComponent + "/shared") }
-        candidates.append("/work/shared")
-        guard let shared = candidates.first(where: { FileManager.default.fileExists(atPath: $0 + "/reference/classic/workloads") }) else {
-            throw Missing.env("no shared/reference/classic/workloads beside DT_TEST_REPO or at /work/shared")
+        // The course data lives in the repository (data/), copied from the reference material.
+        let shared = try need("DT_TEST_REPO") + "/data"
+        guard FileManager.default.fileExists(atPath: shared + "/classic/workloads") else {
+            throw Missing.env("no data/classic/workloads in the repository at DT_TEST_REPO")
         }
         return WorkloadReplayEnv(nginx: nginx, postgres: pg, binDir: bin, portBase: base, adminPassword: admin, sharedDir: shared)
     }
@@ -118,7 +116,7 @@ struct WorkloadLedgerSnapshot {
 /// logfile.xsd with its semester window moved around now (spec §9), validated with xmllint.
 enum WorkloadSchemaCheck {
     static func validate(_ xmlPath: String, sharedDir: String) throws -> (ok: Bool, message: String) {
-        let xsd = try String(contentsOfFile: sharedDir + "/reference/classic/schema/logfile.xsd", encoding: .utf8)
+        let xsd = try String(contentsOfFile: sharedDir + "/classic/schema/logfile.xsd", encoding: .utf8)
         let now = Clock.wallMillis()
         var patched = xsd.replacingOccurrences(of: #"<xsd:minInclusive value="\d+"/>"#,
                                                with: "<xsd:minInclusive value=\"\(now - 400 * 86_400_000)\"/>", options: .regularExpression)

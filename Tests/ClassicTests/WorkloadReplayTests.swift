@@ -3,7 +3,7 @@ import ServiceCore
 import XCTest
 
 /// Replays the official 1-user and 10-user workloads through nginx with dts-replay (fresh user
-/// names, same commands and numbers), then checks the outcome against an independent model of
+/// names and transaction numbers, same commands), then checks the outcome against an independent model of
 /// spec/classic.md (WorkloadModel): every command's success or error code, every user's final cash
 /// and shares (free and reserved), the external-flow journal, money conservation, the DUMPLOG's
 /// validity against logfile.xsd, and that every quote the run relied on was signed by the quote
@@ -22,7 +22,7 @@ final class WorkloadReplayTests: XCTestCase {
     private func replayAndCheck(_ workloadName: String, concurrency: Int) throws {
         let env: WorkloadReplayEnv
         do { env = try WorkloadReplayEnv.load() } catch { return XCTFail("\(error)") }
-        let source = try String(contentsOfFile: env.sharedDir + "/reference/classic/workloads/" + workloadName, encoding: .utf8)
+        let source = try String(contentsOfFile: env.sharedDir + "/classic/workloads/" + workloadName, encoding: .utf8)
 
         // Same workload with fresh 10-character user ids, so runs never meet earlier state.
         let (lines, commands, users) = Self.remap(source)
@@ -193,13 +193,17 @@ final class WorkloadReplayTests: XCTestCase {
             symbols[old] = made
             return made
         }
+        // Fresh transaction numbers too: a client-chosen number belongs to its first user, so
+        // runs of different workloads on one stack must not reuse each other's numbers.
+        let numberOffset = Int.random(in: 1...900_000) * 1_000_000
         var ids: [String: String] = [:]
         var order: [String] = []
         var lines: [String] = []
         var commands: [WorkloadModelCommand] = []
         for raw in text.split(separator: "\n") {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), let n = Int(line[line.index(after: line.startIndex)..<close]) else { continue }
+            guard line.hasPrefix("["), let close = line.firstIndex(of: "]"), let given = Int(line[line.index(after: line.startIndex)..<close]) else { continue }
+            let n = given + numberOffset
             var fields = line[line.index(after: close)...].trimmingCharacters(in: .whitespaces)
                 .split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
             guard let name = fields.first else { continue }
