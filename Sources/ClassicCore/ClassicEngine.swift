@@ -114,7 +114,7 @@ public final class ClassicEngine: Sendable {
                 try work.request.key?.record(tx, ClassicHTTP.success(json))
                 return (.success(json), work)
             } catch let e as ClassicError {
-                if guarded {
+                if guarded && (e == ClassicInput.balanceBound || e == ClassicInput.holdingBound) {
                     try tx.execute("ROLLBACK TO SAVEPOINT command")
                     work = start
                 }

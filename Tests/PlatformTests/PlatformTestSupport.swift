@@ -183,8 +183,41 @@ enum PTLedger {
         XCTAssertEqual(r.status, 200, "engine reset: " + String(decoding: r.body, as: UTF8.self), file: file, line: line)
     }
 
+    /// Money and shares conserved, every wallet transaction = quantity × stock_price of its stock
+    /// transaction, and no balance past its bound.
     static func conservation(file: StaticString = #filePath, line: UInt = #line) throws {
-        let problems = try LedgerOps.conservationViolations(try PTEnv.pg())
+        let db = try PTEnv.pg()
+        let problems = try LedgerOps.conservationViolations(db)
         XCTAssertEqual(problems, [], "conservation of money and shares", file: file, line: line)
+        let mismatched = try db.query("""
+            SELECT count(*) FROM wallet_transactions w JOIN stock_transactions t ON t.id = w.stock_tx_id
+            WHERE w.amount_cents <> t.quantity * t.price_cents
+            """).int(0, 0)
+        XCTAssertEqual(mismatched, 0, "wallet amount = quantity × stock_price for every linked pair", file: file, line: line)
+        let past = try db.query("""
+            SELECT (SELECT count(*) FROM accounts WHERE cash_cents + reserved_cents + incoming_cents > $1)
+                 + (SELECT count(*) FROM holdings WHERE quantity + reserved + incoming > $2)
+            """, [LedgerBounds.maxBalanceCents, LedgerBounds.maxHoldingShares]).int(0, 0)
+        XCTAssertEqual(past, 0, "balances within LedgerBounds", file: file, line: line)
+    }
+
+    /// With the engine idle: each account's incoming cents equal what its resting sells can
+    /// earn, each holding's incoming shares what its resting buys can bring.
+    static func headroomMatchesRestingOrders(file: StaticString = #filePath, line: UInt = #line) throws {
+        let db = try PTEnv.pg()
+        let cash = try db.query("""
+            SELECT count(*) FROM accounts a LEFT JOIN (
+                SELECT user_id, SUM(remaining * price_cents) v FROM stock_transactions
+                WHERE parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') GROUP BY user_id
+            ) r ON r.user_id = a.user_id WHERE a.incoming_cents <> COALESCE(r.v, 0)
+            """).int(0, 0)
+        XCTAssertEqual(cash, 0, "accounts whose incoming differs from their resting sells", file: file, line: line)
+        let shares = try db.query("""
+            SELECT count(*) FROM holdings h LEFT JOIN (
+                SELECT user_id, stock_id, SUM(remaining) v FROM stock_transactions
+                WHERE parent_id IS NULL AND is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') GROUP BY user_id, stock_id
+            ) r ON r.user_id = h.user_id AND r.stock_id = h.stock_id WHERE h.incoming <> COALESCE(r.v, 0)
+            """).int(0, 0)
+        XCTAssertEqual(shares, 0, "holdings whose incoming differs from their resting buys", file: file, line: line)
     }
 }

@@ -1,0 +1,71 @@
+import Foundation
+import Ledger
+import ServiceCore
+import XCTest
+
+/// Classic commands and engine orders on the same accounts and holdings at once: both paths lock
+/// a user's account row before any of their holdings, so PostgreSQL never finds a deadlock and
+/// the engine never rolls back (and rebuilds) a batch because of one.
+final class LockOrderTests: XCTestCase {
+    static func deadlocksLogged() throws -> Int {
+        let path = try PTEnv.require("DT_TEST_STATE") + "/logs/postgres.log"
+        let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "deadlock detected").count - 1
+    }
+
+    func testClassicAndEngineRaceWithoutDeadlocks() throws {
+        let api = try PTClient()
+        guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
+        let ep = try EdgeEnv.nginx()
+        let trader = try api.newUser("lkT"), buyer = try api.newUser("lkB")
+        // A three-letter platform stock is also a classic symbol: both APIs trade the same holding.
+        var symbol = "", stock = ""
+        for _ in 0..<20 where stock.isEmpty {
+            symbol = String((0..<3).map { _ in "QVWXYZ".randomElement() ?? "Q" })
+            let r = api.request("POST", "/setup/createStock", token: trader.token, body: #"{"stock_name":"\#(symbol)"}"#)
+            stock = r.value("$.data.stock_id")?.stringValue ?? ""
+        }
+        XCTAssertFalse(stock.isEmpty, "no free three-letter stock name")
+        api.grant(trader.token, stock, 100_000)
+        api.deposit(trader.token, "100000")
+        api.deposit(buyer.token, "100000")
+        let deadlocksBefore = try Self.deadlocksLogged(), failedBefore = try BoundsTests.failedBatches()
+
+        let (symbolName, stockId) = (symbol, stock)
+        @Sendable func classic(_ command: String, _ body: String) -> Int {
+            (try? EdgeHTTP.call(ep, "POST", "/classic/" + command, headers: [("token", trader.token)], body: body).status) ?? 0
+        }
+        let until = Date().addingTimeInterval(4)
+        let statuses = PTBox<[String: Int]>([:])
+        DispatchQueue.concurrentPerform(iterations: 4) { lane in
+            while Date() < until {
+                let status: Int
+                let what: String
+                switch lane {
+                case 0:
+                    what = "ask"
+                    status = api.order(trader.token, stockId, buy: false, limit: Int64.random(in: 1...3), 1).status
+                case 1:
+                    what = "take"
+                    status = api.order(buyer.token, stockId, buy: true, limit: 3, 1).status
+                case 2:
+                    what = "classic sell"
+                    status = classic("SELL", #"{"stock":"\#(symbolName)","amount":"5.00"}"#)
+                    _ = classic("COMMIT_SELL", "{}")
+                default:
+                    what = "classic add"
+                    status = classic("ADD", #"{"amount":"1.00"}"#)
+                }
+                statuses.update { $0["\(what) \(status)", default: 0] += 1 }
+            }
+        }
+        XCTAssertNil(statuses.value.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
+                     "no server errors: \(statuses.value)")
+        XCTAssertGreaterThan(statuses.value["ask 200", default: 0], 0, "asks went through: \(statuses.value)")
+        XCTAssertEqual(try Self.deadlocksLogged(), deadlocksBefore, "PostgreSQL found no deadlock")
+        XCTAssertEqual(try BoundsTests.failedBatches(), failedBefore, "no engine batch failed")
+        try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
+        try PTStack.assertBooksMatchLedger(try PTEnv.pg())
+    }
+}
