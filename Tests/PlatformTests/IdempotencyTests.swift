@@ -42,7 +42,7 @@ final class IdempotencyTests: XCTestCase {
         // Keys are per user: the same key from someone else is a new request.
         api.deposit(seller.token, "100")
         let sellersOwn = try post(ep, "/engine/placeStockOrder", token: seller.token, key: key,
-                                  body: #"{"stock_id":"\#(stock)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":20}"#)
+                                  body: #"{"stock_id":"\#(stock)","is_buy":true,"order_type":"LIMIT","quantity":1,"price":2}"#)
         XCTAssertEqual(sellersOwn.status, 200, sellersOwn.text)
         XCTAssertNil(sellersOwn.header("idempotent-replayed"))
         try PTLedger.conservation()
@@ -53,13 +53,13 @@ final class IdempotencyTests: XCTestCase {
         let user = try api.newUser("ikD")
         let key = UUID().uuidString
         for _ in 0..<3 {
-            XCTAssertEqual(try post(ep, "/transaction/addMoneyToWallet", token: user.token, key: key, body: #"{"amount":25}"#).status, 200)
+            XCTAssertEqual(try post(ep, "/transaction/addMoneyToWallet", token: user.token, key: key, body: #"{"amount":1000}"#).status, 200)
         }
-        XCTAssertEqual(api.balance(user.token), "25", "deposited once")
+        XCTAssertEqual(api.balance(user.token), "1000", "deposited once")
         let buyKey = UUID().uuidString
-        let buy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"10.00"}"#)
+        let buy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"500.00"}"#)
         XCTAssertEqual(buy.status, 200, buy.text)
-        let repeatBuy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"10.00"}"#)
+        let repeatBuy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"500.00"}"#)
         XCTAssertEqual(repeatBuy.text, buy.text, "same answer, same transactionNum")
         let summary = try post(ep, "/classic/DISPLAY_SUMMARY", token: user.token, key: nil, body: "{}")
         XCTAssertEqual(summary.json?["data"]?["pendingBuys"]?.arrayValue?.count, 1, "one pending BUY: \(summary.text)")

@@ -21,7 +21,7 @@ final class WalletCacheTests: XCTestCase {
         XCTAssertTrue(cached.hasSuffix(":5000"), "written through after the deposit's commit: \(cached)")
 
         // A lying cache does not buy anything: the decision reads the ledger.
-        try redis.command(["SET", "wallet:\(id)", "1:99999999", "EX", "30"])
+        try redis.command(["SET", "wallet:\(id)", "0:99999999", "EX", "30"])   // an (impossible) value at an old version
         ptAssertFailure(api.order(buyer.token, s, buy: true, limit: nil, 6), status: 400, "60 > 50 whatever Redis says")
         ptAssertSuccess(api.order(buyer.token, s, buy: true, limit: nil, 2), "20 ≤ 50")
         XCTAssertEqual(api.balance(buyer.token), "30", "the commit rewrote the cached value")
