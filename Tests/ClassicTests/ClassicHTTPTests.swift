@@ -14,9 +14,14 @@ final class ClassicHTTPTests: ClassicTestCase {
         ctx = WorkerContext(config: ServiceConfig(name: "test", environment: env), index: 0)
     }
 
+    /// The verified id the gateway would send for `name` (an id no user has when it is unknown).
+    func idHeader(_ name: String) throws -> String {
+        String(try LedgerOps.userId(db, name: name) ?? 9_000_000_000 + Int64.random(in: 0..<1_000_000))
+    }
+
     func post(_ cmd: ClassicCommandName, as caller: String, role: String = "user", _ body: String) throws -> (Int, JSON?, HTTPResponse) {
         let req = HTTPRequest(method: "POST", path: "/classic/\(cmd.rawValue)",
-                              headers: [("x-user-name", caller), ("x-user-role", role), ("x-user-id", "1")],
+                              headers: [("x-user-name", caller), ("x-user-role", role), ("x-user-id", try idHeader(caller))],
                               body: Array(body.utf8))
         let r = try ClassicHTTP.handle(cmd, req, ctx, engine)
         return (r.status, try? JSON.parse(r.body), r)
@@ -24,11 +29,13 @@ final class ClassicHTTPTests: ClassicTestCase {
 
     func testSuccessAndErrorEnvelopes() throws {
         let u = newUserName()
-        let (s1, j1, _) = try post(.ADD, as: u, #"{"userid":"\#(u)","amount":"12.50","transactionNum":17}"#)
+        try db.query("INSERT INTO users (user_name, password_hash) VALUES ($1, '!test')", [u])   // registered, no account yet
+        let n = Int64.random(in: 1_000_000...900_000_000_000)
+        let (s1, j1, _) = try post(.ADD, as: u, #"{"userid":"\#(u)","amount":"12.50","transactionNum":\#(n)}"#)
         XCTAssertEqual(s1, 200)
         XCTAssertEqual(j1?["success"], .bool(true))
         XCTAssertEqual(j1?["data"]?["cash"], .string("12.50"))
-        XCTAssertEqual(j1?["data"]?["transactionNum"], .int(17))
+        XCTAssertEqual(j1?["data"]?["transactionNum"], .int(n))
         // Amount as a JSON number, and the userid defaulting to the caller.
         let (s2, j2, _) = try post(.ADD, as: u, #"{"amount":7.5}"#)
         XCTAssertEqual(s2, 200)
@@ -71,10 +78,10 @@ final class ClassicHTTPTests: ClassicTestCase {
 
     func testDumplogAnswersXMLAndGuardsTheWholeSystemForm() throws {
         let u = try newUser(cash: 1000)
-        let (s, _, r) = try post(.DUMPLOG, as: u, #"{"userid":"\#(u)","filename":"./my log.xml"}"#)
+        let (s, _, r) = try post(.DUMPLOG, as: u, #"{"userid":"\#(u)","filename":"./my_log.xml"}"#)
         XCTAssertEqual(s, 200)
         XCTAssertEqual(r.header("Content-Type"), "application/xml")
-        XCTAssertEqual(r.header("Content-Disposition"), "attachment; filename=\"mylog.xml\"")
+        XCTAssertEqual(r.header("Content-Disposition"), "attachment; filename=\"my_log.xml\"")
         // The XML comes as a temporary file the server streams and then deletes.
         let file = try XCTUnwrap(r.bodyFile)
         defer { unlink(file.path) }
@@ -91,7 +98,7 @@ final class ClassicHTTPTests: ClassicTestCase {
     func testRecentTransactionsAndStats() throws {
         let u = try newUser(cash: 1000)
         try ok(.DISPLAY_SUMMARY, u)
-        let req = HTTPRequest(method: "POST", path: "/classic/RECENT_TRANSACTIONS", headers: [("x-user-name", u)],
+        let req = HTTPRequest(method: "POST", path: "/classic/RECENT_TRANSACTIONS", headers: [("x-user-name", u), ("x-user-id", try idHeader(u))],
                               body: Array(#"{"limit":2}"#.utf8))
         let r = try ClassicHTTP.recentTransactions(req, ctx)
         let j = try JSON.parse(r.body)
