@@ -111,51 +111,6 @@ public enum LedgerOps {
         return cash
     }
 
-    /// Adds free cash (creating the account) unless cash + reserved + incoming would pass
-    /// `LedgerBounds.maxBalanceCents`. Returns the new free cash; nil = refused, nothing changed.
-    public static func credit(_ db: PGConnection, userId: Int64, cents: Int64) throws -> Int64? {
-        guard cents >= 0, cents <= LedgerBounds.maxBalanceCents else { return nil }
-        return try db.query("""
-            INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
-            ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
-            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
-            RETURNING cash_cents
-            """, [userId, cents, LedgerBounds.maxBalanceCents]).int64(0, 0)
-    }
-
-    /// Adds free shares (creating the holding) unless quantity + reserved + incoming would pass
-    /// `LedgerBounds.maxHoldingShares`. False = refused, nothing changed.
-    public static func creditShares(_ db: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
-        guard shares >= 0, shares <= LedgerBounds.maxHoldingShares else { return false }
-        return try db.query("""
-            INSERT INTO holdings (user_id, stock_id, quantity) VALUES ($1, $2, $3)
-            ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity
-            WHERE holdings.quantity + holdings.reserved + holdings.incoming <= $4 - EXCLUDED.quantity
-            """, [userId, stockId, shares, LedgerBounds.maxHoldingShares]).affectedRows == 1
-    }
-
-    /// Promises `cents` of future proceeds to the account (creating it) unless its total would
-    /// pass the bound. False = refused, nothing changed.
-    public static func reserveIncomingCash(_ db: PGConnection, userId: Int64, cents: Int64) throws -> Bool {
-        guard cents >= 0, cents <= LedgerBounds.maxBalanceCents else { return false }
-        return try db.query("""
-            INSERT INTO accounts (user_id, incoming_cents) VALUES ($1, $2)
-            ON CONFLICT (user_id) DO UPDATE SET incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
-            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.incoming_cents
-            """, [userId, cents, LedgerBounds.maxBalanceCents]).affectedRows == 1
-    }
-
-    /// Promises `shares` future shares to the holding (creating it) unless its total would pass
-    /// the bound. False = refused, nothing changed.
-    public static func reserveIncomingShares(_ db: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
-        guard shares >= 0, shares <= LedgerBounds.maxHoldingShares else { return false }
-        return try db.query("""
-            INSERT INTO holdings (user_id, stock_id, incoming) VALUES ($1, $2, $3)
-            ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = holdings.incoming + EXCLUDED.incoming
-            WHERE holdings.quantity + holdings.reserved + holdings.incoming <= $4 - EXCLUDED.incoming
-            """, [userId, stockId, shares, LedgerBounds.maxHoldingShares]).affectedRows == 1
-    }
-
     /// Stock id by name, creating the stock when `create` is set (classic symbols appear on first use).
     public static func stockId(_ db: PGConnection, name: String, create: Bool) throws -> Int64? {
         if let id = try db.query("SELECT id FROM stocks WHERE name = $1", [name]).int64(0, 0) { return id }
