@@ -13,15 +13,22 @@ final class IdempotencyTests: XCTestCase {
         return try EdgeHTTP.call(ep, "POST", path, headers: headers, body: body)
     }
 
-    func testRepeatedPlaceOrderTradesOnce() throws {
-        let ep = try EdgeEnv.nginx(), api = try PTClient()
+    /// A seller whose ask of 100 shares at `price` rests, and a buyer with `cash`; the buyer's
+    /// market order for `quantity` as a request body.
+    private func market(_ api: PTClient, price: Int64, cash: String, quantity: Int) throws
+        -> (seller: (name: String, token: String), buyer: (name: String, token: String), stock: String, body: String) {
         let seller = try api.newUser("ikS"), buyer = try api.newUser("ikB")
         let stock = try api.createStock(seller.token)
         api.grant(seller.token, stock, 100)
-        ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: 10, 100), "ask")
-        api.deposit(buyer.token, "1000")
+        ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: price, 100), "ask")
+        api.deposit(buyer.token, cash)
+        return (seller, buyer, stock, #"{"stock_id":"\#(stock)","is_buy":true,"order_type":"MARKET","quantity":\#(quantity),"price":null}"#)
+    }
+
+    func testRepeatedPlaceOrderTradesOnce() throws {
+        let ep = try EdgeEnv.nginx(), api = try PTClient()
+        let (seller, buyer, stock, body) = try market(api, price: 10, cash: "1000", quantity: 5)
         let key = UUID().uuidString
-        let body = #"{"stock_id":"\#(stock)","is_buy":true,"order_type":"MARKET","quantity":5,"price":null}"#
         let first = try post(ep, "/engine/placeStockOrder", token: buyer.token, key: key, body: body)
         XCTAssertEqual(first.status, 200, first.text)
         XCTAssertNil(first.header("idempotent-replayed"))
@@ -86,13 +93,8 @@ final class IdempotencyTests: XCTestCase {
     /// gets the first outcome (after 409s while the first is still running) and trades once.
     func testARetryAfterACutConnectionTradesOnce() throws {
         let ep = try EdgeEnv.nginx(), api = try PTClient()
-        let seller = try api.newUser("ikCs"), buyer = try api.newUser("ikCb")
-        let stock = try api.createStock(seller.token)
-        api.grant(seller.token, stock, 100)
-        ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: 3, 100), "ask")
-        api.deposit(buyer.token, "300")
+        let (_, buyer, stock, body) = try market(api, price: 3, cash: "300", quantity: 7)
         let key = UUID().uuidString
-        let body = #"{"stock_id":"\#(stock)","is_buy":true,"order_type":"MARKET","quantity":7,"price":null}"#
         let raw = "POST /engine/placeStockOrder HTTP/1.1\r\nHost: localhost\r\ntoken: \(buyer.token)\r\nIdempotency-Key: \(key)\r\n"
             + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
         try RawSocket.sendAndClose(ep, Array(raw.utf8))
