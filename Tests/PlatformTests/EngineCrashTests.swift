@@ -167,7 +167,7 @@ enum PTStack {
 
     /// The engine's in-memory resting orders equal the ledger's open orders (id → remaining).
     static func assertBooksMatchLedger(_ db: PGConnection, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try HTTPClient.shared.request(try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
         let orders = try JSON.parse(r.body)["data"]?["orders"]?.arrayValue ?? []
         var books: [String: String] = [:]
         for o in orders { books[o.text("stock_tx_id")] = o.text("remaining") }

@@ -15,7 +15,7 @@ final class WalletCacheTests: XCTestCase {
         api.deposit(buyer.token, "50")
         XCTAssertEqual(api.balance(buyer.token), "50")
         let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: buyer.name))
-        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        let redis = try PTEnv.redis()
         XCTAssertEqual(try redis.command(["GET", "wallet:\(id)"]).text, "5000", "written through after the deposit's commit")
 
         // A lying cache does not buy anything: the decision reads the ledger.
@@ -35,7 +35,7 @@ final class WalletCacheTests: XCTestCase {
         api.deposit(user.token, "40")
         XCTAssertEqual(api.balance(user.token), "40")
         let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: user.name))
-        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        let redis = try PTEnv.redis()
         XCTAssertEqual(try redis.command(["GET", "wallet:\(id)"]).text, "4000")
         let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
         XCTAssertEqual(add.status, 200, add.body)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Per-request proof that a request to a service port comes from a holder of DT_INTERNAL_KEY (the
 /// gateway, or a service calling another): services trust `x-user-*` only when it is valid.
 ///
@@ -17,6 +19,11 @@ public struct GatewayProof: Sendable {
     public init?(key: String) {
         guard !key.isEmpty else { return nil }
         self.key = Array(key.utf8)
+    }
+
+    /// The key in environment variable `name` (tools and tests that call services directly).
+    public static func fromEnvironment(_ name: String, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> GatewayProof? {
+        GatewayProof(key: environment[name] ?? "")
     }
 
     /// The proof header value for a request with these headers (names matched case-insensitively).
