@@ -45,7 +45,7 @@ public struct GatewayProof: Sendable {
         public var reason: String {
             switch self {
             case .valid: return "valid"
-            case .missing: return "missing \(GatewayProof.header): this port only serves the gateway"
+            case .missing: return "missing \(GatewayProof.header): this route serves only the gateway and other services"
             case .malformed: return "malformed \(GatewayProof.header)"
             case .stale: return "stale \(GatewayProof.header) (clock skew over \(GatewayProof.maxSkewMillis / 1000) s)"
             case .mismatch: return "invalid \(GatewayProof.header)"
