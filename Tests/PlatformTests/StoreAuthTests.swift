@@ -13,9 +13,10 @@ final class StoreAuthTests: XCTestCase {
         return items.joined(separator: " ")
     }
 
-    private func pgPort() throws -> String {
-        let item = try EdgeEnv.require("DT_TEST_PG").split(separator: " ").first { $0.hasPrefix("port=") }
-        return String(try XCTUnwrap(item).dropFirst("port=".count))
+    /// One `key=value` item of a libpq conninfo.
+    static func item(_ key: String, of conninfo: String) throws -> String {
+        let item = conninfo.split(separator: " ").first { $0.hasPrefix(key + "=") }
+        return String(try XCTUnwrap(item, "no \(key) in \(conninfo)").dropFirst(key.count + 1))
     }
 
     func testPostgresRefusesLoginsWithoutTheRightPassword() throws {
@@ -29,7 +30,7 @@ final class StoreAuthTests: XCTestCase {
     func testPsqlWithoutThePasswordIsRefused() throws {
         let psql = ["/usr/bin/psql", "/usr/local/bin/psql"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let path = try XCTUnwrap(psql, "psql is installed with the postgresql package")
-        let base = ["-X", "-w", "-h", "127.0.0.1", "-p", try pgPort(), "-U", "daytrade", "-d", "daytrade", "-tAc", "SELECT 1"]
+        let base = ["-X", "-w", "-h", "127.0.0.1", "-p", try Self.item("port", of: try EdgeEnv.require("DT_TEST_PG")), "-U", "daytrade", "-d", "daytrade", "-tAc", "SELECT 1"]
         let without = try run(path, base, env: [:])
         XCTAssertNotEqual(without.status, 0, without.output)
         XCTAssertTrue(without.output.contains("password"), without.output)
