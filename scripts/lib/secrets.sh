@@ -10,7 +10,7 @@
 
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
-# secret_file NAME [BYTES]: creates STATE_DIR/NAME with a random hex value unless it exists.
+# ensure_secret NAME [BYTES]: creates STATE_DIR/NAME with a random hex value unless it exists.
 ensure_secret() {
     local file="$STATE_DIR/$1"
     [ -s "$file" ] || (umask 077; random_hex "${2:-32}" >"$file.tmp" && echo >>"$file.tmp" && mv "$file.tmp" "$file")
