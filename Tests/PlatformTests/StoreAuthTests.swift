@@ -111,21 +111,10 @@ final class StoreAuthTests: XCTestCase {
     /// Runs a program to its end (the refusals above exit at once) with `env` on top of ours;
     /// `clearDT` drops every inherited DT_* variable first.
     private func run(_ path: String, _ args: [String], env: [String: String], clearDT: Bool = false) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
         var environment = ProcessInfo.processInfo.environment.filter { $0.key != "PGPASSWORD" && $0.key != "REDISCLI_AUTH" }
         if clearDT { environment = environment.filter { !$0.key.hasPrefix("DT_") } }
         for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
         // A service that wrongly starts would never end: stop it so the output can be read.
-        DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if p.isRunning { p.terminate() } }
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try PTShell.capture(path, args, environment: environment, timeout: 30)
     }
 }

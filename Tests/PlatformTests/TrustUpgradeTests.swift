@@ -34,17 +34,7 @@ final class TrustUpgradeTests: XCTestCase {
     }
 
     private func script(_ name: String, _ args: [String] = []) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [try EdgeEnv.require("DT_TEST_REPO") + "/scripts/" + name] + args
-        p.environment = env
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+        try PTShell.capture("/bin/bash", [try EdgeEnv.require("DT_TEST_REPO") + "/scripts/" + name] + args, environment: env)
     }
 
     private func secret(_ file: String) throws -> String {

@@ -82,4 +82,22 @@ enum PTShell {
         p.waitUntilExit()
         return p.terminationStatus
     }
+
+    /// Runs a program to its end with exactly `environment`; returns its status and combined output.
+    /// `timeout`: terminated after that many seconds (for programs expected to exit at once).
+    static func capture(_ path: String, _ args: [String], environment: [String: String],
+                        timeout: TimeInterval? = nil) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } } }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
 }
