@@ -33,13 +33,35 @@ def service_table():
     return table
 
 
+# service_secrets grant words (scripts/lib/services.sh) and the variables they stand for.
+SECRET_VARS = {"pg": "DT_PG_PASSWORD", "redis": "DT_REDIS_PASSWORD", "jwt": "DT_JWT_SECRET",
+               "admin": "DT_ADMIN_PASSWORD", "key": "DT_INTERNAL_KEY"}
+
+
+def secret_grants(table):
+    """{name: set of secret variables} per service, from service_secrets in scripts/lib/services.sh."""
+    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
+    block = re.search(r"service_secrets\(\) \{(.*?)\n\}", text, re.S).group(1)
+    grants = {}
+    for names, words in re.findall(r'^\s*([a-z|*-]+)\) echo "([a-z ]*)" ;;', block, re.M):
+        for name in names.split("|"):
+            grants[name] = {SECRET_VARS[w] for w in words.split()}
+    return {name: grants.get(name, set()) for name in table}
+
+
+def check_secrets(where, name, given, wanted):
+    """Each service holds exactly the secrets scripts/up gives it (least privilege, none missing)."""
+    if given != wanted:
+        problem(f"{where}: {name} gets secrets {sorted(given)} but scripts/lib/services.sh grants {sorted(wanted)}")
+
+
 def env_dict(env):
     if isinstance(env, dict):
         return {k: "" if v is None else str(v) for k, v in env.items()}
     return dict(item.split("=", 1) for item in env or [])
 
 
-def check_compose(table):
+def check_compose(table, grants):
     compose = yaml.safe_load(open(os.path.join(HERE, "docker-compose.yml")))
     services = compose.get("services", {})
     for infra in ("postgres", "redis", "nginx"):
@@ -71,6 +93,11 @@ def check_compose(table):
                 problem(f"compose: {key} has no healthcheck")
             if "internal" not in (svc.get("networks") or []):
                 problem(f"compose: {key} is not on the internal network")
+            secrets = {k for k in env if k in SECRET_VARS.values()}
+            check_secrets("compose", key, secrets, grants[name])
+            for k in secrets:
+                if not re.fullmatch(r"\$\{" + k + r":\?[^}]+\}", env[k]):
+                    problem(f"compose: {key} {k} must be required from the environment (${{{k}:?...}}), not {env[k]!r}")
     # Upstreams named by the gateways and nginx exist, on the right ports.
     port_of = {key: env_dict(svc.get("environment")).get("DT_PORT") for key, svc in services.items()}
     for name, group in (("DT_UPSTREAM_AUTH", "auth"), ("DT_UPSTREAM_BUY", "buy"), ("DT_UPSTREAM_SELL", "sell"),
@@ -99,7 +126,7 @@ def check_compose(table):
         problem("compose: postgres data is not on a named volume")
 
 
-def check_k8s(table):
+def check_k8s(table, grants):
     folder = os.path.join(HERE, "k8s")
     kustomization = yaml.safe_load(open(os.path.join(folder, "kustomization.yaml")))
     docs = []
@@ -133,6 +160,11 @@ def check_k8s(table):
             continue
         d, c = run_by_args[name]
         env = {e["name"]: e.get("value") for e in c.get("env", [])}
+        secrets = {e["name"] for e in c.get("env", []) if e["name"] in SECRET_VARS.values()}
+        check_secrets("k8s", name, secrets, grants[name])
+        for e in c.get("env", []):
+            if e["name"] in SECRET_VARS.values() and "secretKeyRef" not in (e.get("valueFrom") or {}):
+                problem(f"k8s: {name} {e['name']} must come from the Secret (secretKeyRef)")
         if env.get("DT_PORT") != str(ports[0]):
             problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but scripts/lib/services.sh says {ports[0]}")
         if not any(p["containerPort"] == ports[0] for p in c.get("ports", [])):
@@ -155,6 +187,8 @@ def check_k8s(table):
     config = next(d for _, d in docs if d["kind"] == "ConfigMap")
     service_names = {s["metadata"]["name"] for _, s in services}
     for key, value in config["data"].items():
+        if key in SECRET_VARS.values() or "PASSWORD" in key:
+            problem(f"k8s: ConfigMap holds the secret {key}; it belongs in the Secret")
         if key.startswith("DT_UPSTREAM_") or key in ("DT_REDIS", "DT_QUOTE_URL"):
             host = value.split(":")[0]
             if host not in service_names:
@@ -163,8 +197,9 @@ def check_k8s(table):
 
 def main():
     table = service_table()
-    check_compose(table)
-    check_k8s(table)
+    grants = secret_grants(table)
+    check_compose(table, grants)
+    check_k8s(table, grants)
     for text in problems:
         print(f"deploy check: {text}")
     print(f"deploy check: {'OK' if not problems else f'{len(problems)} problem(s)'} "

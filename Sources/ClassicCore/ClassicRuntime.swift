@@ -25,7 +25,8 @@ public enum ClassicRuntime {
     /// DT_QUOTE_TTL_MS (≤ 60000), DT_SERVER_NAME (the log's `server`, default the service name).
     public static func engine(_ config: ServiceConfig) -> ClassicEngine {
         let endpoint = Endpoint(config.string("DT_QUOTE_URL", default: "127.0.0.1:8500")) ?? Endpoint(host: "127.0.0.1", port: 8500)
-        let source = HTTPQuoteSource(endpoint: endpoint, timeoutMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000))
+        let source = HTTPQuoteSource(endpoint: endpoint, timeoutMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000),
+                                     signer: config.internalProof)
         let clock = SystemClock()
         let cache = QuoteCache(source: source, clock: clock, ttlMillis: Int64(config.int("DT_QUOTE_TTL_MS", default: 60_000)),
                                waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
@@ -34,6 +35,8 @@ public enum ClassicRuntime {
 
     /// Migrations + engine + sweeper: what every classic service does before serving.
     public static func prepare(_ service: Service) -> ClassicEngine {
+        service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
+        service.requireSecret("DT_REDIS_PASSWORD", "Redis")
         do {
             try migrate(service.config, logger: service.logger)
         } catch {

@@ -54,10 +54,13 @@ public struct QuoteSourceError: Error, Sendable, CustomStringConvertible {
 public struct HTTPQuoteSource: QuoteSource {
     public let endpoint: Endpoint
     public let timeoutMillis: Int
+    /// Signs with DT_INTERNAL_KEY: the quote-server, like every service, serves only proven callers.
+    private let client: HTTPClient
 
-    public init(endpoint: Endpoint, timeoutMillis: Int = 5000) {
+    public init(endpoint: Endpoint, timeoutMillis: Int = 5000, signer: GatewayProof? = nil) {
         self.endpoint = endpoint
         self.timeoutMillis = timeoutMillis
+        client = signer.map { HTTPClient(signer: $0) } ?? .shared
     }
 
     public func fetch(symbol: String, user: String) throws -> QuoteReply {
@@ -66,7 +69,7 @@ public struct HTTPQuoteSource: QuoteSource {
         // One retry: a pooled keep-alive socket may have been closed by the server.
         for _ in 0..<2 {
             do {
-                let r = try HTTPClient.shared.request(endpoint, method: "GET", path: path, timeoutMillis: timeoutMillis)
+                let r = try client.request(endpoint, method: "GET", path: path, timeoutMillis: timeoutMillis)
                 guard r.status == 200 else {
                     lastError = "quote server answered \(r.status)"
                     continue

@@ -25,7 +25,7 @@ public final class MatchingEngine: @unchecked Sendable {
     public let prices = PriceBoard()
     public let walletCache = WalletCache()
     let connInfo: String
-    let redisEndpoint: Endpoint
+    let redisTarget: RedisTarget
     let logger: Logger
     let maxBatch: Int
 
@@ -46,9 +46,9 @@ public final class MatchingEngine: @unchecked Sendable {
     private var needsRebuild = true
     var pricesDirty = false
 
-    public init(connInfo: String, redis: Endpoint, logger: Logger, maxBatch: Int = 256) {
+    public init(connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256) {
         self.connInfo = connInfo
-        self.redisEndpoint = redis
+        self.redisTarget = redis
         self.logger = logger
         self.maxBatch = max(1, maxBatch)
     }
@@ -256,7 +256,7 @@ public final class MatchingEngine: @unchecked Sendable {
 
     private func redisConnection() -> RedisConnection? {
         if let r = redis { return r }
-        redis = try? RedisConnection(redisEndpoint, timeoutMillis: 500)
+        redis = try? RedisConnection(redisTarget, timeoutMillis: 500)
         return redis
     }
 

@@ -8,11 +8,11 @@ import ServiceCore
 /// until every entry written before then has expired.
 public final class WalletInvalidator: Sendable {
     private let connInfo: String
-    private let redis: Endpoint
+    private let redis: RedisTarget
     private let cache: WalletCache
     private let logger: Logger
 
-    public init(connInfo: String, redis: Endpoint, cache: WalletCache, logger: Logger) {
+    public init(connInfo: String, redis: RedisTarget, cache: WalletCache, logger: Logger) {
         self.connInfo = connInfo
         self.redis = redis
         self.cache = cache

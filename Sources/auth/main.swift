@@ -5,7 +5,7 @@ import ServiceCore
 // Authentication service: register, login (JWT), and an identity echo used by the security tests.
 //   DT_PORT (8100), DT_WORKERS (cores × 4: hashing is CPU-bound, the rest waits on PostgreSQL),
 //   DT_JWT_SECRET (required), DT_TOKEN_TTL_S (7200), DT_PBKDF2_ITERATIONS (PasswordHasher.defaultIterations),
-//   DT_ADMIN_PASSWORD ("admin-dev-password"), DT_PG.
+//   DT_ADMIN_PASSWORD (required), DT_PG with DT_PG_PASSWORD (required), DT_INTERNAL_KEY (required).
 var environment = ProcessInfo.processInfo.environment
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "--bench-hash" {
@@ -19,11 +19,10 @@ if (environment["DT_WORKERS"] ?? "").isEmpty {
 
 let service = Service(name: "auth", defaultPort: 8100, environment: environment)
 let config = service.config
-let secret = config.string("DT_JWT_SECRET", default: "")
-guard !secret.isEmpty else {
-    service.logger.error("DT_JWT_SECRET is not set; refusing to start (tokens would be forgeable)")
-    exit(1)
-}
+let secret = service.requireSecret("DT_JWT_SECRET", "signing tokens")
+let adminPassword = service.requireSecret("DT_ADMIN_PASSWORD", "the admin user")
+service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
+service.requireSecret("DT_REDIS_PASSWORD", "Redis (per-account login throttling)")
 let hasher = PasswordHasher(iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations))
 let handlers = AuthHandlers(hasher: hasher, jwt: JWT(secret: secret),
                             tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
@@ -34,7 +33,7 @@ while true {
     do {
         let db = try PGConnection(config.postgresConnInfo)
         try Migrator.apply(LedgerSchema.migrations, on: db)
-        try AdminBootstrap.ensure(db, password: config.string("DT_ADMIN_PASSWORD", default: "admin-dev-password"),
+        try AdminBootstrap.ensure(db, password: adminPassword,
                                   hasher: hasher, logger: service.logger)
         break
     } catch {

@@ -11,6 +11,8 @@ struct ClassicSession {
     private(set) var token: String? = nil
     /// Headers sent instead of the token when talking to a service directly (see `direct(to:)`).
     private var identityHeaders: [(String, String)]? = nil
+    /// The gateway's proof for those headers: a service ignores identity without it.
+    private var signer: GatewayProof? = nil
 
     init(base: BaseURL, user: String, password: String, timeoutMillis: Int) {
         self.base = base
@@ -58,7 +60,7 @@ struct ClassicSession {
 
     /// This logged-in session re-aimed at a service behind the gateway: the token's claims become
     /// the gateway's identity headers (x-user-id, x-user-name, x-user-role).
-    func direct(to service: BaseURL) throws -> ClassicSession {
+    func direct(to service: BaseURL, signer: GatewayProof?) throws -> ClassicSession {
         let parts = (token ?? "").split(separator: ".")
         guard parts.count == 3, let payload = Base64.decode(String(parts[1])), let claims = try? JSON.parse(payload),
               let sub = claims["sub"]?.stringValue else {
@@ -68,6 +70,7 @@ struct ClassicSession {
         s.token = token
         s.identityHeaders = [("x-user-id", sub), ("x-user-name", claims["name"]?.stringValue ?? user),
                              ("x-user-role", claims["role"]?.stringValue ?? "user"), ("x-request-id", "dts-replay-dump")]
+        s.signer = signer
         return s
     }
 
@@ -79,15 +82,14 @@ struct ClassicSession {
         while true {
             let status: Int, errorBody: [UInt8]
             do {
+                var headers = authHeaders
+                headers.append(("Content-Type", "application/json"))
+                if let signer { headers = signer.signed(method: "POST", target: base.path(path), headers: headers) }
                 if let dumpFile {
-                    var headers = authHeaders
-                    headers.append(("Content-Type", "application/json"))
                     let r = try StreamingPost.post(base, path: path, headers: headers, body: body, to: dumpFile,
                                                    timeoutMillis: max(timeoutMillis, 600_000))
                     (status, errorBody) = (r.status, r.errorBody)
                 } else {
-                    var headers = authHeaders
-                    headers.append(("Content-Type", "application/json"))
                     let r = try ClassicSession.retrying(tally: &tally) {
                         try HTTPClient.shared.request(base.endpoint, method: "POST", path: base.path(path), headers: headers,
                                                       body: body, timeoutMillis: timeoutMillis)

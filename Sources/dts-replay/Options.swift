@@ -46,6 +46,8 @@ struct ReplayOptions: Sendable {
     var abortAfter = 1000
     var dryRun = false
     var dumpURL: BaseURL? = nil
+    /// Signs the requests that go straight to a service (--dump-url, --stats-url, --quote-url).
+    var internalProof: GatewayProof? = nil
 
     static let usage = """
     usage: dts-replay FILE|DIR|FILE.tar.gz [options]
@@ -69,6 +71,7 @@ struct ReplayOptions: Sendable {
       --dump-url URL         send the whole-system DUMPLOG straight to this service (user-utilities), with
                              the identity headers the gateway would add for the admin: for dumps larger
                              than the gateway's proxy buffers (64 MiB)
+    Requests straight to a service are signed with env DT_INTERNAL_KEY, else $STATE_DIR/internal-key.
     """
 
     static func parse(_ args: [String], environment: [String: String]) throws -> ReplayOptions {
@@ -119,12 +122,17 @@ struct ReplayOptions: Sendable {
         }
         guard !o.workloadPath.isEmpty else { throw ReplayError.usage(usage) }
         if o.adminPassword == nil {
-            if let p = environment["DT_ADMIN_PASSWORD"], !p.isEmpty {
-                o.adminPassword = p
-            } else if let dir = environment["STATE_DIR"], let data = FileManager.default.contents(atPath: dir + "/admin-password") {
-                o.adminPassword = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-            }
+            o.adminPassword = secret("DT_ADMIN_PASSWORD", stateFile: "admin-password", environment)
         }
+        o.internalProof = secret("DT_INTERNAL_KEY", stateFile: "internal-key", environment).flatMap { GatewayProof(key: $0) }
         return o
+    }
+
+    /// A secret from the environment, else from the file scripts/up keeps in STATE_DIR.
+    private static func secret(_ key: String, stateFile: String, _ environment: [String: String]) -> String? {
+        if let v = environment[key], !v.isEmpty { return v }
+        guard let dir = environment["STATE_DIR"], let data = FileManager.default.contents(atPath: dir + "/" + stateFile) else { return nil }
+        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty ? nil : text
     }
 }

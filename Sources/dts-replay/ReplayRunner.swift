@@ -127,7 +127,11 @@ final class ReplayRunner: @unchecked Sendable {
     }
 
     private func playSystemDumps(_ tally: inout Tally) {
-        let password = options.adminPassword ?? "admin-dev-password"
+        guard let password = options.adminPassword else {
+            note("no admin password; set --admin-password, DT_ADMIN_PASSWORD or STATE_DIR")
+            skip(workload.finalDumps.count, kind: "no admin password", &tally)
+            return
+        }
         var admin = ClassicSession(base: options.url, user: options.adminUser, password: password, timeoutMillis: options.timeoutMillis)
         do {
             try admin.open(register: false, tally: &tally)
@@ -137,7 +141,7 @@ final class ReplayRunner: @unchecked Sendable {
             return
         }
         if let dumpURL = options.dumpURL {
-            do { admin = try admin.direct(to: dumpURL) } catch {
+            do { admin = try admin.direct(to: dumpURL, signer: options.internalProof) } catch {
                 note("\(error)")
                 skip(workload.finalDumps.count, kind: "admin token unreadable", &tally)
                 return

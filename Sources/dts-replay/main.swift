@@ -47,8 +47,8 @@ if options.dryRun {
     exit(0)
 }
 
-let quoteBefore = ExternalStats.quoteHits(options.quoteURL)
-let cacheBefore = ExternalStats.cacheCounts(options.statsURL)
+let quoteBefore = ExternalStats.quoteHits(options.quoteURL, signer: options.internalProof)
+let cacheBefore = ExternalStats.cacheCounts(options.statsURL, signer: options.internalProof)
 FileHandle.standardError.write(Data("dts-replay: \(workload.commandCount) commands, \(workload.streams.count) users → \(options.url) (concurrency \(min(options.concurrency, max(1, workload.streams.count))))\n".utf8))
 
 let runner = ReplayRunner(options: options, workload: workload)
@@ -58,8 +58,8 @@ progress.start()
 let result = runner.run()
 progress.stop()
 
-let quoteAfter = ExternalStats.quoteHits(options.quoteURL)
-let cacheAfter = ExternalStats.cacheCounts(options.statsURL)
+let quoteAfter = ExternalStats.quoteHits(options.quoteURL, signer: options.internalProof)
+let cacheAfter = ExternalStats.cacheCounts(options.statsURL, signer: options.internalProof)
 var quoteHits: Int? = nil
 if let b = quoteBefore, let a = quoteAfter { quoteHits = a - b }
 var cache: (hits: Int, misses: Int)? = nil

@@ -11,9 +11,11 @@ struct Proxy: Sendable {
     let pools: [UpstreamGroup: UpstreamPool]
     let timeoutMillis: Int
     let logger: Logger
+    /// Signs every forwarded request (GatewayProof): services act on x-user-* only with a valid proof.
+    let client: HTTPClient
 
     /// Request headers passed on besides the identity ones (which the gateway sets itself, so
-    /// anything a client sends as x-user-* is never forwarded).
+    /// anything a client sends as x-user-* or x-gateway-proof is never forwarded).
     static let forwardedRequestHeaders: Set<String> = ["content-type", "accept", "idempotency-key"]
     /// Response headers the server writes itself, or that describe the upstream hop only.
     static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "date",
@@ -43,7 +45,7 @@ struct Proxy: Sendable {
             instance.requests.add(1, ordering: .relaxed)
             let result: Result<ClientResponse, HTTPClientError>
             do {
-                result = .success(try HTTPClient.shared.request(instance.endpoint, method: request.method, path: target,
+                result = .success(try client.request(instance.endpoint, method: request.method, path: target,
                                                                 headers: headers, body: request.body, timeoutMillis: timeoutMillis,
                                                                 spoolAbove: Self.spoolAbove))
             } catch {

@@ -9,7 +9,9 @@ if (environment["DT_WORKERS"] ?? "").isEmpty { environment["DT_WORKERS"] = "256"
 // The gateway admits every user's request: under a burst, waiting in its queue beats a 503.
 if (environment["DT_QUEUE"] ?? "").isEmpty { environment["DT_QUEUE"] = "32768" }
 
-let service = Service(name: "gateway", defaultPort: 8080, environment: environment)
+// The proxied routes are public (tokens are checked per route); its own status and /metrics need the proof.
+let service = Service(name: "gateway", defaultPort: 8080, callers: .publicExcept(["/gateway/", "/metrics"]), environment: environment)
+let internalProof = service.requireInternalProof()
 let settings = GatewaySettings(service.config)
 guard !settings.jwtSecret.isEmpty else {
     service.logger.error("DT_JWT_SECRET is not set; refusing to start")
@@ -27,7 +29,8 @@ let userLimiter = RateLimiter(ratePerSecond: settings.userRate, burst: settings.
 let handler = GatewayHandler(
     authenticator: TokenAuthenticator(jwt: JWT(secret: settings.jwtSecret), clock: SystemClock()),
     ipLimiter: ipLimiter, userLimiter: userLimiter,
-    proxy: Proxy(pools: pools, timeoutMillis: settings.upstreamTimeoutMillis, logger: service.logger),
+    proxy: Proxy(pools: pools, timeoutMillis: settings.upstreamTimeoutMillis, logger: service.logger,
+                 client: HTTPClient(signer: internalProof)),
     requestIds: RequestIds())
 
 for prefix in ["/authentication/", "/setup/", "/transaction/", "/engine/", "/classic/"] {
@@ -35,7 +38,7 @@ for prefix in ["/authentication/", "/setup/", "/transaction/", "/engine/", "/cla
 }
 service.router.setFallback(label: "unknown", mode: .inline) { request, _ in handler.handle(request) }
 
-// Breaker and limiter state, for operators and the tests (loopback only: nginx does not route /gateway/).
+// Breaker and limiter state, for operators and the tests (nginx does not route /gateway/; it needs the proof).
 let frozenPools = pools
 service.router.get("/gateway/status", mode: .inline) { _, _ in
     var ups: [(String, JSON)] = []

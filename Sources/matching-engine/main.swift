@@ -7,6 +7,8 @@ import ServiceCore
 // Each order holds a worker until its batch commits; allow plenty of them by default.
 let service = Service(name: "matching-engine", defaultPort: 8600, defaultWorkers: 48)
 let config = service.config
+service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
+service.requireSecret("DT_REDIS_PASSWORD", "Redis")
 
 do {
     let deadline = Date().addingTimeInterval(60)

@@ -10,7 +10,8 @@ final class ClassicHTTPTests: ClassicTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let env = ["DT_PG": TestEnv.value("DT_TEST_PG") ?? "", "DT_REDIS": TestEnv.value("DT_TEST_REDIS") ?? ""]
+        let env = ["DT_PG": TestEnv.value("DT_TEST_PG") ?? "", "DT_REDIS": TestEnv.value("DT_TEST_REDIS") ?? "",
+                   "DT_REDIS_PASSWORD": TestEnv.value("DT_TEST_REDIS_PASSWORD") ?? ""]
         ctx = WorkerContext(config: ServiceConfig(name: "test", environment: env), index: 0)
     }
 

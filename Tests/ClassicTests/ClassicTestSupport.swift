@@ -62,7 +62,10 @@ enum TestEnv {
         return e
     }
 
-    static func redis() throws -> RedisConnection { try RedisConnection(try redisEndpoint()) }
+    /// Signs requests straight to a service port with the stack's key (DT_TEST_INTERNAL_KEY).
+    static let signedClient = HTTPClient(signer: GatewayProof.fromEnvironment("DT_TEST_INTERNAL_KEY"))
+
+    static func redis() throws -> RedisConnection { try RedisConnection(try redisEndpoint(), password: value("DT_TEST_REDIS_PASSWORD")) }
 }
 
 /// A missing test environment is a failure, never a silent skip.

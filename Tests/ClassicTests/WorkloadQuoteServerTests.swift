@@ -24,6 +24,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
             env["DT_QUOTE_SEED"] = seed
             env["DT_QUOTE_DELAY_MS"] = String(delayMillis)
             env["DT_LOG_LEVEL"] = "info"
+            env["DT_INTERNAL_KEY"] = env["DT_TEST_INTERNAL_KEY"]
             process.environment = env
             let pipe = Pipe()
             process.standardError = pipe
@@ -55,7 +56,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
         var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: httpPort) }
 
         func http(_ symbol: String, _ user: String) throws -> ClientResponse {
-            try HTTPClient.shared.request(endpoint, method: "GET", path: "/quote?symbol=\(symbol)&user=\(user)", timeoutMillis: 5000)
+            try TestEnv.signedClient.request(endpoint, method: "GET", path: "/quote?symbol=\(symbol)&user=\(user)", timeoutMillis: 5000)
         }
 
         /// One legacy exchange: connect, send one line, read until the server closes.
@@ -87,7 +88,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
 
         func verify(price: String, symbol: String, user: String, timestamp: String, key: String) throws -> Bool {
             let q = "price=\(price)&symbol=\(symbol)&user=\(user)&timestamp=\(timestamp)&cryptokey=\(WorkloadReplayTests.percentEncode(key))"
-            let r = try HTTPClient.shared.request(endpoint, method: "GET", path: "/verify?" + q, timeoutMillis: 5000)
+            let r = try TestEnv.signedClient.request(endpoint, method: "GET", path: "/verify?" + q, timeoutMillis: 5000)
             return (try r.json())["valid"]?.boolValue == true
         }
     }
@@ -120,7 +121,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
             XCTAssertEqual(f.first.map(String.init), "0.00", request)
             XCTAssertEqual(f.count > 2 ? String(f[2]) : "", "NA", request)
         }
-        let stats = try JSON.parse(try HTTPClient.shared.request(qs.endpoint, method: "GET", path: "/stats").body)
+        let stats = try JSON.parse(try TestEnv.signedClient.request(qs.endpoint, method: "GET", path: "/stats").body)
         XCTAssertEqual(stats["tcpHits"]?.int64Value, 4)
         XCTAssertEqual(stats["badRequests"]?.int64Value, 3)
     }
@@ -139,7 +140,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
         for bad in ["xyz", "ABCD", "", "A1"] {
             XCTAssertEqual(try qs.http(bad, "bob").status, 400, "symbol '\(bad)'")
         }
-        let metrics = String(decoding: try HTTPClient.shared.request(qs.endpoint, method: "GET", path: "/metrics").body, as: UTF8.self)
+        let metrics = String(decoding: try TestEnv.signedClient.request(qs.endpoint, method: "GET", path: "/metrics").body, as: UTF8.self)
         XCTAssertTrue(metrics.contains("http_requests_total{route=\"GET /quote\",status=\"200\"} 1"), metrics)
     }
 
@@ -178,7 +179,7 @@ final class WorkloadQuoteServerTests: XCTestCase {
         XCTAssertTrue(each.allSatisfy { $0 >= 0.39 }, "every answer waited the 400 ms latency: \(each)")
         XCTAssertLessThan(total, 1.6, "8 delayed requests overlap (one after another would take 3.2 s)")
         // Latency can be changed at run time (scripts/bench-replay does this).
-        let r = try HTTPClient.shared.request(qs.endpoint, method: "POST", path: "/control", body: Array(#"{"delayMs":0}"#.utf8))
+        let r = try TestEnv.signedClient.request(qs.endpoint, method: "POST", path: "/control", body: Array(#"{"delayMs":0}"#.utf8))
         XCTAssertEqual((try r.json())["delayMs"]?.int64Value, 0)
         let t0 = Date()
         _ = try qs.http("SLW", "fast")

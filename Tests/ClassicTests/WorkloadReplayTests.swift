@@ -135,7 +135,7 @@ final class WorkloadReplayTests: XCTestCase {
             let query = [("price", WorkloadMoney.text(cents)), ("symbol", q.symbol), ("user", q.user),
                          ("timestamp", q.fields["quoteServerTime"] ?? ""), ("cryptokey", key)]
                 .map { "\($0.0)=\(Self.percentEncode($0.1))" }.joined(separator: "&")
-            let r = try HTTPClient.shared.request(env.quoteServer, method: "GET", path: "/verify?" + query, timeoutMillis: 5000)
+            let r = try TestEnv.signedClient.request(env.quoteServer, method: "GET", path: "/verify?" + query, timeoutMillis: 5000)
             if (try? r.json())?["valid"]?.boolValue != true {
                 problems.append("quote \(q.symbol) \(WorkloadMoney.text(cents)) for \(q.user) [\(q.txn)]: the quote server did not sign it")
             }

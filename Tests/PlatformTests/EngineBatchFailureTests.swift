@@ -6,12 +6,13 @@ import XCTest
 /// A command that makes PostgreSQL fail its whole batch (here: a deposit for a user id that does
 /// not exist, a foreign-key violation) must not sink the orders batched with it: the engine
 /// rolls back, rebuilds its books from the ledger and retries each command alone. Talks to the
-/// engine directly (x-user-id), since the gateway would never forward an unknown user.
+/// engine directly (x-user-id, signed as the gateway would), since the gateway would never forward an unknown user.
 final class EngineBatchFailureTests: XCTestCase {
     func testAFailingCommandDoesNotSinkItsBatch() throws {
         let api = try PTClient()
         let engine = try PTEnv.engine()
         let db = try PTEnv.pg()
+        let client = PTEnv.signedClient
         let seller = try api.newUser("bf")
         let s = try api.createStock(seller.token)
         api.grant(seller.token, s, 1000)
@@ -21,7 +22,7 @@ final class EngineBatchFailureTests: XCTestCase {
         let missingUser = (try db.query("SELECT COALESCE(MAX(id), 0) + 1000000 FROM users").int64(0, 0)) ?? 1_000_000
 
         @Sendable func call(_ user: Int64, _ path: String, _ body: String) -> Int {
-            (try? HTTPClient.shared.request(engine, method: "POST", path: path, headers: [("x-user-id", String(user))],
+            (try? client.request(engine, method: "POST", path: path, headers: [("x-user-id", String(user))],
                                             body: Array(body.utf8), timeoutMillis: 30_000).status) ?? 0
         }
         for id in ids { XCTAssertEqual(call(id, "/transaction/addMoneyToWallet", #"{"amount":100}"#), 200) }

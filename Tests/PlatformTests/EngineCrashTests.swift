@@ -126,9 +126,6 @@ enum PTStack {
         let pg = try PTEnv.require("DT_TEST_PG"), redis = try PTEnv.require("DT_TEST_REDIS"), nginx = try PTEnv.nginx()
         guard let pgPort = pg.split(separator: " ").first(where: { $0.hasPrefix("port=") })?.dropFirst(5),
               let redisPort = redis.split(separator: ":").last else { throw PTMissing(description: "cannot read ports") }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [try PTEnv.require("DT_TEST_REPO") + "/scripts/up"]
         var e = env
         e["STATE_DIR"] = try PTEnv.require("DT_TEST_STATE")
         e["PG_PORT"] = String(pgPort)
@@ -140,14 +137,8 @@ enum PTStack {
         e["BUILD"] = "debug"
         e["DT_ALLOW_RESET"] = "1"
         if let bin = env["DT_TEST_BIN_DIR"] { e["BIN_DIR"] = bin }
-        p.environment = e
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = out
-        try p.run()
-        let log = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0, "scripts/up: " + String(decoding: log, as: UTF8.self))
+        let up = try PTShell.capture("/bin/bash", [try PTEnv.require("DT_TEST_REPO") + "/scripts/up"], environment: e)
+        XCTAssertEqual(up.status, 0, "scripts/up: " + up.output)
         let health = try HTTPClient.shared.request(try PTEnv.engine(), method: "GET", path: "/health", timeoutMillis: 5000)
         XCTAssertEqual(health.status, 200)
     }
@@ -167,7 +158,7 @@ enum PTStack {
 
     /// The engine's in-memory resting orders equal the ledger's open orders (id → remaining).
     static func assertBooksMatchLedger(_ db: PGConnection, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try HTTPClient.shared.request(try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
         let orders = try JSON.parse(r.body)["data"]?["orders"]?.arrayValue ?? []
         var books: [String: String] = [:]
         for o in orders { books[o.text("stock_tx_id")] = o.text("remaining") }

@@ -37,6 +37,15 @@ enum PTEnv {
 
     static func pg() throws -> PGConnection { try PGConnection(try require("DT_TEST_PG")) }
 
+    /// The stack's Redis, authenticated (requirepass).
+    static func redis() throws -> RedisConnection {
+        guard let ep = Endpoint(try require("DT_TEST_REDIS")) else { throw PTMissing(description: "DT_TEST_REDIS is not host:port") }
+        return try RedisConnection(ep, password: try require("DT_TEST_REDIS_PASSWORD"))
+    }
+
+    /// Requests straight to a service port carry the gateway's proof (the stack's DT_TEST_INTERNAL_KEY).
+    static let signedClient = HTTPClient(signer: GatewayProof.fromEnvironment("DT_TEST_INTERNAL_KEY"))
+
     /// DT_TEST_PLATFORM_DIRECT=1 talks to the engine with x-user-id headers and makes users in
     /// the database directly (for developing the engine before auth and the gateway exist).
     static var direct: Bool { values["DT_TEST_PLATFORM_DIRECT"] == "1" }
@@ -78,7 +87,8 @@ final class PTClient: @unchecked Sendable {
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let token { headers.append(direct ? ("x-user-id", token) : ("token", token)) }
         do {
-            let r = try HTTPClient.shared.request(endpoint, method: method, path: path, headers: headers,
+            let client = direct ? PTEnv.signedClient : HTTPClient.shared
+            let r = try client.request(endpoint, method: method, path: path, headers: headers,
                                                   body: Array((body ?? "").utf8), timeoutMillis: timeoutMillis)
             return PTResponse(status: r.status, body: String(decoding: r.body, as: UTF8.self), json: try? JSON.parse(r.body))
         } catch {
@@ -172,7 +182,7 @@ enum PTLedger {
             INSERT INTO users SELECT * FROM pt_keep_users;
             COMMIT;
             """)
-        let r = try HTTPClient.shared.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
         if r.status == 404 {
             // The stack runs the engine without DT_ALLOW_RESET: restart it instead (it rebuilds
             // its books from the now empty ledger; scripts/up passes DT_ALLOW_RESET=1 this time).

@@ -96,11 +96,13 @@ struct EdgeResponse {
 }
 
 enum EdgeHTTP {
+    /// `signed`: with the gateway's proof, as a request straight to a service port needs.
     static func call(_ ep: Endpoint, _ method: String, _ path: String, headers: [(String, String)] = [],
-                     body: String? = nil, timeoutMillis: Int = 15_000) throws -> EdgeResponse {
+                     body: String? = nil, signed: Bool = false, timeoutMillis: Int = 15_000) throws -> EdgeResponse {
         var h = headers
         if body != nil { h.append(("Content-Type", "application/json")) }
-        let r = try HTTPClient.shared.request(ep, method: method, path: path, headers: h, body: Array((body ?? "").utf8),
+        let client = signed ? PTEnv.signedClient : HTTPClient.shared
+        let r = try client.request(ep, method: method, path: path, headers: h, body: Array((body ?? "").utf8),
                                               timeoutMillis: timeoutMillis)
         return EdgeResponse(status: r.status, headers: r.headers, body: r.body)
     }
@@ -156,6 +158,8 @@ final class EdgeProcess {
         environment["DT_PORT"] = String(port)
         environment["DT_LOOPS"] = "1"
         environment["DT_LOG_LEVEL"] = "info"
+        // The stack's key, so a test gateway's requests pass the stack's services (tests may override it).
+        environment["DT_INTERNAL_KEY"] = environment["DT_TEST_INTERNAL_KEY"]
         for (k, v) in env { environment[k] = v }
         process.environment = environment
         let log = FileHandle(forWritingAtPath: logPath)
@@ -210,7 +214,7 @@ struct EdgeInstanceStatus {
 
 extension EdgeProcess {
     func upstreamStatus(_ group: String) throws -> [EdgeInstanceStatus] {
-        let r = try EdgeHTTP.call(endpoint, "GET", "/gateway/status")
+        let r = try EdgeHTTP.call(endpoint, "GET", "/gateway/status", signed: true)
         guard r.status == 200, let list = r.json?["upstreams"]?[group]?.arrayValue else {
             throw EdgeEnvMissing(description: "bad /gateway/status: \(r.status) \(r.text)")
         }

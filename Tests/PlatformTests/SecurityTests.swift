@@ -126,7 +126,8 @@ final class SecurityTests: XCTestCase {
     func testPublicRoutesNeedNoToken() throws {
         let gw = try EdgeEnv.service(defaultPort: 8081)
         XCTAssertEqual(try EdgeHTTP.call(gw, "GET", "/health").status, 200)
-        XCTAssertEqual(try EdgeHTTP.call(gw, "GET", "/metrics").status, 200)
+        XCTAssertEqual(try EdgeHTTP.call(gw, "GET", "/metrics").status, 401, "metrics only with the gateway proof")
+        XCTAssertEqual(try EdgeHTTP.call(gw, "GET", "/metrics", signed: true).status, 200)
         let ep = try EdgeEnv.nginx()
         XCTAssertEqual(try EdgeHTTP.login(ep, EdgeEnv.uniqueName("nobody"), "x").status, 400, "reaches auth, not 401")
     }

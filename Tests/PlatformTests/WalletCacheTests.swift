@@ -16,7 +16,7 @@ final class WalletCacheTests: XCTestCase {
         api.deposit(buyer.token, "50")
         XCTAssertEqual(api.balance(buyer.token), "50")
         let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: buyer.name))
-        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        let redis = try PTEnv.redis()
         let cached = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text)
         XCTAssertTrue(cached.hasSuffix(":5000"), "written through after the deposit's commit: \(cached)")
 
@@ -37,7 +37,7 @@ final class WalletCacheTests: XCTestCase {
         api.deposit(user.token, "40")
         XCTAssertEqual(api.balance(user.token), "40")
         let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: user.name))
-        let redis = try RedisConnection(try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS"))))
+        let redis = try PTEnv.redis()
         let before = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text)
         XCTAssertTrue(before.hasSuffix(":4000"), before)
         let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
@@ -60,8 +60,7 @@ final class WalletCacheTests: XCTestCase {
         api.deposit(user.token, "10")
         let db = try PTEnv.pg()
         let id = try XCTUnwrap(try LedgerOps.userId(db, name: user.name))
-        let redisEndpoint = try XCTUnwrap(Endpoint(try PTEnv.require("DT_TEST_REDIS")))
-        let redis = try RedisConnection(redisEndpoint)
+        let redis = try PTEnv.redis()
         let stale = try PlatformReads.balanceCents(db, userId: id)    // the slow reader's read
         XCTAssertEqual(stale.cents, 1000)
         try redis.command(["DEL", "wallet:\(id)"])
@@ -114,5 +113,23 @@ enum PTShell {
         do { try p.run() } catch { return -1 }
         p.waitUntilExit()
         return p.terminationStatus
+    }
+
+    /// Runs a program to its end with exactly `environment`; returns its status and combined output.
+    /// `timeout`: terminated after that many seconds (for programs expected to exit at once).
+    static func capture(_ path: String, _ args: [String], environment: [String: String],
+                        timeout: TimeInterval? = nil) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        p.environment = environment
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } } }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

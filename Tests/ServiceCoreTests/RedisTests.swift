@@ -5,7 +5,7 @@ import XCTest
 final class RedisTests: XCTestCase {
     private func connect() throws -> RedisConnection {
         guard let ep = Endpoint(try TestEnv.require("DT_TEST_REDIS")) else { throw RedisError(message: "bad DT_TEST_REDIS") }
-        return try RedisConnection(ep)
+        return try RedisConnection(ep, password: ProcessInfo.processInfo.environment["DT_TEST_REDIS_PASSWORD"])
     }
 
     func testBinarySafeCommandsAndPipelining() throws {

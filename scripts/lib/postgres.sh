@@ -1,6 +1,8 @@
 # shellcheck shell=bash
-# PostgreSQL cluster private to one state folder. Needs common.sh.
+# PostgreSQL cluster private to one state folder. Needs common.sh and secrets.sh (load_secrets).
 # As root the server runs as the `postgres` OS user (postgres refuses root); otherwise as ourselves.
+# Every connection needs a password (scram-sha-256): the superuser `postgres` is for these scripts,
+# the services log in as `daytrade`, a plain role that owns the `daytrade` database.
 
 pg_bin_dir() {
     if [ -n "${PG_BIN:-}" ]; then echo "$PG_BIN"; return; fi
@@ -46,7 +48,10 @@ pg_pid() { pid_alive "$PG_DATA/postmaster.pid" postgres; }
 
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
 
-pg_psql() { "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"; }
+# As the superuser; the password goes through the environment, never the command line.
+pg_psql() {
+    PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+}
 
 pg_init() {
     local root
@@ -65,11 +70,54 @@ pg_init() {
     fi
     if [ ! -s "$PG_DATA/PG_VERSION" ]; then
         log "initdb $PG_DATA"
-        pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust --encoding=UTF8 --locale=C >>"$PG_LOG" 2>&1 \
-            || { tail -n 20 "$PG_LOG" >&2; die "initdb failed (log: $PG_LOG)"; }
+        # The superuser's password comes from a file the cluster's owner can read, removed at once.
+        local pwfile
+        pwfile="$(mktemp /tmp/daytrade-pw.XXXXXX)"
+        printf '%s\n' "$PG_SUPERUSER_PASSWORD" >"$pwfile"
+        [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$pwfile"
+        pg_as "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=scram-sha-256 --pwfile="$pwfile" \
+            --encoding=UTF8 --locale=C >>"$PG_LOG" 2>&1 \
+            || { rm -f "$pwfile"; tail -n 20 "$PG_LOG" >&2; die "initdb failed (log: $PG_LOG)"; }
+        rm -f "$pwfile"
         echo "include_if_exists = 'daytrade.conf'" >>"$PG_DATA/postgresql.conf"
+        pg_write_hba
     fi
     pg_write_conf
+}
+
+# Passwords (scram-sha-256) for every TCP connection; no trust line anywhere. The Unix socket is
+# off (unix_socket_directories = ''), so there are no local lines.
+pg_write_hba() {
+    cat >"$PG_DATA/pg_hba.conf" <<HBA
+# Written by scripts/up; edit scripts/lib/postgres.sh instead.
+# TYPE  DATABASE  USER  ADDRESS       METHOD
+host    all       all   127.0.0.1/32  scram-sha-256
+host    all       all   ::1/128       scram-sha-256
+HBA
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/pg_hba.conf"
+    chmod 600 "$PG_DATA/pg_hba.conf"
+}
+
+pg_hba_trusts() { grep -Eq '^[[:space:]]*[^#[:space:]].*[[:space:]]trust([[:space:]]|$)' "$PG_DATA/pg_hba.conf"; }
+
+# A login with a wrong password is refused (trust is gone from the running server).
+pg_refuses_wrong_password() {
+    ! PGPASSWORD="wrong-$RANDOM" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
+}
+
+# A cluster made by an older scripts/up trusts every local connection: give the superuser its
+# password while trust still lets us in, then switch pg_hba to scram-sha-256 and reload. Data stays.
+pg_secure() {
+    if pg_hba_trusts; then
+        log "postgres: replacing trust authentication with scram-sha-256 passwords"
+        printf "ALTER ROLE postgres PASSWORD '%s';\n" "$PG_SUPERUSER_PASSWORD" | pg_psql
+        pg_write_hba
+        pg_psql -c "SELECT pg_reload_conf()" >/dev/null
+    fi
+    wait_for "postgres to require passwords" "$WAIT_TIMEOUT" pg_refuses_wrong_password \
+        || die "postgres still accepts a wrong password (check $PG_DATA/pg_hba.conf)"
+    pg_psql -c "SELECT 1" >/dev/null 2>&1 \
+        || die "cannot log in to postgres as its superuser with the password in $STATE_DIR/pg-superuser-password"
 }
 
 # Settings rewritten on every up so edits here reach existing clusters (at their next start).
@@ -78,6 +126,7 @@ pg_write_conf() {
     cat >"$PG_DATA/daytrade.conf" <<CONF
 # Written by scripts/up; edit scripts/lib/postgres.sh instead.
 listen_addresses = '127.0.0.1'
+password_encryption = 'scram-sha-256'
 port = $PG_PORT
 unix_socket_directories = ''
 max_connections = 400
@@ -127,14 +176,19 @@ pg_start() {
         || { tail -n 20 "$PG_LOG" >&2; die "postgres not ready (log: $PG_LOG)"; }
 }
 
-# The application's role and database (idempotent).
+# The application's role and database (idempotent). The role is not a superuser (older stacks
+# made it one: demoted here); owning the database is enough for migrations, triggers, advisory
+# locks and LISTEN/NOTIFY. Its password is set on every up, so the file is the truth.
 pg_ensure_db() {
     if [ "$(pg_psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'daytrade'")" != 1 ]; then
-        pg_psql -c "CREATE ROLE daytrade LOGIN SUPERUSER"
+        pg_psql -c "CREATE ROLE daytrade LOGIN"
     fi
+    printf "ALTER ROLE daytrade WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '%s';\n" \
+        "$DT_PG_PASSWORD" | pg_psql
     if [ "$(pg_psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'daytrade'")" != 1 ]; then
         pg_psql -c "CREATE DATABASE daytrade OWNER daytrade"
     fi
+    pg_psql -c "ALTER DATABASE daytrade OWNER TO daytrade"
 }
 
 pg_stop() {

@@ -12,6 +12,9 @@ SCRIPT_NAME=redis-restart
 . "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 [ -r "$STACK_ENV" ] || die "no stack in $STATE_DIR (run scripts/up first)"
 load_stack_env
+# shellcheck source=secrets.sh
+. "$(dirname "${BASH_SOURCE[0]}")/secrets.sh"
+load_secrets
 # shellcheck source=redis.sh
 . "$(dirname "${BASH_SOURCE[0]}")/redis.sh"
 case "$action" in

@@ -1,21 +1,39 @@
 # shellcheck shell=bash
-# Redis for one state folder: a cache only, so no persistence at all. Needs common.sh.
+# Redis for one state folder: a cache only, so no persistence at all. Needs common.sh and
+# secrets.sh (DT_REDIS_PASSWORD from load_secrets). Clients must AUTH (requirepass); the password
+# sits in a mode-600 config file and reaches redis-cli through REDISCLI_AUTH, never a command line.
 
 REDIS_PIDFILE="$STATE_DIR/pids/redis.pid"
 
 redis_pid() { pid_alive "$REDIS_PIDFILE" redis-server; }
 
-redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
+redis_cli() { REDISCLI_AUTH="$DT_REDIS_PASSWORD" redis-cli --no-auth-warning -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+redis_ping() { [ "$(redis_cli ping 2>/dev/null)" = PONG ]; }
+
+# The config file read at start: everything secret, the rest stays on the command line below.
+redis_write_conf() {
+    (umask 077; printf 'requirepass %s\n' "$DT_REDIS_PASSWORD" >"$STATE_DIR/redis/redis.conf")
+}
+
+# An instance started by an older scripts/up has no password: set it live (the file covers restarts).
+redis_require_password() {
+    if [ "$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then
+        log "redis answers without a password; setting requirepass"
+        printf '%s' "$DT_REDIS_PASSWORD" | redis-cli -h 127.0.0.1 -p "$REDIS_PORT" -x config set requirepass >/dev/null
+    fi
+}
 
 redis_start() {
+    mkdir -p "$STATE_DIR/redis" "$STATE_DIR/pids" "$STATE_DIR/logs"
+    redis_write_conf
     if redis_pid >/dev/null; then
         log "redis already running (pid $(redis_pid))"
+        redis_require_password
     else
         require_free_port "$REDIS_PORT" redis REDIS_PORT
         log "starting redis on 127.0.0.1:$REDIS_PORT"
-        mkdir -p "$STATE_DIR/redis" "$STATE_DIR/pids" "$STATE_DIR/logs"
         rm -f "$REDIS_PIDFILE"
-        (close_extra_fds; exec redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
+        (close_extra_fds; exec redis-server "$STATE_DIR/redis/redis.conf" --bind 127.0.0.1 --port "$REDIS_PORT" --save '' --appendonly no \
             --daemonize yes --pidfile "$REDIS_PIDFILE" --logfile "$STATE_DIR/logs/redis.log" \
             --dir "$STATE_DIR/redis" --maxclients 10000 --tcp-backlog 4096) \
             || die "redis-server failed to start (log: $STATE_DIR/logs/redis.log)"

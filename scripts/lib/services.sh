@@ -39,17 +39,37 @@ service_names() {
     for row in "${SERVICES[@]}"; do echo "${row%% *}"; done
 }
 
+# What each service may hold (least privilege): pg = PostgreSQL login, redis = Redis password,
+# jwt = token secret, admin = the admin password, key = DT_INTERNAL_KEY (signs/checks GatewayProof).
+# hello holds nothing: it serves a constant and is open to any caller.
+service_secrets() {
+    case "$1" in
+        gateway) echo "jwt key" ;;
+        auth) echo "jwt admin pg redis key" ;;
+        buy|sell|user-utilities|trigger-worker|matching-engine) echo "pg redis key" ;;
+        quote-server) echo "key" ;;
+        *) echo "" ;;
+    esac
+}
+
 # Environment (NAME=value lines) of one instance. Callers add it with `env`.
 service_env() {
-    local name="$1" port="$2"
+    local name="$1" port="$2" grant
     echo "DT_HOST=127.0.0.1"
     echo "DT_PORT=$port"
-    echo "DT_PG=host=127.0.0.1 port=$PG_PORT dbname=daytrade user=daytrade"
-    echo "DT_REDIS=127.0.0.1:$REDIS_PORT"
-    echo "DT_JWT_SECRET=$DT_JWT_SECRET"
+    for grant in $(service_secrets "$name"); do
+        case "$grant" in
+            pg)    echo "DT_PG=host=127.0.0.1 port=$PG_PORT dbname=daytrade user=daytrade"
+                   echo "DT_PG_PASSWORD=$DT_PG_PASSWORD" ;;
+            redis) echo "DT_REDIS=127.0.0.1:$REDIS_PORT"
+                   echo "DT_REDIS_PASSWORD=$DT_REDIS_PASSWORD" ;;
+            jwt)   echo "DT_JWT_SECRET=$DT_JWT_SECRET" ;;
+            admin) echo "DT_ADMIN_PASSWORD=$DT_ADMIN_PASSWORD" ;;
+            key)   echo "DT_INTERNAL_KEY=$DT_INTERNAL_KEY" ;;
+        esac
+    done
     echo "DT_QUOTE_URL=127.0.0.1:$(ports_of quote-server | awk '{print $1}')"
     echo "DT_LOG_LEVEL=${DT_LOG_LEVEL:-info}"
-    echo "DT_ADMIN_PASSWORD=$DT_ADMIN_PASSWORD"
     echo "DT_ALLOW_RESET=${DT_ALLOW_RESET:-0}"
     case "$name" in
         quote-server)

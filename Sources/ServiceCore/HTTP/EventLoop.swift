@@ -175,6 +175,10 @@ final class EventLoop: @unchecked Sendable {
     private func dispatch(_ conn: Connection, _ request: HTTPRequest) {
         let started = Clock.monotonicNanos()
         let keepAlive = request.wantsKeepAlive && !draining
+        if let refused = server.router.gate?(request) {
+            respond(conn, request.method == "HEAD" ? refused.forHead() : refused, keepAlive: keepAlive, route: "refused", started: started)
+            return
+        }
         switch server.router.match(method: request.method, path: request.path) {
         case .notFound:
             respond(conn, .error(404, "no route for \(request.method) \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)

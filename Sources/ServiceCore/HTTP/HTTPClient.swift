@@ -57,12 +57,18 @@ public final class HTTPClient: Sendable {
 
     public static let maxResponseBytes = 1 << 30
 
-    public init() {}
+    /// Adds a `GatewayProof` over each request's method, target and identity headers (nil: none).
+    private let signer: GatewayProof?
+
+    public init(signer: GatewayProof? = nil) {
+        self.signer = signer
+    }
 
     public func request(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
                         body: [UInt8] = [], timeoutMillis: Int = 5000,
                         spoolAbove: Int? = nil) throws(HTTPClientError) -> ClientResponse {
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
+        let headers = signer.map { $0.signed(method: method, target: path, headers: headers) } ?? headers
         var wire: [UInt8] = []
         wire.reserveCapacity(256 + body.count)
         wire.append(contentsOf: "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)

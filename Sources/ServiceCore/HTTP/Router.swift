@@ -22,6 +22,8 @@ public final class Router: @unchecked Sendable {
     private var exact: [String: [String: Route]] = [:]   // path -> method -> route
     private var prefixes: [(prefix: String, route: Route)] = []
     private var fallback: Route?
+    /// Checked before routing (the caller policy); a non-nil answer is sent instead of any route.
+    var gate: (@Sendable (HTTPRequest) -> HTTPResponse?)?
 
     public init() {}
 

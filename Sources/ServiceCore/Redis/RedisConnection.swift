@@ -33,18 +33,37 @@ public struct RedisError: Error, CustomStringConvertible, Sendable {
     public var description: String { "redis: \(message)" }
 }
 
+/// Where Redis is and the `requirepass` password it wants (nil: none).
+public struct RedisTarget: Sendable, CustomStringConvertible {
+    public let endpoint: Endpoint
+    public let password: String?
+
+    public init(_ endpoint: Endpoint, password: String?) {
+        self.endpoint = endpoint
+        self.password = password
+    }
+
+    public var description: String { endpoint.description }
+}
+
 /// A hiredis connection. Not thread-safe: each worker thread owns one (`WorkerContext.redis()`).
-/// Arguments are binary-safe. After an I/O error the next command reconnects, so a restarted
-/// Redis is picked up without restarting the service.
+/// Arguments are binary-safe. After an I/O error the next command reconnects (and authenticates
+/// again), so a restarted Redis is picked up without restarting the service.
 public final class RedisConnection {
     private var ctx: UnsafeMutablePointer<redisContext>?
     public let endpoint: Endpoint
+    private let password: String?
     private let timeoutMillis: Int
 
-    public init(_ endpoint: Endpoint, timeoutMillis: Int = 2000) throws {
-        self.endpoint = endpoint
+    public init(_ target: RedisTarget, timeoutMillis: Int = 2000) throws {
+        self.endpoint = target.endpoint
+        self.password = target.password
         self.timeoutMillis = timeoutMillis
         try connect()
+    }
+
+    public convenience init(_ endpoint: Endpoint, password: String? = nil, timeoutMillis: Int = 2000) throws {
+        try self.init(RedisTarget(endpoint, password: password), timeoutMillis: timeoutMillis)
     }
 
     deinit { if let c = ctx { redisFree(c) } }
@@ -62,6 +81,16 @@ public final class RedisConnection {
         }
         _ = redisSetTimeout(c, tv)
         ctx = c
+        if let password { try authenticate(password) }
+    }
+
+    /// AUTH on every (re)connect: a fresh connection to a `requirepass` server answers NOAUTH to anything else.
+    private func authenticate(_ password: String) throws {
+        let reply = try pipelineOnce([[Array("AUTH".utf8), Array(password.utf8)]])[0]
+        if case .error(let message) = reply {
+            if let c = ctx { redisFree(c); ctx = nil }
+            throw RedisError(message: "AUTH at \(endpoint) refused: \(message)")
+        }
     }
 
     /// One command, e.g. `["SET", key, value, "EX", "60"]`. Retries once on a fresh connection if

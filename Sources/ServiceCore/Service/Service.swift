@@ -7,6 +7,7 @@ public final class Service: @unchecked Sendable {
     public let logger: Logger
     public let router = Router()
     public let options: HTTPServerOptions
+    public let callers: CallerPolicy
     private var server: HTTPServer?
     private var signalSources: [DispatchSourceSignal] = []
     /// Checks run by /health besides "the process answers" (e.g. database reachable).
@@ -14,11 +15,32 @@ public final class Service: @unchecked Sendable {
 
     /// `defaultWorkers` sizes the blocking pool when DT_WORKERS is unset: services whose handlers
     /// wait on slow peers (quotes, upstreams) need more threads than CPU-bound ones.
-    public init(name: String, defaultPort: Int, defaultWorkers: Int = 16,
+    /// `callers` decides which requests need the gateway's proof (see `CallerPolicy`).
+    public init(name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         config = ServiceConfig(name: name, environment: environment)
         logger = Logger(config: config)
         options = HTTPServerOptions(config: config, defaultPort: defaultPort, defaultWorkers: defaultWorkers)
+        self.callers = callers
+    }
+
+    /// A secret this service cannot run without. There are no built-in defaults: when it is
+    /// missing the service logs why and exits before serving anything.
+    @discardableResult
+    public func requireSecret(_ key: String, _ purpose: String) -> String {
+        guard let value = config.secret(key) else {
+            logger.error("\(key) is not set; refusing to start (needed for \(purpose))")
+            exit(1)
+        }
+        return value
+    }
+
+    /// The DT_INTERNAL_KEY proof that signs and checks service-to-service requests (required).
+    public func requireInternalProof() -> GatewayProof {
+        guard let proof = GatewayProof(key: requireSecret("DT_INTERNAL_KEY", "the gateway proof on service requests")) else {
+            exit(1)   // unreachable: requireSecret returns a non-empty key
+        }
+        return proof
     }
 
     private var pendingGauges: [(String, @Sendable () -> Int)] = []
@@ -35,6 +57,10 @@ public final class Service: @unchecked Sendable {
     /// Starts serving and returns the bound port (use `runForever` in executables).
     @discardableResult
     public func start() throws -> Int {
+        if callers.needsKey {
+            let gate = CallerGate(policy: callers, proof: requireInternalProof())
+            router.gate = { gate.refusal($0) }
+        }
         let checks = healthChecks
         router.get("/health", mode: checks.isEmpty ? .inline : .blocking) { _, ctx in
             var failed: [JSON] = []

@@ -31,10 +31,32 @@ public struct ServiceConfig: Sendable {
 
     public var host: String { string("DT_HOST", default: "127.0.0.1") }
     public var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
-    public var postgresConnInfo: String {
-        string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade connect_timeout=5")
+    /// A secret's value, nil when unset or empty (secrets have no defaults).
+    public func secret(_ key: String) -> String? {
+        guard let v = values[key], !v.isEmpty else { return nil }
+        return v
     }
-    public var redis: Endpoint { Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379) }
+
+    /// DT_PG plus the password from DT_PG_PASSWORD (kept apart so deployments can hold it as a secret).
+    public var postgresConnInfo: String {
+        let base = string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade connect_timeout=5")
+        guard let password = secret("DT_PG_PASSWORD") else { return base }
+        return base + " password=" + Self.conninfoQuoted(password)
+    }
+
+    /// DT_REDIS (host:port) with DT_REDIS_PASSWORD for AUTH.
+    public var redis: RedisTarget {
+        let endpoint = Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379)
+        return RedisTarget(endpoint, password: secret("DT_REDIS_PASSWORD"))
+    }
+
+    /// Signs calls to other services (DT_INTERNAL_KEY); nil without the key.
+    public var internalProof: GatewayProof? { secret("DT_INTERNAL_KEY").flatMap { GatewayProof(key: $0) } }
+
+    /// A libpq conninfo value: single-quoted, with backslash and quote escaped.
+    static func conninfoQuoted(_ value: String) -> String {
+        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+    }
 }
 
 public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
