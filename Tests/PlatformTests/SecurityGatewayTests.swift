@@ -31,7 +31,8 @@ final class SecurityGatewayTests: XCTestCase {
     /// An auth instance on the test database, on `port` (0: any).
     private func auth(port: Int = 0) throws -> EdgeProcess {
         var env = ["DT_JWT_SECRET": secret, "DT_PG": try EdgeEnv.require("DT_TEST_PG"), "DT_WORKERS": "4",
-                   "DT_PG_PASSWORD": try EdgeEnv.require("DT_TEST_PG_PASSWORD")]
+                   "DT_PG_PASSWORD": try EdgeEnv.require("DT_TEST_PG_PASSWORD"), "DT_REDIS": try EdgeEnv.require("DT_TEST_REDIS"),
+                   "DT_REDIS_PASSWORD": try EdgeEnv.require("DT_TEST_REDIS_PASSWORD")]
         // Same admin password as the stack's auth, so this instance's start-up check changes nothing.
         if let admin = EdgeEnv.adminPassword() { env["DT_ADMIN_PASSWORD"] = admin }
         let p = try EdgeProcess("auth", env: env, port: port)
