@@ -3,18 +3,9 @@
 /// server cannot meet. A request that breaks one cannot be framed or routed safely, so it is
 /// answered and the connection closed.
 enum HeadRules {
-    struct Failure: Error {
-        let status: Int
-        let message: String
-        init(_ status: Int, _ message: String) {
-            self.status = status
-            self.message = message
-        }
-    }
-
     /// The body length the head declares.
     static func bodyLength(_ headers: [(name: String, value: String)], versionMinor: Int,
-                           limits: HTTPLimits) throws(Failure) -> Int {
+                           limits: HTTPLimits) throws(HTTPError) -> Int {
         try checkHost(headers, versionMinor: versionMinor)
         try checkExpect(headers, versionMinor: versionMinor)
         var contentLength: Int? = nil
@@ -22,8 +13,8 @@ enum HeadRules {
         for h in headers {
             if h.name == "content-length" {
                 guard !h.value.isEmpty, h.value.utf8.count <= 18, h.value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let n = Int(h.value) else { throw Failure(400, "malformed Content-Length") }
-                if let prior = contentLength, prior != n { throw Failure(400, "conflicting Content-Length headers") }
+                      let n = Int(h.value) else { throw HTTPError(400, "malformed Content-Length") }
+                if let prior = contentLength, prior != n { throw HTTPError(400, "conflicting Content-Length headers") }
                 contentLength = n
             } else if h.name == "transfer-encoding" {
                 transferEncoding += h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
@@ -31,37 +22,37 @@ enum HeadRules {
         }
         if !transferEncoding.isEmpty {
             // Two framings for one body is the classic request-smuggling set-up: refuse it outright.
-            if contentLength != nil { throw Failure(400, "both Transfer-Encoding and Content-Length") }
-            if versionMinor == 0 { throw Failure(400, "Transfer-Encoding in an HTTP/1.0 request") }
-            guard transferEncoding.last?.lowercased() == "chunked" else { throw Failure(501, "unsupported transfer coding") }
-            throw Failure(411, "chunked request bodies are not supported; send Content-Length")
+            if contentLength != nil { throw HTTPError(400, "both Transfer-Encoding and Content-Length") }
+            if versionMinor == 0 { throw HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request") }
+            guard transferEncoding.last?.lowercased() == "chunked" else { throw HTTPError(501, "unsupported transfer coding") }
+            throw HTTPError(411, "chunked request bodies are not supported; send Content-Length")
         }
         let length = contentLength ?? 0
-        if length > limits.maxBodyBytes { throw Failure(413, "request body too large") }
+        if length > limits.maxBodyBytes { throw HTTPError(413, "request body too large") }
         return length
     }
 
-    private static func checkHost(_ headers: [(name: String, value: String)], versionMinor: Int) throws(Failure) {
+    private static func checkHost(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
         var host: String? = nil
         for h in headers where h.name == "host" {
-            if host != nil { throw Failure(400, "more than one Host header") }
+            if host != nil { throw HTTPError(400, "more than one Host header") }
             host = h.value
         }
         guard let host else {
-            if versionMinor == 1 { throw Failure(400, "HTTP/1.1 request without a Host header") }
+            if versionMinor == 1 { throw HTTPError(400, "HTTP/1.1 request without a Host header") }
             return
         }
         // uri-host [":" port]: reg-name, IPv4 or an IP literal in brackets (RFC 3986 §3.2.2).
-        guard host.utf8.allSatisfy(isHostByte) else { throw Failure(400, "malformed Host header") }
+        guard host.utf8.allSatisfy(isHostByte) else { throw HTTPError(400, "malformed Host header") }
     }
 
-    private static func checkExpect(_ headers: [(name: String, value: String)], versionMinor: Int) throws(Failure) {
+    private static func checkExpect(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
         // RFC 9110 §10.1.1: a 100-continue expectation in an HTTP/1.0 request is ignored.
         guard versionMinor == 1 else { return }
         for h in headers where h.name == "expect" {
             for item in h.value.split(separator: ",", omittingEmptySubsequences: false)
             where item.trimmingASCIISpaces().lowercased() != "100-continue" {
-                throw Failure(417, "unsupported expectation: only 100-continue is understood")
+                throw HTTPError(417, "unsupported expectation: only 100-continue is understood")
             }
         }
     }
