@@ -173,6 +173,19 @@ final class HTTPConformanceTests: XCTestCase {
         XCTAssertEqual(c.readResponse()?.status, 404)
     }
 
+    func testConnectionCloseInAnOptionListCloses() throws {
+        let s = try server()
+        defer { s.stop() }
+        let c = try client(s)
+        c.send("GET /hello HTTP/1.1\r\nHost: x\r\nConnection: TE, close\r\n\r\n")
+        XCTAssertEqual(c.readResponse()?.headers["connection"], "close")
+        XCTAssertTrue(c.isClosedByPeer())
+        let old = try client(s)
+        old.send("GET /hello HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\nGET /hello HTTP/1.0\r\n\r\n")
+        XCTAssertNil(old.readResponse()?.headers["connection"], "HTTP/1.0 keep-alive was not honoured")
+        XCTAssertEqual(old.readResponse()?.headers["connection"], "close")
+    }
+
     func testBlankLinesBeforeARequestAreIgnored() throws {
         let s = try server()
         defer { s.stop() }
