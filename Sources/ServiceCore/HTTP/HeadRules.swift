@@ -9,7 +9,7 @@ enum HeadRules {
         try checkHost(headers, versionMinor: versionMinor)
         try checkExpect(headers, versionMinor: versionMinor)
         var contentLength: Int? = nil
-        var transferEncoding: [Substring] = []
+        var transferEncoding: [Substring]? = nil   // present even when empty
         for h in headers {
             if h.name == "content-length" {
                 guard !h.value.isEmpty, h.value.utf8.count <= 18, h.value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
@@ -17,10 +17,10 @@ enum HeadRules {
                 if let prior = contentLength, prior != n { throw HTTPError(400, "conflicting Content-Length headers") }
                 contentLength = n
             } else if h.name == "transfer-encoding" {
-                transferEncoding += h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
+                transferEncoding = (transferEncoding ?? []) + h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
             }
         }
-        if !transferEncoding.isEmpty {
+        if let transferEncoding {
             // Two framings for one body is the classic request-smuggling set-up: refuse it outright.
             if contentLength != nil { throw HTTPError(400, "both Transfer-Encoding and Content-Length") }
             if versionMinor == 0 { throw HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request") }
