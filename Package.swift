@@ -41,6 +41,10 @@ let package = Package(
         .executableTarget(name: "dts-replay", dependencies: core),
         .executableTarget(name: "dts-load", dependencies: core),
         .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook"], path: "Benchmarks/OrderBookBench"),
+        // Fuzz target for the HTTP head and JSON parsers: libFuzzer under scripts/fuzz, a corpus
+        // replayer in a plain build.
+        .executableTarget(name: "dt-fuzz", dependencies: ["ServiceCore", "CFuzzDriver"], path: "Fuzz/dt-fuzz"),
+        .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
 
         // Tests (run through scripts/test, which starts PostgreSQL, Redis, nginx and the services).
         .testTarget(name: "ServiceCoreTests", dependencies: ["ServiceCore", "CShim"]),

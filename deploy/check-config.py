@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Static checks of deploy/ where no Docker engine or cluster runs: parses docker-compose.yml and
 every manifest in k8s/, and checks them against each other and against scripts/lib/services.sh
-(the service table scripts/up uses), so the three ways of running DayTrade stay in step.
+(the service table scripts/up uses), so the three ways of running DayTrade stay in step; and
+checks the production nginx template's hardening (timeouts, no benchmark routes).
 
 Needs PyYAML (Debian: python3-yaml). Prints one line per problem; exit status 1 if any.
 """
@@ -195,11 +196,26 @@ def check_k8s(table, grants):
                 problem(f"k8s: ConfigMap {key}={value} names no Service")
 
 
+def check_nginx_template():
+    """The production template every deployment renders: slow clients dropped within 10 s, a
+    half-closed client still answered, and the benchmark routes only in nginx/bench.conf.template."""
+    text = open(os.path.join(REPO, "nginx/nginx.conf.template")).read()
+    for name in ("client_header_timeout", "client_body_timeout", "send_timeout"):
+        m = re.search(rf"^\s*{name}\s+(\d+)s?;", text, re.M)
+        if not m or int(m.group(1)) > 10:
+            problem(f"nginx template: {name} must be set to at most 10s")
+    if not re.search(r"^\s*proxy_ignore_client_abort\s+on;", text, re.M):
+        problem("nginx template: proxy_ignore_client_abort on is missing")
+    if re.search(r"upstream\s+hello|proxy_pass\s+http://hello|HELLO_UPSTREAM", text):
+        problem("nginx template: routes to the hello benchmark service belong in nginx/bench.conf.template")
+
+
 def main():
     table = service_table()
     grants = secret_grants(table)
     check_compose(table, grants)
     check_k8s(table, grants)
+    check_nginx_template()
     for text in problems:
         print(f"deploy check: {text}")
     print(f"deploy check: {'OK' if not problems else f'{len(problems)} problem(s)'} "

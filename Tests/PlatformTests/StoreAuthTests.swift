@@ -85,8 +85,8 @@ final class StoreAuthTests: XCTestCase {
         XCTAssertEqual(cached.json?["data"]?["cached"], .bool(true), "the second quote came from Redis: \(cached.text)")
         XCTAssertEqual(try EdgeHTTP.call(ep, "POST", "/transaction/addMoneyToWallet", headers: [("token", token)], body: #"{"amount":5}"#).status, 200)
         let id = try XCTUnwrap(EdgeHTTP.whoami(ep, token: token).json?["data"]?["user_id"]?.stringValue)
-        let cached = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text, "the engine wrote through to the new Redis")
-        XCTAssertTrue(cached.hasSuffix(":1500"), "version:cents written through: \(cached)")
+        let written = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text, "the engine wrote through to the new Redis")
+        XCTAssertTrue(written.hasSuffix(":1500"), "version:cents written through: \(written)")
     }
 
     func testServicesRefuseToStartWithoutTheirSecrets() throws {

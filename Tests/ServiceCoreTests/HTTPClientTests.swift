@@ -26,6 +26,17 @@ final class HTTPClientTests: XCTestCase {
         client.closeIdle()
     }
 
+    func testClientSendsExactlyOneHost() throws {
+        // Every service now refuses an HTTP/1.1 request without one Host (400).
+        let s = try TestServer { r in
+            r.get("/host", mode: .inline) { req, _ in .text(req.headers.filter { $0.name == "host" }.map(\.value).joined(separator: "|")) }
+        }
+        defer { s.stop() }
+        let r = try HTTPClient().request(Endpoint(host: "127.0.0.1", port: s.port), method: "GET", path: "/host")
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "127.0.0.1:\(s.port)")
+    }
+
     func testHeadResponsesCarryNoBody() throws {
         let s = try TestServer { r in r.get("/x", mode: .inline) { _, _ in .text("xyz") } }
         defer { s.stop() }

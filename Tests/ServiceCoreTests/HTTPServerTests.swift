@@ -39,11 +39,11 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let c = try RawClient(port: s.port)
         // Mix inline and worker-pool handlers: the blocking one must not be overtaken.
-        c.send("POST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\none" +
-               "GET /hello HTTP/1.1\r\n\r\n" +
-               "POST /echo HTTP/1.1\r\nContent-Length: 5\r\n\r\nthree" +
-               "GET /worker HTTP/1.1\r\n\r\n" +
-               "POST /echo HTTP/1.1\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfive")
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none" +
+               "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n" +
+               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree" +
+               "GET /worker HTTP/1.1\r\nHost: x\r\n\r\n" +
+               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfive")
         XCTAssertEqual(c.readResponse()?.body, "one")
         XCTAssertEqual(c.readResponse()?.body, "hi")
         XCTAssertEqual(c.readResponse()?.body, "three")
@@ -58,7 +58,7 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("POST /echo HTTP/1.1\r\nContent-Le")
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Le")
         usleep(20_000)
         c.send("ngth: 10\r\n\r\n01234")
         usleep(20_000)
@@ -69,10 +69,10 @@ final class HTTPServerTests: XCTestCase {
     func testMalformedRequestLineGets400AndServerKeepsServing() throws {
         let s = try helloServer()
         defer { s.stop() }
-        for bad in ["GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /x HTTP/9\r\n\r\n", "GET nopath HTTP/1.1\r\n\r\n",
-                    "G(T / HTTP/1.1\r\n\r\n", "GET / HTTP/1.1\r\nBad Header\r\n\r\n", "GET / HTTP/1.1\r\n folded: x\r\n\r\n",
-                    "POST /echo HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
-                    "POST /echo HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"] {
+        for bad in ["GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /x HTTP/9\r\n\r\n", "GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
+                    "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n folded: x\r\n\r\n",
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"] {
             let c = try RawClient(port: s.port)
             c.send(bad)
             let r = c.readResponse()
@@ -96,11 +96,11 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("GET /hello HTTP/1.1\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n")
+        c.send("GET /hello HTTP/1.1\r\nHost: x\r\nX-Big: " + String(repeating: "a", count: 20_000) + "\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.status, 431)
         // Also when the client never ends the head at all.
         let c2 = try RawClient(port: s.port)
-        c2.send("GET /hello HTTP/1.1\r\n" + String(repeating: "X-A: b\r\n", count: 3000))
+        c2.send("GET /hello HTTP/1.1\r\nHost: x\r\n" + String(repeating: "X-A: b\r\n", count: 3000))
         XCTAssertEqual(c2.readResponse()?.status, 431)
         try assertStillServing(s.port)
     }
@@ -109,7 +109,7 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("POST /echo HTTP/1.1\r\nContent-Length: \(2 * 1024 * 1024)\r\n\r\n")
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(2 * 1024 * 1024)\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.status, 413)
         try assertStillServing(s.port)
     }
@@ -118,7 +118,7 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
+        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.status, 411)
         try assertStillServing(s.port)
     }
@@ -147,7 +147,7 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let c = try RawClient(port: s.port)
         // If HEAD's body were sent, it would be read as the start of the next response.
-        c.send("HEAD /hello HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\n")
+        c.send("HEAD /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         let head = c.readResponseHeadOnly()
         XCTAssertEqual(head?.status, 200)
         XCTAssertEqual(head?.headers["content-length"], "2")
@@ -168,7 +168,7 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let c = try RawClient(port: s.port)
         // A request pipelined behind the file must be answered after all of the file's bytes.
-        c.send("GET /file HTTP/1.1\r\n\r\nGET /hello HTTP/1.1\r\n\r\nHEAD /file HTTP/1.1\r\n\r\n")
+        c.send("GET /file HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n")
         let first = c.readResponseBytes()
         XCTAssertEqual(first?.status, 200)
         XCTAssertEqual(first?.body.count, payload.count)
@@ -176,7 +176,7 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(c.readResponse()?.body, "hi")
         let head = c.readResponseHeadOnly()
         XCTAssertEqual(head?.headers["content-length"], String(payload.count))
-        c.send("GET /hello HTTP/1.1\r\n\r\n")
+        c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.body, "hi")
         for p in paths.all { XCTAssertFalse(FileManager.default.fileExists(atPath: p), "temporary body file left behind") }
     }
@@ -185,7 +185,7 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("GET /nope HTTP/1.1\r\n\r\nDELETE /hello HTTP/1.1\r\n\r\n")
+        c.send("GET /nope HTTP/1.1\r\nHost: x\r\n\r\nDELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.status, 404)
         XCTAssertEqual(c.readResponse()?.status, 405)
     }
@@ -200,7 +200,7 @@ final class HTTPServerTests: XCTestCase {
         }
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        c.send("GET /teapot HTTP/1.1\r\n\r\nGET /boom HTTP/1.1\r\n\r\n")
+        c.send("GET /teapot HTTP/1.1\r\nHost: x\r\n\r\nGET /boom HTTP/1.1\r\nHost: x\r\n\r\n")
         let a = c.readResponse()
         XCTAssertEqual(a?.status, 418)
         XCTAssertEqual(a?.body, #"{"success":false,"data":{"error":"short and stout"}}"#)
@@ -221,14 +221,14 @@ final class HTTPServerTests: XCTestCase {
         }
         defer { s.stop() }
         let busy = try RawClient(port: s.port)
-        busy.send("GET /block HTTP/1.1\r\n\r\n")
+        busy.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertTrue(entered.wait())                    // the only worker is now held
         let queued = try RawClient(port: s.port)
-        queued.send("GET /block HTTP/1.1\r\n\r\n")       // fills the one queue slot
+        queued.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")       // fills the one queue slot
         usleep(50_000)
         let rejected = try RawClient(port: s.port)
         let t0 = Date()
-        rejected.send("GET /block HTTP/1.1\r\n\r\n")
+        rejected.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
         let r = rejected.readResponse()
         XCTAssertEqual(r?.status, 503)
         XCTAssertLessThan(Date().timeIntervalSince(t0), 1.0)
@@ -248,7 +248,7 @@ final class HTTPServerTests: XCTestCase {
         for round in 0..<3 {
             for (i, c) in clients.enumerated() {
                 let body = "\(round)-\(i)"
-                c.send("POST /echo HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
             }
             var errors = 0
             for (i, c) in clients.enumerated() where c.readResponse()?.body != "\(round)-\(i)" { errors += 1 }
@@ -266,7 +266,7 @@ final class HTTPServerTests: XCTestCase {
             guard let c = try? RawClient(port: s.port) else { failures.add(); return }
             for i in 0..<200 {
                 let body = "t\(t)i\(i)"
-                c.send("POST /echo HTTP/1.1\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+                c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
                 if c.readResponse()?.body != body { failures.add() }
             }
         }
@@ -283,7 +283,7 @@ final class HTTPServerTests: XCTestCase {
             }
         }
         let c = try RawClient(port: s.port)
-        c.send("GET /slow HTTP/1.1\r\n\r\n")
+        c.send("GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertTrue(entered.wait())
         let idle = try RawClient(port: s.port)
         let stopped = Gate()
@@ -306,8 +306,8 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        for _ in 0..<3 { c.send("GET /hello HTTP/1.1\r\n\r\n"); _ = c.readResponse() }
-        c.send("GET /missing HTTP/1.1\r\n\r\n"); _ = c.readResponse()
+        for _ in 0..<3 { c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse() }
+        c.send("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse()
         let text = s.server.metrics.render()
         XCTAssertTrue(text.contains(#"http_requests_total{route="GET /hello",status="200"} 3"#), text)
         XCTAssertTrue(text.contains(#"http_requests_total{route="unmatched",status="404"} 1"#))

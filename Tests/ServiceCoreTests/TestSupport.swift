@@ -112,6 +112,9 @@ final class RawClient {
         }
     }
 
+    /// Half-closes: the peer reads EOF after what was sent, and can still answer (`nc -N`).
+    func shutdownWrite() { _ = shutdown(fd, Int32(SHUT_WR)) }
+
     /// True when the server closed the connection (EOF) within the socket timeout.
     func isClosedByPeer() -> Bool {
         var b = [UInt8](repeating: 0, count: 1024)

@@ -2,10 +2,9 @@
 # shellcheck disable=SC2016  # '${NAME}' placeholders are literal text, never expanded
 # nginx for a container: renders nginx/nginx.conf.template with the placeholders scripts/up fills
 # (scripts/lib/nginx.sh: USER_LINE, STATE_DIR, SITE_ROOT, PORT, NOFILE, WORKER_CONNECTIONS,
-# GATEWAY_UPSTREAMS, HELLO_UPSTREAM), then runs nginx in the foreground. Upstreams are
+# GATEWAY_UPSTREAMS), then runs nginx in the foreground. Upstreams are
 # host:port names here instead of 127.0.0.1 ports:
 #   DT_GATEWAYS  comma-separated gateway instances  (gateway-1:8080,gateway-2:8080)
-#   DT_HELLO     the hello service                  (hello:8900)
 #   PORT (80), STATE_DIR (/var/lib/daytrade), SITE_ROOT (/srv/daytrade/site), TEMPLATE
 set -euo pipefail
 PORT="${PORT:-80}"
@@ -13,7 +12,6 @@ STATE_DIR="${STATE_DIR:-/var/lib/daytrade}"
 SITE_ROOT="${SITE_ROOT:-/srv/daytrade/site}"
 TEMPLATE="${TEMPLATE:-/etc/daytrade/nginx.conf.template}"
 DT_GATEWAYS="${DT_GATEWAYS:-gateway-1:8080,gateway-2:8080}"
-DT_HELLO="${DT_HELLO:-hello:8900}"
 NGINX_DIR="$STATE_DIR/nginx"
 
 die() { echo "render-and-run: $*" >&2; exit 1; }
@@ -48,7 +46,6 @@ tpl="${tpl//'${PORT}'/$PORT}"
 tpl="${tpl//'${NOFILE}'/$nofile}"
 tpl="${tpl//'${WORKER_CONNECTIONS}'/$(( nofile < 32768 ? nofile : 32768 ))}"
 tpl="${tpl//'${GATEWAY_UPSTREAMS}'/${gateways%$'\n'}}"
-tpl="${tpl//'${HELLO_UPSTREAM}'/$DT_HELLO}"
 printf '%s\n' "$tpl" >"$NGINX_DIR/nginx.conf"
 if grep -n '\${[A-Z_]*}' "$NGINX_DIR/nginx.conf" >&2; then die "unsubstituted placeholders in $NGINX_DIR/nginx.conf"; fi
 

@@ -70,7 +70,6 @@ nginx_render() {
     tpl="${tpl//'${NOFILE}'/$nofile}"
     tpl="${tpl//'${WORKER_CONNECTIONS}'/$(( nofile < 32768 ? nofile : 32768 ))}"
     tpl="${tpl//'${GATEWAY_UPSTREAMS}'/${gw%$'\n'}}"
-    tpl="${tpl//'${HELLO_UPSTREAM}'/127.0.0.1:$(ports_of hello | awk '{print $1}')}"
     printf '%s\n' "$tpl" >"$NGINX_DIR/nginx.conf.new"
     if grep -n '\${[A-Z_]*}' "$NGINX_DIR/nginx.conf.new" >&2; then die "unsubstituted placeholders in nginx config"; fi
     # The previous config, kept to decide whether a running nginx needs a reload.

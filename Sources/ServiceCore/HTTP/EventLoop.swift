@@ -155,10 +155,17 @@ final class EventLoop: @unchecked Sendable {
             switch parsed {
             case .incomplete:
                 break
+            case .blank(let n):
+                conn.readPos += n
+                if conn.pendingInput == 0 { conn.requestStarted = 0 }
+                continue
             case .failure(let status, let message):
                 respond(conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
             case .head(var request, let headLength, let bodyLength):
                 request.remoteAddress = conn.remoteAddress
+                if request.expectsContinue && conn.pendingInput < headLength + bodyLength {
+                    guard answerExpectation(conn, request) else { break }
+                }
                 conn.pendingHead = (request, headLength, bodyLength)
                 continue
             }
@@ -172,9 +179,22 @@ final class EventLoop: @unchecked Sendable {
         flush(conn)
     }
 
-    private func dispatch(_ conn: Connection, _ request: HTTPRequest) {
+    /// `Expect: 100-continue` with the body still to come: the client waits for a go-ahead. A
+    /// request that is going to be refused anyway (no such route, or no valid caller proof) gets
+    /// its final status now, and the connection closes because the body it may still send is
+    /// never read. False in that case.
+    private func answerExpectation(_ conn: Connection, _ request: HTTPRequest) -> Bool {
+        guard server.router.gate?(request) == nil, case .found = server.router.match(method: request.method, path: request.path) else {
+            dispatch(conn, request, closeAfter: true)
+            return false
+        }
+        conn.outbuf.append(contentsOf: "HTTP/1.1 100 Continue\r\n\r\n".utf8)
+        return true
+    }
+
+    private func dispatch(_ conn: Connection, _ request: HTTPRequest, closeAfter: Bool = false) {
         let started = Clock.monotonicNanos()
-        let keepAlive = request.wantsKeepAlive && !draining
+        let keepAlive = request.wantsKeepAlive && !draining && !closeAfter
         if let refused = server.router.gate?(request) {
             respond(conn, request.method == "HEAD" ? refused.forHead() : refused, keepAlive: keepAlive, route: "refused", started: started)
             return

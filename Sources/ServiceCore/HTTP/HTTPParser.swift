@@ -1,60 +1,61 @@
 /// Incremental HTTP/1.1 request-head parser over raw bytes. It never allocates until a whole head is
 /// present, so slow clients cost nothing but their buffer.
-struct HTTPLimits: Sendable {
-    var maxHeaderBytes = 16 * 1024
-    var maxBodyBytes = 1024 * 1024
+package struct HTTPLimits: Sendable {
+    package var maxHeaderBytes = 16 * 1024
+    package var maxBodyBytes = 1024 * 1024
+
+    package init(maxHeaderBytes: Int = 16 * 1024, maxBodyBytes: Int = 1024 * 1024) {
+        self.maxHeaderBytes = maxHeaderBytes
+        self.maxBodyBytes = maxBodyBytes
+    }
 }
 
-enum HeadParse {
-    /// Not a whole head yet.
+package enum HeadParse {
+    /// Not a whole head yet, and nothing wrong so far.
     case incomplete
+    /// The input starts with this many CR/LF bytes: blank lines before a request line, which
+    /// RFC 9112 §2.2 says to ignore (some clients send CRLF after a body). Drop them and parse on.
+    case blank(Int)
     /// Parsed head; `headLength` bytes consumed, body of `bodyLength` bytes follows.
     case head(HTTPRequest, headLength: Int, bodyLength: Int)
     /// Protocol error: answer `status` and close.
     case failure(status: Int, message: String)
 }
 
-enum HTTPParser {
-    private static let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), sp = UInt8(ascii: " ")
+package enum HTTPParser {
+    static let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n"), sp = UInt8(ascii: " ")
     private static let colon = UInt8(ascii: ":"), tab = UInt8(ascii: "\t")
 
-    static func parseHead(_ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) -> HeadParse {
-        // Find the blank line ending the head.
-        guard let end = findHeadEnd(buf, limit: limits.maxHeaderBytes + 4) else {
+    package static func parseHead(_ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) -> HeadParse {
+        var blank = 0
+        while blank < buf.count && (buf[blank] == cr || buf[blank] == lf) { blank += 1 }
+        if blank > 0 { return .blank(blank) }
+
+        let line: RequestLine
+        switch scanRequestLine(UnsafeBufferPointer(rebasing: buf[..<min(buf.count, limits.maxHeaderBytes)])) {
+        case .invalid(let status, let message):
+            return .failure(status: status, message: message)
+        case .incomplete:
+            if buf.count >= limits.maxHeaderBytes { return .failure(status: 414, message: "request line too long") }
+            return .incomplete
+        case .complete(let l):
+            line = l
+        }
+        // The head ends at the first empty line after the request line.
+        guard let headEnd = findHeadEnd(buf, from: line.end - 1, limit: limits.maxHeaderBytes + 4) else {
+            if let message = headerLinesProblem(buf, from: line.end) { return .failure(status: 400, message: message) }
             if buf.count > limits.maxHeaderBytes { return .failure(status: 431, message: "request header block too large") }
-            // A request line alone longer than the header budget is reported the same way.
             return .incomplete
         }
-        if end.headEnd > limits.maxHeaderBytes { return .failure(status: 431, message: "request header block too large") }
-        var lines = LineIterator(buf: buf, end: end.headEnd)
-        guard let requestLine = lines.next(), requestLine.count > 0 else {
-            return .failure(status: 400, message: "empty request line")
-        }
-        // METHOD SP TARGET SP HTTP/1.x
-        guard let sp1 = requestLine.firstIndex(of: sp) else { return .failure(status: 400, message: "malformed request line") }
-        let rest = requestLine[(sp1 + 1)...]
-        guard let sp2 = rest.firstIndex(of: sp) else { return .failure(status: 400, message: "malformed request line") }
-        let methodBytes = requestLine[requestLine.startIndex..<sp1]
-        let target = requestLine[(sp1 + 1)..<sp2]
-        let version = requestLine[(sp2 + 1)...]
-        guard !methodBytes.isEmpty, methodBytes.allSatisfy(isTokenChar) else {
-            return .failure(status: 400, message: "malformed method")
-        }
-        guard version.count == 8, version.starts(with: "HTTP/1.".utf8) else {
-            if version.starts(with: "HTTP/".utf8) && version.count == 8 {
-                return .failure(status: 505, message: "unsupported HTTP version")
-            }
-            return .failure(status: 400, message: "malformed HTTP version")
-        }
-        let minorByte = version[version.startIndex + 7]
-        guard minorByte == UInt8(ascii: "0") || minorByte == UInt8(ascii: "1") else {
-            return .failure(status: 505, message: "unsupported HTTP version")
-        }
-        guard let first = target.first, first == UInt8(ascii: "/") || target.elementsEqual("*".utf8),
-              target.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+        if headEnd > limits.maxHeaderBytes { return .failure(status: 431, message: "request header block too large") }
+
+        let target = buf[line.target]
+        if let message = RequestTarget.problem(target) { return .failure(status: 400, message: message) }
+        let method = buf[line.method]
+        if target.elementsEqual("*".utf8) ? !method.elementsEqual("OPTIONS".utf8) : target.first != UInt8(ascii: "/") {
             return .failure(status: 400, message: "malformed request target")
         }
-        var path = target[...], query = target[target.endIndex...]
+        var path = target, query = target[target.endIndex...]
         if let q = target.firstIndex(of: UInt8(ascii: "?")) {
             path = target[target.startIndex..<q]
             query = target[(q + 1)...]
@@ -62,56 +63,79 @@ enum HTTPParser {
 
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(8)
-        var contentLength: Int? = nil
-        var chunked = false
-        while let line = lines.next() {
-            if line.isEmpty { break }
-            guard let c = line.firstIndex(of: colon) else { return .failure(status: 400, message: "malformed header line") }
-            let nameBytes = line[line.startIndex..<c]
-            guard !nameBytes.isEmpty, nameBytes.allSatisfy(isTokenChar) else {
-                return .failure(status: 400, message: "malformed header name")
+        var lines = LineIterator(buf: buf, start: line.end, end: headEnd)
+        while let headerLine = lines.next(), !headerLine.isEmpty {
+            switch parseHeaderLine(headerLine) {
+            case .failure(let message): return .failure(status: 400, message: message)
+            case .success(let header): headers.append(header)
             }
-            var v = line[(c + 1)...]
-            while let f = v.first, f == sp || f == tab { v = v.dropFirst() }
-            while let l = v.last, l == sp || l == tab { v = v.dropLast() }
-            guard v.allSatisfy({ $0 >= 0x20 || $0 == tab }), !v.contains(0x7f) else {
-                return .failure(status: 400, message: "control character in header value")
-            }
-            let name = lowercasedASCII(nameBytes)
-            let value = String(decoding: v, as: UTF8.self)
-            if name == "content-length" {
-                guard !v.isEmpty, v.count <= 18, v.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(value) else {
-                    return .failure(status: 400, message: "malformed Content-Length")
-                }
-                if let prior = contentLength, prior != n { return .failure(status: 400, message: "conflicting Content-Length") }
-                contentLength = n
-            } else if name == "transfer-encoding" {
-                chunked = true
-            }
-            headers.append((name, value))
         }
-        if chunked {
-            // Bodies must carry Content-Length: answering 411 keeps request smuggling impossible.
-            return .failure(status: 411, message: "chunked request bodies are not supported; send Content-Length")
+        let bodyLength: Int
+        do {
+            bodyLength = try HeadRules.bodyLength(headers, versionMinor: line.versionMinor, limits: limits)
+        } catch {
+            return .failure(status: error.status, message: error.message)
         }
-        let bodyLength = contentLength ?? 0
-        if bodyLength > limits.maxBodyBytes { return .failure(status: 413, message: "request body too large") }
-        let request = HTTPRequest(method: String(decoding: methodBytes, as: UTF8.self),
+        let request = HTTPRequest(method: String(decoding: method, as: UTF8.self),
                                   path: String(decoding: path, as: UTF8.self),
                                   query: String(decoding: query, as: UTF8.self),
-                                  headers: headers, body: [],
-                                  versionMinor: minorByte == UInt8(ascii: "1") ? 1 : 0)
-        return .head(request, headLength: end.headEnd, bodyLength: bodyLength)
+                                  headers: headers, body: [], versionMinor: line.versionMinor)
+        return .head(request, headLength: headEnd, bodyLength: bodyLength)
     }
 
-    /// Index just past the CRLFCRLF (or LFLF) that ends the head, scanning at most `limit` bytes.
-    private static func findHeadEnd(_ buf: UnsafeBufferPointer<UInt8>, limit: Int) -> (headEnd: Int, Void)? {
+    private enum HeaderLine {
+        case success((name: String, value: String))
+        case failure(String)
+    }
+
+    /// `name: value` with a token name, no space before the colon, and no control bytes in the value.
+    private static func parseHeaderLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> HeaderLine {
+        if let message = headerLineProblem(line, complete: true) { return .failure(message) }
+        guard let c = line.firstIndex(of: colon) else { return .failure("malformed header line") }
+        var v = line[(c + 1)...]
+        while let f = v.first, f == sp || f == tab { v = v.dropFirst() }
+        while let l = v.last, l == sp || l == tab { v = v.dropLast() }
+        return .success((lowercasedASCII(line[line.startIndex..<c]), String(decoding: v, as: UTF8.self)))
+    }
+
+    /// Why a header line is refused, or nil. An incomplete line (still arriving) is only checked
+    /// as far as it goes, so noise after a valid request line is refused without waiting.
+    private static func headerLineProblem(_ line: Slice<UnsafeBufferPointer<UInt8>>, complete: Bool) -> String? {
+        guard let first = line.first else { return nil }
+        if first == sp || first == tab { return "obsolete header line folding is not supported" }
+        let colonAt = line.firstIndex(of: colon)
+        let name = line[line.startIndex..<(colonAt ?? line.endIndex)]
+        if let bad = name.firstIndex(where: { !isTokenChar($0) }) {
+            // A CR as the last byte received may be the start of the line's CRLF.
+            let pendingCR = !complete && colonAt == nil && bad == line.endIndex - 1 && line[bad] == cr
+            if !pendingCR { return "malformed header name" }
+        }
+        guard let c = colonAt else { return complete ? "malformed header line" : nil }
+        if c == line.startIndex { return "malformed header name" }
+        var value = line[(c + 1)...]
+        if !complete, value.last == cr { value = value.dropLast() }
+        if value.contains(where: { ($0 < 0x20 && $0 != tab) || $0 == 0x7f }) { return "control character in header value" }
+        return nil
+    }
+
+    /// Checks the header lines received so far when the head is not complete yet.
+    private static func headerLinesProblem(_ buf: UnsafeBufferPointer<UInt8>, from start: Int) -> String? {
+        var lines = LineIterator(buf: buf, start: start, end: buf.count)
+        while let (line, complete) = lines.nextWithEnd() {
+            if let message = headerLineProblem(line, complete: complete) { return message }
+        }
+        return nil
+    }
+
+    /// Index just past the CRLFCRLF (or LFLF) that ends the head: the first LF at or after `from`
+    /// followed by an empty line, scanning at most `limit` bytes.
+    private static func findHeadEnd(_ buf: UnsafeBufferPointer<UInt8>, from: Int, limit: Int) -> Int? {
         let n = min(buf.count, limit)
-        var i = 0
+        var i = from
         while i < n {
             if buf[i] == lf {
-                if i + 1 < buf.count && buf[i + 1] == lf { return (i + 2, ()) }
-                if i + 2 < buf.count && buf[i + 1] == cr && buf[i + 2] == lf { return (i + 3, ()) }
+                if i + 1 < buf.count && buf[i + 1] == lf { return i + 2 }
+                if i + 2 < buf.count && buf[i + 1] == cr && buf[i + 2] == lf { return i + 3 }
             }
             i += 1
         }
@@ -143,19 +167,28 @@ enum HTTPParser {
 private struct LineIterator {
     let buf: UnsafeBufferPointer<UInt8>
     let end: Int
-    var pos = 0
-    init(buf: UnsafeBufferPointer<UInt8>, end: Int) {
+    var pos: Int
+    init(buf: UnsafeBufferPointer<UInt8>, start: Int, end: Int) {
         self.buf = buf
         self.end = end
+        self.pos = start
     }
-    mutating func next() -> Slice<UnsafeBufferPointer<UInt8>>? {
+
+    mutating func next() -> Slice<UnsafeBufferPointer<UInt8>>? { nextWithEnd()?.line }
+
+    /// The next line, and whether its LF has arrived (the last one of a partial head may not have).
+    mutating func nextWithEnd() -> (line: Slice<UnsafeBufferPointer<UInt8>>, complete: Bool)? {
         guard pos < end else { return nil }
         var i = pos
         while i < end && buf[i] != UInt8(ascii: "\n") { i += 1 }
+        guard i < end else {
+            defer { pos = end }
+            return (buf[pos..<end], false)
+        }
         var lineEnd = i
         if lineEnd > pos && buf[lineEnd - 1] == UInt8(ascii: "\r") { lineEnd -= 1 }
         let line = buf[pos..<lineEnd]
         pos = i + 1
-        return line
+        return (line, true)
     }
 }

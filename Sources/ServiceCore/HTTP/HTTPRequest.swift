@@ -40,9 +40,18 @@ public struct HTTPRequest: Sendable {
 
     /// Whether the client asked to keep the connection open after this request.
     public var wantsKeepAlive: Bool {
-        let connection = header("connection")?.lowercased()
-        if versionMinor == 0 { return connection == "keep-alive" }
-        return connection != "close"
+        // Connection is a list of options (`keep-alive, Upgrade`), possibly over several headers.
+        var close = false, keepAlive = false
+        for h in headers where h.name == "connection" {
+            for option in h.value.lowercased().split(separator: ",") {
+                switch option.trimmingASCIISpaces() {
+                case "close": close = true
+                case "keep-alive": keepAlive = true
+                default: break
+                }
+            }
+        }
+        return !close && (versionMinor == 1 || keepAlive)
     }
 }
 

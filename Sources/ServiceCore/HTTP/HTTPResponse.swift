@@ -50,6 +50,7 @@ public struct HTTPError: Error, Sendable {
 enum StatusText {
     static func reason(_ code: Int) -> String {
         switch code {
+        case 100: return "Continue"
         case 200: return "OK"
         case 201: return "Created"
         case 204: return "No Content"
@@ -63,6 +64,7 @@ enum StatusText {
         case 411: return "Length Required"
         case 413: return "Payload Too Large"
         case 414: return "URI Too Long"
+        case 417: return "Expectation Failed"
         case 429: return "Too Many Requests"
         case 431: return "Request Header Fields Too Large"
         case 500: return "Internal Server Error"

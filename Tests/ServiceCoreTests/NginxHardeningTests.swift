@@ -1,0 +1,70 @@
+import Foundation
+import ServiceCore
+import XCTest
+
+/// Raw-socket cases through the test stack's nginx (rendered from the production template).
+final class NginxHardeningTests: XCTestCase {
+    private func nginxPort() throws -> Int {
+        let url = try TestEnv.require("DT_TEST_NGINX")
+        guard let port = url.split(separator: ":").last.flatMap({ Int($0) }) else { throw XCTSkip("bad DT_TEST_NGINX \(url)") }
+        return port
+    }
+
+    private func answer(_ bytes: [UInt8], timeoutMillis: Int32 = 5000) throws -> (status: Int, headers: [String: String], body: String)? {
+        let c = try RawClient(port: try nginxPort(), timeoutMillis: timeoutMillis)
+        c.send(bytes)
+        return c.readResponse()
+    }
+
+    func testHalfClosedClientStillGetsItsAnswer() throws {
+        // `nc -N`: the request, then shutdown(SHUT_WR). Without proxy_ignore_client_abort nginx
+        // takes the EOF for an abort and drops the proxied request (499, nothing sent).
+        for _ in 0..<10 {
+            let c = try RawClient(port: try nginxPort())
+            c.send("GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            c.shutdownWrite()
+            let r = c.readResponse()
+            XCTAssertEqual(r?.status, 200)
+            XCTAssertTrue(r?.body.contains("\"ok\"") ?? false, r?.body ?? "no answer")
+        }
+    }
+
+    func testInvalidUTF8PathsGet400() throws {
+        let raw: [[UInt8]] = [
+            [0xff, 0xfe],                   // never valid
+            [0x63, 0x61, 0x66, 0xc3],       // "caf" + a truncated sequence
+        ]
+        for bytes in raw {
+            let r = try answer([UInt8]("GET /".utf8) + bytes + [UInt8](" HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+            XCTAssertEqual(r?.status, 400, "raw path bytes \(bytes)")
+        }
+        for path in ["/%FF", "/%C0%AF", "/engine/%ED%A0%80", "/transaction/getWalletBalance%FE", "/a%0Ab"] {
+            let r = try answer(Array("GET \(path) HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
+            XCTAssertEqual(r?.status, 400, path)
+            XCTAssertEqual(r?.headers["content-type"], "application/json", path)
+        }
+        // Valid UTF-8, percent-encoded, is still served (the single-page app's fallback here).
+        XCTAssertEqual(try answer(Array("GET /caf%C3%A9 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))?.status, 200)
+    }
+
+    func testSlowHeaderClientIsDroppedWithinTenSeconds() throws {
+        // The head never ends: nginx's client_header_timeout (10 s, not the 60 s default) closes it.
+        let c = try RawClient(port: try nginxPort(), timeoutMillis: 20_000)
+        let started = Date()
+        c.send("GET /health HTTP/1.1\r\nHost: localhost\r\n")
+        XCTAssertTrue(c.isClosedByPeer())
+        let waited = Date().timeIntervalSince(started)
+        XCTAssertLessThan(waited, 13, "nginx held a stalled client for \(waited) s")
+    }
+
+    func testRenderedConfigBoundsEveryClientTimeout() throws {
+        let conf = try String(contentsOfFile: try TestEnv.require("DT_TEST_STATE") + "/nginx/nginx.conf", encoding: .utf8)
+        for directive in ["client_header_timeout", "client_body_timeout", "send_timeout"] {
+            let line = conf.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(directive + " ") }
+            let seconds = line.flatMap { Int($0.split(separator: " ").last?.trimmingCharacters(in: CharacterSet(charactersIn: "s;")) ?? "") }
+            XCTAssertNotNil(seconds, "\(directive) not set")
+            XCTAssertLessThanOrEqual(seconds ?? 99, 10, directive)
+        }
+        XCTAssertTrue(conf.contains("proxy_ignore_client_abort on;"))
+    }
+}
