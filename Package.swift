@@ -11,6 +11,10 @@ let package = Package(
     products: [
         .library(name: "ServiceCore", targets: ["ServiceCore"]),
     ],
+    // Tools only (latency histograms for load reports); no service links a package.
+    dependencies: [
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
     targets: [
         // C libraries found through pkg-config.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
@@ -25,6 +29,7 @@ let package = Package(
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
         .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
+        .target(name: "LoadReport", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]), // load-run stats + HTML report
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
@@ -38,8 +43,8 @@ let package = Package(
         .executableTarget(name: "matching-engine", dependencies: ["PlatformCore"]),
 
         // Tools and benchmarks.
-        .executableTarget(name: "dts-replay", dependencies: core),
-        .executableTarget(name: "dts-load", dependencies: core),
+        .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport"]),
+        .executableTarget(name: "dts-load", dependencies: ["ServiceCore", "LoadReport"]),
         .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook"], path: "Benchmarks/OrderBookBench"),
         // Fuzz target for the HTTP head and JSON parsers: libFuzzer under scripts/fuzz, a corpus
         // replayer in a plain build.
@@ -49,6 +54,7 @@ let package = Package(
         // Tests (run through scripts/test, which starts PostgreSQL, Redis, nginx and the services).
         .testTarget(name: "ServiceCoreTests", dependencies: ["ServiceCore", "CShim"]),
         .testTarget(name: "OrderBookTests", dependencies: ["OrderBook"]),
+        .testTarget(name: "LoadReportTests", dependencies: ["LoadReport"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
         .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
     ],

@@ -1,5 +1,6 @@
 import CShim
 import Foundation
+import LoadReport
 import ServiceCore
 import Synchronization
 
@@ -86,14 +87,14 @@ final class LoadLoop: @unchecked Sendable {
     let timeoutNanos: UInt64
     let progress: LoadProgress
     var users: [VirtualUser] = []
-    var stats: LoadStats
+    var stats: Recorder
     private var timers = TimerHeap()
     private let epfd: Int32
     private var active = 0
     private var readBuffer = [UInt8](repeating: 0, count: 65536)
 
     init(steps: [Step], host: String, port: Int, address: sockaddr_in, pauseScale: Double, timeoutMillis: Int,
-         progress: LoadProgress) {
+         progress: LoadProgress, originNanos: UInt64) {
         self.steps = steps
         self.host = host
         self.port = port
@@ -101,7 +102,7 @@ final class LoadLoop: @unchecked Sendable {
         self.pauseScale = pauseScale
         self.timeoutNanos = UInt64(timeoutMillis) * 1_000_000
         self.progress = progress
-        self.stats = LoadStats(labels: steps.map(\.label))
+        self.stats = Recorder(originNanos: originNanos, labels: steps.map(\.label))
         self.epfd = cshim_epoll_create()
     }
 

@@ -14,6 +14,7 @@ struct LoadOptions: Sendable {
     var appleId: String? = nil
     var stockIdsFile: String? = nil
     var progressSeconds = 5.0
+    var reportPath: String? = nil
 
     static let usage = """
     usage: dts-load --users-file UserCreds_N.csv [options]
@@ -30,6 +31,7 @@ struct LoadOptions: Sendable {
       --google-id ID --apple-id ID
       --stock-ids-file F   written after InitialSetup (googleStockId,appleStockId header + ids), read with --skip-setup
       --progress S         seconds between progress lines on stderr (default 5; 0 = off)
+      --report FILE.html   also write an HTML report (throughput, latency percentiles and errors over time)
     """
 
     static func parse(_ args: [String]) throws -> LoadOptions {
@@ -57,6 +59,7 @@ struct LoadOptions: Sendable {
             case "--apple-id": o.appleId = try value()
             case "--stock-ids-file": o.stockIdsFile = try value()
             case "--progress": o.progressSeconds = Double(try value()) ?? 5
+            case "--report": o.reportPath = try value()
             case "-h", "--help": print(usage); exit(0)
             default: throw LoadError("unknown option \(args[i])\n\(usage)")
             }

@@ -1,4 +1,5 @@
 import Foundation
+import LoadReport
 import ServiceCore
 
 // dts-load: the TestRun3 load plan without JMeter. See LoadOptions.usage.
@@ -41,13 +42,13 @@ guard let address = resolve(options.host, options.port) else {
 raiseFileLimit()
 
 /// Runs users through steps on `threads` loops, printing progress; returns merged stats.
-func runPhase(_ name: String, steps: [Step], states: [UserState], rampSeconds: Double, threads: Int) -> (LoadStats, Double) {
+func runPhase(_ name: String, steps: [Step], states: [UserState], rampSeconds: Double, threads: Int) -> (Recorder, Double) {
     let progress = LoadProgress()
+    let t0 = Clock.monotonicNanos() + 10_000_000
     let loops = (0..<max(1, min(threads, states.count))).map { _ in
         LoadLoop(steps: steps, host: options.host, port: options.port, address: address, pauseScale: options.pauseScale,
-                 timeoutMillis: options.timeoutMillis, progress: progress)
+                 timeoutMillis: options.timeoutMillis, progress: progress, originNanos: t0)
     }
-    let t0 = Clock.monotonicNanos() + 10_000_000
     let n = states.count
     for (i, s) in states.enumerated() {
         let loop = loops[i % loops.count]
@@ -71,7 +72,7 @@ func runPhase(_ name: String, steps: [Step], states: [UserState], rampSeconds: D
                        progress.errors.load(ordering: .relaxed)))
         }
     }
-    var stats = LoadStats(labels: steps.map(\.label))
+    var stats = Recorder(originNanos: t0, labels: steps.map(\.label))
     for loop in loops { stats.merge(loop.stats) }
     return (stats, Date().timeIntervalSince(started))
 }
@@ -95,7 +96,7 @@ if options.skipSetup {
     let company = UserState(creds: UserCreds(username: "VanguardETF", password: "Vang@123", name: "Vanguard Corp."),
                             googleId: "", appleId: "")
     let (stats, _) = runPhase("setup", steps: Plan.initialSetup, states: [company], rampSeconds: 0, threads: 1)
-    print(stats.table())
+    print(SummaryTable.text(stats))
     print("(JMeter counts steps 2 and 3 as errors by design: they answer 400 and the plan has no code assertion; 2/13 = 15.38 % here)\n")
     googleId = company.googleId
     appleId = company.appleId
@@ -119,9 +120,19 @@ print("UserThreadTest.jmx: \(creds.count) users, ramp-up \(options.rampUpSeconds
 let states = creds.map { UserState(creds: $0, googleId: googleId, appleId: appleId) }
 let (stats, seconds) = runPhase("users", steps: Plan.userThread, states: states, rampSeconds: options.rampUpSeconds,
                                 threads: options.threads)
-print(stats.table())
+print(SummaryTable.text(stats))
+let total = stats.total
 print(String(format: "%d users in %.1f s: %d samples, %d errors (%.2f%%), %.1f requests/s overall", creds.count, seconds,
-             stats.totalSamples, stats.totalErrors,
-             stats.totalSamples > 0 ? Double(stats.totalErrors) * 100 / Double(stats.totalSamples) : 0,
-             Double(stats.totalSamples) / max(seconds, 0.001)))
-exit(stats.totalErrors == 0 ? 0 : 1)
+             total.count, total.errors, total.count > 0 ? Double(total.errors) * 100 / Double(total.count) : 0,
+             Double(total.count) / max(seconds, 0.001)))
+if let path = options.reportPath {
+    let html = HTMLReport.render(title: "dts-load: TestRun3 UserThreadTest, \(creds.count) users", facts: [
+        ("command", CommandLine.arguments.joined(separator: " ")), ("target", "http://\(options.host):\(options.port)"),
+        ("users", String(creds.count)), ("ramp-up", "\(options.rampUpSeconds) s"), ("pause scale", String(options.pauseScale)),
+        ("duration", String(format: "%.1f s", seconds)), ("finished", ISO8601DateFormatter().string(from: Date())),
+    ], recorder: stats)
+    do { try html.write(toFile: path, atomically: true, encoding: .utf8); log("report: \(path)") } catch {
+        log("dts-load: cannot write the report \(path): \(error)")
+    }
+}
+exit(total.errors == 0 ? 0 : 1)
