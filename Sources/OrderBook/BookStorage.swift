@@ -1,6 +1,7 @@
 // Internal storage: resting orders live in one array-backed pool and are chained into per-level
-// FIFO lists by Int32 links (no object per order, no ARC traffic); each side keeps its price
-// levels in one sorted array with the best level last, so the hot end is cheap to pop and grow.
+// FIFO lists by Int32 links (no object per order, no ARC traffic); each side keeps its levels in
+// a pool ordered by a LevelTree, and every order knows its level's slot, so a cancel or amend
+// reaches its level without a search.
 
 let nilSlot: Int32 = -1
 
@@ -13,6 +14,8 @@ struct Node: Sendable {
     var prev: Int32
     /// Next order in the level, or the next free slot while the node is unused.
     var next: Int32
+    /// Slot of the level it rests on (in its side's pool).
+    var level: Int32 = nilSlot
     var side: Side
 
     init(id: Int64, owner: Int64, remaining: Int64, price: Int64, sequence: UInt64, prev: Int32, next: Int32, side: Side) {
@@ -57,7 +60,11 @@ struct Level: Sendable {
 }
 
 struct BookSide: Sendable {
+    /// Level pool (slots are stable while a level lives; `next` of a free level links the free list).
     var levels: [Level] = []
+    var freeLevel: Int32 = nilSlot
+    /// The live levels ordered by key (best last).
+    var tree = LevelTree()
     var volume: Int64 = 0
     var orderCount: Int = 0
     /// +1 for bids, −1 for asks: key = price × sign.
@@ -65,27 +72,37 @@ struct BookSide: Sendable {
 
     init(sign: Int64) {
         self.sign = sign
-        levels.reserveCapacity(16)
     }
 
-    /// Index of the first level whose key is ≥ `key` (levels.count if none).
-    /// Searches from the best end first, since nearly all activity is near the top.
-    func lowerBound(_ key: Int64) -> Int {
-        var hi = levels.count
-        var lo = 0
-        // Fast path: the touched level is usually one of the top few.
-        if hi > 0 && levels[hi - 1].key < key { return hi }
-        while lo < hi {
-            let mid = (lo &+ hi) >> 1
-            if levels[mid].key < key { lo = mid &+ 1 } else { hi = mid }
-        }
-        return lo
-    }
+    /// Slot of the best level, if any.
+    var best: Int32? { tree.last.map { tree.slot(at: $0) } }
 
-    func levelIndex(price: Int64) -> Int? {
+    var bestPrice: Int64? { best.map { levels[Int($0)].price } }
+
+    /// Slot of the level at `price`, created (empty) if there is none.
+    mutating func level(price: Int64) -> Int32 {
         let key = price &* sign
-        let i = lowerBound(key)
-        return i < levels.count && levels[i].key == key ? i : nil
+        let (cursor, found) = tree.search(key)
+        if found { return tree.slot(at: cursor) }
+        let slot: Int32
+        if freeLevel != nilSlot {
+            slot = freeLevel
+            freeLevel = levels[Int(slot)].head
+            levels[Int(slot)] = Level(key: key, price: price)
+        } else {
+            slot = Int32(truncatingIfNeeded: levels.count)
+            levels.append(Level(key: key, price: price))
+        }
+        tree.insert(key, slot: slot, at: cursor)
+        return slot
+    }
+
+    /// Drops an empty level from the tree and the pool.
+    mutating func dropLevel(_ slot: Int32) {
+        let (cursor, found) = tree.search(levels[Int(slot)].key)
+        if found { tree.remove(at: cursor) }
+        levels[Int(slot)].head = freeLevel
+        freeLevel = slot
     }
 }
 
