@@ -1,7 +1,7 @@
 // Internal storage: resting orders live in one array-backed pool and are chained into per-level
-// FIFO lists by Int32 links (no object per order, no ARC traffic); each side keeps its levels in
-// a pool ordered by a LevelTree, and every order knows its level's slot, so a cancel or amend
-// reaches its level without a search.
+// FIFO lists by Int32 links (no object per order, no ARC traffic); each side's levels live in a
+// pool, linked best to worst (BookSide), and every order knows its level's slot, so a cancel or
+// amend reaches its level without a search.
 
 let nilSlot: Int32 = -1
 
@@ -36,13 +36,17 @@ func ownerBit(_ owner: Int64) -> UInt64 {
 }
 
 struct Level: Sendable {
-    /// Sort key, ascending with the best level last: price for bids, −price for asks.
+    /// Order key, larger is better: price for bids, −price for asks.
     var key: Int64
     var price: Int64
     var volume: Int64
+    /// First order (or the next free level while this one is unused).
     var head: Int32
     var tail: Int32
     var count: Int32
+    /// Neighbouring live levels of the side in key order.
+    var better: Int32
+    var worse: Int32
     /// Superset of the owners resting here (one hashed bit each, never cleared while the level
     /// lives): a clear bit proves the owner has nothing here, so a cost walk can take the
     /// whole level at once instead of visiting its orders to skip the owner's own.
@@ -55,54 +59,9 @@ struct Level: Sendable {
         self.head = nilSlot
         self.tail = nilSlot
         self.count = 0
+        self.better = nilSlot
+        self.worse = nilSlot
         self.owners = 0
-    }
-}
-
-struct BookSide: Sendable {
-    /// Level pool (slots are stable while a level lives; `next` of a free level links the free list).
-    var levels: [Level] = []
-    var freeLevel: Int32 = nilSlot
-    /// The live levels ordered by key (best last).
-    var tree = LevelTree()
-    var volume: Int64 = 0
-    var orderCount: Int = 0
-    /// +1 for bids, −1 for asks: key = price × sign.
-    let sign: Int64
-
-    init(sign: Int64) {
-        self.sign = sign
-    }
-
-    /// Slot of the best level, if any.
-    var best: Int32? { tree.last.map { tree.slot(at: $0) } }
-
-    var bestPrice: Int64? { best.map { levels[Int($0)].price } }
-
-    /// Slot of the level at `price`, created (empty) if there is none.
-    mutating func level(price: Int64) -> Int32 {
-        let key = price &* sign
-        let (cursor, found) = tree.search(key)
-        if found { return tree.slot(at: cursor) }
-        let slot: Int32
-        if freeLevel != nilSlot {
-            slot = freeLevel
-            freeLevel = levels[Int(slot)].head
-            levels[Int(slot)] = Level(key: key, price: price)
-        } else {
-            slot = Int32(truncatingIfNeeded: levels.count)
-            levels.append(Level(key: key, price: price))
-        }
-        tree.insert(key, slot: slot, at: cursor)
-        return slot
-    }
-
-    /// Drops an empty level from the tree and the pool.
-    mutating func dropLevel(_ slot: Int32) {
-        let (cursor, found) = tree.search(levels[Int(slot)].key)
-        if found { tree.remove(at: cursor) }
-        levels[Int(slot)].head = freeLevel
-        freeLevel = slot
     }
 }
 

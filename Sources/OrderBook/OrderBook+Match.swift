@@ -19,9 +19,8 @@ extension OrderBook {
         var need = taker.quantity
         var cost: Int64 = 0
         var lastPrice: Int64 = 0
-        var cursor = book.tree.last
-        levels: while need > 0, let c = cursor, book.tree.key(at: c) >= limitKey {
-            let level = Int(book.tree.slot(at: c))
+        var level = Int(book.best)
+        while need > 0 && level >= 0 && book.levels[level].key >= limitKey {
             let price = book.levels[level].price
             var slot = book.levels[level].head
             while slot != nilSlot && need > 0 {
@@ -44,7 +43,7 @@ extension OrderBook {
                 }
                 slot = node.next
             }
-            cursor = book.tree.previous(c)
+            level = Int(book.levels[level].worse)
         }
         return MatchTotals(quantity: taker.quantity &- need, cost: cost, lastPrice: lastPrice, overflow: false)
     }
@@ -86,9 +85,9 @@ extension OrderBook {
         var need = quantity
         var cost: Int64 = 0
         let bit = ownerBit(owner)
-        var cursor = book.tree.last
-        while need > 0, let c = cursor {
-            let level = book.levels[Int(book.tree.slot(at: c))]
+        var slot = book.best
+        while need > 0 && slot != nilSlot {
+            let level = book.levels[Int(slot)]
             if level.owners & bit == 0 {
                 // The owner has nothing here: take the level's total at once.
                 let q = min(need, level.volume)
@@ -98,9 +97,9 @@ extension OrderBook {
                 cost = sum
                 need &-= q
             } else {
-                var slot = level.head
-                while slot != nilSlot && need > 0 {
-                    let node = nodes[Int(slot)]
+                var order = level.head
+                while order != nilSlot && need > 0 {
+                    let node = nodes[Int(order)]
                     if node.owner != owner {
                         let q = min(need, node.remaining)
                         let (notional, o1) = q.multipliedReportingOverflow(by: level.price)
@@ -109,10 +108,10 @@ extension OrderBook {
                         cost = sum
                         need &-= q
                     }
-                    slot = node.next
+                    order = node.next
                 }
             }
-            cursor = book.tree.previous(c)
+            slot = level.worse
         }
         return CostQuote(fillable: quantity &- need, cost: cost)
     }

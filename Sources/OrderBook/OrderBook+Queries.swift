@@ -2,10 +2,10 @@
 
 extension OrderBook {
     /// Highest bid level (price, total quantity, order count).
-    public var bestBid: PriceLevel? { bids.best.map { Self.summary(bids.levels[Int($0)]) } }
+    public var bestBid: PriceLevel? { bids.best == nilSlot ? nil : Self.summary(bids.levels[Int(bids.best)]) }
 
     /// Lowest ask level.
-    public var bestAsk: PriceLevel? { asks.best.map { Self.summary(asks.levels[Int($0)]) } }
+    public var bestAsk: PriceLevel? { asks.best == nilSlot ? nil : Self.summary(asks.levels[Int(asks.best)]) }
 
     /// The platform's `current_price`: best ask, else the last trade price, else nil.
     public var currentPrice: Int64? { asks.bestPrice ?? lastTradePrice }
@@ -22,12 +22,18 @@ extension OrderBook {
     public func orderCount(_ side: Side) -> Int { side == .buy ? bids.orderCount : asks.orderCount }
 
     /// Number of price levels on one side.
-    public func levelCount(_ side: Side) -> Int { side == .buy ? bids.tree.count : asks.tree.count }
+    public func levelCount(_ side: Side) -> Int { side == .buy ? bids.levelCount : asks.levelCount }
 
     /// Up to `maxLevels` price levels of one side, best first.
     public func depth(_ side: Side, maxLevels: Int = .max) -> [PriceLevel] {
         let book = side == .buy ? bids : asks
-        return book.tree.slotsBestFirst().prefix(max(maxLevels, 0)).map { Self.summary(book.levels[Int($0)]) }
+        var out: [PriceLevel] = []
+        var slot = book.best
+        while slot != nilSlot && out.count < maxLevels {
+            out.append(Self.summary(book.levels[Int(slot)]))
+            slot = book.levels[Int(slot)].worse
+        }
+        return out
     }
 
     /// A resting order by id (its `remaining` is the unfilled quantity).
@@ -41,13 +47,15 @@ extension OrderBook {
         let book = side == .buy ? bids : asks
         var out: [RestingOrder] = []
         out.reserveCapacity(book.orderCount)
-        for level in book.tree.slotsBestFirst() {
+        var level = book.best
+        while level != nilSlot {
             var slot = book.levels[Int(level)].head
             while slot != nilSlot {
                 let node = store.nodes[Int(slot)]
                 out.append(Self.resting(node))
                 slot = node.next
             }
+            level = book.levels[Int(level)].worse
         }
         return out
     }

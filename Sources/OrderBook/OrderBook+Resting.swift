@@ -35,9 +35,10 @@ extension OrderBook {
         // Validated as the new order it becomes, with its old remainder already off the side.
         let others = (node.side == .buy ? bids.volume : asks.volume) &- node.remaining
         if let e = limitViolation(node.side, quantity: newQuantity, price: newPrice, resting: others) { throw e }
-        removeResting(slot, node)
+        // Off its level but still indexed: if it rests again it reuses its slot.
+        if node.side == .buy { Self.detach(slot, on: &bids, store: &store) } else { Self.detach(slot, on: &asks, store: &store) }
         let order = Order.limit(id: node.id, owner: node.owner, side: node.side, quantity: newQuantity, price: newPrice)
-        let report = submitLimit(order, sequence: sequence, fills: &fills)
+        let report = submitLimit(order, sequence: sequence, fills: &fills, existing: slot)
         return AmendReport(previous: previous, report: report, keptPriority: false)
     }
 
@@ -89,10 +90,22 @@ extension OrderBook {
     }
 
     static func rest(_ node: Node, on side: inout BookSide, store: inout OrderStore, bySequence: Bool) {
-        let level = side.level(price: node.price)
-        var node = node
-        node.level = level
         let slot = store.allocate(node)
+        attach(slot, on: &side, store: &store, bySequence: bySequence)
+        store.index.insert(node.id, slot: slot)
+    }
+
+    static func remove(_ slot: Int32, _ node: Node, from side: inout BookSide, store: inout OrderStore) {
+        detach(slot, on: &side, store: &store)
+        store.index.remove(node.id)
+        store.release(slot)
+    }
+
+    /// Links an allocated node into the level at its price (created if needed).
+    static func attach(_ slot: Int32, on side: inout BookSide, store: inout OrderStore, bySequence: Bool) {
+        let node = store.nodes[Int(slot)]
+        let level = side.level(price: node.price)
+        store.nodes[Int(slot)].level = level
         if bySequence {
             store.insertBySequence(slot, into: &side.levels[Int(level)])
         } else {
@@ -103,10 +116,11 @@ extension OrderBook {
         side.levels[Int(level)].owners |= ownerBit(node.owner)
         side.volume &+= node.remaining
         side.orderCount &+= 1
-        store.index.insert(node.id, slot: slot)
     }
 
-    static func remove(_ slot: Int32, _ node: Node, from side: inout BookSide, store: inout OrderStore) {
+    /// Unlinks a node from its level (dropping the level if it empties); the node stays allocated.
+    static func detach(_ slot: Int32, on side: inout BookSide, store: inout OrderStore) {
+        let node = store.nodes[Int(slot)]
         let level = Int(node.level)
         store.unlink(slot, from: &side.levels[level])
         side.levels[level].count &-= 1
@@ -114,7 +128,5 @@ extension OrderBook {
         if side.levels[level].count == 0 { side.dropLevel(node.level) }
         side.volume &-= node.remaining
         side.orderCount &-= 1
-        store.index.remove(node.id)
-        store.release(slot)
     }
 }

@@ -87,7 +87,9 @@ public struct OrderBook: Sendable {
     }
 
     /// A validated limit order: match, then rest / cancel / reject the remainder by time in force.
-    mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill]) -> SubmitReport {
+    /// `existing` is the pool slot of an amended order already taken off its level: it is reused
+    /// (no index or pool churn) if the order rests again, and freed if it fills.
+    mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill], existing: Int32 = nilSlot) -> SubmitReport {
         let start = fills.count
         let taken = order.side == .buy
             ? Self.walk(taker: order, limitKey: -order.price, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
@@ -103,15 +105,27 @@ public struct OrderBook: Sendable {
         let outcome: TakerOutcome
         if remaining == 0 {
             outcome = .filled
+            if existing != nilSlot {
+                store.index.remove(order.id)
+                store.release(existing)
+            }
         } else if order.timeInForce == .ioc {
             outcome = .cancelled(remaining: remaining)
         } else {
             let node = Node(id: order.id, owner: order.owner, remaining: remaining, price: order.price, sequence: seq,
                             prev: nilSlot, next: nilSlot, side: order.side)
-            if order.side == .buy {
-                Self.rest(node, on: &bids, store: &store, bySequence: false)
+            let slot: Int32
+            if existing == nilSlot {
+                slot = store.allocate(node)
+                store.index.insert(order.id, slot: slot)
             } else {
-                Self.rest(node, on: &asks, store: &store, bySequence: false)
+                slot = existing
+                store.nodes[Int(slot)] = node
+            }
+            if order.side == .buy {
+                Self.attach(slot, on: &bids, store: &store, bySequence: false)
+            } else {
+                Self.attach(slot, on: &asks, store: &store, bySequence: false)
             }
             outcome = .rested(remaining: remaining)
         }

@@ -1,0 +1,112 @@
+// One side's price levels: a pool of levels linked from best to worst, a hash from key to level
+// and a LevelBitmap over a window of keys to find where a new level goes. Matching and the read
+// views just follow the links; only creating a level needs the bitmap (its nearest neighbour),
+// so every operation is O(1) while the side's levels span less than 2^17 ticks. Keys outside the
+// window (a far outlier) are placed by walking the links — correct at any price, only slower.
+
+struct BookSide: Sendable {
+    var levels: [Level] = []
+    var freeLevel: Int32 = nilSlot
+    /// Level key → pool slot of the live levels.
+    var byKey = OrderIndex(minimumCapacity: 8)
+    var map = LevelBitmap()
+    var best: Int32 = nilSlot
+    var worst: Int32 = nilSlot
+    var volume: Int64 = 0
+    var orderCount: Int = 0
+    /// +1 for bids, −1 for asks: key = price × sign, so larger keys are better on both sides.
+    let sign: Int64
+
+    init(sign: Int64) {
+        self.sign = sign
+    }
+
+    var levelCount: Int { byKey.count }
+
+    var bestPrice: Int64? { best == nilSlot ? nil : levels[Int(best)].price }
+
+    /// Slot of the level at `price`, created (empty) if there is none.
+    mutating func level(price: Int64) -> Int32 {
+        let key = price &* sign
+        if let slot = byKey.find(key) { return slot }
+        let slot: Int32
+        if freeLevel != nilSlot {
+            slot = freeLevel
+            freeLevel = levels[Int(slot)].head
+            levels[Int(slot)] = Level(key: key, price: price)
+        } else {
+            slot = Int32(truncatingIfNeeded: levels.count)
+            levels.append(Level(key: key, price: price))
+        }
+        link(slot, after: levelAbove(key))
+        byKey.insert(key, slot: slot)
+        if let offset = map.offset(key) { map.set(offset) } else { moveWindow(toward: key) }
+        return slot
+    }
+
+    /// Drops an empty level.
+    mutating func dropLevel(_ slot: Int32) {
+        let level = levels[Int(slot)]
+        if level.better == nilSlot { best = level.worse } else { levels[Int(level.better)].worse = level.worse }
+        if level.worse == nilSlot { worst = level.better } else { levels[Int(level.worse)].better = level.better }
+        byKey.remove(level.key)
+        if let offset = map.offset(level.key) { map.clear(offset) }
+        levels[Int(slot)].head = freeLevel
+        freeLevel = slot
+    }
+
+    /// The live level with the smallest key above `key` (nil: the new level will be the best).
+    private func levelAbove(_ key: Int64) -> Int32? {
+        if best == nilSlot || levels[Int(best)].key < key { return nil }
+        if levels[Int(worst)].key > key { return worst }
+        // Strictly inside the side: ask the bitmap for an in-window neighbour. Outliers lie
+        // outside the window, so none can sit between the key and an in-window neighbour.
+        if let offset = map.offset(key) {
+            if let up = map.above(offset), let slot = byKey.find(map.key(up)) { return slot }
+            if let down = map.below(offset), let slot = byKey.find(map.key(down)) {
+                let above = levels[Int(slot)].better
+                return above == nilSlot ? nil : above
+            }
+        }
+        var slot = best
+        while levels[Int(levels[Int(slot)].worse)].key > key { slot = levels[Int(slot)].worse }
+        return slot
+    }
+
+    /// Links `slot` just below `above` (nil: as the new best).
+    private mutating func link(_ slot: Int32, after above: Int32?) {
+        let below = above.map { levels[Int($0)].worse } ?? best
+        levels[Int(slot)].better = above ?? nilSlot
+        levels[Int(slot)].worse = below
+        if let above { levels[Int(above)].worse = slot } else { best = slot }
+        if below == nilSlot { worst = slot } else { levels[Int(below)].better = slot }
+    }
+
+    /// A new level's key fell outside the window: re-place the window over all levels when they
+    /// fit in half the largest span (room to drift), or around the new key when the window holds
+    /// none; otherwise the key stays an outlier.
+    private mutating func moveWindow(toward key: Int64) {
+        let lo = levels[Int(worst)].key
+        let hi = levels[Int(best)].key
+        let (width, overflow) = hi.subtractingReportingOverflow(lo)
+        let limit: Int64 = 1 << Int64(LevelBitmap.maxSpanLog2 - 1)
+        let center: Int64
+        var log2 = LevelBitmap.minSpanLog2
+        if !overflow && width < limit {
+            while (1 << Int64(log2)) < width &* 2 { log2 += 1 }
+            center = lo &+ width / 2
+        } else if map.count == 0 {
+            log2 = max(map.spanLog2, LevelBitmap.minSpanLog2)
+            center = key
+        } else {
+            return
+        }
+        let (base, o) = center.subtractingReportingOverflow(1 << Int64(log2 - 1))
+        map.reset(base: o ? .min : base, spanLog2: log2)
+        var slot = best
+        while slot != nilSlot {
+            if let offset = map.offset(levels[Int(slot)].key) { map.set(offset) }
+            slot = levels[Int(slot)].worse
+        }
+    }
+}
