@@ -83,24 +83,27 @@ struct BookSide: Sendable {
     }
 
     /// A new level's key fell outside the window: re-place the window over all levels when they
-    /// fit in half the largest span (room to drift), or around the new key when the window holds
-    /// none; otherwise the key stays an outlier.
+    /// fit in half the largest span (room to drift); else over the new key and the best level
+    /// when those fit (the activity is near the top; far levels become outliers), or around the
+    /// new key alone when the window holds nothing; otherwise the key stays an outlier.
     private mutating func moveWindow(toward key: Int64) {
-        let lo = levels[Int(worst)].key
-        let hi = levels[Int(best)].key
-        let (width, overflow) = hi.subtractingReportingOverflow(lo)
         let limit: Int64 = 1 << Int64(LevelBitmap.maxSpanLog2 - 1)
-        let center: Int64
-        var log2 = LevelBitmap.minSpanLog2
-        if !overflow && width < limit {
-            while (1 << Int64(log2)) < width &* 2 { log2 += 1 }
-            center = lo &+ width / 2
+        let top = levels[Int(best)].key
+        let lo: Int64
+        let hi: Int64
+        if let width = Self.width(levels[Int(worst)].key, top), width < limit {
+            (lo, hi) = (levels[Int(worst)].key, top)
+        } else if let width = Self.width(min(key, top), max(key, top)), width < limit {
+            (lo, hi) = (min(key, top), max(key, top))
         } else if map.count == 0 {
-            log2 = max(map.spanLog2, LevelBitmap.minSpanLog2)
-            center = key
+            (lo, hi) = (key, key)
         } else {
             return
         }
+        let width = hi &- lo
+        var log2 = LevelBitmap.minSpanLog2
+        while (1 << Int64(log2)) < width &* 2 { log2 += 1 }
+        let center = lo &+ width / 2
         let (base, o) = center.subtractingReportingOverflow(1 << Int64(log2 - 1))
         map.reset(base: o ? .min : base, spanLog2: log2)
         var slot = best
@@ -108,5 +111,10 @@ struct BookSide: Sendable {
             if let offset = map.offset(levels[Int(slot)].key) { map.set(offset) }
             slot = levels[Int(slot)].worse
         }
+    }
+
+    private static func width(_ lo: Int64, _ hi: Int64) -> Int64? {
+        let (w, overflow) = hi.subtractingReportingOverflow(lo)
+        return overflow ? nil : w
     }
 }
