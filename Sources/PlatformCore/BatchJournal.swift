@@ -55,6 +55,8 @@ final class BatchJournal {
     private var accountDeltas: [Int64: (cash: Int64, reserved: Int64)] = [:]
     private var holdingDeltas: [HoldingKey: (quantity: Int64, reserved: Int64)] = [:]
     private var flows: [Flow] = []
+    /// Orders amended in this batch (BatchJournal+Amend).
+    var amends: [Int64: Amend] = [:]
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
     private(set) var cashAfter: [Int64: Int64] = [:]
 
@@ -156,6 +158,7 @@ final class BatchJournal {
                 """, [SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
                       SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" })])
         }
+        try writeAmends()
         if !accountDeltas.isEmpty {
             try writeAccounts(accountDeltas.map { ($0.key, $0.value.cash, $0.value.reserved) })
             accountDeltas.removeAll()

@@ -5,6 +5,7 @@ import ServiceCore
 enum EngineCommand: Sendable {
     case place(userId: Int64, order: PlaceOrderRequest)
     case cancel(userId: Int64, stockTxId: Int64)
+    case amend(userId: Int64, order: AmendOrderRequest)
     case deposit(userId: Int64, cents: Int64)
     /// Drop all in-memory state and rebuild it from the ledger (tests, after truncating tables).
     case reset

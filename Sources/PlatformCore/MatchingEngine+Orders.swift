@@ -73,8 +73,8 @@ extension MatchingEngine {
                 guard r.affectedRows == 1 else { throw Rejection(400, "insufficient shares") }
             }
             let id = try nextId(db)
-            let result = st.book.submit(Order.limit(id: id, owner: userId, side: side, quantity: q, price: price),
-                                        sequence: UInt64(id))
+            let result = st.book.submit(Order.limit(id: id, owner: userId, side: side, quantity: q, price: price,
+                                                    timeInForce: o.timeInForce), sequence: UInt64(id))
             if case .rejected(let why) = result.outcome {
                 // The book refused (e.g. a side's volume would overflow): give the escrow back.
                 if o.isBuy { j.addCash(userId, cash: escrow, reserved: -escrow) } else {
@@ -83,6 +83,12 @@ extension MatchingEngine {
                 throw Rejection(400, "order rejected: \(why)")
             }
             try record(takerId: id, userId: userId, o, st, result, j)
+            if case .cancelled(let unfilled) = result.outcome {
+                // IOC: what did not fill now is cancelled at once, exactly like a cancel.
+                restingStock[id] = nil
+                releaseUnfilled(orderId: id, userId: userId, stockId: o.stockId, isBuy: o.isBuy, remaining: unfilled,
+                                price: price, j)
+            }
         }
     }
 
@@ -99,24 +105,7 @@ extension MatchingEngine {
         let filled = result.filledQuantity
         let remaining = o.quantity - filled
 
-        for f in fills {
-            let child = try nextId(db), wallet = try nextId(db)
-            j.addTransaction(.init(id: child, userId: f.makerOwner, stockId: stockId, parentId: f.makerOrderId,
-                                   walletTxId: wallet, status: .completed, isBuy: !o.isBuy, type: .limit,
-                                   priceCents: f.price, quantity: f.quantity, remaining: 0, millis: now))
-            j.addWallet(.init(id: wallet, userId: f.makerOwner, stockTxId: child, isDebit: !o.isBuy,
-                              cents: f.notional, millis: now))
-            j.setOrderState(id: f.makerOrderId, remaining: f.makerRemaining,
-                            status: f.makerRemaining == 0 ? .completed : .partiallyComplete)
-            if f.makerRemaining == 0 { restingStock[f.makerOrderId] = nil }
-            if o.isBuy {
-                j.addCash(f.makerOwner, cash: f.notional)
-                j.addShares(f.makerOwner, stockId: stockId, reserved: -f.quantity)
-            } else {
-                j.addShares(f.makerOwner, stockId: stockId, quantity: f.quantity)
-                j.addCash(f.makerOwner, reserved: -f.notional)
-            }
-        }
+        try recordMakerFills(fills, takerIsBuy: o.isBuy, stockId: stockId, now: now, j)
 
         let onePrice = fills.allSatisfy { $0.price == fills.first?.price }
         let whole = remaining == 0 && !fills.isEmpty && onePrice
@@ -134,26 +123,16 @@ extension MatchingEngine {
         if let w = takerWallet {
             j.addWallet(.init(id: w, userId: userId, stockTxId: takerId, isDebit: o.isBuy, cents: result.cost, millis: now))
         } else {
-            for f in fills {
-                let child = try nextId(db), wallet = try nextId(db)
-                j.addTransaction(.init(id: child, userId: userId, stockId: stockId, parentId: takerId, walletTxId: wallet,
-                                       status: .completed, isBuy: o.isBuy, type: o.type, priceCents: f.price,
-                                       quantity: f.quantity, remaining: 0, millis: now))
-                j.addWallet(.init(id: wallet, userId: userId, stockTxId: child, isDebit: o.isBuy, cents: f.notional, millis: now))
-            }
+            try recordTakerChildren(fills, takerId: takerId, userId: userId, stockId: stockId, isBuy: o.isBuy,
+                                    type: o.type, now: now, j)
         }
 
         switch (o.isBuy, o.type) {
         case (true, .market):
             j.addShares(userId, stockId: stockId, quantity: filled)
-        case (true, .limit):
-            let limit = o.priceCents ?? 0
-            j.addShares(userId, stockId: stockId, quantity: filled)
-            // Release the escrow of the filled part; refund the price improvement.
-            j.addCash(userId, cash: filled * limit - result.cost, reserved: -(filled * limit))
-        case (false, .limit):
-            j.addShares(userId, stockId: stockId, reserved: -filled)
-            j.addCash(userId, cash: result.cost)
+        case (_, .limit):
+            settleLimitTaker(userId, stockId: stockId, isBuy: o.isBuy, limit: o.priceCents ?? 0, filled: filled,
+                             cost: result.cost, j)
         case (false, .market):
             j.addCash(userId, cash: result.cost)
         }
@@ -173,13 +152,8 @@ extension MatchingEngine {
             throw Rejection(404, "no such stock transaction")
         }
         restingStock[stockTxId] = nil
-        j.setOrderState(id: stockTxId, remaining: order.remaining, status: .cancelled)
-        if order.side == .sell {
-            j.addShares(userId, stockId: stockId, quantity: order.remaining, reserved: -order.remaining)
-        } else {
-            let amount = order.remaining * order.price
-            j.addCash(userId, cash: amount, reserved: -amount)
-        }
+        releaseUnfilled(orderId: stockTxId, userId: userId, stockId: stockId, isBuy: order.side == .buy,
+                        remaining: order.remaining, price: order.price, j)
         pricesDirty = true
     }
 

@@ -227,6 +227,7 @@ public final class MatchingEngine: @unchecked Sendable {
         switch command {
         case let .place(userId, order): try place(userId: userId, order, j)
         case let .cancel(userId, txId): try cancel(userId: userId, stockTxId: txId, j)
+        case let .amend(userId, order): try amend(userId: userId, order, j)
         case let .deposit(userId, cents): try deposit(userId: userId, cents: cents, j)
         case .reset, .inspect: throw Rejection(400, "runs alone")
         }

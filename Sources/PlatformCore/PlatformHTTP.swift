@@ -80,6 +80,11 @@ public enum PlatformHTTP {
             return try answer(engine.cancel(userId: user, stockTxId: Requests.cancel(request.body)))
         }
 
+        router.post(E.amendStockOrder.path) { request, _ in
+            let user = try userId(request)
+            return try answer(engine.amend(userId: user, Requests.amendOrder(request.body)))
+        }
+
         // Internal (loopback only; not routed by the gateway): the books as the engine holds them.
         router.get("/internal/books") { _, _ in ok(engine.books()) }
         if allowReset {
