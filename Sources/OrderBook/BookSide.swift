@@ -1,13 +1,13 @@
-// One side's price levels: a pool of levels linked from best to worst, a hash from key to level
-// and a LevelBitmap over a window of keys to find where a new level goes. Matching and the read
-// views just follow the links; only creating a level needs the bitmap (its nearest neighbour),
-// so every operation is O(1) while the side's levels span less than 2^17 ticks. Keys outside the
-// window (a far outlier) are placed by walking the links — correct at any price, only slower.
+// One side's price levels: a pool of levels linked from best to worst, and a LevelBitmap over a
+// window of keys (level per key, and the nearest level to place a new one by). Matching and the
+// read views just follow the links, so every operation is O(1) while the side's levels span less
+// than 2^16 ticks. Levels outside the window (far outliers) are found through a hash and placed
+// by walking the links — correct at any price, only slower.
 
 struct BookSide: Sendable {
     var levels: [Level] = []
     var freeLevel: Int32 = nilSlot
-    /// Level key → pool slot of the live levels.
+    /// Level key → pool slot of the live levels outside the window.
     var byKey = OrderIndex(minimumCapacity: 8)
     var map = LevelBitmap()
     var best: Int32 = nilSlot
@@ -21,14 +21,20 @@ struct BookSide: Sendable {
         self.sign = sign
     }
 
-    var levelCount: Int { byKey.count }
+    var levelCount: Int { map.count &+ byKey.count }
 
     var bestPrice: Int64? { best == nilSlot ? nil : levels[Int(best)].price }
 
     /// Slot of the level at `price`, created (empty) if there is none.
     mutating func level(price: Int64) -> Int32 {
         let key = price &* sign
-        if let slot = byKey.find(key) { return slot }
+        let offset = map.offset(key)
+        if let offset {
+            let slot = map.slot(offset)
+            if slot != nilSlot { return slot }
+        } else if let slot = byKey.find(key) {
+            return slot
+        }
         let slot: Int32
         if freeLevel != nilSlot {
             slot = freeLevel
@@ -39,8 +45,11 @@ struct BookSide: Sendable {
             levels.append(Level(key: key, price: price))
         }
         link(slot, after: levelAbove(key))
-        byKey.insert(key, slot: slot)
-        if let offset = map.offset(key) { map.set(offset) } else { moveWindow(toward: key) }
+        if let offset {
+            map.set(offset, slot: slot)
+        } else if !moveWindow(toward: key) {
+            byKey.insert(key, slot: slot)
+        }
         return slot
     }
 
@@ -49,8 +58,7 @@ struct BookSide: Sendable {
         let level = levels[Int(slot)]
         if level.better == nilSlot { best = level.worse } else { levels[Int(level.better)].worse = level.worse }
         if level.worse == nilSlot { worst = level.better } else { levels[Int(level.worse)].better = level.better }
-        byKey.remove(level.key)
-        if let offset = map.offset(level.key) { map.clear(offset) }
+        if let offset = map.offset(level.key) { map.clear(offset) } else { byKey.remove(level.key) }
         levels[Int(slot)].head = freeLevel
         freeLevel = slot
     }
@@ -62,9 +70,9 @@ struct BookSide: Sendable {
         // Strictly inside the side: ask the bitmap for an in-window neighbour. Outliers lie
         // outside the window, so none can sit between the key and an in-window neighbour.
         if let offset = map.offset(key) {
-            if let up = map.above(offset), let slot = byKey.find(map.key(up)) { return slot }
-            if let down = map.below(offset), let slot = byKey.find(map.key(down)) {
-                let above = levels[Int(slot)].better
+            if let up = map.above(offset) { return map.slot(up) }
+            if let down = map.below(offset) {
+                let above = levels[Int(map.slot(down))].better
                 return above == nilSlot ? nil : above
             }
         }
@@ -82,11 +90,12 @@ struct BookSide: Sendable {
         if below == nilSlot { worst = slot } else { levels[Int(below)].better = slot }
     }
 
-    /// A new level's key fell outside the window: re-place the window over all levels when they
+    /// A new level's key fell outside the window (it is linked, not yet mapped): re-place the
+    /// window over all levels when they
     /// fit in half the largest span (room to drift); else over the new key and the best level
     /// when those fit (the activity is near the top; far levels become outliers), or around the
     /// new key alone when the window holds nothing; otherwise the key stays an outlier.
-    private mutating func moveWindow(toward key: Int64) {
+    private mutating func moveWindow(toward key: Int64) -> Bool {
         let limit: Int64 = 1 << Int64(LevelBitmap.maxSpanLog2 - 1)
         let top = levels[Int(best)].key
         let lo: Int64
@@ -98,7 +107,7 @@ struct BookSide: Sendable {
         } else if map.count == 0 {
             (lo, hi) = (key, key)
         } else {
-            return
+            return false
         }
         let width = hi &- lo
         var log2 = LevelBitmap.minSpanLog2
@@ -106,11 +115,14 @@ struct BookSide: Sendable {
         let center = lo &+ width / 2
         let (base, o) = center.subtractingReportingOverflow(1 << Int64(log2 - 1))
         map.reset(base: o ? .min : base, spanLog2: log2)
+        byKey = OrderIndex(minimumCapacity: 8)
         var slot = best
         while slot != nilSlot {
-            if let offset = map.offset(levels[Int(slot)].key) { map.set(offset) }
+            let key = levels[Int(slot)].key
+            if let offset = map.offset(key) { map.set(offset, slot: slot) } else { byKey.insert(key, slot: slot) }
             slot = levels[Int(slot)].worse
         }
+        return true
     }
 
     private static func width(_ lo: Int64, _ hi: Int64) -> Int64? {
