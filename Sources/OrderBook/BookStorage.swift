@@ -77,6 +77,7 @@ struct OrderStore: Sendable {
         index = OrderIndex(minimumCapacity: expected)
     }
 
+    @inline(__always)
     mutating func allocate(_ node: Node) -> Int32 {
         if freeHead != nilSlot {
             let slot = freeHead
@@ -88,6 +89,7 @@ struct OrderStore: Sendable {
         return Int32(truncatingIfNeeded: nodes.count &- 1)
     }
 
+    @inline(__always)
     mutating func release(_ slot: Int32) {
         nodes[Int(slot)].next = freeHead
         nodes[Int(slot)].remaining = 0
@@ -95,6 +97,7 @@ struct OrderStore: Sendable {
     }
 
     /// Appends a node at the tail of a level (newest = lowest priority).
+    @inline(__always)
     mutating func append(_ slot: Int32, to level: inout Level) {
         nodes[Int(slot)].prev = level.tail
         nodes[Int(slot)].next = nilSlot
@@ -115,6 +118,7 @@ struct OrderStore: Sendable {
         if after == nilSlot { level.head = slot } else { nodes[Int(after)].next = slot }
     }
 
+    @inline(__always)
     mutating func unlink(_ slot: Int32, from level: inout Level) {
         let prev = nodes[Int(slot)].prev
         let next = nodes[Int(slot)].next

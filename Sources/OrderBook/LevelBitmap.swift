@@ -45,6 +45,7 @@ struct LevelBitmap: Sendable {
     @inline(__always)
     func slot(_ offset: Int) -> Int32 { slots[offset] }
 
+    @inline(__always)
     mutating func set(_ offset: Int, slot: Int32) {
         slots[offset] = slot
         let w = offset >> 6
@@ -54,6 +55,7 @@ struct LevelBitmap: Sendable {
         count &+= 1
     }
 
+    @inline(__always)
     mutating func clear(_ offset: Int) {
         slots[offset] = nilSlot
         let w = offset >> 6
