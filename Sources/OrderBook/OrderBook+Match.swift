@@ -27,12 +27,9 @@ extension OrderBook {
                 let node = nodes[Int(slot)]
                 if node.owner != taker.owner {
                     let q = min(need, node.remaining)
-                    let (notional, o1) = q.multipliedReportingOverflow(by: price)
-                    let (sum, o2) = cost.addingReportingOverflow(notional)
-                    if o1 || o2 {
+                    guard addNotional(q, price, to: &cost) else {
                         return MatchTotals(quantity: taker.quantity &- need, cost: cost, lastPrice: lastPrice, overflow: true)
                     }
-                    cost = sum
                     need &-= q
                     lastPrice = price
                     let left = node.remaining &- q
@@ -91,10 +88,7 @@ extension OrderBook {
             if level.owners & bit == 0 {
                 // The owner has nothing here: take the level's total at once.
                 let q = min(need, level.volume)
-                let (notional, o1) = q.multipliedReportingOverflow(by: level.price)
-                let (sum, o2) = cost.addingReportingOverflow(notional)
-                if o1 || o2 { return nil }
-                cost = sum
+                guard addNotional(q, level.price, to: &cost) else { return nil }
                 need &-= q
             } else {
                 var order = level.head
@@ -102,10 +96,7 @@ extension OrderBook {
                     let node = nodes[Int(order)]
                     if node.owner != owner {
                         let q = min(need, node.remaining)
-                        let (notional, o1) = q.multipliedReportingOverflow(by: level.price)
-                        let (sum, o2) = cost.addingReportingOverflow(notional)
-                        if o1 || o2 { return nil }
-                        cost = sum
+                        guard addNotional(q, level.price, to: &cost) else { return nil }
                         need &-= q
                     }
                     order = node.next
@@ -114,5 +105,15 @@ extension OrderBook {
             slot = level.worse
         }
         return CostQuote(fillable: quantity &- need, cost: cost)
+    }
+
+    /// cost += quantity × price, checked; false (cost unchanged) if either step overflows Int64.
+    @inline(__always)
+    static func addNotional(_ quantity: Int64, _ price: Int64, to cost: inout Int64) -> Bool {
+        let (notional, o1) = quantity.multipliedReportingOverflow(by: price)
+        let (sum, o2) = cost.addingReportingOverflow(notional)
+        if o1 || o2 { return false }
+        cost = sum
+        return true
     }
 }

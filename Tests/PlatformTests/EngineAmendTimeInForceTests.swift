@@ -81,14 +81,19 @@ final class EngineAmendTimeInForceTests: XCTestCase {
 
     // MARK: amend
 
-    func testAmendDownKeepsPriorityAndRefundsTheEscrow() throws {
-        let b1 = try api.newUser("ad1").token, b2 = try api.newUser("ad2").token, seller = try api.newUser("ads").token
+    /// b1 then b2 bid 10 @ 50 (each with 1000 deposited); the seller holds 20 shares.
+    private func twoBids() throws -> (b1: String, b2: String, seller: String, stock: String, b1Order: String) {
+        let b1 = try api.newUser("bb1").token, b2 = try api.newUser("bb2").token, seller = try api.newUser("bbs").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 20)
         api.deposit(b1, "1000"); api.deposit(b2, "1000")
         ptAssertSuccess(api.order(b1, s, buy: true, limit: 50, 10), "b1 bids first")
         ptAssertSuccess(api.order(b2, s, buy: true, limit: 50, 10), "b2 bids second")
-        let id = api.stockTxs(b1)[0].text("stock_tx_id")
+        return (b1, b2, seller, s, api.stockTxs(b1)[0].text("stock_tx_id"))
+    }
+
+    func testAmendDownKeepsPriorityAndRefundsTheEscrow() throws {
+        let (b1, b2, seller, s, id) = try twoBids()
         ptAssertSuccess(api.amend(b1, id, quantity: 4), "b1 down to 4")
         XCTAssertEqual(api.balance(b1), "800", "reserve is now 4 × 50")
         try reopenEngine()   // the kept priority must survive a rebuild from the ledger
@@ -101,13 +106,7 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testAmendUpLosesPriorityAndReservesMore() throws {
-        let b1 = try api.newUser("au1").token, b2 = try api.newUser("au2").token, seller = try api.newUser("aus").token
-        let s = try api.createStock(seller)
-        api.grant(seller, s, 20)
-        api.deposit(b1, "1000"); api.deposit(b2, "1000")
-        ptAssertSuccess(api.order(b1, s, buy: true, limit: 50, 10), "b1 bids first")
-        ptAssertSuccess(api.order(b2, s, buy: true, limit: 50, 10), "b2 bids second")
-        let id = api.stockTxs(b1)[0].text("stock_tx_id")
+        let (b1, b2, seller, s, id) = try twoBids()
         ptAssertFailure(api.amend(b1, id, quantity: 21), status: 400, "21 × 50 is more than b1 has")
         XCTAssertEqual(api.balance(b1), "500", "a refused amend changes nothing")
         ptAssertSuccess(api.amend(b1, id, quantity: 12), "b1 up to 12")
