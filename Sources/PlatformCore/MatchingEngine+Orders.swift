@@ -2,8 +2,8 @@ import OrderBook
 import ServiceCore
 
 // Per-command logic, run on the engine thread inside the batch transaction. The pattern for every
-// order: check the book (preview), make the money/share decision with one conditional UPDATE,
-// and only if that succeeded change the book and journal the result.
+// order: make the money/share decision with a conditional UPDATE (or a row lock), change the book
+// only within what was decided, and journal the result.
 extension MatchingEngine {
     func stockState(_ stockId: Int64, _ db: PGConnection) throws -> StockState {
         if let st = stocks[stockId] { return st }
@@ -23,35 +23,7 @@ extension MatchingEngine {
 
         switch o.type {
         case .market:
-            let quote: CostQuote
-            do { quote = try st.book.quoteCost(side: side, quantity: q, owner: userId) } catch {
-                throw Rejection(400, "order value is too large")
-            }
-            guard quote.fillable == q else {
-                throw Rejection(400, "insufficient liquidity: only \(quote.fillable) of \(q) shares available")
-            }
-            guard quote.cost <= Limits.maxCents else { throw Rejection(400, "order value is too large") }
-            if o.isBuy {
-                try j.flushAccount(userId)
-                let r = try db.query("""
-                    UPDATE accounts SET cash_cents = cash_cents - $1 WHERE user_id = $2 AND cash_cents >= $1
-                    RETURNING cash_cents
-                    """, [quote.cost, userId])
-                guard let cash = r.int64(0, 0) else { throw Rejection(400, "insufficient funds") }
-                j.noteCash(userId: userId, cents: cash)
-            } else {
-                try j.flushHolding(userId, stockId: o.stockId)
-                let r = try db.query("""
-                    UPDATE holdings SET quantity = quantity - $1 WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
-                    """, [q, userId, o.stockId])
-                guard r.affectedRows == 1 else { throw Rejection(400, "insufficient shares") }
-            }
-            let id = try nextId(db)
-            let result = st.book.submit(Order.market(id: id, owner: userId, side: side, quantity: q), sequence: UInt64(id))
-            guard case .filled = result.outcome, result.cost == quote.cost else {
-                throw EngineInvariantError(description: "market order \(id) did not fill as previewed: \(result.outcome)")
-            }
-            try record(takerId: id, userId: userId, o, st, result, j)
+            try placeMarket(userId: userId, o, st, j)
 
         case .limit:
             guard let price = o.priceCents else { throw Rejection(400, "a LIMIT order needs a price") }
@@ -96,7 +68,7 @@ extension MatchingEngine {
     /// transaction with its own wallet transaction; the taker gets one parent row, whose wallet
     /// transaction carries the whole amount when it filled at once at one price, and children
     /// otherwise. Cash and share moves go to the journal's per-account/per-holding deltas.
-    private func record(takerId: Int64, userId: Int64, _ o: PlaceOrderRequest, _ st: StockState,
+    func record(takerId: Int64, userId: Int64, _ o: PlaceOrderRequest, _ st: StockState,
                         _ result: SubmitResult, _ j: BatchJournal) throws {
         let db = j.db
         let now = Clock.wallMillis()

@@ -79,6 +79,24 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         try PTLedger.conservation()
     }
 
+    func testMarketOrdersDecideInOneWalkAndRefusalsChangeNothing() throws {
+        let seller = try api.newUser("ms1").token, buyer = try api.newUser("mb1").token
+        let s = try api.createStock(seller)
+        api.grant(seller, s, 10)
+        api.deposit(buyer, "100")
+        ptAssertSuccess(api.order(buyer, s, buy: true, limit: 9, 5), "bid 5 @ 9")
+        ptAssertFailure(api.order(seller, s, buy: false, limit: nil, 6), status: 400, "6 to sell, 5 bid")
+        XCTAssertEqual(api.owned(seller, s), "10", "the refused sell's shares are free again")
+        ptAssertSuccess(api.order(seller, s, buy: false, limit: 20, 5), "ask 5 @ 20")
+        ptAssertFailure(api.order(buyer, s, buy: true, limit: nil, 3), status: 400, "3 × 20 > the 55 left")
+        XCTAssertEqual(api.balance(buyer), "55")
+        XCTAssertEqual(api.stockTxs(seller).map { $0.text("order_status") }, ["IN_PROGRESS"])
+        ptAssertSuccess(api.order(seller, s, buy: false, limit: nil, 5), "market sell 5 into the bid")
+        XCTAssertEqual(api.balance(seller), "45")
+        XCTAssertEqual(api.owned(buyer, s), "5")
+        try PTLedger.conservation()
+    }
+
     // MARK: amend
 
     /// b1 then b2 bid 10 @ 50 (each with 1000 deposited); the seller holds 20 shares.
