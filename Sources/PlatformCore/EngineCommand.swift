@@ -58,7 +58,7 @@ struct Rejection: Error {
     }
 }
 
-/// Broken invariant: the book disagreed with its own preview. Fails the batch (rolled back,
+/// Broken invariant: the book and the ledger disagree. Fails the batch (rolled back,
 /// books rebuilt from the ledger).
 struct EngineInvariantError: Error, CustomStringConvertible {
     let description: String
