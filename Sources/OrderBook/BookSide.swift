@@ -110,12 +110,13 @@ struct BookSide: Sendable {
             return false
         }
         let width = hi &- lo
-        var log2 = LevelBitmap.minSpanLog2
+        // Never smaller than before: a window of the same size moves without allocating.
+        var log2 = max(LevelBitmap.minSpanLog2, map.spanLog2)
         while (1 << Int64(log2)) < width &* 2 { log2 += 1 }
         let center = lo &+ width / 2
         let (base, o) = center.subtractingReportingOverflow(1 << Int64(log2 - 1))
         map.reset(base: o ? .min : base, spanLog2: log2)
-        byKey = OrderIndex(minimumCapacity: 8)
+        byKey.removeAll()
         var slot = best
         while slot != nilSlot {
             let key = levels[Int(slot)].key

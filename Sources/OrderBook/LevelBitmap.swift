@@ -28,16 +28,29 @@ struct LevelBitmap: Sendable {
 
     func key(_ offset: Int) -> Int64 { base &+ Int64(offset) }
 
-    /// Empties the bitmap and moves the window.
+    /// Empties the bitmap and moves the window. A window of the same size is cleared in place
+    /// (only the set keys' slots, found from the bits), so moving it allocates nothing.
     mutating func reset(base: Int64, spanLog2: Int) {
         self.base = base
-        self.spanLog2 = spanLog2
-        span = 1 << Int64(spanLog2)
-        let words = 1 << (spanLog2 - 6)
-        l0 = Array(repeating: 0, count: words)
-        l1 = Array(repeating: 0, count: max(words >> 6, 1))
+        if spanLog2 == self.spanLog2 {
+            for w in l0.indices where l0[w] != 0 {
+                var bits = l0[w]
+                while bits != 0 {
+                    slots[w << 6 | bits.trailingZeroBitCount] = nilSlot
+                    bits &= bits &- 1
+                }
+                l0[w] = 0
+            }
+            for g in l1.indices { l1[g] = 0 }
+        } else {
+            self.spanLog2 = spanLog2
+            span = 1 << Int64(spanLog2)
+            let words = 1 << (spanLog2 - 6)
+            l0 = Array(repeating: 0, count: words)
+            l1 = Array(repeating: 0, count: max(words >> 6, 1))
+            slots = Array(repeating: nilSlot, count: 1 << spanLog2)
+        }
         l2 = 0
-        slots = Array(repeating: nilSlot, count: 1 << spanLog2)
         count = 0
     }
 

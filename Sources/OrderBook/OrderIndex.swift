@@ -84,6 +84,12 @@ struct OrderIndex: Sendable {
         return removed
     }
 
+    /// Empties the index, keeping its capacity.
+    mutating func removeAll() {
+        for i in entries.indices { entries[i].slot = -1 }
+        count = 0
+    }
+
     mutating func grow() {
         let old = entries
         let capacity = old.count * 2

@@ -43,6 +43,35 @@ struct LevelStorageTests {
         #expect(book.bestBid?.price == reference.keys.max())
     }
 
+    /// A book whose prices drift far (the window moves many times, reusing its memory) while old
+    /// orders are cancelled: every level is still found and kept in order on both sides.
+    @Test func driftingBookMovesItsWindow() throws {
+        var book = OrderBook()
+        var live: [(id: Int64, side: Side, price: Int64)] = []
+        var rng = SeededRNG(seed: 99)
+        for step in Int64(1)...20_000 {
+            let mid = 1_000_000 + step * 7
+            let side: Side = Bool.random(using: &rng) ? .buy : .sell
+            let offset = Int64.random(in: 1...2_000, using: &rng)
+            let price = side == .buy ? mid - offset : mid + offset
+            _ = book.submit(.limit(id: step, owner: step % 5, side: side, quantity: 1, price: price))
+            if book.order(id: step) != nil { live.append((step, side, price)) }
+            if live.count > 300 {
+                let old = live.removeFirst()
+                _ = try? book.cancel(orderId: old.id, owner: old.id % 5)
+            }
+            live.removeAll { book.order(id: $0.id) == nil }
+            if step % 1_000 == 0 {
+                for s in Side.allCases {
+                    let prices = Set(live.filter { $0.side == s }.map(\.price))
+                    let expected = s == .buy ? prices.sorted(by: >) : prices.sorted()
+                    #expect(book.depth(s).map(\.price) == expected, "step \(step) \(s)")
+                    #expect(book.levelCount(s) == expected.count)
+                }
+            }
+        }
+    }
+
     @Test func asksAreSortedLowestFirstAcrossTheWholeRange() {
         var book = OrderBook()
         let prices: [Int64] = [500_000, 1, Int64.max / 3, 500_001, 499_999, 2, 1 << 40, 500_000 + (1 << 20)]
