@@ -90,11 +90,11 @@ struct BookSide: Sendable {
         if below == nilSlot { worst = slot } else { levels[Int(below)].better = slot }
     }
 
-    /// A new level's key fell outside the window (it is linked, not yet mapped): re-place the
-    /// window over all levels when they
-    /// fit in half the largest span (room to drift); else over the new key and the best level
-    /// when those fit (the activity is near the top; far levels become outliers), or around the
-    /// new key alone when the window holds nothing; otherwise the key stays an outlier.
+    /// A new level's key fell outside the window (it is linked, not yet mapped). Re-place the
+    /// window over all levels when they fit in half the largest span (room to drift); else over
+    /// the new key and the best level when those fit (the activity is near the top; far levels
+    /// become outliers); else around the new key alone when the window holds nothing. Returns
+    /// false when the key stays an outlier.
     private mutating func moveWindow(toward key: Int64) -> Bool {
         let limit: Int64 = 1 << Int64(LevelBitmap.maxSpanLog2 - 1)
         let top = levels[Int(best)].key
