@@ -11,6 +11,15 @@ extension OrderBook {
         return Self.resting(node)
     }
 
+    /// `amend` returning its fills in a new array (allocates; the engine passes its own buffer).
+    public mutating func amend(orderId: Int64, owner: Int64, quantity: Int64? = nil, price: Int64? = nil,
+                               sequence: UInt64? = nil) throws(OrderBookError) -> AmendResult {
+        var fills: [Fill] = []
+        let report = try amend(orderId: orderId, owner: owner, quantity: quantity, price: price, sequence: sequence,
+                               fills: &fills)
+        return AmendResult(report: report, fills: fills)
+    }
+
     /// Changes a resting order's remaining quantity and/or price (nil = unchanged). Lowering the
     /// quantity at the same price keeps the order's place; anything else sends it to the back at
     /// its new price (a new sequence: `sequence` or the book's own), where it may trade at once

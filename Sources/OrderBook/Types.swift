@@ -231,3 +231,16 @@ public struct AmendReport: Sendable, Hashable {
         self.keptPriority = keptPriority
     }
 }
+
+/// Result of `amend(orderId:owner:quantity:price:sequence:)`: the report plus the fills a
+/// re-priced order made, in execution order.
+public struct AmendResult: Sendable, Hashable {
+    public var report: AmendReport
+    public var fills: [Fill]
+
+    @inlinable
+    public init(report: AmendReport, fills: [Fill]) {
+        self.report = report
+        self.fills = fills
+    }
+}

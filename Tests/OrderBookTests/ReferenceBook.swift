@@ -158,9 +158,3 @@ struct ReferenceBook {
         return .success(())
     }
 }
-
-/// An amend's report with its fills.
-struct AmendResult: Equatable {
-    var report: AmendReport
-    var fills: [Fill]
-}
