@@ -1,6 +1,7 @@
 // Internal storage: resting orders live in one array-backed pool and are chained into per-level
-// FIFO lists by Int32 links (no object per order, no ARC traffic); each side keeps its price
-// levels in one sorted array with the best level last, so the hot end is cheap to pop and grow.
+// FIFO lists by Int32 links (no object per order, no ARC traffic); each side's levels live in a
+// pool, linked best to worst (BookSide), and every order knows its level's slot, so a cancel or
+// amend reaches its level without a search.
 
 let nilSlot: Int32 = -1
 
@@ -13,6 +14,8 @@ struct Node: Sendable {
     var prev: Int32
     /// Next order in the level, or the next free slot while the node is unused.
     var next: Int32
+    /// Slot of the level it rests on (in its side's pool).
+    var level: Int32 = nilSlot
     var side: Side
 
     init(id: Int64, owner: Int64, remaining: Int64, price: Int64, sequence: UInt64, prev: Int32, next: Int32, side: Side) {
@@ -33,13 +36,17 @@ func ownerBit(_ owner: Int64) -> UInt64 {
 }
 
 struct Level: Sendable {
-    /// Sort key, ascending with the best level last: price for bids, −price for asks.
+    /// Order key, larger is better: price for bids, −price for asks.
     var key: Int64
     var price: Int64
     var volume: Int64
+    /// First order (or the next free level while this one is unused).
     var head: Int32
     var tail: Int32
     var count: Int32
+    /// Neighbouring live levels of the side in key order.
+    var better: Int32
+    var worse: Int32
     /// Superset of the owners resting here (one hashed bit each, never cleared while the level
     /// lives): a clear bit proves the owner has nothing here, so a cost walk can take the
     /// whole level at once instead of visiting its orders to skip the owner's own.
@@ -52,40 +59,9 @@ struct Level: Sendable {
         self.head = nilSlot
         self.tail = nilSlot
         self.count = 0
+        self.better = nilSlot
+        self.worse = nilSlot
         self.owners = 0
-    }
-}
-
-struct BookSide: Sendable {
-    var levels: [Level] = []
-    var volume: Int64 = 0
-    var orderCount: Int = 0
-    /// +1 for bids, −1 for asks: key = price × sign.
-    let sign: Int64
-
-    init(sign: Int64) {
-        self.sign = sign
-        levels.reserveCapacity(16)
-    }
-
-    /// Index of the first level whose key is ≥ `key` (levels.count if none).
-    /// Searches from the best end first, since nearly all activity is near the top.
-    func lowerBound(_ key: Int64) -> Int {
-        var hi = levels.count
-        var lo = 0
-        // Fast path: the touched level is usually one of the top few.
-        if hi > 0 && levels[hi - 1].key < key { return hi }
-        while lo < hi {
-            let mid = (lo &+ hi) >> 1
-            if levels[mid].key < key { lo = mid &+ 1 } else { hi = mid }
-        }
-        return lo
-    }
-
-    func levelIndex(price: Int64) -> Int? {
-        let key = price &* sign
-        let i = lowerBound(key)
-        return i < levels.count && levels[i].key == key ? i : nil
     }
 }
 
@@ -101,6 +77,7 @@ struct OrderStore: Sendable {
         index = OrderIndex(minimumCapacity: expected)
     }
 
+    @inline(__always)
     mutating func allocate(_ node: Node) -> Int32 {
         if freeHead != nilSlot {
             let slot = freeHead
@@ -112,6 +89,7 @@ struct OrderStore: Sendable {
         return Int32(truncatingIfNeeded: nodes.count &- 1)
     }
 
+    @inline(__always)
     mutating func release(_ slot: Int32) {
         nodes[Int(slot)].next = freeHead
         nodes[Int(slot)].remaining = 0
@@ -119,6 +97,7 @@ struct OrderStore: Sendable {
     }
 
     /// Appends a node at the tail of a level (newest = lowest priority).
+    @inline(__always)
     mutating func append(_ slot: Int32, to level: inout Level) {
         nodes[Int(slot)].prev = level.tail
         nodes[Int(slot)].next = nilSlot
@@ -139,6 +118,7 @@ struct OrderStore: Sendable {
         if after == nilSlot { level.head = slot } else { nodes[Int(after)].next = slot }
     }
 
+    @inline(__always)
     mutating func unlink(_ slot: Int32, from level: inout Level) {
         let prev = nodes[Int(slot)].prev
         let next = nodes[Int(slot)].next

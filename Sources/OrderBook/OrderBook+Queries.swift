@@ -2,13 +2,13 @@
 
 extension OrderBook {
     /// Highest bid level (price, total quantity, order count).
-    public var bestBid: PriceLevel? { bids.levels.last.map(Self.summary) }
+    public var bestBid: PriceLevel? { bids.best == nilSlot ? nil : Self.summary(bids.levels[Int(bids.best)]) }
 
     /// Lowest ask level.
-    public var bestAsk: PriceLevel? { asks.levels.last.map(Self.summary) }
+    public var bestAsk: PriceLevel? { asks.best == nilSlot ? nil : Self.summary(asks.levels[Int(asks.best)]) }
 
     /// The platform's `current_price`: best ask, else the last trade price, else nil.
-    public var currentPrice: Int64? { asks.levels.last?.price ?? lastTradePrice }
+    public var currentPrice: Int64? { asks.bestPrice ?? lastTradePrice }
 
     /// Number of resting orders on both sides.
     public var restingOrderCount: Int { bids.orderCount + asks.orderCount }
@@ -21,11 +21,19 @@ extension OrderBook {
     /// Number of resting orders on one side.
     public func orderCount(_ side: Side) -> Int { side == .buy ? bids.orderCount : asks.orderCount }
 
+    /// Number of price levels on one side.
+    public func levelCount(_ side: Side) -> Int { side == .buy ? bids.levelCount : asks.levelCount }
+
     /// Up to `maxLevels` price levels of one side, best first.
     public func depth(_ side: Side, maxLevels: Int = .max) -> [PriceLevel] {
-        let levels = side == .buy ? bids.levels : asks.levels
-        let n = min(max(maxLevels, 0), levels.count)
-        return levels.reversed().prefix(n).map(Self.summary)
+        let book = side == .buy ? bids : asks
+        var out: [PriceLevel] = []
+        var slot = book.best
+        while slot != nilSlot && out.count < maxLevels {
+            out.append(Self.summary(book.levels[Int(slot)]))
+            slot = book.levels[Int(slot)].worse
+        }
+        return out
     }
 
     /// A resting order by id (its `remaining` is the unfilled quantity).
@@ -36,16 +44,18 @@ extension OrderBook {
 
     /// All resting orders of one side in priority order (best price first, then earliest).
     public func orders(_ side: Side) -> [RestingOrder] {
-        let levels = side == .buy ? bids.levels : asks.levels
+        let book = side == .buy ? bids : asks
         var out: [RestingOrder] = []
-        out.reserveCapacity(side == .buy ? bids.orderCount : asks.orderCount)
-        for level in levels.reversed() {
-            var slot = level.head
+        out.reserveCapacity(book.orderCount)
+        var level = book.best
+        while level != nilSlot {
+            var slot = book.levels[Int(level)].head
             while slot != nilSlot {
                 let node = store.nodes[Int(slot)]
                 out.append(Self.resting(node))
                 slot = node.next
             }
+            level = book.levels[Int(level)].worse
         }
         return out
     }
@@ -64,10 +74,5 @@ extension OrderBook {
 
     private static func summary(_ level: Level) -> PriceLevel {
         PriceLevel(price: level.price, quantity: level.volume, orderCount: Int(level.count))
-    }
-
-    private static func resting(_ node: Node) -> RestingOrder {
-        RestingOrder(id: node.id, owner: node.owner, side: node.side, price: node.price,
-                     remaining: node.remaining, sequence: node.sequence)
     }
 }

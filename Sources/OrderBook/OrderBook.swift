@@ -3,9 +3,13 @@
 // settles from the fills, which always carry the maker's price.
 //
 // Rules (spec/platform.md decisions):
-// - limit orders match while the opposite side crosses, at the maker's price; the rest rests;
+// - limit orders match while the opposite side crosses, at the maker's price; then by time in
+//   force the rest rests (GTC), is cancelled (IOC), or — if anything is left — the whole order
+//   is rejected with the book untouched (FOK);
 // - market orders are fill-or-kill on volume, and for buys optionally on funds (`maxCost`);
 //   a rejected order leaves the book untouched and produces no fills;
+// - amend keeps time priority only when the price stays and the quantity does not grow;
+//   otherwise the order goes to the back at its (new) price and may trade like a new order;
 // - self-trade prevention: a taker skips its owner's resting orders, which keep their place
 //   (so a book may be locked/crossed between one owner's own bids and asks);
 // - every resting order's remaining × price fits in Int64, which keeps all fill arithmetic
@@ -15,15 +19,19 @@ public struct OrderBook: Sendable {
     var bids = BookSide(sign: 1)
     var asks = BookSide(sign: -1)
     var store: OrderStore
+    /// Pool slots of the makers filled by the match in progress, parallel to its fills
+    /// (kept between calls so matching never allocates).
+    var touched: [Int32] = []
     /// Price of the most recent fill, if any.
-    public private(set) var lastTradePrice: Int64?
+    public internal(set) var lastTradePrice: Int64?
     /// Sequence the next accepted order gets unless the caller supplies one.
-    public private(set) var nextSequence: UInt64 = 1
+    public internal(set) var nextSequence: UInt64 = 1
 
     /// `expectedOrders` pre-sizes the pool and the id index so steady-state trading never rehashes
     /// (small by default: an engine may hold thousands of mostly idle books; both grow as needed).
     public init(expectedOrders: Int = 64) {
         store = OrderStore(expectedOrders: expectedOrders)
+        touched.reserveCapacity(16)
     }
 
     // MARK: - Submit
@@ -43,244 +51,122 @@ public struct OrderBook: Sendable {
         if let s = sequence, s < nextSequence { return Self.rejected(.sequenceOutOfOrder) }
         if store.index.find(order.id) != nil { return Self.rejected(.duplicateOrderId) }
         switch order.kind {
-        case .limit: return submitLimit(order, sequence: sequence, fills: &fills)
-        case .market: return submitMarket(order, sequence: sequence, fills: &fills)
+        case .limit:
+            if let e = limitViolation(order.side, quantity: order.quantity, price: order.price,
+                                      resting: order.side == .buy ? bids.volume : asks.volume) {
+                return Self.rejected(e)
+            }
+            return submitLimit(order, sequence: sequence, fills: &fills)
+        case .market:
+            return submitMarket(order, sequence: sequence, fills: &fills)
         }
     }
 
-    private static func rejected(_ error: OrderBookError) -> SubmitReport {
+    static func rejected(_ error: OrderBookError) -> SubmitReport {
         SubmitReport(outcome: .rejected(error), filledQuantity: 0, cost: 0, sequence: 0)
     }
 
-    private mutating func takeSequence(_ explicit: UInt64?) -> UInt64 {
+    mutating func takeSequence(_ explicit: UInt64?) -> UInt64 {
         let s = explicit ?? nextSequence
         nextSequence = s &+ 1
         return s
     }
 
-    private mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill]) -> SubmitReport {
-        let price = order.price
-        let quantity = order.quantity
-        guard price > 0 else { return Self.rejected(.invalidPrice) }
-        // Whatever rests must have a representable notional, and the side's total must fit.
+    /// Why a limit order could not be accepted, if it cannot: whatever may rest must have a
+    /// representable notional and keep the side's total (`resting` before it) in Int64, and a
+    /// sell's proceeds are bounded by quantity × best bid (every fill is at a bid ≤ it).
+    func limitViolation(_ side: Side, quantity: Int64, price: Int64, resting: Int64) -> OrderBookError? {
+        guard price > 0 else { return .invalidPrice }
         guard !quantity.multipliedReportingOverflow(by: price).overflow,
-              !(order.side == .buy ? bids.volume : asks.volume).addingReportingOverflow(quantity).overflow
-        else { return Self.rejected(.overflow) }
-        // A sell's proceeds are bounded by quantity × best bid (every fill is at a bid ≤ it).
-        if order.side == .sell, let best = bids.levels.last, best.price >= price,
-           quantity.multipliedReportingOverflow(by: best.price).overflow {
-            return Self.rejected(.overflow)
+              !resting.addingReportingOverflow(quantity).overflow else { return .overflow }
+        if side == .sell, let best = bids.bestPrice, best >= price,
+           quantity.multipliedReportingOverflow(by: best).overflow {
+            return .overflow
         }
-
-        let seq = takeSequence(sequence)
-        let taken: MatchTotals
-        if order.side == .buy {
-            taken = Self.match(taker: order, limitKey: -price, against: &asks, store: &store, fills: &fills)
-        } else {
-            taken = Self.match(taker: order, limitKey: price, against: &bids, store: &store, fills: &fills)
-        }
-        if taken.quantity > 0 { lastTradePrice = taken.lastPrice }
-
-        let remaining = quantity &- taken.quantity
-        if remaining == 0 {
-            return SubmitReport(outcome: .filled, filledQuantity: taken.quantity, cost: taken.cost, sequence: seq)
-        }
-        let node = Node(id: order.id, owner: order.owner, remaining: remaining, price: price, sequence: seq,
-                        prev: nilSlot, next: nilSlot, side: order.side)
-        if order.side == .buy {
-            Self.rest(node, on: &bids, store: &store, bySequence: false)
-        } else {
-            Self.rest(node, on: &asks, store: &store, bySequence: false)
-        }
-        return SubmitReport(outcome: .rested(remaining: remaining), filledQuantity: taken.quantity,
-                            cost: taken.cost, sequence: seq)
+        return nil
     }
 
+    /// A validated limit order: match, then rest / cancel / reject the remainder by time in force.
+    /// `existing` is the pool slot of an amended order already taken off its level: it is reused
+    /// (no index or pool churn) if the order rests again, and freed if it fills.
+    mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill], existing: Int32 = nilSlot) -> SubmitReport {
+        let start = fills.count
+        let taken = order.side == .buy
+            ? Self.walk(taker: order, limitKey: -order.price, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
+            : Self.walk(taker: order, limitKey: order.price, on: bids, nodes: &store.nodes, touched: &touched, fills: &fills)
+        // Limit totals cannot overflow (see limitViolation); FOK needs everything or nothing.
+        if taken.overflow || (order.timeInForce == .fok && taken.quantity < order.quantity) {
+            Self.rollback(from: start, fills: &fills, touched: &touched, nodes: &store.nodes)
+            return Self.rejected(taken.overflow ? .overflow : .insufficientLiquidity)
+        }
+        settle(order.side, taken, from: start, fills: fills)
+        let seq = takeSequence(sequence)
+        let remaining = order.quantity &- taken.quantity
+        let outcome: TakerOutcome
+        if remaining == 0 {
+            outcome = .filled
+            if existing != nilSlot {
+                store.index.remove(order.id)
+                store.release(existing)
+            }
+        } else if order.timeInForce == .ioc {
+            outcome = .cancelled(remaining: remaining)
+        } else {
+            let node = Node(id: order.id, owner: order.owner, remaining: remaining, price: order.price, sequence: seq,
+                            prev: nilSlot, next: nilSlot, side: order.side)
+            let slot: Int32
+            if existing == nilSlot {
+                slot = store.allocate(node)
+                store.index.insert(order.id, slot: slot)
+            } else {
+                slot = existing
+                store.nodes[Int(slot)] = node
+            }
+            if order.side == .buy {
+                Self.attach(slot, on: &bids, store: &store, bySequence: false)
+            } else {
+                Self.attach(slot, on: &asks, store: &store, bySequence: false)
+            }
+            outcome = .rested(remaining: remaining)
+        }
+        return SubmitReport(outcome: outcome, filledQuantity: taken.quantity, cost: taken.cost, sequence: seq)
+    }
+
+    /// Fill-or-kill in one walk: the fills are made tentatively and undone if the order fails.
     private mutating func submitMarket(_ order: Order, sequence: UInt64?, fills: inout [Fill]) -> SubmitReport {
-        let quantity = order.quantity
         if let cap = order.maxCost, cap < 0 { return Self.rejected(.invalidPrice) }
         // Cheap reject before walking: not even the whole side (own orders included) suffices.
-        guard (order.side == .buy ? asks.volume : bids.volume) >= quantity
+        guard (order.side == .buy ? asks.volume : bids.volume) >= order.quantity
         else { return Self.rejected(.insufficientLiquidity) }
-        // (No local copy of the side: holding one would force a copy-on-write in match.)
-        let preview = order.side == .buy
-            ? Self.walkCost(quantity: quantity, owner: order.owner, on: asks, nodes: store.nodes)
-            : Self.walkCost(quantity: quantity, owner: order.owner, on: bids, nodes: store.nodes)
-        guard let quote = preview else { return Self.rejected(.overflow) }
-        guard quote.fillable == quantity else { return Self.rejected(.insufficientLiquidity) }
-        if order.side == .buy, let cap = order.maxCost, quote.cost > cap { return Self.rejected(.exceedsMaxCost) }
-
-        let seq = takeSequence(sequence)
-        let taken: MatchTotals
-        if order.side == .buy {
-            taken = Self.match(taker: order, limitKey: .min, against: &asks, store: &store, fills: &fills)
-        } else {
-            taken = Self.match(taker: order, limitKey: .min, against: &bids, store: &store, fills: &fills)
+        let start = fills.count
+        let taken = order.side == .buy
+            ? Self.walk(taker: order, limitKey: .min, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
+            : Self.walk(taker: order, limitKey: .min, on: bids, nodes: &store.nodes, touched: &touched, fills: &fills)
+        var failure: OrderBookError?
+        if taken.overflow {
+            failure = .overflow
+        } else if taken.quantity < order.quantity {
+            failure = .insufficientLiquidity
+        } else if order.side == .buy, let cap = order.maxCost, taken.cost > cap {
+            failure = .exceedsMaxCost
         }
-        lastTradePrice = taken.lastPrice
+        if let failure {
+            Self.rollback(from: start, fills: &fills, touched: &touched, nodes: &store.nodes)
+            return Self.rejected(failure)
+        }
+        settle(order.side, taken, from: start, fills: fills)
+        let seq = takeSequence(sequence)
         return SubmitReport(outcome: .filled, filledQuantity: taken.quantity, cost: taken.cost, sequence: seq)
     }
 
-    // MARK: - Cancel and restore
-
-    /// Removes a resting order and returns it as it was (its `remaining` is the unfilled part,
-    /// which is what the caller un-escrows).
-    @discardableResult
-    public mutating func cancel(orderId: Int64, owner: Int64) throws(OrderBookError) -> RestingOrder {
-        guard let slot = store.index.find(orderId) else { throw .notFound }
-        let node = store.nodes[Int(slot)]
-        guard node.owner == owner else { throw .notOwner }
-        if node.side == .buy {
-            Self.remove(slot, node, from: &bids, store: &store)
+    /// Makes a walk's tentative fills final on the side opposite `takerSide`.
+    private mutating func settle(_ takerSide: Side, _ taken: MatchTotals, from start: Int, fills: [Fill]) {
+        guard taken.quantity > 0 else { return }
+        if takerSide == .buy {
+            Self.commit(from: start, fills: fills, touched: &touched, book: &asks, store: &store)
         } else {
-            Self.remove(slot, node, from: &asks, store: &store)
+            Self.commit(from: start, fills: fills, touched: &touched, book: &bids, store: &store)
         }
-        return RestingOrder(id: node.id, owner: node.owner, side: node.side, price: node.price,
-                            remaining: node.remaining, sequence: node.sequence)
-    }
-
-    /// Puts a resting order back (start-up rebuild from the ledger) at its original time priority.
-    /// No matching happens: the book mirrors what the ledger says was resting. Orders may come in
-    /// any order, though sequence order makes each insert O(1).
-    public mutating func restore(_ order: RestingOrder) throws(OrderBookError) {
-        guard order.remaining > 0 else { throw .invalidQuantity }
-        guard order.price > 0 else { throw .invalidPrice }
-        guard store.index.find(order.id) == nil else { throw .duplicateOrderId }
-        guard !order.remaining.multipliedReportingOverflow(by: order.price).overflow,
-              !(order.side == .buy ? bids.volume : asks.volume).addingReportingOverflow(order.remaining).overflow
-        else { throw .overflow }
-        let node = Node(id: order.id, owner: order.owner, remaining: order.remaining, price: order.price,
-                        sequence: order.sequence, prev: nilSlot, next: nilSlot, side: order.side)
-        if order.side == .buy {
-            Self.rest(node, on: &bids, store: &store, bySequence: true)
-        } else {
-            Self.rest(node, on: &asks, store: &store, bySequence: true)
-        }
-        if order.sequence >= nextSequence { nextSequence = order.sequence &+ 1 }
-    }
-
-    // MARK: - Internals
-
-    private static func rest(_ node: Node, on side: inout BookSide, store: inout OrderStore, bySequence: Bool) {
-        let key = node.price &* side.sign
-        let li = side.lowerBound(key)
-        if li == side.levels.count || side.levels[li].key != key {
-            side.levels.insert(Level(key: key, price: node.price), at: li)
-        }
-        let slot = store.allocate(node)
-        if bySequence {
-            store.insertBySequence(slot, into: &side.levels[li])
-        } else {
-            store.append(slot, to: &side.levels[li])
-        }
-        side.levels[li].count &+= 1
-        side.levels[li].volume &+= node.remaining
-        side.levels[li].owners |= ownerBit(node.owner)
-        side.volume &+= node.remaining
-        side.orderCount &+= 1
-        store.index.insert(node.id, slot: slot)
-    }
-
-    private static func remove(_ slot: Int32, _ node: Node, from side: inout BookSide, store: inout OrderStore) {
-        // The level exists while the order rests on it.
-        guard let li = side.levelIndex(price: node.price) else { return }
-        store.unlink(slot, from: &side.levels[li])
-        side.levels[li].count &-= 1
-        side.levels[li].volume &-= node.remaining
-        if side.levels[li].count == 0 { side.levels.remove(at: li) }
-        side.volume &-= node.remaining
-        side.orderCount &-= 1
-        store.index.remove(node.id)
-        store.release(slot)
-    }
-
-    struct MatchTotals {
-        var quantity: Int64
-        var cost: Int64
-        var lastPrice: Int64
-    }
-
-    /// Fills `taker` against `book` from the best level down while a level's key is ≥ `limitKey`
-    /// (`.min` for market orders), skipping the taker's owner's orders. The caller has checked
-    /// that the totals cannot overflow.
-    static func match(taker: Order, limitKey: Int64, against book: inout BookSide,
-                      store: inout OrderStore, fills: inout [Fill]) -> MatchTotals {
-        var need = taker.quantity
-        var cost: Int64 = 0
-        var lastPrice: Int64 = 0
-        var li = book.levels.count &- 1
-        while need > 0 && li >= 0 && book.levels[li].key >= limitKey {
-            let price = book.levels[li].price
-            var slot = book.levels[li].head
-            var levelTaken: Int64 = 0
-            var levelRemoved: Int32 = 0
-            while slot != nilSlot && need > 0 {
-                let node = store.nodes[Int(slot)]
-                let next = node.next
-                if node.owner != taker.owner {
-                    let q = min(need, node.remaining)
-                    let left = node.remaining &- q
-                    need &-= q
-                    levelTaken &+= q
-                    cost &+= q &* price
-                    lastPrice = price
-                    fills.append(Fill(makerOrderId: node.id, makerOwner: node.owner, takerOrderId: taker.id,
-                                      price: price, quantity: q, makerRemaining: left))
-                    if left == 0 {
-                        store.unlink(slot, from: &book.levels[li])
-                        store.index.remove(node.id)
-                        store.release(slot)
-                        levelRemoved &+= 1
-                    } else {
-                        store.nodes[Int(slot)].remaining = left
-                    }
-                }
-                slot = next
-            }
-            book.volume &-= levelTaken
-            book.orderCount &-= Int(levelRemoved)
-            book.levels[li].volume &-= levelTaken
-            book.levels[li].count &-= levelRemoved
-            // Levels below li do not move when li is removed, so the walk continues at li − 1.
-            if book.levels[li].count == 0 { book.levels.remove(at: li) }
-            li &-= 1
-        }
-        return MatchTotals(quantity: taker.quantity &- need, cost: cost, lastPrice: lastPrice)
-    }
-
-    /// What filling up to `quantity` from the best level down would yield, skipping `owner`'s
-    /// orders; nil if the cost overflows Int64.
-    static func walkCost(quantity: Int64, owner: Int64, on book: BookSide, nodes: [Node]) -> CostQuote? {
-        var need = quantity
-        var cost: Int64 = 0
-        let bit = ownerBit(owner)
-        var li = book.levels.count &- 1
-        while need > 0 && li >= 0 {
-            let level = book.levels[li]
-            if level.owners & bit == 0 {
-                let q = min(need, level.volume)
-                let (notional, o1) = q.multipliedReportingOverflow(by: level.price)
-                let (sum, o2) = cost.addingReportingOverflow(notional)
-                if o1 || o2 { return nil }
-                cost = sum
-                need &-= q
-            } else {
-                var slot = level.head
-                while slot != nilSlot && need > 0 {
-                    let node = nodes[Int(slot)]
-                    if node.owner != owner {
-                        let q = min(need, node.remaining)
-                        let (notional, o1) = q.multipliedReportingOverflow(by: level.price)
-                        let (sum, o2) = cost.addingReportingOverflow(notional)
-                        if o1 || o2 { return nil }
-                        cost = sum
-                        need &-= q
-                    }
-                    slot = node.next
-                }
-            }
-            li &-= 1
-        }
-        return CostQuote(fillable: quantity &- need, cost: cost)
+        lastTradePrice = taken.lastPrice
     }
 }

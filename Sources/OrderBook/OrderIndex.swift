@@ -33,6 +33,7 @@ struct OrderIndex: Sendable {
         Int(truncatingIfNeeded: (UInt64(bitPattern: key) &* 0x9E37_79B9_7F4A_7C15) >> shift)
     }
 
+    @inline(__always)
     func find(_ key: Int64) -> Int32? {
         var i = home(key)
         while true {
@@ -44,6 +45,7 @@ struct OrderIndex: Sendable {
     }
 
     /// Inserts a key known to be absent.
+    @inline(__always)
     mutating func insert(_ key: Int64, slot: Int32) {
         if (count &+ 1) &* 2 > entries.count { grow() }
         var i = home(key)
@@ -80,6 +82,12 @@ struct OrderIndex: Sendable {
         entries[hole].slot = -1
         count &-= 1
         return removed
+    }
+
+    /// Empties the index, keeping its capacity.
+    mutating func removeAll() {
+        for i in entries.indices { entries[i].slot = -1 }
+        count = 0
     }
 
     mutating func grow() {

@@ -15,8 +15,19 @@ public enum OrderKind: UInt8, Sendable, Hashable, CaseIterable {
     case market
 }
 
+/// How long a limit order's unfilled part lives.
+public enum TimeInForce: UInt8, Sendable, Hashable, CaseIterable {
+    /// Good till cancelled: the remainder rests.
+    case gtc
+    /// Immediate or cancel: match what crosses now, cancel the remainder.
+    case ioc
+    /// Fill or kill: fill all of it now or reject it with the book untouched.
+    case fok
+}
+
 /// An incoming order. `price` is the limit price (ignored for market orders); `maxCost` caps the
-/// total cost of a market buy (fill-or-kill on funds) and is ignored otherwise.
+/// total cost of a market buy (fill-or-kill on funds) and is ignored otherwise; `timeInForce`
+/// applies to limit orders (market orders are always fill-or-kill).
 public struct Order: Sendable, Hashable {
     public var id: Int64
     public var owner: Int64
@@ -25,9 +36,11 @@ public struct Order: Sendable, Hashable {
     public var quantity: Int64
     public var price: Int64
     public var maxCost: Int64?
+    public var timeInForce: TimeInForce
 
     @inlinable
-    public init(id: Int64, owner: Int64, side: Side, kind: OrderKind, quantity: Int64, price: Int64 = 0, maxCost: Int64? = nil) {
+    public init(id: Int64, owner: Int64, side: Side, kind: OrderKind, quantity: Int64, price: Int64 = 0,
+                maxCost: Int64? = nil, timeInForce: TimeInForce = .gtc) {
         self.id = id
         self.owner = owner
         self.side = side
@@ -35,11 +48,13 @@ public struct Order: Sendable, Hashable {
         self.quantity = quantity
         self.price = price
         self.maxCost = maxCost
+        self.timeInForce = timeInForce
     }
 
     @inlinable
-    public static func limit(id: Int64, owner: Int64, side: Side, quantity: Int64, price: Int64) -> Order {
-        Order(id: id, owner: owner, side: side, kind: .limit, quantity: quantity, price: price)
+    public static func limit(id: Int64, owner: Int64, side: Side, quantity: Int64, price: Int64,
+                             timeInForce: TimeInForce = .gtc) -> Order {
+        Order(id: id, owner: owner, side: side, kind: .limit, quantity: quantity, price: price, timeInForce: timeInForce)
     }
 
     @inlinable
@@ -116,7 +131,8 @@ public enum OrderBookError: Error, Sendable, Hashable {
     case invalidPrice
     /// An order with this id is already resting in the book.
     case duplicateOrderId
-    /// Market order: the opposite side (excluding the owner's own orders) cannot fill all of it.
+    /// Market or FOK order: the opposite side (excluding the owner's own orders, within the limit
+    /// price for FOK) cannot fill all of it.
     case insufficientLiquidity
     /// Market buy: filling all of it would cost more than `maxCost`.
     case exceedsMaxCost
@@ -124,9 +140,9 @@ public enum OrderBookError: Error, Sendable, Hashable {
     case overflow
     /// An explicit sequence lower than one already handed out.
     case sequenceOutOfOrder
-    /// Cancel: no resting order with this id.
+    /// Cancel/amend: no resting order with this id.
     case notFound
-    /// Cancel: the order belongs to someone else.
+    /// Cancel/amend: the order belongs to someone else.
     case notOwner
 }
 
@@ -136,6 +152,8 @@ public enum TakerOutcome: Sendable, Hashable {
     case filled
     /// A limit order whose unfilled `remaining` now rests in the book (there may have been fills first).
     case rested(remaining: Int64)
+    /// An IOC limit order whose unfilled `remaining` (> 0) was cancelled (there may have been fills first).
+    case cancelled(remaining: Int64)
     /// Nothing happened: the book is unchanged and there are no fills.
     case rejected(OrderBookError)
 }
@@ -193,5 +211,36 @@ public struct CostQuote: Sendable, Hashable {
     public init(fillable: Int64, cost: Int64) {
         self.fillable = fillable
         self.cost = cost
+    }
+}
+
+/// Result of `amend`: the order as it rested before, and what the amended order did.
+public struct AmendReport: Sendable, Hashable {
+    /// The order before the amend (its `remaining` and `price` are what the caller had escrowed).
+    public var previous: RestingOrder
+    /// `.rested` with the new remainder, or `.filled` when a re-priced order crossed completely;
+    /// `sequence` is the kept sequence when priority was kept, else the new one.
+    public var report: SubmitReport
+    /// True when the order kept its place (same price, quantity not raised).
+    public var keptPriority: Bool
+
+    @inlinable
+    public init(previous: RestingOrder, report: SubmitReport, keptPriority: Bool) {
+        self.previous = previous
+        self.report = report
+        self.keptPriority = keptPriority
+    }
+}
+
+/// Result of `amend(orderId:owner:quantity:price:sequence:)`: the report plus the fills a
+/// re-priced order made, in execution order.
+public struct AmendResult: Sendable, Hashable {
+    public var report: AmendReport
+    public var fills: [Fill]
+
+    @inlinable
+    public init(report: AmendReport, fills: [Fill]) {
+        self.report = report
+        self.fills = fills
     }
 }

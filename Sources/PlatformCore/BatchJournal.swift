@@ -57,6 +57,8 @@ final class BatchJournal {
     /// Set when a delta sum overflowed: the bounds make that impossible, so `write` refuses.
     private var overflowed = false
     private var flows: [Flow] = []
+    /// Orders amended in this batch (BatchJournal+Amend).
+    var amends: [Int64: Amend] = [:]
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
     private(set) var cashAfter: [Int64: Cash] = [:]
 
@@ -189,6 +191,7 @@ final class BatchJournal {
                 """, [SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
                       SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" })])
         }
+        try writeAmends()
         if !accountDeltas.isEmpty {
             // Ascending user id: one order for every row lock the batch takes at the end.
             try writeAccounts(accountDeltas.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })

@@ -6,6 +6,7 @@ import ServiceCore
 enum EngineCommand: Sendable {
     case place(userId: Int64, order: PlaceOrderRequest, key: IdempotencyTicket?)
     case cancel(userId: Int64, stockTxId: Int64, key: IdempotencyTicket?)
+    case amend(userId: Int64, order: AmendOrderRequest, key: IdempotencyTicket?)
     case deposit(userId: Int64, cents: Int64, key: IdempotencyTicket?)
     /// Drop all in-memory state and rebuild it from the ledger (tests, after truncating tables).
     case reset
@@ -15,7 +16,7 @@ enum EngineCommand: Sendable {
     /// The Idempotency-Key ticket whose outcome is stored in the command's batch.
     var key: IdempotencyTicket? {
         switch self {
-        case .place(_, _, let k), .cancel(_, _, let k), .deposit(_, _, let k): return k
+        case .place(_, _, let k), .cancel(_, _, let k), .amend(_, _, let k), .deposit(_, _, let k): return k
         case .reset, .inspect: return nil
         }
     }
@@ -76,7 +77,7 @@ struct Rejection: Error {
     }
 }
 
-/// Broken invariant: the book disagreed with its own preview. Fails the batch (rolled back,
+/// Broken invariant: the book and the ledger disagree. Fails the batch (rolled back,
 /// books rebuilt from the ledger).
 struct EngineInvariantError: Error, CustomStringConvertible {
     let description: String

@@ -237,6 +237,7 @@ public final class MatchingEngine: @unchecked Sendable {
         switch command {
         case let .place(userId, order, _): try place(userId: userId, order, j)
         case let .cancel(userId, txId, _): try cancel(userId: userId, stockTxId: txId, j)
+        case let .amend(userId, order, _): try amend(userId: userId, order, j)
         case let .deposit(userId, cents, _): try deposit(userId: userId, cents: cents, j)
         case .reset, .inspect: throw Rejection(400, "runs alone")
         }

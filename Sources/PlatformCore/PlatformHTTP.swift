@@ -89,6 +89,12 @@ public enum PlatformHTTP {
             return try keyed(request, ctx, user) { engine.cancel(userId: user, stockTxId: txId, key: $0) }
         }
 
+        router.post(E.amendStockOrder.path) { request, ctx in
+            let user = try userId(request)
+            let amend = try Requests.amendOrder(request.body)
+            return try keyed(request, ctx, user) { engine.amend(userId: user, amend, key: $0) }
+        }
+
         // Internal (loopback only; not routed by the gateway): the books as the engine holds them.
         router.get("/internal/books") { _, _ in ok(engine.books()) }
         if allowReset {

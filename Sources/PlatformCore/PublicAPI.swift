@@ -23,10 +23,11 @@ public enum PublicAPI {
         public static let getStockTransactions = APIRoute("GET", "/transaction/getStockTransactions")
         public static let placeStockOrder = APIRoute("POST", "/engine/placeStockOrder")
         public static let cancelStockTransaction = APIRoute("POST", "/engine/cancelStockTransaction")
+        public static let amendStockOrder = APIRoute("POST", "/engine/amendStockOrder")
 
         public static let all: [APIRoute] = [
             createStock, addStockToUser, getStockPrices, getStockPortfolio, addMoneyToWallet, getWalletBalance,
-            getWalletTransactions, getStockTransactions, placeStockOrder, cancelStockTransaction,
+            getWalletTransactions, getStockTransactions, placeStockOrder, cancelStockTransaction, amendStockOrder,
         ]
     }
 

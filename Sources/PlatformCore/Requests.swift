@@ -1,3 +1,4 @@
+import OrderBook
 import ServiceCore
 
 /// Validated request payloads of the platform endpoints. Every check here answers 400 with a
@@ -9,6 +10,8 @@ public struct PlaceOrderRequest: Sendable, Equatable {
     public var quantity: Int64
     /// Limit price in cents (nil for market orders).
     public var priceCents: Int64?
+    /// LIMIT orders only (market orders are always fill-or-kill).
+    public var timeInForce: TimeInForce = .gtc
 }
 
 public enum Requests {
@@ -88,13 +91,17 @@ public enum Requests {
         case .market:
             // Absent or null (both plans); a price on a market order is a client mistake.
             guard price == nil || price == .null else { throw bad("a MARKET order takes no price") }
+            guard json["time_in_force"] == nil || json["time_in_force"] == .null else {
+                throw bad("time_in_force applies to LIMIT orders (a MARKET order is fill-or-kill)")
+            }
             return PlaceOrderRequest(stockId: stockId, isBuy: isBuy, type: .market, quantity: quantity, priceCents: nil)
         case .limit:
             let units = try positiveInt(price, field: "price", max: Limits.maxPriceCents / 100)
             let cents = units * 100
             let (notional, overflow) = quantity.multipliedReportingOverflow(by: cents)
             guard !overflow, notional <= Limits.maxCents else { throw bad("quantity × price is too large") }
-            return PlaceOrderRequest(stockId: stockId, isBuy: isBuy, type: .limit, quantity: quantity, priceCents: cents)
+            return PlaceOrderRequest(stockId: stockId, isBuy: isBuy, type: .limit, quantity: quantity, priceCents: cents,
+                                     timeInForce: try timeInForce(json["time_in_force"]))
         }
     }
 

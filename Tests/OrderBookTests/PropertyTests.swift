@@ -25,7 +25,7 @@ struct PropertyTests {
         for step in 0..<operations {
             let roll = Int.random(in: 0..<100, using: &rng)
             let owner = Int64.random(in: owners, using: &rng)
-            if roll < 55 {
+            if roll < 50 {
                 // Limit order around the mid; sometimes bad input or a duplicate id.
                 let side: Side = Bool.random(using: &rng) ? .buy : .sell
                 var price = mid + Int64.random(in: -spread...spread, using: &rng)
@@ -43,9 +43,10 @@ struct PropertyTests {
                 if Int.random(in: 0..<40, using: &rng) == 0 {
                     sequence = book.nextSequence + UInt64.random(in: 0...3, using: &rng) &- 1
                 }
-                let order = Order.limit(id: id, owner: owner, side: side, quantity: qty, price: price)
+                let tif: TimeInForce = [.gtc, .gtc, .gtc, .gtc, .ioc, .fok].randomElement(using: &rng) ?? .gtc
+                let order = Order.limit(id: id, owner: owner, side: side, quantity: qty, price: price, timeInForce: tif)
                 try check(order, sequence: sequence, &book, &ref, &inBook, &known)
-            } else if roll < 75 {
+            } else if roll < 68 {
                 let side: Side = Bool.random(using: &rng) ? .buy : .sell
                 let qty = Int64.random(in: 1...40, using: &rng)
                 var maxCost: Int64?
@@ -57,6 +58,9 @@ struct PropertyTests {
                 let order = Order.market(id: nextId, owner: owner, side: side, quantity: qty, maxCost: maxCost)
                 nextId += 1
                 try check(order, sequence: nil, &book, &ref, &inBook, &known)
+            } else if roll < 80 {
+                try checkAmend(rng: &rng, owner: owner, mid: mid, spread: spread, &book, &ref, &inBook, &known,
+                               context: "seed \(seed) step \(step)")
             } else if roll < 95 {
                 // Cancel: usually a known id with its owner, sometimes the wrong owner or an unknown id.
                 guard let target = known.randomElement(using: &rng) else { continue }
@@ -127,12 +131,60 @@ struct PropertyTests {
             #expect(filled + remaining == order.quantity)
             inBook += remaining
             known.append(try #require(book.order(id: order.id)))
+        case .cancelled(let remaining):
+            #expect(order.timeInForce == .ioc && remaining > 0 && filled + remaining == order.quantity)
+            #expect(book.order(id: order.id) == nil)
         case .rejected:
             #expect(filled == 0 && report.cost == 0)
         }
+        if order.timeInForce == .fok && !report.isRejected { #expect(filled == order.quantity) }
         // A buy limit never pays more than its limit; a sell limit never gets less.
         if order.kind == .limit {
             for f in fills { #expect(order.side == .buy ? f.price <= order.price : f.price >= order.price) }
+        }
+    }
+
+    /// Amends a known order (sometimes with a wrong owner, an unknown id or bad values) in both
+    /// books: same error or same report and fills, and quantity conserved.
+    func checkAmend(rng: inout SeededRNG, owner: Int64, mid: Int64, spread: Int64, _ book: inout OrderBook,
+                    _ ref: inout ReferenceBook, _ inBook: inout Int64, _ known: inout [RestingOrder], context: String) throws {
+        guard let target = known.randomElement(using: &rng) else { return }
+        let id = Int.random(in: 0..<20, using: &rng) == 0 ? -target.id : target.id
+        let who = Int.random(in: 0..<10, using: &rng) == 0 ? owner : target.owner
+        // Ids are reused once an order is gone, so the live order may differ from the one recorded.
+        let live = ref.resting.first { $0.id == target.id } ?? target
+        let current = live.remaining
+        var quantity: Int64?
+        switch Int.random(in: 0..<10, using: &rng) {
+        case 0...2: quantity = nil
+        case 3...5: quantity = Int64.random(in: 1...max(current, 1), using: &rng)   // down (or same)
+        case 6...8: quantity = current + Int64.random(in: 1...10, using: &rng)      // up
+        default: quantity = Int64.random(in: -1...0, using: &rng)
+        }
+        var price: Int64? = Bool.random(using: &rng) ? nil : mid + Int64.random(in: -spread...spread, using: &rng)
+        if Int.random(in: 0..<30, using: &rng) == 0 { price = 0 }
+        var sequence: UInt64?
+        if Int.random(in: 0..<20, using: &rng) == 0 { sequence = book.nextSequence + UInt64.random(in: 0...2, using: &rng) &- 1 }
+
+        let oppositeBefore = book.volume(live.side.opposite)
+        let expected = ref.amend(orderId: id, owner: who, quantity: quantity, price: price, sequence: sequence)
+        let actual = Result { () throws(OrderBookError) in
+            try book.amend(orderId: id, owner: who, quantity: quantity, price: price, sequence: sequence)
+        }
+        #expect(actual == expected, "\(context): amend \(id) q \(String(describing: quantity)) p \(String(describing: price))")
+        guard case .success(let result) = actual else { return }
+        let a = result.report
+        let fills = result.fills
+        let filled = fills.reduce(Int64(0)) { $0 + $1.quantity }
+        #expect(filled == a.report.filledQuantity && oppositeBefore - book.volume(live.side.opposite) == filled)
+        #expect(fills.allSatisfy { $0.takerOrderId == live.id && $0.makerOwner != live.owner })
+        inBook -= a.previous.remaining + filled
+        if case .rested(let remaining) = a.report.outcome {
+            inBook += remaining
+            #expect(book.order(id: target.id)?.remaining == remaining)
+            if a.keptPriority { #expect(book.order(id: target.id)?.sequence == a.previous.sequence) }
+        } else {
+            #expect(book.order(id: target.id) == nil)
         }
     }
 

@@ -58,6 +58,7 @@ struct ReferenceBook {
                order.quantity.multipliedReportingOverflow(by: best).overflow {
                 return reject(.overflow)
             }
+            if order.timeInForce == .fok && crossable(order) < order.quantity { return reject(.insufficientLiquidity) }
         } else {
             if let cap = order.maxCost, cap < 0 { return reject(.invalidPrice) }
             if volume(order.side.opposite) < order.quantity { return reject(.insufficientLiquidity) }
@@ -94,11 +95,50 @@ struct ReferenceBook {
         if need == 0 {
             return SubmitResult(report: SubmitReport(outcome: .filled, filledQuantity: filled, cost: cost, sequence: seq), fills: fills)
         }
-        precondition(order.kind == .limit, "reference: market order passed its checks but did not fill")
+        precondition(order.kind == .limit && order.timeInForce != .fok, "reference: a fill-or-kill order passed its checks but did not fill")
+        if order.timeInForce == .ioc {
+            return SubmitResult(report: SubmitReport(outcome: .cancelled(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
+                                fills: fills)
+        }
         resting.append(RestingOrder(id: order.id, owner: order.owner, side: order.side, price: order.price,
                                     remaining: need, sequence: seq))
         return SubmitResult(report: SubmitReport(outcome: .rested(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
                             fills: fills)
+    }
+
+    /// Quantity of other owners' orders a limit order's price crosses.
+    func crossable(_ order: Order) -> Int64 {
+        candidates(for: order.side, owner: order.owner)
+            .filter { order.side == .buy ? $0.price <= order.price : $0.price >= order.price }
+            .reduce(0) { $0 + $1.remaining }
+    }
+
+    /// Amend as the rule says it: a smaller quantity at the same price changes nothing else;
+    /// anything else is a cancel followed by a new GTC limit order with the same id (undone if
+    /// that order is rejected).
+    mutating func amend(orderId: Int64, owner: Int64, quantity: Int64?, price: Int64?,
+                        sequence: UInt64?) -> Result<AmendResult, OrderBookError> {
+        guard let i = resting.firstIndex(where: { $0.id == orderId }) else { return .failure(.notFound) }
+        let old = resting[i]
+        guard old.owner == owner else { return .failure(.notOwner) }
+        let q = quantity ?? old.remaining
+        let p = price ?? old.price
+        guard q > 0 else { return .failure(.invalidQuantity) }
+        guard p > 0 else { return .failure(.invalidPrice) }
+        if p == old.price && q <= old.remaining {
+            resting[i].remaining = q
+            let report = SubmitReport(outcome: .rested(remaining: q), filledQuantity: 0, cost: 0, sequence: old.sequence)
+            return .success(AmendResult(report: AmendReport(previous: old, report: report, keptPriority: true), fills: []))
+        }
+        if let s = sequence, s < nextSequence { return .failure(.sequenceOutOfOrder) }
+        resting.remove(at: i)
+        let r = submit(.limit(id: old.id, owner: old.owner, side: old.side, quantity: q, price: p), sequence: sequence)
+        let report = SubmitReport(outcome: r.outcome, filledQuantity: r.filledQuantity, cost: r.cost, sequence: r.sequence)
+        if case .rejected(let e) = r.outcome {
+            resting.insert(old, at: i)
+            return .failure(e)
+        }
+        return .success(AmendResult(report: AmendReport(previous: old, report: report, keptPriority: false), fills: r.fills))
     }
 
     mutating func cancel(orderId: Int64, owner: Int64) -> Result<RestingOrder, OrderBookError> {

@@ -48,6 +48,7 @@ final class EngineConcurrencyTests: XCTestCase {
         XCTAssertEqual(txs.count, 4, "parent + three children")
         XCTAssertEqual(api.balance(seller), "45")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testBalanceNeverGoesNegative() throws {
@@ -67,6 +68,7 @@ final class EngineConcurrencyTests: XCTestCase {
         XCTAssertEqual(bids.filter { $0.status == 200 }.count, 2)
         XCTAssertEqual(api.balance(buyer), "0")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testCancelRacingBuysConservesShares() throws {
@@ -89,6 +91,7 @@ final class EngineConcurrencyTests: XCTestCase {
         XCTAssertEqual(api.stockTxs(seller)[0].text("order_status"), "CANCELLED")
         XCTAssertEqual(api.balance(seller), String(sold))
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 }
 

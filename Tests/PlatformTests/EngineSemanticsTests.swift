@@ -38,6 +38,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.owned(b2, s), "70")
         XCTAssertEqual(api.price(b1, s), "10", "no ask left: the last trade price")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testMultiPriceMarketBuyHasOneChildPerFillAndAveragePrice() throws {
@@ -60,6 +61,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.balance(buyer), "40.50", "cents render with two decimals")
         XCTAssertEqual(api.price(buyer, s), "12")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testLimitBuyEscrowsCashFillsAsMakerAndCancelRefundsTheRest() throws {
@@ -94,6 +96,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.balance(buyer), "250")
         XCTAssertEqual(api.owned(buyer, s), "14")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testMarketSellWalksTheBids() throws {
@@ -113,6 +116,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.stockTxs(b2)[0].text("order_status"), "PARTIALLY_COMPLETE")
         XCTAssertEqual(api.order(seller, s, buy: false, limit: nil, 1).status, 400, "no shares left")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testMarketOrdersAreFillOrKill() throws {
@@ -130,6 +134,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.balance(buyer), "0")
         ptAssertFailure(api.order(buyer, s, buy: false, limit: nil, 6), status: 400, "market sell into an empty bid side")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testOwnOrdersAreSkipped() throws {
@@ -145,6 +150,7 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.stockTxs(me)[0].text("order_status"), "IN_PROGRESS", "my ask untouched")
         XCTAssertEqual(api.balance(other), "60")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testCancelRules() throws {
@@ -167,6 +173,7 @@ final class EngineSemanticsTests: XCTestCase {
         ptAssertFailure(api.cancel(owner, done), status: 400, "completed order")
         XCTAssertEqual(api.price(owner, s), "7", "no ask left: the last trade price")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testInvalidPayloadsAndBounds() throws {
@@ -223,5 +230,6 @@ final class EngineSemanticsTests: XCTestCase {
                         "balance past the bound")
         XCTAssertEqual(api.request("GET", "/transaction/getWalletBalance", token: nil).status, 401, "no token")
         try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
     }
 }
