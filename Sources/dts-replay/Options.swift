@@ -42,6 +42,7 @@ struct ReplayOptions: Sendable {
     var timeoutMillis = 60_000
     var remapSalt: String? = nil
     var summaryJSONPath: String? = nil
+    var reportPath: String? = nil
     var progress: Bool? = nil   // nil: a bar when stderr is a TTY, periodic lines otherwise
     var abortAfter = 1000
     var dryRun = false
@@ -65,6 +66,7 @@ struct ReplayOptions: Sendable {
       --timeout MS           per-request timeout (default 60000)
       --remap-users SALT     replace every userid by a 10-character id derived from SALT (fresh users per run)
       --summary-json FILE    also write the summary as JSON
+      --report FILE.html     also write an HTML report (throughput, latency percentiles, errors over time, per command)
       --progress / --no-progress   force the live bar on or off
       --abort-after N        stop after N transport errors (default 1000)
       --dry-run              parse and group the workload, print its shape, send nothing
@@ -107,6 +109,7 @@ struct ReplayOptions: Sendable {
             case "--timeout": o.timeoutMillis = max(100, try int(a))
             case "--remap-users": o.remapSalt = try value(a)
             case "--summary-json": o.summaryJSONPath = try value(a)
+            case "--report": o.reportPath = try value(a)
             case "--progress": o.progress = true
             case "--no-progress": o.progress = false
             case "--abort-after": o.abortAfter = max(1, try int(a))

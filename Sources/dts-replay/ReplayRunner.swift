@@ -9,13 +9,16 @@ final class ReplayRunner: @unchecked Sendable {
     let workload: Workload
     let live = LiveCounters()
     private let next = Atomic<Int>(0)
-    private let merged = Mutex<Tally>(Tally())
+    /// Second 0 of the run's timeline (every thread's recorder shares it).
+    private let origin = Clock.monotonicNanos()
+    private let merged: Mutex<Tally>
     private let messages = Mutex<[String]>([])
     private let dumps = Mutex<[(name: String, path: String, bytes: Int)]>([])
 
     init(options: ReplayOptions, workload: Workload) {
         self.options = options
         self.workload = workload
+        merged = Mutex(Tally(originNanos: origin))
     }
 
     struct Result {
@@ -32,7 +35,7 @@ final class ReplayRunner: @unchecked Sendable {
         for i in 0..<threads {
             group.enter()
             let t = Thread { [self] in
-                var tally = Tally()
+                var tally = Tally(originNanos: origin)
                 while !live.abort.load(ordering: .relaxed) {
                     let idx = next.add(1, ordering: .relaxed).oldValue
                     guard idx < workload.streams.count else { break }
@@ -47,7 +50,7 @@ final class ReplayRunner: @unchecked Sendable {
             t.start()
         }
         group.wait()
-        var finalTally = Tally()
+        var finalTally = Tally(originNanos: origin)
         if !workload.finalDumps.isEmpty && !live.abort.load(ordering: .relaxed) {
             playSystemDumps(&finalTally)
         }
@@ -58,8 +61,14 @@ final class ReplayRunner: @unchecked Sendable {
 
     private func note(_ s: String) { messages.withLock { if $0.count < 50 { $0.append(s) } } }
 
-    private func record(_ outcome: Outcome, micros: UInt32, _ tally: inout Tally) {
-        tally.latencyMicros.append(micros)
+    private func record(_ outcome: Outcome, _ label: String, startNanos: UInt64, endNanos: UInt64, _ tally: inout Tally) {
+        let error: String?
+        switch outcome {
+        case .ok: error = nil
+        case .commandError(let code): error = code
+        case .transportError(let kind): error = kind
+        }
+        tally.recorder.record(label, startNanos: startNanos, endNanos: endNanos, error: error)
         switch outcome {
         case .ok: tally.ok += 1
         case .commandError(let code):
@@ -103,7 +112,8 @@ final class ReplayRunner: @unchecked Sendable {
 
     private func execute(_ cmd: WorkloadCommand, _ session: inout ClassicSession, _ tally: inout Tally) {
         guard cmd.name.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) }) else {
-            record(.commandError("UNSENDABLE_COMMAND"), micros: 0, &tally)
+            let now = Clock.monotonicNanos()
+            record(.commandError("UNSENDABLE_COMMAND"), "?", startNanos: now, endNanos: now, &tally)
             return
         }
         var dumpFile: String? = nil
@@ -114,7 +124,7 @@ final class ReplayRunner: @unchecked Sendable {
         }
         let t0 = Clock.monotonicNanos()
         let outcome = session.send(cmd, dumpFile: dumpFile, tally: &tally)
-        let micros = UInt32(min(UInt64(UInt32.max), (Clock.monotonicNanos() - t0) / 1000))
+        let t1 = Clock.monotonicNanos()
         if case .commandError = outcome, let dumpFile { try? FileManager.default.removeItem(atPath: dumpFile) }
         if case .ok = outcome, let dumpFile {
             let size = (try? FileManager.default.attributesOfItem(atPath: dumpFile)[.size] as? Int) ?? 0
@@ -123,7 +133,7 @@ final class ReplayRunner: @unchecked Sendable {
         if case .transportError(let kind) = outcome {
             note("\(cmd.user) \(cmd.name) [\(cmd.txn)]: \(kind)")
         }
-        record(outcome, micros: micros, &tally)
+        record(outcome, cmd.name, startNanos: t0, endNanos: t1, &tally)
     }
 
     private func playSystemDumps(_ tally: inout Tally) {

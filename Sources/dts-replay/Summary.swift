@@ -1,4 +1,5 @@
 import Foundation
+import LoadReport
 import ServiceCore
 
 /// The end-of-run report, as text for people and JSON for scripts (scripts/bench-replay).
@@ -14,11 +15,8 @@ struct Summary {
     var commandErrors: Int { result.tally.commandErrors.values.reduce(0, +) }
     var rate: Double { result.seconds > 0 ? Double(commands) / result.seconds : 0 }
 
-    func percentileMillis(_ sorted: [UInt32], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return 0 }
-        let idx = min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1)
-        return Double(sorted[max(0, idx)]) / 1000
-    }
+    /// Every command's latency (HdrHistogram, 3 significant digits).
+    var latency: LabelSummary { result.tally.recorder.total }
 
     var cacheRatio: Double? {
         guard let c = cache, c.hits + c.misses > 0 else { return nil }
@@ -26,12 +24,12 @@ struct Summary {
     }
 
     func text() -> String {
-        let sorted = result.tally.latencyMicros.sorted()
+        let l = latency
         let t = result.tally
         var s = "dts-replay: \(commands) commands from \(users) users in \(String(format: "%.2f", result.seconds)) s: "
         s += "\(String(format: "%.1f", rate)) commands/s\n"
-        s += "latency ms: p50 \(f(percentileMillis(sorted, 50)))  p90 \(f(percentileMillis(sorted, 90)))  "
-        s += "p99 \(f(percentileMillis(sorted, 99)))  max \(f(Double(sorted.last ?? 0) / 1000))\n"
+        s += "latency ms: p50 \(f(l.millis(atPercentile: 50)))  p90 \(f(l.millis(atPercentile: 90)))  "
+        s += "p99 \(f(l.millis(atPercentile: 99)))  max \(f(l.maxMillis))\n"
         s += "ok: \(t.ok)\n"
         s += "command errors: \(commandErrors)\(breakdown(t.commandErrors))\n"
         s += "transport errors: \(transportErrors)\(breakdown(t.transportErrors))\n"
@@ -54,15 +52,15 @@ struct Summary {
     }
 
     func json() -> JSON {
-        let sorted = result.tally.latencyMicros.sorted()
+        let l = latency
         let t = result.tally
         func counts(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) }
         func num(_ x: Double) -> JSON { .number(String(format: "%.3f", x)) }
         return .object([
             ("commands", .int(commands)), ("users", .int(users)), ("seconds", num(result.seconds)),
             ("commandsPerSecond", num(rate)),
-            ("latencyMs", .object([("p50", num(percentileMillis(sorted, 50))), ("p90", num(percentileMillis(sorted, 90))),
-                                   ("p99", num(percentileMillis(sorted, 99))), ("max", num(Double(sorted.last ?? 0) / 1000))])),
+            ("latencyMs", .object([("p50", num(l.millis(atPercentile: 50))), ("p90", num(l.millis(atPercentile: 90))),
+                                   ("p99", num(l.millis(atPercentile: 99))), ("max", num(l.maxMillis))])),
             ("ok", .int(t.ok)), ("commandErrors", counts(t.commandErrors)), ("transportErrors", counts(t.transportErrors)),
             ("retries", .object([("429", .int(t.retried429)), ("503", .int(t.retried503)), ("connect", .int(t.retriedConnect))])),
             ("quoteServerHits", quoteHits.map { .int($0) } ?? .null),

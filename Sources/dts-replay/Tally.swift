@@ -1,3 +1,4 @@
+import LoadReport
 import Synchronization
 
 /// Counters the progress bar reads while streams run.
@@ -11,7 +12,8 @@ final class LiveCounters: Sendable {
 
 /// What one stream thread saw; merged once the thread ends (no sharing on the hot path).
 struct Tally {
-    var latencyMicros: [UInt32] = []
+    /// Latency by command name and by second (for the summary and the HTML report).
+    var recorder: Recorder
     var commandErrors: [String: Int] = [:]
     var transportErrors: [String: Int] = [:]
     var ok = 0
@@ -19,8 +21,10 @@ struct Tally {
     var retried503 = 0
     var retriedConnect = 0
 
+    init(originNanos: UInt64) { recorder = Recorder(originNanos: originNanos) }
+
     mutating func merge(_ o: Tally) {
-        latencyMicros.append(contentsOf: o.latencyMicros)
+        recorder.merge(o.recorder)
         for (k, v) in o.commandErrors { commandErrors[k, default: 0] += v }
         for (k, v) in o.transportErrors { transportErrors[k, default: 0] += v }
         ok += o.ok

@@ -1,4 +1,5 @@
 import Foundation
+import LoadReport
 import ServiceCore
 
 // dts-replay: replays classic workloads through nginx (see ReplayOptions.usage), or generates one
@@ -69,6 +70,19 @@ let summary = Summary(result: result, users: workload.streams.count, quoteHits: 
 print(summary.text(), terminator: "")
 if let path = options.summaryJSONPath {
     do { try Data(summary.json().serializedBytes()).write(to: URL(fileURLWithPath: path)) } catch {
+        FileHandle.standardError.write(Data("cannot write \(path): \(error)\n".utf8))
+    }
+}
+if let path = options.reportPath {
+    let html = HTMLReport.render(title: "dts-replay: \(options.workloadPath)", facts: [
+        ("command", CommandLine.arguments.joined(separator: " ")), ("target", options.url.description),
+        ("users", String(workload.streams.count)), ("commands", String(summary.commands)),
+        ("concurrency", String(options.concurrency)), ("duration", String(format: "%.1f s", result.seconds)),
+        ("rate", String(format: "%.1f commands/s", summary.rate)),
+        ("transport errors", String(summary.transportErrors)), ("command errors", String(summary.commandErrors)),
+        ("finished", ISO8601DateFormatter().string(from: Date())),
+    ], recorder: result.tally.recorder)
+    do { try html.write(toFile: path, atomically: true, encoding: .utf8) } catch {
         FileHandle.standardError.write(Data("cannot write \(path): \(error)\n".utf8))
     }
 }

@@ -214,7 +214,7 @@ final class EngineAmendTimeInForceTests: XCTestCase {
 
     /// Makes the engine rebuild its books from the ledger (skipped where the stack has no reset).
     private func reopenEngine() throws {
-        let r = try HTTPClient.shared.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
         if r.status == 404 { return }
         XCTAssertEqual(r.status, 200, "engine rebuild: " + String(decoding: r.body, as: UTF8.self))
     }
