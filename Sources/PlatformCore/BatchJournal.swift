@@ -51,7 +51,9 @@ final class BatchJournal {
     private var txIndex: [Int64: Int] = [:]
     private(set) var walletRows: [WalletRow] = []
     /// Resting parents written by earlier batches whose remaining/status changed.
-    private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus)] = [:]
+    private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus, owner: Int64)] = [:]
+    /// What this batch tells the event streams once it has committed.
+    var events = BatchEvents()
     private var accountDeltas: [Int64: Delta] = [:]
     private var holdingDeltas: [HoldingKey: Delta] = [:]
     /// Set when a delta sum overflowed: the bounds make that impossible, so `write` refuses.
@@ -73,20 +75,27 @@ final class BatchJournal {
     // MARK: rows
 
     func addTransaction(_ row: TxRow) {
+        events.touchedStocks.insert(row.stockId)
         txIndex[row.id] = txRows.count
         txRows.append(row)
     }
 
     func addWallet(_ row: WalletRow) { walletRows.append(row) }
 
-    /// New remaining/status of a parent order, whether it was written in this batch or before.
-    func setOrderState(id: Int64, remaining: Int64, status: OrderStatus) {
+    /// New remaining/status of `owner`'s parent order, whether it was written in this batch or before.
+    func setOrderState(id: Int64, remaining: Int64, status: OrderStatus, owner: Int64) {
         if let i = txIndex[id] {
             txRows[i].remaining = remaining
             txRows[i].status = status
         } else {
-            parentUpdates[id] = (remaining, status)
+            parentUpdates[id] = (remaining, status, owner)
         }
+    }
+
+    /// Every parent order this batch created or changed, as it leaves them.
+    var orderChanges: [BatchEvents.OrderChange] {
+        txRows.filter { $0.parentId == nil }.map { .init(owner: $0.userId, id: $0.id, status: $0.status, remaining: $0.remaining) }
+            + parentUpdates.map { .init(owner: $0.value.owner, id: $0.key, status: $0.value.status, remaining: $0.value.remaining) }
     }
 
     func addFlow(_ flow: Flow) { flows.append(flow) }

@@ -70,7 +70,8 @@ extension MatchingEngine {
                          cost: amended.report.cost, remaining: remaining, proceedsBound: headroom, j)
         j.amendOrder(id: old.id, quantity: newQuantity, priceCents: newPrice,
                      seq: amended.keptPriority ? nil : seq)
-        j.setOrderState(id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining))
+        j.setOrderState(id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining), owner: userId)
+        j.events.touchedStocks.insert(stockId)
         if remaining == 0 { restingStock[old.id] = nil }
         if let last = fills.last { st.lastTrade = last.price }
         pricesDirty = true

@@ -15,7 +15,8 @@ extension MatchingEngine {
             j.addWallet(.init(id: wallet, userId: f.makerOwner, stockTxId: child, isDebit: !takerIsBuy,
                               cents: f.notional, millis: now))
             j.setOrderState(id: f.makerOrderId, remaining: f.makerRemaining,
-                            status: f.makerRemaining == 0 ? .completed : .partiallyComplete)
+                            status: f.makerRemaining == 0 ? .completed : .partiallyComplete, owner: f.makerOwner)
+            j.events.trades.append(.init(stockId: stockId, priceCents: f.price, quantity: f.quantity, millis: now))
             if f.makerRemaining == 0 { restingStock[f.makerOrderId] = nil }
             // The maker's headroom becomes the cash or shares it reserved them for.
             if takerIsBuy {
@@ -60,7 +61,8 @@ extension MatchingEngine {
     /// unfilled quantity kept as `remaining`, its escrow back to the owner and its headroom freed.
     func releaseUnfilled(orderId: Int64, userId: Int64, stockId: Int64, isBuy: Bool, remaining: Int64, price: Int64,
                          _ j: BatchJournal) {
-        j.setOrderState(id: orderId, remaining: remaining, status: .cancelled)
+        j.setOrderState(id: orderId, remaining: remaining, status: .cancelled, owner: userId)
+        j.events.touchedStocks.insert(stockId)
         if isBuy {
             let amount = remaining * price
             j.addCash(userId, cash: amount, reserved: -amount)

@@ -173,6 +173,7 @@ public final class MatchingEngine: @unchecked Sendable {
                 healthy.store(true, ordering: .relaxed)
                 walletCache.writeThrough(redisConnection(), journal.cashAfter)
                 if pricesDirty { publishPrices() }
+                publishEvents(journal)
                 for (t, o) in zip(batch, outcomes) { t.finish(o) }
                 return
             } catch {
@@ -271,6 +272,14 @@ public final class MatchingEngine: @unchecked Sendable {
         }
         defer { idPos += 1 }
         return idPool[idPos]
+    }
+
+    /// Appends the batch's committed facts to the event streams; Redis trouble only costs events.
+    private func publishEvents(_ j: BatchJournal) {
+        let prices = j.events.touchedStocks.sorted().compactMap { id in stocks[id]?.currentPrice.map { (id: id, cents: $0) } }
+        let commands = MarketEvents.commands(j.events, orders: j.orderChanges, prices: prices)
+        guard !commands.isEmpty, let redis = redisConnection() else { return }
+        if (try? redis.pipeline(commands)) == nil { self.redis = nil }
     }
 
     func publishPrices() {
