@@ -24,6 +24,7 @@ final class StockState {
 public final class MatchingEngine: @unchecked Sendable {
     public let prices = PriceBoard()
     public let walletCache = WalletCache()
+    public let depth = DepthBoard()
     let connInfo: String
     let redisTarget: RedisTarget
     let logger: Logger
@@ -276,6 +277,7 @@ public final class MatchingEngine: @unchecked Sendable {
 
     /// Appends the batch's committed facts to the event streams; Redis trouble only costs events.
     private func publishEvents(_ j: BatchJournal) {
+        for id in j.events.touchedStocks { if let st = stocks[id] { depth.publish(id, st.book) } }
         let prices = j.events.touchedStocks.sorted().compactMap { id in stocks[id]?.currentPrice.map { (id: id, cents: $0) } }
         let commands = MarketEvents.commands(j.events, orders: j.orderChanges, prices: prices)
         guard !commands.isEmpty, let redis = redisConnection() else { return }
@@ -341,6 +343,8 @@ public final class MatchingEngine: @unchecked Sendable {
         }
         stocks = fresh
         restingStock = resting
+        depth.clear()
+        for (id, st) in fresh { depth.publish(id, st.book) }
         needsRebuild = false
         healthy.store(true, ordering: .relaxed)
         publishPrices()

@@ -5,8 +5,23 @@ import ServiceCore
 /// (services listen on loopback only). Writes that touch money or books go through the engine
 /// thread; reads go straight to PostgreSQL (or the price board / wallet cache).
 public enum PlatformHTTP {
-    public static func register(on router: Router, engine: MatchingEngine, allowReset: Bool) {
+    public static func register(on router: Router, engine: MatchingEngine, allowReset: Bool, tickets: StreamTicket) {
         typealias E = PublicAPI.Engine
+
+        router.get(E.getDepth.path, mode: .inline) { request, _ in
+            _ = try userId(request)
+            guard let text = request.queryParam("stock_id"), let id = Int64(text), id > 0 else {
+                throw HTTPError(400, "stock_id must be a stock id")
+            }
+            guard let body = engine.depth.responseBody(id) else { throw HTTPError(404, "unknown stock_id \(text)") }
+            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
+        }
+
+        router.post(E.streamTicket.path, mode: .inline) { request, _ in
+            let user = try userId(request)
+            let ticket = tickets.issue(userId: user, nowMillis: Clock.wallMillis())
+            return ok(.object([("ticket", .string(ticket)), ("expires_in", .int(StreamTicket.lifetimeSeconds))]))
+        }
 
         router.post(E.createStock.path) { request, ctx in
             let user = try userId(request)

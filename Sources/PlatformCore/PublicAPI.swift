@@ -24,10 +24,13 @@ public enum PublicAPI {
         public static let placeStockOrder = APIRoute("POST", "/engine/placeStockOrder")
         public static let cancelStockTransaction = APIRoute("POST", "/engine/cancelStockTransaction")
         public static let amendStockOrder = APIRoute("POST", "/engine/amendStockOrder")
+        public static let getDepth = APIRoute("GET", "/engine/depth")
+        public static let streamTicket = APIRoute("POST", "/engine/streamTicket")
 
         public static let all: [APIRoute] = [
             createStock, addStockToUser, getStockPrices, getStockPortfolio, addMoneyToWallet, getWalletBalance,
             getWalletTransactions, getStockTransactions, placeStockOrder, cancelStockTransaction, amendStockOrder,
+            getDepth, streamTicket,
         ]
     }
 

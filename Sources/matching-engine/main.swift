@@ -39,7 +39,9 @@ do {
     exit(1)
 }
 WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()
-PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false))
+let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets").utf8)
+PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
+                      tickets: StreamTicket(key: ticketKey))
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }
 service.gauge("engine_batches_total") { engine.batchCount }

@@ -42,5 +42,31 @@ final class EventStreamTests: XCTestCase {
         XCTAssertEqual(mine.compactMap { $0["order_status"]?.stringValue }, ["IN_PROGRESS", "PARTIALLY_COMPLETE"],
                        "the seller's order as it rested, then after the fill")
         XCTAssertEqual(mine.last?["remaining"], .int(6))
+
+        // The depth board, as of that commit.
+        let depth = api.request("GET", "/engine/depth?stock_id=\(stock)", token: buyer.token)
+        XCTAssertEqual(depth.status, 200, depth.body)
+        XCTAssertEqual(depth.path("$.data.asks[0].price"), "7")
+        XCTAssertEqual(depth.path("$.data.asks[0].quantity"), "6")
+        XCTAssertEqual(depth.value("$.data.bids")?.arrayValue?.count, 0)
+        XCTAssertEqual(api.request("GET", "/engine/depth?stock_id=abc", token: buyer.token).status, 400)
+    }
+
+    func testStreamTicketsNameTheirUserAndCannotBeForged() throws {
+        let api = try PTClient()
+        let user = try api.newUser("evt")
+        let r = api.request("POST", "/engine/streamTicket", token: user.token)
+        XCTAssertEqual(r.status, 200, r.body)
+        let ticket = try XCTUnwrap(r.value("$.data.ticket")?.stringValue)
+        let tickets = StreamTicket(key: Array(try PTEnv.require("DT_TEST_INTERNAL_KEY").utf8))
+        let id = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: user.name))
+        let now = Clock.wallMillis()
+        XCTAssertEqual(tickets.verify(ticket, nowMillis: now), id)
+        XCTAssertNil(tickets.verify(ticket, nowMillis: now + 61_000), "expired")
+        var parts = ticket.split(separator: ".").map(String.init)
+        parts[0] = String(id + 1)
+        XCTAssertNil(tickets.verify(parts.joined(separator: "."), nowMillis: now), "another user's id")
+        XCTAssertNil(StreamTicket(key: Array("other".utf8)).verify(ticket, nowMillis: now), "another key")
+        XCTAssertEqual(api.request("POST", "/engine/streamTicket", token: nil).status, 401)
     }
 }

@@ -33,7 +33,7 @@ final class OpenAPITests: XCTestCase {
     func testEveryPublicRouteIsDocumentedAndNothingElse() throws {
         let documented = try Self.documentedRoutes()
         let code = Set(PublicAPI.all)
-        XCTAssertEqual(code.count, 31, "2 auth + 11 platform + 17 classic + /health")
+        XCTAssertEqual(code.count, 33, "2 auth + 13 platform + 17 classic + /health")
         let undocumented = code.subtracting(documented).map { "\($0.method) \($0.path)" }.sorted()
         let unserved = documented.subtracting(code).map { "\($0.method) \($0.path)" }.sorted()
         XCTAssertEqual(undocumented, [], "routes in the code missing from openapi.yaml")
@@ -43,7 +43,7 @@ final class OpenAPITests: XCTestCase {
     func testEngineRegistersExactlyThePlatformTable() {
         let router = Router()
         let engine = MatchingEngine(connInfo: "", redis: RedisTarget(Endpoint(host: "127.0.0.1", port: 1), password: nil), logger: Logger(service: "test"))
-        PlatformHTTP.register(on: router, engine: engine, allowReset: true)
+        PlatformHTTP.register(on: router, engine: engine, allowReset: true, tickets: StreamTicket(key: Array("k".utf8)))
         let registered = Set(router.routes.filter { !$0.path.hasPrefix("/internal/") }.map { APIRoute($0.method, $0.path) })
         XCTAssertEqual(registered, Set(PublicAPI.Engine.all))
         // The gateway sends these three prefixes to the engine; every platform route uses one.
