@@ -24,7 +24,7 @@ struct BatchEvents {
 /// Committed facts appended to Redis Streams after each batch commits (a cache: losing Redis
 /// loses no money, and a reader whose position is gone gets a reset snapshot instead).
 /// `events:market` holds public trades and prices; `events:user:<id>` one user's order changes.
-/// Each entry's single field `json` is the event as the stream endpoint sends it.
+/// Each entry has its event's id (the same id space in every stream), `type` and `json`.
 public enum MarketEvents {
     public static let marketStream = "events:market"
     public static func userStream(_ userId: Int64) -> String { "events:user:\(userId)" }
@@ -32,28 +32,43 @@ public enum MarketEvents {
     static let marketCap = 10_000
     static let userCap = 1_000
 
-    static func commands(_ e: BatchEvents, orders: [BatchEvents.OrderChange], prices: [(id: Int64, cents: Int64)]) -> [[String]] {
-        var out: [[String]] = []
-        func add(_ key: String, cap: Int, _ json: JSON) {
-            out.append(["XADD", key, "MAXLEN", "~", String(cap), "*", "json", json.serialized()])
+    /// The batch's events in order, numbered from `ids` (the engine's id source).
+    static func events(_ e: BatchEvents, orders: [BatchEvents.OrderChange], prices: [(id: Int64, cents: Int64)],
+                       ids: inout EventIds) -> [StreamEvent] {
+        var out: [StreamEvent] = []
+        func add(_ user: Int64?, _ name: String, _ json: JSON) {
+            out.append(StreamEvent(id: ids.next(), user: user, name: name, data: json.serialized()))
         }
         for t in e.trades {
-            add(marketStream, cap: marketCap, .object([
-                ("type", .string("trade")), ("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
-                ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis)),
-            ]))
+            add(nil, "trade", .object([("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
+                                       ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis))]))
         }
         for p in prices {
-            add(marketStream, cap: marketCap, .object([
-                ("type", .string("price")), ("stock_id", .string(String(p.id))), ("current_price", Money.json(p.cents)),
-            ]))
+            add(nil, "price", .object([("stock_id", .string(String(p.id))), ("current_price", Money.json(p.cents))]))
         }
         for o in orders {
-            add(userStream(o.owner), cap: userCap, .object([
-                ("type", .string("order")), ("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
-                ("remaining", .int(o.remaining)),
-            ]))
+            add(o.owner, "order", .object([("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
+                                           ("remaining", .int(o.remaining))]))
         }
         return out
+    }
+
+    /// XADDs of the events, with their ids, to the market or the user's stream.
+    static func commands(_ events: [StreamEvent]) -> [[String]] {
+        events.map { e in
+            let (key, cap) = e.user.map { (userStream($0), userCap) } ?? (marketStream, marketCap)
+            return ["XADD", key, "MAXLEN", "~", String(cap), e.id.description, "type", e.name, "json", e.data]
+        }
+    }
+}
+
+/// Event ids in commit order: the wall clock's millisecond, and a sequence within it. Never goes
+/// back, even if the clock does. Engine thread only.
+struct EventIds {
+    private var last = EventId(ms: 0, seq: 0)
+
+    mutating func next(nowMillis: Int64 = Clock.wallMillis()) -> EventId {
+        last = nowMillis > last.ms ? EventId(ms: nowMillis, seq: 0) : EventId(ms: last.ms, seq: last.seq + 1)
+        return last
     }
 }

@@ -25,6 +25,8 @@ public final class MatchingEngine: @unchecked Sendable {
     public let prices = PriceBoard()
     public let walletCache = WalletCache()
     public let depth = DepthBoard()
+    /// Recent committed events for the stream endpoint.
+    public let hub = EventHub()
     let connInfo: String
     let redisTarget: RedisTarget
     let logger: Logger
@@ -46,6 +48,7 @@ public final class MatchingEngine: @unchecked Sendable {
     private var idPos = 0
     private var needsRebuild = true
     var pricesDirty = false
+    var eventIds = EventIds()
 
     public init(connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256) {
         self.connInfo = connInfo
@@ -279,9 +282,11 @@ public final class MatchingEngine: @unchecked Sendable {
     private func publishEvents(_ j: BatchJournal) {
         for id in j.events.touchedStocks { if let st = stocks[id] { depth.publish(id, st.book) } }
         let prices = j.events.touchedStocks.sorted().compactMap { id in stocks[id]?.currentPrice.map { (id: id, cents: $0) } }
-        let commands = MarketEvents.commands(j.events, orders: j.orderChanges, prices: prices)
-        guard !commands.isEmpty, let redis = redisConnection() else { return }
-        if (try? redis.pipeline(commands)) == nil { self.redis = nil }
+        let events = MarketEvents.events(j.events, orders: j.orderChanges, prices: prices, ids: &eventIds)
+        guard !events.isEmpty else { return }
+        hub.append(events)
+        guard let redis = redisConnection() else { return }
+        if (try? redis.pipeline(MarketEvents.commands(events))) == nil { self.redis = nil }
     }
 
     func publishPrices() {

@@ -10,9 +10,12 @@ final class EventStreamTests: XCTestCase {
     static func payloads(_ redis: RedisConnection, _ key: String, after: String = "-") throws -> [JSON] {
         guard case .array(let entries) = try redis.command(["XRANGE", key, after, "+"]) else { return [] }
         return entries.compactMap { entry -> JSON? in
-            guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1], fields.count == 2,
-                  let text = fields[1].text else { return nil }
-            return try? JSON.parse(Array(text.utf8))
+            guard case .array(let parts) = entry, parts.count == 2, case .array(let fields) = parts[1], fields.count == 4,
+                  let type = fields[1].text, let text = fields[3].text, case .object(var pairs)? = try? JSON.parse(Array(text.utf8)) else {
+                return nil
+            }
+            pairs.append(("type", .string(type)))
+            return .object(pairs)
         }
     }
 
