@@ -110,6 +110,30 @@ int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
     return fd;
 }
 
+int cshim_connect_start(const char *host, int port) {
+    struct sockaddr_storage addr; socklen_t len;
+    int rc = resolve(host, port, &addr, &len);
+    if (rc) return rc;
+    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -errno;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
+    return fd;
+}
+
+int cshim_socket_error(int fd) {
+    int err = 0; socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return errno;
+    return err;
+}
+
+int cshim_peer_open(int fd) {
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
 int cshim_set_timeouts(int fd, int recv_ms, int send_ms) {
     struct timeval r = { recv_ms / 1000, (recv_ms % 1000) * 1000 }, s = { send_ms / 1000, (send_ms % 1000) * 1000 };
     if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &r, sizeof r) < 0) return -errno;

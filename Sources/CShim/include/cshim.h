@@ -24,6 +24,13 @@ int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport);
 int cshim_accept(int lfd, char *addr, int addrlen);
 // Blocking connect with timeout (ms); result socket is blocking with TCP_NODELAY. fd or -errno.
 int cshim_connect_tcp(const char *host, int port, int timeout_ms);
+// Non-blocking connect (TCP_NODELAY): fd with the connect possibly still in progress (wait for
+// writability, then check cshim_socket_error), or -errno when it failed at once.
+int cshim_connect_start(const char *host, int port);
+// The socket's pending error (SO_ERROR), 0 when none.
+int cshim_socket_error(int fd);
+// 1 when an idle socket's peer has neither closed nor sent anything (reading would block).
+int cshim_peer_open(int fd);
 int cshim_set_timeouts(int fd, int recv_ms, int send_ms);
 int cshim_set_nonblocking(int fd, int on);
 // Bound port of a socket (for port 0 listeners).
