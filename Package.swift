@@ -25,10 +25,11 @@ let package = Package(
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
         .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
+        .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
-        .executableTarget(name: "gateway", dependencies: core),
+        .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         .executableTarget(name: "auth", dependencies: ["Ledger"]),
         .executableTarget(name: "quote-server", dependencies: core),
         .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
@@ -51,6 +52,7 @@ let package = Package(
         .testTarget(name: "OrderBookTests", dependencies: ["OrderBook"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
         .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -69,15 +69,7 @@ public final class HTTPClient: Sendable {
                         spoolAbove: Int? = nil) throws(HTTPClientError) -> ClientResponse {
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
         let headers = signer.map { $0.signed(method: method, target: path, headers: headers) } ?? headers
-        var wire: [UInt8] = []
-        wire.reserveCapacity(256 + body.count)
-        wire.append(contentsOf: "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
-        for (k, v) in headers {
-            wire.append(contentsOf: k.utf8); wire.append(contentsOf: ": ".utf8)
-            wire.append(contentsOf: v.utf8); wire.append(contentsOf: "\r\n".utf8)
-        }
-        wire.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
-        wire.append(contentsOf: body)
+        let wire = RequestWire.encode(method: method, target: path, host: endpoint, headers: headers, body: body)
 
         let idempotent = method == "GET" || method == "HEAD"
         if let reused = takeIdle(endpoint) {

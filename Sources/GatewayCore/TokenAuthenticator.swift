@@ -2,19 +2,24 @@ import Foundation
 import ServiceCore
 
 /// The caller's identity, from a verified token.
-struct Identity: Sendable {
-    let userId: String
-    let userName: String
-    let role: String
+public struct Identity: Sendable, Equatable {
+    public let userId: String
+    public let userName: String
+    public let role: String
 }
 
 /// Verifies the JWT from the `token` header (bare JWT, as the course plans send it) or
 /// `Authorization: Bearer`. HS256 is pinned and the signature compared in constant time (ServiceCore's JWT).
-struct TokenAuthenticator: Sendable {
+public struct TokenAuthenticator: Sendable {
     let jwt: JWT
     let clock: any WallClock
 
-    enum Failure: Error, Equatable {
+    public init(jwt: JWT, clock: any WallClock) {
+        self.jwt = jwt
+        self.clock = clock
+    }
+
+    public enum Failure: Error, Equatable {
         case missing, invalid, expired
         var message: String {
             switch self {
@@ -25,7 +30,7 @@ struct TokenAuthenticator: Sendable {
         }
     }
 
-    func authenticate(_ request: HTTPRequest) -> Result<Identity, Failure> {
+    public func authenticate(_ request: HTTPRequest) -> Result<Identity, Failure> {
         guard let token = Self.extract(request) else { return .failure(.missing) }
         let claims: JWTClaims
         do {
