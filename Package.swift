@@ -52,7 +52,7 @@ let package = Package(
         .testTarget(name: "OrderBookTests", dependencies: ["OrderBook"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
         .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
-        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "ServiceCore", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
 )
