@@ -24,7 +24,7 @@ final class ProxyIsolationTests: XCTestCase {
         let held = Mutex<[Int]>([])
         let group = DispatchGroup()
         for _ in 0..<2 {
-            DispatchQueue.global().async(group: group) {
+            spawn(group) {
                 let status = (try? Self.call(gw, "POST", "/classic/QUOTE"))?.status ?? -1
                 held.withLock { $0.append(status) }
             }
@@ -66,13 +66,13 @@ final class ProxyIsolationTests: XCTestCase {
         let gw = try TestGateway(["DT_UPSTREAM_ENGINE": slow.endpoint.description])
         let result = Mutex<Int>(-1)
         let group = DispatchGroup()
-        DispatchQueue.global().async(group: group) {
+        spawn(group) {
             let status = (try? Self.call(gw, "GET", "/transaction/getWalletBalance"))?.status ?? -2
             result.withLock { $0 = status }
         }
         try gw.await("the request in flight") { try gw.bulkheadInFlight("engine") == 1 }
         let drained = DispatchGroup()
-        DispatchQueue.global().async(group: drained) { gw.service.shutdown() }
+        spawn(drained) { gw.service.shutdown() }
         // The listener closes when the drain starts; only then let the upstream answer.
         try gw.await("the listener to close") {
             let fd = cshim_connect_tcp("127.0.0.1", Int32(gw.port), 500)

@@ -181,3 +181,12 @@ enum RawSocket {
         "GET \(path) HTTP/1.1\r\nHost: gw\r\ntoken: \(token)\r\n\r\n"
     }
 }
+
+/// Runs `body` on a thread of its own inside `group` (a global queue may start fewer blocking tasks at once than asked).
+func spawn(_ group: DispatchGroup, _ body: @escaping @Sendable () -> Void) {
+    group.enter()
+    Thread {
+        body()
+        group.leave()
+    }.start()
+}
