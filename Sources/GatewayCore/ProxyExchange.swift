@@ -105,7 +105,10 @@ final class ProxyExchange: FDWatcher {
         case .sending:
             send()
         case .awaitingHead, .streaming:
-            if !paused { receive() }
+            if !paused { return receive() }
+            // Epoll reports errors even with no events asked for: stop watching until the client
+            // catches up; the read on resuming then sees the error.
+            if !events.isDisjoint(with: .failed) { loop.io.unwatch(fd) }
         case .done:
             break
         }
