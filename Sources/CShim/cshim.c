@@ -206,3 +206,15 @@ int cshim_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, si
     }
     return 0;
 }
+
+/* HMAC-SHA256 on the low-level SHA-256 calls: OpenSSL 3's one-shot HMAC() fetches the algorithm
+ * through the provider layer on every call, which costs more than hashing a token or a proof. */
+void cshim_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t datalen, uint8_t *out) {
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    if (keylen > 64) SHA256(key, keylen, k); else if (keylen) memcpy(k, key, keylen);
+    SHA256_CTX c;
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, data, datalen); SHA256_Final(inner, &c);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, inner, 32); SHA256_Final(out, &c);
+}

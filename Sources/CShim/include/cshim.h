@@ -44,4 +44,6 @@ int cshim_http_date(char *out, int len);
 // PBKDF2-HMAC-SHA256 (RFC 8018) into out[outlen]; 0 on success.
 int cshim_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,
                         uint32_t iterations, uint8_t *out, size_t outlen);
+// HMAC-SHA256 into out[32].
+void cshim_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t datalen, uint8_t *out);
 #endif
