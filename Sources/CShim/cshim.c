@@ -60,12 +60,18 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, soc
     return 0;
 }
 
+// A non-blocking TCP socket of the right family for host:port, whose address goes to addr/len.
+static int tcp_socket(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len) {
+    int rc = resolve(host, port, addr, len);
+    if (rc) return rc;
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
 int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport) {
     struct sockaddr_storage addr; socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
@@ -91,10 +97,8 @@ int cshim_accept(int lfd, char *addr, int addrlen) {
 
 int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
     struct sockaddr_storage addr; socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
     if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
         if (errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
         struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -112,10 +116,8 @@ int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
 
 int cshim_connect_start(const char *host, int port) {
     struct sockaddr_storage addr; socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
