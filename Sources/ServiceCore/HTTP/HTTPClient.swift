@@ -180,13 +180,15 @@ public final class HTTPClient: Sendable {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         var parsed: ResponseHead? = nil
+        // A chunked body is decoded as it arrives: `fed` bytes of `buf` went through `chunks`.
+        var chunks = ChunkedDecoder(), decoded: [UInt8] = [], fed = 0
         while true {
             if parsed == nil {
                 switch buf.withUnsafeBytes({ ResponseHead.parse($0) }) {
                 case .incomplete: break
                 case .invalid(let why): throw .malformedResponse(why)
                 case .head(let h):
-                    if h.chunked { throw .malformedResponse("chunked responses are not supported") }
+                    fed = h.length
                     if let n = h.contentLength {
                         guard n <= HTTPClient.maxResponseBytes else { throw .malformedResponse("response too large") }
                         buf.reserveCapacity(h.length + n)
@@ -205,6 +207,16 @@ public final class HTTPClient: Sendable {
                     return (ClientResponse(status: status, headers: headers, body: []), keepAlive)
                 case .length(let len) where buf.count - end >= len:
                     return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
+                case .chunked:
+                    do {
+                        fed += try buf.withUnsafeBytes { try chunks.feed(UnsafeRawBufferPointer(rebasing: $0[fed...])) { decoded.append(contentsOf: $0) } }
+                    } catch let e as ChunkedDecoder.Malformed {
+                        throw .malformedResponse(e.reason)
+                    } catch {
+                        throw .malformedResponse("chunked body")
+                    }
+                    if chunks.finished { return (ClientResponse(status: status, headers: headers, body: decoded), keepAlive) }
+                    if decoded.count > HTTPClient.maxResponseBytes { throw .malformedResponse("response too large") }
                 default:
                     break
                 }
