@@ -28,6 +28,8 @@ final class ProxyExchange: FDWatcher {
     private var head: ResponseHead?
     private var remaining = 0
     private var untilClose = false
+    /// Set when the upstream sends chunked: decoded here, re-framed by the server for the client.
+    private var chunks: ChunkedDecoder?
     private var paused = false
     /// Monotonic ms after which the exchange times out (pushed forward while a body flows).
     private(set) var deadline: UInt64 = .max
@@ -170,7 +172,8 @@ final class ProxyExchange: FDWatcher {
             untilClose = true
             beginStream(h, contentLength: nil)
         case .chunked:
-            upstreamFailed("chunked responses are not supported")
+            chunks = ChunkedDecoder()
+            beginStream(h, contentLength: nil)
         }
     }
 
@@ -200,12 +203,25 @@ final class ProxyExchange: FDWatcher {
     /// Passes body bytes to the client; pauses reading while the client is behind.
     private func relay(_ bytes: UnsafeRawBufferPointer) {
         guard phase == .streaming, !bytes.isEmpty else { return }
-        let take = min(bytes.count, remaining)
         deadline = now + UInt64(plan.timeoutMillis)
-        if remaining != .max { remaining -= take }
-        guard responder.write(UnsafeRawBufferPointer(rebasing: bytes[0..<take])) else { return }
-        if remaining == 0 {
-            complete(reusable: take == bytes.count && !(head?.closes ?? true))
+        let used: Int, ended: Bool
+        if var decoder = chunks {
+            do {
+                used = try decoder.feed(bytes) { [responder] in _ = responder.write($0) }
+            } catch {
+                return upstreamFailed("malformed chunked body: \(error.reason)")
+            }
+            chunks = decoder
+            ended = decoder.finished
+        } else {
+            used = min(bytes.count, remaining)
+            if remaining != .max { remaining -= used }
+            responder.write(UnsafeRawBufferPointer(rebasing: bytes[0..<used]))
+            ended = remaining == 0
+        }
+        guard phase == .streaming, responder.isOpen else { return }   // the client left while being written to
+        if ended {
+            complete(reusable: used == bytes.count && !(head?.closes ?? true))
             responder.finish()
             return
         }

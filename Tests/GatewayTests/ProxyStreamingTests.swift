@@ -74,6 +74,23 @@ final class ProxyStreamingTests: XCTestCase {
         XCTAssertEqual(rest, "b\r\ndata: two\n\n\r\n0\r\n\r\n", "the upstream's close ends the chunked body")
     }
 
+    func testAChunkedUpstreamAnswerIsDecodedAndRelayedAndItsSocketReused() throws {
+        let upstream = try RawUpstream { fd in
+            RawSocket.send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            // Keep-alive: a second request on the same socket gets a plain answer.
+            guard RawSocket.readHead(fd) != nil else { return }
+            RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain")
+        }
+        let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
+        let client = HTTPClient()
+        let first = try client.request(gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
+        XCTAssertEqual(String(decoding: first.body, as: UTF8.self), "hello world")
+        XCTAssertEqual(first.header("transfer-encoding"), "chunked", "re-framed for the client")
+        let second = try client.request(gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
+        XCTAssertEqual(String(decoding: second.body, as: UTF8.self), "again")
+        XCTAssertEqual(upstream.connections, 1, "the upstream socket went back to the pool after the last chunk")
+    }
+
     func testABodyCutShortClosesTheClientConnectionInsteadOfLookingComplete() throws {
         let upstream = try RawUpstream { fd in
             RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n" + String(repeating: "x", count: 100_000))

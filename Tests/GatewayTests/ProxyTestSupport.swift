@@ -82,6 +82,9 @@ final class RawUpstream: @unchecked Sendable {
     let port: Int
     private let listenFd: Int32
     private let counter = Counter()
+    private let accepted = Counter()
+    /// Connections accepted.
+    var connections: Int { accepted.value.load(ordering: .relaxed) }
     /// Requests whose head arrived.
     var requests: Int { counter.value.load(ordering: .relaxed) }
 
@@ -91,11 +94,12 @@ final class RawUpstream: @unchecked Sendable {
         listenFd = fd
         port = Int(cshim_local_port(fd))
         _ = cshim_set_nonblocking(fd, 0)
-        let thread = Thread { [counter] in
+        let thread = Thread { [counter, accepted] in
             while true {
                 let conn = cshim_accept(fd, nil, 0)
                 if conn < 0 { if -conn == EINTR || -conn == EAGAIN { continue }; return }
                 _ = cshim_set_nonblocking(conn, 0)
+                accepted.value.add(1, ordering: .relaxed)
                 Thread {
                     guard RawSocket.readHead(conn) != nil else { close(conn); return }
                     counter.value.add(1, ordering: .relaxed)
