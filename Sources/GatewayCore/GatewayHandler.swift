@@ -25,7 +25,7 @@ public struct GatewayHandler: Sendable {
 
     public func handle(_ request: HTTPRequest, _ responder: Responder) {
         let requestId = requestIds.next()
-        switch decide(request) {
+        switch decide(request, tokens: responder.context.local(VerifiedTokens.self) { VerifiedTokens() }) {
         case .answer(let response):
             responder.respond(Proxy.tagged(response, requestId))
         case .forward(let group, let identity, let clientIP):
@@ -33,7 +33,7 @@ public struct GatewayHandler: Sendable {
         }
     }
 
-    func decide(_ request: HTTPRequest) -> Decision {
+    func decide(_ request: HTTPRequest, tokens: VerifiedTokens? = nil) -> Decision {
         guard let route = RouteTable.decide(request.path) else {
             return .answer(.error(404, "no such endpoint: \(request.method) \(request.path)"))
         }
@@ -43,7 +43,7 @@ public struct GatewayHandler: Sendable {
         }
         var identity: Identity? = nil
         if !route.isPublic {
-            switch authenticator.authenticate(request) {
+            switch authenticator.authenticate(request, cache: tokens) {
             case .failure(let f):
                 return .answer(.error(401, f.message))
             case .success(let id):

@@ -30,11 +30,16 @@ public struct TokenAuthenticator: Sendable {
         }
     }
 
-    public func authenticate(_ request: HTTPRequest) -> Result<Identity, Failure> {
+    /// `cache`: this loop's tokens verified before (nil: verify every time).
+    public func authenticate(_ request: HTTPRequest, cache: VerifiedTokens? = nil) -> Result<Identity, Failure> {
         guard let token = Self.extract(request) else { return .failure(.missing) }
+        let nowSeconds = clock.nowMillis() / 1000
+        if let cache, let known = cache.lookup(token) {
+            return nowSeconds < known.expiresAt ? .success(known.identity) : .failure(.expired)
+        }
         let claims: JWTClaims
         do {
-            claims = try jwt.verify(token, nowSeconds: clock.nowMillis() / 1000)
+            claims = try jwt.verify(token, nowSeconds: nowSeconds)
         } catch .expired {
             return .failure(.expired)
         } catch {
@@ -46,7 +51,9 @@ public struct TokenAuthenticator: Sendable {
               UserName.isValid(claims.name) else {
             return .failure(.invalid)
         }
-        return .success(Identity(userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user"))
+        let identity = Identity(userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user")
+        cache?.store(token, identity, expiresAt: claims.expiresAt)
+        return .success(identity)
     }
 
     static func extract(_ request: HTTPRequest) -> String? {
@@ -57,4 +64,25 @@ public struct TokenAuthenticator: Sendable {
         }
         return nil
     }
+}
+
+/// Tokens one event loop has verified, by their exact text: a client sends the same token with
+/// every request, and its verdict (signature, claims, name rule) cannot change, only its expiry,
+/// which is checked on every use. Bounded: when full it starts over. Loop-thread only.
+public final class VerifiedTokens {
+    private var entries: [String: (identity: Identity, expiresAt: Int64)] = [:]
+    let capacity: Int
+
+    public init(capacity: Int = 16_384) {
+        self.capacity = max(1, capacity)
+    }
+
+    func lookup(_ token: String) -> (identity: Identity, expiresAt: Int64)? { entries[token] }
+
+    func store(_ token: String, _ identity: Identity, expiresAt: Int64) {
+        if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
+        entries[token] = (identity, expiresAt)
+    }
+
+    var count: Int { entries.count }
 }

@@ -44,4 +44,23 @@ final class TokenAuthenticatorTests: XCTestCase {
         XCTAssertEqual(failure([("token", token(name: "alice "))]), .invalid, "a look-alike name gets no identity")
         XCTAssertEqual(failure([("token", "a.b.c")]), .invalid)
     }
+
+    func testACachedTokenStillExpiresAndForgeriesAreNeverCached() throws {
+        let cache = VerifiedTokens(capacity: 2)
+        let t = token(exp: now + 60)
+        XCTAssertEqual(try auth().authenticate(request([("token", t)]), cache: cache).get().userId, "42")
+        XCTAssertEqual(cache.count, 1)
+        let later = TokenAuthenticator(jwt: JWT(secret: secret), clock: FixedClock(millis: (now + 60) * 1000))
+        guard case .failure(.expired) = later.authenticate(request([("token", t)]), cache: cache) else {
+            return XCTFail("a cached token is refused once it expires")
+        }
+        let forged = token(secret: "other")
+        guard case .failure(.invalid) = auth().authenticate(request([("token", forged)]), cache: cache) else { return XCTFail("forged") }
+        XCTAssertNil(cache.lookup(forged), "only verified tokens are kept")
+        let other = token(sub: "43"), third = token(sub: "44")
+        _ = auth().authenticate(request([("token", other)]), cache: cache)
+        _ = auth().authenticate(request([("token", third)]), cache: cache)
+        XCTAssertLessThanOrEqual(cache.count, 2, "bounded")
+        XCTAssertEqual(try auth().authenticate(request([("token", third)]), cache: cache).get().userId, "44")
+    }
 }
