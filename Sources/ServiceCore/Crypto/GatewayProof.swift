@@ -28,13 +28,20 @@ public struct GatewayProof: Sendable {
 
     /// The proof header value for a request with these headers (names matched case-insensitively).
     public func sign(method: String, target: String, headers: [(String, String)], atMillis: Int64 = Clock.wallMillis()) -> String {
-        let values = Self.signedHeaders.map { name in headers.first { $0.0.lowercased() == name }?.1 ?? "" }
+        let values = Self.signedHeaders.map { name in headers.first { Self.sameName($0.0, name) }?.1 ?? "" }
         return String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: values, millis: atMillis))
     }
 
     /// `headers` plus the proof header.
     public func signed(method: String, target: String, headers: [(String, String)]) -> [(String, String)] {
-        headers.filter { $0.0.lowercased() != Self.header } + [(Self.header, sign(method: method, target: target, headers: headers))]
+        headers.filter { !Self.sameName($0.0, Self.header) } + [(Self.header, sign(method: method, target: target, headers: headers))]
+    }
+
+    /// `name` equals the lower-case `lower`, ignoring ASCII case (without making a lower-cased copy:
+    /// this runs for every header of every request the gateway signs).
+    static func sameName(_ name: String, _ lower: String) -> Bool {
+        guard name.utf8.count == lower.utf8.count else { return false }
+        return zip(name.utf8, lower.utf8).allSatisfy { a, b in a == b || (a >= 65 && a <= 90 && a + 32 == b) }
     }
 
     public enum Verdict: Equatable, Sendable {

@@ -39,24 +39,34 @@ public struct ResponseHead: Sendable {
     }
 
     /// Parses a head at the start of `bytes`; `.invalid` when it is not one or exceeds `maxBytes`.
+    /// Works on the bytes (no copy of the head as text): the gateway runs it for every answer.
     public static func parse(_ bytes: UnsafeRawBufferPointer, maxBytes: Int = 64 * 1024) -> Parse {
         guard let end = headEnd(bytes) else {
             return bytes.count > maxBytes ? .invalid("response head too large") : .incomplete
         }
-        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
-        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: true)
-        guard !lines.isEmpty else { return .invalid("empty head") }
-        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
-        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let code = Int(statusLine[1]), (100...999).contains(code) else {
+        // Status line: HTTP/1.x SP 3DIGIT [SP reason]
+        let http = "HTTP/1.".utf8
+        guard end >= 16, zip(bytes[0..<7], http).allSatisfy({ $0 == $1 }), bytes[8] == 32,
+              bytes[9...11].allSatisfy({ $0 >= 48 && $0 <= 57 }), bytes[12] == 32 || bytes[12] == 13 else {
             return .invalid("bad status line")
         }
+        let code = Int(bytes[9] - 48) * 100 + Int(bytes[10] - 48) * 10 + Int(bytes[11] - 48)
+        guard code >= 100 else { return .invalid("bad status line") }
+        var closes = bytes[7] == 48   // HTTP/1.0
         var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(8)
         var contentLength: Int?
-        var chunked = false, closes = statusLine[0] == "HTTP/1.0"
-        for line in lines {
-            guard let c = line.firstIndex(of: ":") else { continue }
-            let name = line[..<c].lowercased()
-            let value = String(line[line.index(after: c)...].trimmingASCIISpaces())
+        var chunked = false
+        var line = lineEnd(bytes, from: 12) + 2
+        while line < end - 2 {
+            let stop = lineEnd(bytes, from: line)
+            defer { line = stop + 2 }
+            guard let colon = bytes[line..<stop].firstIndex(of: 58) else { continue }
+            let name = lowerCased(UnsafeRawBufferPointer(rebasing: bytes[line..<colon]))
+            var from = colon + 1, to = stop
+            while from < to && (bytes[from] == 32 || bytes[from] == 9) { from += 1 }
+            while to > from && (bytes[to - 1] == 32 || bytes[to - 1] == 9) { to -= 1 }
+            let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             switch name {
             case "content-length":
                 guard let n = Int(value), n >= 0, contentLength == nil || contentLength == n else { return .invalid("bad content-length") }
@@ -73,6 +83,20 @@ public struct ResponseHead: Sendable {
         }
         return .head(ResponseHead(status: code, headers: headers, length: end, contentLength: chunked ? nil : contentLength,
                                   chunked: chunked, closes: closes))
+    }
+
+    /// Index of the CR of the CRLF ending the line that starts at `from` (the head is known to end in CRLFCRLF).
+    private static func lineEnd(_ b: UnsafeRawBufferPointer, from: Int) -> Int {
+        var i = from
+        while !(b[i] == 13 && b[i + 1] == 10) { i += 1 }
+        return i
+    }
+
+    private static func lowerCased(_ b: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: b.count) { out in
+            for (i, c) in b.enumerated() { out[i] = c >= 65 && c <= 90 ? c + 32 : c }
+            return b.count
+        }
     }
 
     private static func headEnd(_ b: UnsafeRawBufferPointer) -> Int? {
