@@ -61,10 +61,12 @@ public enum PlatformReads {
     }
 
     /// Free cash in cents (0 before the first deposit).
-    /// Free cash and the account row's version (0, 0 before the first deposit).
+    /// Free cash and the account row's version. Before the first deposit there is no row: 0 cents
+    /// at version -1, older than any row's (a new row starts at 0), so the cached "no account yet"
+    /// never outranks the first deposit's write-through.
     public static func balanceCents(_ db: PGConnection, userId: Int64) throws -> (cents: Int64, version: Int64) {
         let r = try db.query("SELECT cash_cents, version FROM accounts WHERE user_id = $1", [userId])
-        return (r.int64(0, 0) ?? 0, r.int64(0, 1) ?? 0)
+        return (r.int64(0, 0) ?? 0, r.int64(0, 1) ?? -1)
     }
 
     static func idJSON(_ r: PGResult, _ row: Int, _ col: Int) -> JSON {

@@ -79,6 +79,16 @@ final class WalletCacheTests: XCTestCase {
         try PTLedger.conservation()
     }
 
+    /// A balance read before the first deposit caches "no account yet"; the deposit that creates
+    /// the account row (version 0) must still replace it.
+    func testTheFirstDepositReplacesACachedEmptyBalance() throws {
+        let api = try PTClient()
+        let user = try api.newUser("wcf")
+        XCTAssertEqual(api.balance(user.token), "0", "no account yet")
+        api.deposit(user.token, "12")
+        XCTAssertEqual(api.balance(user.token), "12")
+    }
+
     func testTradingAndBalancesWorkWithoutRedis() throws {
         let api = try PTClient()
         let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")
