@@ -66,7 +66,7 @@ final class ProxyExchange: FDWatcher {
         chosen.inFlight.add(1, ordering: .relaxed)
         chosen.requests.add(1, ordering: .relaxed)
         wire = plan.request.wire(for: chosen.endpoint)
-        if let pooled = loop.take(chosen.endpoint, now: now) {
+        if let pooled = loop.take(chosen.endpoint, now: now, probe: !plan.repeatable) {
             fd = pooled
             reused = true
             loop.io.reassign(pooled, to: self)

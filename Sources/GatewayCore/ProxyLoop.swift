@@ -43,11 +43,13 @@ final class ProxyLoop {
 
     // MARK: idle sockets
 
-    /// A pooled socket to `endpoint` that the server has not closed, still watched by this loop
-    /// (for `.readable`); the caller reassigns it to itself.
-    func take(_ endpoint: Endpoint, now: UInt64) -> Int32? {
+    /// A pooled socket to `endpoint`, still watched by this loop (for `.readable`); the caller
+    /// reassigns it to itself. A close by the server is normally seen as an event on the idle
+    /// socket; `probe` also asks the kernel now (one system call), for requests that could not be
+    /// resent if the socket turned out dead.
+    func take(_ endpoint: Endpoint, now: UInt64, probe: Bool) -> Int32? {
         while let s = idle[endpoint]?.popLast() {
-            if now &- s.since < Self.maxIdleMillis && cshim_peer_open(s.fd) == 1 { return s.fd }
+            if now &- s.since < Self.maxIdleMillis && (!probe || cshim_peer_open(s.fd) == 1) { return s.fd }
             s.discard(unlist: false)
         }
         return nil
