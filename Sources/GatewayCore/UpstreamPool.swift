@@ -32,6 +32,8 @@ public final class UpstreamPool: Sendable {
     func acquire(excluding excluded: Set<Int>) -> Int? {
         let n = instances.count
         guard n > 0 else { return nil }
+        // One instance (the usual deployment): nothing to rank.
+        if n == 1 { return !excluded.contains(0) && instances[0].breaker.tryAcquire() ? 0 : nil }
         let start = Int(UInt(bitPattern: cursor.add(1, ordering: .relaxed).newValue) % UInt(n))
         var order: [(index: Int, busy: Int)] = []
         order.reserveCapacity(n)

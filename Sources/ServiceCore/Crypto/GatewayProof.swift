@@ -87,8 +87,19 @@ public struct GatewayProof: Sendable {
     }
 
     private func mac(method: String, target: String, values: [String], millis: Int64) -> [UInt8] {
-        let message = ([method, target] + values + [String(millis)]).joined(separator: "\n")
-        return Crypto.hmacSHA256(key: key, data: Array(message.utf8))
+        // method \n target \n values… \n millis, as bytes in one buffer (signed for every forwarded request).
+        var message: [UInt8] = []
+        message.reserveCapacity(method.utf8.count + target.utf8.count + values.reduce(0) { $0 + $1.utf8.count } + 32)
+        message.append(contentsOf: method.utf8)
+        message.append(10)
+        message.append(contentsOf: target.utf8)
+        for v in values {
+            message.append(10)
+            message.append(contentsOf: v.utf8)
+        }
+        message.append(10)
+        message.append(contentsOf: String(millis).utf8)
+        return Crypto.hmacSHA256(key: key, data: message)
     }
 
     private static let digits = Array("0123456789abcdef".utf8)
