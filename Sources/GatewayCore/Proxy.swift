@@ -90,6 +90,7 @@ struct UpstreamRequest {
 
     init(_ request: HTTPRequest, identity: Identity?, clientIP: String, requestId: String, signer: GatewayProof) {
         var headers: [(String, String)] = []
+        headers.reserveCapacity(9)
         for h in request.headers where Proxy.forwardedRequestHeaders.contains(h.name) { headers.append((h.name, h.value)) }
         if let id = identity {
             headers.append(("x-user-id", id.userId))
@@ -100,7 +101,11 @@ struct UpstreamRequest {
         headers.append(("x-real-ip", clientIP))
         method = request.method
         target = request.query.isEmpty ? request.path : request.path + "?" + request.query
-        self.headers = signer.signed(method: method, target: target, headers: headers)
+        // The signed values are the ones just set (GatewayProof.signedHeaders order); client
+        // copies of these headers and of the proof were never forwarded.
+        let signed = [identity?.userId ?? "", identity?.userName ?? "", identity?.role ?? "", requestId]
+        headers.append((GatewayProof.header, signer.sign(method: method, target: target, signedValues: signed)))
+        self.headers = headers
         body = request.body
         isSafe = method == "GET" || method == "HEAD"
         hasIdempotencyKey = request.header("idempotency-key") != nil

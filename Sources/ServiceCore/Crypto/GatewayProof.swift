@@ -29,7 +29,13 @@ public struct GatewayProof: Sendable {
     /// The proof header value for a request with these headers (names matched case-insensitively).
     public func sign(method: String, target: String, headers: [(String, String)], atMillis: Int64 = Clock.wallMillis()) -> String {
         let values = Self.signedHeaders.map { name in headers.first { Self.sameName($0.0, name) }?.1 ?? "" }
-        return String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: values, millis: atMillis))
+        return sign(method: method, target: target, signedValues: values, atMillis: atMillis)
+    }
+
+    /// The proof header value when the signed header values are known (in `signedHeaders` order;
+    /// "" for an absent one): the gateway's path, without looking them up in a header list.
+    public func sign(method: String, target: String, signedValues: [String], atMillis: Int64 = Clock.wallMillis()) -> String {
+        String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: signedValues, millis: atMillis))
     }
 
     /// `headers` plus the proof header.
