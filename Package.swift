@@ -30,10 +30,11 @@ let package = Package(
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
         .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
         .target(name: "LoadReport", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]), // load-run stats + HTML report
+        .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
-        .executableTarget(name: "gateway", dependencies: core),
+        .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         .executableTarget(name: "auth", dependencies: ["Ledger"]),
         .executableTarget(name: "quote-server", dependencies: core),
         .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
@@ -57,6 +58,7 @@ let package = Package(
         .testTarget(name: "LoadReportTests", dependencies: ["LoadReport"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
         .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
+        .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "ServiceCore", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
 )

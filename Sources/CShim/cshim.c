@@ -60,12 +60,18 @@ static int resolve(const char *host, int port, struct sockaddr_storage *out, soc
     return 0;
 }
 
+// A non-blocking TCP socket of the right family for host:port, whose address goes to addr/len.
+static int tcp_socket(const char *host, int port, struct sockaddr_storage *addr, socklen_t *len) {
+    int rc = resolve(host, port, addr, len);
+    if (rc) return rc;
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    return fd < 0 ? -errno : fd;
+}
+
 int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport) {
     struct sockaddr_storage addr; socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
@@ -91,10 +97,8 @@ int cshim_accept(int lfd, char *addr, int addrlen) {
 
 int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
     struct sockaddr_storage addr; socklen_t len;
-    int rc = resolve(host, port, &addr, &len);
-    if (rc) return rc;
-    int fd = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
     if (connect(fd, (struct sockaddr *)&addr, len) < 0) {
         if (errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
         struct pollfd p = { .fd = fd, .events = POLLOUT };
@@ -108,6 +112,28 @@ int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     return fd;
+}
+
+int cshim_connect_start(const char *host, int port) {
+    struct sockaddr_storage addr; socklen_t len;
+    int fd = tcp_socket(host, port, &addr, &len);
+    if (fd < 0) return fd;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (connect(fd, (struct sockaddr *)&addr, len) < 0 && errno != EINPROGRESS) { int e = errno; close(fd); return -e; }
+    return fd;
+}
+
+int cshim_socket_error(int fd) {
+    int err = 0; socklen_t el = sizeof err;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0) return errno;
+    return err;
+}
+
+int cshim_peer_open(int fd) {
+    char b;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
 }
 
 int cshim_set_timeouts(int fd, int recv_ms, int send_ms) {
@@ -181,4 +207,16 @@ int cshim_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, si
         out += n; outlen -= n;
     }
     return 0;
+}
+
+/* HMAC-SHA256 on the low-level SHA-256 calls: OpenSSL 3's one-shot HMAC() fetches the algorithm
+ * through the provider layer on every call, which costs more than hashing a token or a proof. */
+void cshim_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t datalen, uint8_t *out) {
+    uint8_t k[64] = {0}, pad[64], inner[32];
+    if (keylen > 64) SHA256(key, keylen, k); else if (keylen) memcpy(k, key, keylen);
+    SHA256_CTX c;
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x36;
+    SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, data, datalen); SHA256_Final(inner, &c);
+    for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
+    SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, inner, 32); SHA256_Final(out, &c);
 }

@@ -12,14 +12,23 @@ struct PasswordHasher: Sendable {
     static let defaultIterations = 4096
 
     let iterations: Int
+    /// Hashes running at once (DT_HASH_THREADS): fewer than the cores, so a sign-up burst leaves
+    /// CPU for the rest of the flow. Nil: unbounded (the hash benchmark).
+    let slots: ConcurrencyLimit?
 
-    init(iterations: Int) {
+    init(iterations: Int, slots: ConcurrencyLimit? = nil) {
         self.iterations = max(1, iterations)
+        self.slots = slots
+    }
+
+    private func derive(_ password: String, salt: [UInt8], iterations: Int, length: Int) -> [UInt8] {
+        let work = { Crypto.pbkdf2(password: Array(password.utf8), salt: salt, iterations: iterations, length: length) }
+        return slots.map { $0.run(work) } ?? work()
     }
 
     func hash(_ password: String) -> String {
         let salt = Crypto.randomBytes(Self.saltBytes)
-        let digest = Crypto.pbkdf2(password: Array(password.utf8), salt: salt, iterations: iterations, length: Self.hashBytes)
+        let digest = derive(password, salt: salt, iterations: iterations, length: Self.hashBytes)
         return "\(Self.scheme)$\(iterations)$\(Base64.encode(salt))$\(Base64.encode(digest))"
     }
 
@@ -31,15 +40,14 @@ struct PasswordHasher: Sendable {
 
     func verify(_ password: String, stored: String) -> Check {
         guard let parsed = Stored(stored) else { return .mismatch }
-        let digest = Crypto.pbkdf2(password: Array(password.utf8), salt: parsed.salt, iterations: parsed.iterations,
-                                   length: parsed.hash.count)
+        let digest = derive(password, salt: parsed.salt, iterations: parsed.iterations, length: parsed.hash.count)
         guard Crypto.constantTimeEqual(digest, parsed.hash) else { return .mismatch }
         return .match(needsRehash: parsed.iterations != iterations)
     }
 
     /// Burns the same CPU as a real check, so an unknown user name answers as slowly as a wrong password.
     func dummyVerify(_ password: String) {
-        _ = Crypto.pbkdf2(password: Array(password.utf8), salt: Self.dummySalt, iterations: iterations, length: Self.hashBytes)
+        _ = derive(password, salt: Self.dummySalt, iterations: iterations, length: Self.hashBytes)
     }
     private static let dummySalt = [UInt8](repeating: 0x5a, count: saltBytes)
 

@@ -5,7 +5,7 @@ import ServiceCore
 // Authentication service: register, login (JWT), and an identity echo used by the security tests.
 //   DT_PORT (8100), DT_WORKERS (cores × 4: hashing is CPU-bound, the rest waits on PostgreSQL),
 //   DT_JWT_SECRET (required), DT_TOKEN_TTL_S (7200), DT_PBKDF2_ITERATIONS (PasswordHasher.defaultIterations),
-//   DT_ADMIN_PASSWORD (required), DT_PG with DT_PG_PASSWORD (required), DT_INTERNAL_KEY (required).
+//   DT_HASH_THREADS (cores − 1, at least 1: hashes at once), DT_ADMIN_PASSWORD (required), DT_PG with DT_PG_PASSWORD (required), DT_INTERNAL_KEY (required).
 var environment = ProcessInfo.processInfo.environment
 let arguments = CommandLine.arguments.dropFirst()
 if arguments.first == "--bench-hash" {
@@ -23,7 +23,9 @@ let secret = service.requireSecret("DT_JWT_SECRET", "signing tokens")
 let adminPassword = service.requireSecret("DT_ADMIN_PASSWORD", "the admin user")
 service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
 service.requireSecret("DT_REDIS_PASSWORD", "Redis (per-account login throttling)")
-let hasher = PasswordHasher(iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations))
+// Hashing may use all cores but one (at least one), whatever the worker count.
+let hashSlots = ConcurrencyLimit(config.int("DT_HASH_THREADS", default: max(1, config.cores - 1)))
+let hasher = PasswordHasher(iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations), slots: hashSlots)
 let handlers = AuthHandlers(hasher: hasher, jwt: JWT(secret: secret),
                             tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
 
@@ -50,5 +52,6 @@ service.router.post("/authentication/register", mode: .blocking) { try handlers.
 service.router.post("/authentication/login", mode: .blocking) { try handlers.login($0, $1) }
 service.router.get("/authentication/whoami", mode: .inline) { try handlers.whoami($0, $1) }
 service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1")) != nil }
-service.logger.info("auth ready", [("pbkdf2_iterations", .int(hasher.iterations)), ("token_ttl_s", .int(handlers.tokenTTLSeconds))])
+service.gauge("auth_hash_peak_concurrency") { hashSlots.peakConcurrency }
+service.logger.info("auth ready", [("pbkdf2_iterations", .int(hasher.iterations)), ("hash_threads", .int(hashSlots.limit)), ("token_ttl_s", .int(handlers.tokenTTLSeconds))])
 service.runForever()

@@ -3,8 +3,8 @@ import Foundation
 import ServiceCore
 
 /// A POST whose response body goes straight to a file: a whole-system DUMPLOG of a big workload is
-/// hundreds of MB, past what HTTPClient buffers. Understands Content-Length, chunked and
-/// close-delimited bodies. One connection per call (DUMPLOGs are rare).
+/// hundreds of MB, past what HTTPClient buffers. Content-Length, chunked and close-delimited
+/// bodies, through ServiceCore's `ResponseHead` and `ChunkedDecoder`. One connection per call (DUMPLOGs are rare).
 enum StreamingPost {
     struct Result {
         let status: Int
@@ -32,38 +32,18 @@ enum StreamingPost {
             off += n
         }
         var reader = SocketReader(fd: fd)
-        // Status line and headers.
-        guard let statusLine = try reader.line(), statusLine.hasPrefix("HTTP/1."),
-              let status = Int(statusLine.split(separator: " ").dropFirst().first ?? "") else {
-            throw HTTPClientError.malformedResponse("bad status line")
-        }
-        var length: Int? = nil, chunked = false, contentType = ""
-        while let line = try reader.line(), !line.isEmpty {
-            guard let c = line.firstIndex(of: ":") else { continue }
-            let name = line[..<c].lowercased()
-            let value = line[line.index(after: c)...].trimmingCharacters(in: .whitespaces)
-            if name == "content-length" { length = Int(value) }
-            if name == "transfer-encoding" && value.lowercased().contains("chunked") { chunked = true }
-            if name == "content-type" { contentType = value }
-        }
+        let head = try reader.head()
+        let status = head.status
         let ok = (200..<300).contains(status)
         var sink = BodySink(path: ok ? file : nil)
         defer { sink.close() }
-        if chunked {
-            while true {
-                guard let sizeLine = try reader.line(),
-                      let size = Int(sizeLine.split(separator: ";").first.map(String.init) ?? "", radix: 16) else {
-                    throw HTTPClientError.malformedResponse("bad chunk size")
-                }
-                if size == 0 { break }
-                try reader.copy(size, to: &sink)
-                _ = try reader.line()
-            }
-        } else if let length {
-            try reader.copy(length, to: &sink)
-        } else {
-            try reader.copyToEOF(to: &sink)
+        switch head.framing(forHead: false) {
+        case .none: break
+        case .length(let n): try reader.copy(n, to: &sink)
+        case .chunked: try reader.copyChunked(to: &sink)
+        case .untilClose: try reader.copyToEOF(to: &sink)
         }
+        let contentType = head.header("content-type") ?? ""
         return Result(status: status, contentType: contentType, bytes: sink.count, errorBody: sink.memory)
     }
 }
@@ -113,18 +93,28 @@ struct SocketReader {
         }
     }
 
-    /// One CRLF- (or LF-) terminated line without its terminator; nil at EOF.
-    mutating func line() throws -> String? {
+    /// The response head (ServiceCore's parser), consumed from the buffer.
+    mutating func head() throws -> ResponseHead {
         while true {
-            if let nl = buf[pos...].firstIndex(of: 10) {
-                var end = nl
-                if end > pos && buf[end - 1] == 13 { end -= 1 }
-                let s = String(decoding: buf[pos..<end], as: UTF8.self)
-                pos = nl + 1
-                return s
+            switch buf[pos...].withUnsafeBytes({ ResponseHead.parse($0) }) {
+            case .head(let h):
+                pos += h.length
+                return h
+            case .invalid(let why):
+                throw HTTPClientError.malformedResponse(why)
+            case .incomplete:
+                guard try fill() else { throw HTTPClientError.malformedResponse("connection closed in the response head") }
             }
-            if buf.count - pos > 64 * 1024 { throw HTTPClientError.malformedResponse("header line too long") }
-            guard try fill() else { return nil }
+        }
+    }
+
+    /// A chunked body, decoded into `sink` (ServiceCore's decoder).
+    mutating func copyChunked(to sink: inout BodySink) throws {
+        var decoder = ChunkedDecoder()
+        while true {
+            if pos == buf.count { guard try fill() else { throw HTTPClientError.io("recv: connection closed mid-body") } }
+            pos += try buf[pos...].withUnsafeBytes { raw in try decoder.feed(raw) { sink.write(ArraySlice($0)) } }
+            if decoder.finished { return }
         }
     }
 

@@ -60,13 +60,14 @@ final class IdempotencyTests: XCTestCase {
         let user = try api.newUser("ikD")
         let key = UUID().uuidString
         for _ in 0..<3 {
-            XCTAssertEqual(try post(ep, "/transaction/addMoneyToWallet", token: user.token, key: key, body: #"{"amount":1000}"#).status, 200)
+            XCTAssertEqual(try post(ep, "/transaction/addMoneyToWallet", token: user.token, key: key, body: #"{"amount":6000}"#).status, 200)
         }
-        XCTAssertEqual(api.balance(user.token), "1000", "deposited once")
+        XCTAssertEqual(api.balance(user.token), "6000", "deposited once")
         let buyKey = UUID().uuidString
-        let buy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"500.00"}"#)
+        // Quotes are at most $5,000 (PriceWalk), so this amount always buys at least one share.
+        let buy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"5000.00"}"#)
         XCTAssertEqual(buy.status, 200, buy.text)
-        let repeatBuy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"500.00"}"#)
+        let repeatBuy = try post(ep, "/classic/BUY", token: user.token, key: buyKey, body: #"{"stock":"IKB","amount":"5000.00"}"#)
         XCTAssertEqual(repeatBuy.text, buy.text, "same answer, same transactionNum")
         let summary = try post(ep, "/classic/DISPLAY_SUMMARY", token: user.token, key: nil, body: "{}")
         XCTAssertEqual(summary.json?["data"]?["pendingBuys"]?.arrayValue?.count, 1, "one pending BUY: \(summary.text)")

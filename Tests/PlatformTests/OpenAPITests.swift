@@ -57,7 +57,7 @@ final class OpenAPITests: XCTestCase {
 
     /// The gateway's own routing table names the same classic commands and public auth paths.
     func testGatewayRouteTableMatches() throws {
-        let source = try String(contentsOf: Self.repo.appendingPathComponent("Sources/gateway/RouteTable.swift"), encoding: .utf8)
+        let source = try String(contentsOf: Self.repo.appendingPathComponent("Sources/GatewayCore/RouteTable.swift"), encoding: .utf8)
         let literals = Set(source.matches(of: /"([A-Za-z_\/]+)"/).map { String($0.output.1) })
         let commands = Set(literals.filter { $0.allSatisfy { $0.isUppercase || $0 == "_" } })
         XCTAssertEqual(commands, Set(PublicAPI.classicByService.flatMap(\.commands)))

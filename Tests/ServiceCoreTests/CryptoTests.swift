@@ -7,6 +7,11 @@ final class CryptoTests: XCTestCase {
         let mac = Crypto.hmacSHA256(key: Array("Jefe".utf8), data: Array("what do ya want for nothing?".utf8))
         XCTAssertEqual(mac.map { String(format: "%02x", $0) }.joined(),
                        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        // RFC 4231 test case 6: a key longer than the block is hashed first.
+        let long = Crypto.hmacSHA256(key: [UInt8](repeating: 0xaa, count: 131),
+                                     data: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        XCTAssertEqual(long.map { String(format: "%02x", $0) }.joined(),
+                       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
         // RFC 7914 §11 PBKDF2-HMAC-SHA256 vector (c = 1, dkLen = 64 → first 32 bytes).
         let dk = Crypto.pbkdf2(password: Array("passwd".utf8), salt: Array("salt".utf8), iterations: 1, length: 32)
         XCTAssertEqual(dk.map { String(format: "%02x", $0) }.joined(),

@@ -75,6 +75,10 @@ service_env() {
         quote-server)
             echo "DT_QUOTE_TCP_PORT=$((QUOTE_TCP_BASE_PORT + PORT_BASE))" ;;
         gateway)
+            # One event loop per instance: the stack runs two instances, so two loop threads in all,
+            # as nginx runs two workers; two loops each cost ~20 % more CPU per request in
+            # wake-ups (BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
+            echo "DT_LOOPS=${DT_LOOPS:-1}"
             echo "DT_UPSTREAM_AUTH=$(upstream_list auth)"
             echo "DT_UPSTREAM_BUY=$(upstream_list buy)"
             echo "DT_UPSTREAM_SELL=$(upstream_list sell)"

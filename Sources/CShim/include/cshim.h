@@ -24,6 +24,13 @@ int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport);
 int cshim_accept(int lfd, char *addr, int addrlen);
 // Blocking connect with timeout (ms); result socket is blocking with TCP_NODELAY. fd or -errno.
 int cshim_connect_tcp(const char *host, int port, int timeout_ms);
+// Non-blocking connect (TCP_NODELAY): fd with the connect possibly still in progress (wait for
+// writability, then check cshim_socket_error), or -errno when it failed at once.
+int cshim_connect_start(const char *host, int port);
+// The socket's pending error (SO_ERROR), 0 when none.
+int cshim_socket_error(int fd);
+// 1 when an idle socket's peer has neither closed nor sent anything (reading would block).
+int cshim_peer_open(int fd);
 int cshim_set_timeouts(int fd, int recv_ms, int send_ms);
 int cshim_set_nonblocking(int fd, int on);
 // Bound port of a socket (for port 0 listeners).
@@ -37,4 +44,6 @@ int cshim_http_date(char *out, int len);
 // PBKDF2-HMAC-SHA256 (RFC 8018) into out[outlen]; 0 on success.
 int cshim_pbkdf2_sha256(const uint8_t *pw, size_t pwlen, const uint8_t *salt, size_t saltlen,
                         uint32_t iterations, uint8_t *out, size_t outlen);
+// HMAC-SHA256 into out[32].
+void cshim_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t datalen, uint8_t *out);
 #endif

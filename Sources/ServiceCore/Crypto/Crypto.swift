@@ -4,14 +4,12 @@ import CShim
 /// OpenSSL-backed primitives: HMAC-SHA256 (JWT), PBKDF2 (passwords), CSPRNG, constant-time compare.
 public enum Crypto {
     public static func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        var len: UInt32 = 32
-        key.withUnsafeBufferPointer { k in
-            data.withUnsafeBufferPointer { d in
-                _ = HMAC(EVP_sha256(), k.baseAddress, Int32(k.count), d.baseAddress, d.count, &out, &len)
+        [UInt8](unsafeUninitializedCapacity: 32) { out, count in
+            key.withUnsafeBufferPointer { k in
+                data.withUnsafeBufferPointer { d in cshim_hmac_sha256(k.baseAddress, k.count, d.baseAddress, d.count, out.baseAddress) }
             }
+            count = 32
         }
-        return out
     }
 
     public static func sha256(_ data: [UInt8]) -> [UInt8] {

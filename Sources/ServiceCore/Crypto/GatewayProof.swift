@@ -28,13 +28,26 @@ public struct GatewayProof: Sendable {
 
     /// The proof header value for a request with these headers (names matched case-insensitively).
     public func sign(method: String, target: String, headers: [(String, String)], atMillis: Int64 = Clock.wallMillis()) -> String {
-        let values = Self.signedHeaders.map { name in headers.first { $0.0.lowercased() == name }?.1 ?? "" }
-        return String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: values, millis: atMillis))
+        let values = Self.signedHeaders.map { name in headers.first { Self.sameName($0.0, name) }?.1 ?? "" }
+        return sign(method: method, target: target, signedValues: values, atMillis: atMillis)
+    }
+
+    /// The proof header value when the signed header values are known (in `signedHeaders` order;
+    /// "" for an absent one): the gateway's path, without looking them up in a header list.
+    public func sign(method: String, target: String, signedValues: [String], atMillis: Int64 = Clock.wallMillis()) -> String {
+        String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: signedValues, millis: atMillis))
     }
 
     /// `headers` plus the proof header.
     public func signed(method: String, target: String, headers: [(String, String)]) -> [(String, String)] {
-        headers.filter { $0.0.lowercased() != Self.header } + [(Self.header, sign(method: method, target: target, headers: headers))]
+        headers.filter { !Self.sameName($0.0, Self.header) } + [(Self.header, sign(method: method, target: target, headers: headers))]
+    }
+
+    /// `name` equals the lower-case `lower`, ignoring ASCII case (without making a lower-cased copy:
+    /// this runs for every header of every request the gateway signs).
+    static func sameName(_ name: String, _ lower: String) -> Bool {
+        guard name.utf8.count == lower.utf8.count else { return false }
+        return zip(name.utf8, lower.utf8).allSatisfy { a, b in a == b || (a >= 65 && a <= 90 && a + 32 == b) }
     }
 
     public enum Verdict: Equatable, Sendable {
@@ -80,8 +93,19 @@ public struct GatewayProof: Sendable {
     }
 
     private func mac(method: String, target: String, values: [String], millis: Int64) -> [UInt8] {
-        let message = ([method, target] + values + [String(millis)]).joined(separator: "\n")
-        return Crypto.hmacSHA256(key: key, data: Array(message.utf8))
+        // method \n target \n values… \n millis, as bytes in one buffer (signed for every forwarded request).
+        var message: [UInt8] = []
+        message.reserveCapacity(method.utf8.count + target.utf8.count + values.reduce(0) { $0 + $1.utf8.count } + 32)
+        message.append(contentsOf: method.utf8)
+        message.append(10)
+        message.append(contentsOf: target.utf8)
+        for v in values {
+            message.append(10)
+            message.append(contentsOf: v.utf8)
+        }
+        message.append(10)
+        message.append(contentsOf: String(millis).utf8)
+        return Crypto.hmacSHA256(key: key, data: message)
     }
 
     private static let digits = Array("0123456789abcdef".utf8)

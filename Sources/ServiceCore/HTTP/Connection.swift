@@ -23,6 +23,10 @@ final class Connection {
     /// A file body being streamed after the bytes in `outbuf`; later pipelined responses wait.
     var file: (fd: Int32, remaining: Int, body: BodyFile)?
     var added = false
+    /// The async exchange answering the current request (in flight, or streaming its body).
+    var responder: Responder?
+    /// A streamed body is being written after the head in `outbuf`; later pipelined responses wait.
+    var streaming = false
 
     init(fd: Int32, id: UInt64, remoteAddress: String, now: UInt64) {
         self.fd = fd
@@ -34,6 +38,9 @@ final class Connection {
 
     var pendingInput: Int { inbuf.count - readPos }
     var hasOutput: Bool { outPos < outbuf.count || file != nil }
+    /// A response is still being produced (worker, async handler or stream): the next one waits.
+    var busy: Bool { inFlight || streaming }
+    var unsent: Int { outbuf.count - outPos }
 
     /// Drops consumed input so the buffer does not grow with a long keep-alive session.
     func compactInput() {

@@ -9,23 +9,30 @@ final class EventLoop: @unchecked Sendable {
     private static let wakeTag: UInt64 = UInt64.max - 1
 
     let index: Int
-    private let epfd: Int32
+    let epfd: Int32
     private let wakeFd: Int32
     private var listenFd: Int32
     private var listening = false
-    private let server: HTTPServerCore
+    let server: HTTPServerCore
     private var connections: [Int32: Connection] = [:]
-    private var nextId: UInt64 = 1
+    var nextId: UInt64 = 1
     private let completions = Mutex<[(UInt64, HTTPResponse, Bool, String, UInt64)]>([])
     private let stopRequested = Atomic<Bool>(false)
     private var draining = false
     private var drainDeadline: UInt64 = 0
     private let readBuffer: UnsafeMutablePointer<UInt8>
     private let readBufferSize = 64 * 1024
-    private var dateLine: [UInt8] = []
+    private(set) var dateLine: [UInt8] = []
     private var lastTick: UInt64 = 0
     private var context: WorkerContext?
     let openConnections = Atomic<Int>(0)
+    /// Descriptors owned by async handlers (upstream sockets), by fd, with their epoll ids.
+    var watchers: [Int32: (id: UInt64, events: IOEvents, watcher: FDWatcher)] = [:]
+    var tickers: [(UInt64) -> Void] = []
+    private(set) lazy var io = LoopIO(loop: self)
+    /// Set while a request is dispatched: an async handler answering at once must not re-enter processInput.
+    var dispatching = false
+    var isDraining: Bool { draining }
 
     init(index: Int, listenFd: Int32, server: HTTPServerCore) throws {
         self.index = index
@@ -107,6 +114,10 @@ final class EventLoop: @unchecked Sendable {
     // MARK: socket events
 
     private func handle(fd: Int32, id: UInt64, mask: UInt32) {
+        if let w = watchers[fd] {
+            if w.id & 0xffff_ffff == id { w.watcher.ioEvent(IOEvents(rawValue: mask)) }
+            return
+        }
         guard let conn = connections[fd], conn.id & 0xffff_ffff == id else { return }
         if mask & (CSHIM_EPOLLERR | CSHIM_EPOLLHUP) != 0 && mask & CSHIM_EPOLLIN == 0 {
             closeConnection(conn)
@@ -136,8 +147,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// Parses and dispatches every complete request in the buffer, stopping at one that went to
     /// the worker pool (its response must be written before the next request's).
-    private func processInput(_ conn: Connection) {
-        while !conn.inFlight && conn.file == nil && !conn.closeAfterWrite && conn.pendingInput > 0 {
+    func processInput(_ conn: Connection) {
+        while !conn.busy && conn.file == nil && !conn.closeAfterWrite && conn.pendingInput > 0 {
             if let pending = conn.pendingHead {
                 guard conn.pendingInput >= pending.headLength + pending.bodyLength else { break }
                 var request = pending.request
@@ -172,7 +183,7 @@ final class EventLoop: @unchecked Sendable {
             break
         }
         conn.compactInput()
-        if conn.peerClosed && !conn.inFlight && conn.file == nil {
+        if conn.peerClosed && !conn.busy && conn.file == nil {
             // The client finished sending: answer what is complete, then close.
             conn.closeAfterWrite = true
         }
@@ -205,6 +216,18 @@ final class EventLoop: @unchecked Sendable {
         case .methodNotAllowed:
             respond(conn, .error(405, "method \(request.method) not allowed on \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)
         case .found(let route):
+            if let handler = route.async, let ctx = context {
+                let responder = Responder(loop: self, conn: conn, keepAlive: keepAlive, route: route.label, started: started,
+                                          isHead: request.method == "HEAD", context: ctx)
+                responder.http11 = request.versionMinor == 1
+                conn.inFlight = true
+                conn.responder = responder
+                let outer = dispatching
+                dispatching = true
+                handler(request, responder)
+                dispatching = outer
+                return
+            }
             if route.mode == .inline, let ctx = context {
                 respond(conn, server.run(route, request, ctx), keepAlive: keepAlive, route: route.label, started: started)
                 return
@@ -254,7 +277,7 @@ final class EventLoop: @unchecked Sendable {
         return c
     }
 
-    private func respond(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool, route: String, started: UInt64) {
+    func respond(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool, route: String, started: UInt64) {
         var response = response
         if let body = response.bodyFile {
             let fd = open(body.path, O_RDONLY | O_CLOEXEC)
@@ -275,7 +298,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func flush(_ conn: Connection) {
+    func flush(_ conn: Connection) {
         while conn.hasOutput {
             if conn.outPos == conn.outbuf.count, conn.file != nil {
                 guard refillFromFile(conn) else { closeConnection(conn); return }
@@ -298,10 +321,11 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
         }
+        if conn.streaming, let r = conn.responder, conn.unsent <= Responder.lowWater { r.outputDrained() }
         if !conn.hasOutput {
             conn.outbuf.removeAll(keepingCapacity: conn.outbuf.capacity <= 64 * 1024)
             conn.outPos = 0
-            if conn.closeAfterWrite && !conn.inFlight {
+            if conn.closeAfterWrite && !conn.busy {
                 closeConnection(conn)
                 return
             }
@@ -349,8 +373,13 @@ final class EventLoop: @unchecked Sendable {
         conn.registered = want
     }
 
-    private func closeConnection(_ conn: Connection) {
+    func closeConnection(_ conn: Connection) {
         guard connections[conn.fd] === conn else { return }
+        if let r = conn.responder {
+            conn.responder = nil
+            conn.streaming = false
+            r.clientGone()
+        }
         if let f = conn.file {
             close(f.fd)
             f.body.discard()
@@ -378,8 +407,10 @@ final class EventLoop: @unchecked Sendable {
             listening = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag) == 0
         }
         let limits = server.timeouts
+        for t in tickers { t(now) }
         for conn in Array(connections.values) {
-            if conn.inFlight { continue }
+            // In flight, or a stream waiting on its producer rather than on the client.
+            if conn.inFlight || (conn.streaming && conn.unsent == 0) { continue }
             if conn.hasOutput {
                 if now &- conn.lastActive > limits.writeMillis { closeConnection(conn) }
             } else if conn.requestStarted != 0 || conn.pendingHead != nil {

@@ -69,15 +69,7 @@ public final class HTTPClient: Sendable {
                         spoolAbove: Int? = nil) throws(HTTPClientError) -> ClientResponse {
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
         let headers = signer.map { $0.signed(method: method, target: path, headers: headers) } ?? headers
-        var wire: [UInt8] = []
-        wire.reserveCapacity(256 + body.count)
-        wire.append(contentsOf: "\(method) \(path) HTTP/1.1\r\nHost: \(endpoint.host):\(endpoint.port)\r\n".utf8)
-        for (k, v) in headers {
-            wire.append(contentsOf: k.utf8); wire.append(contentsOf: ": ".utf8)
-            wire.append(contentsOf: v.utf8); wire.append(contentsOf: "\r\n".utf8)
-        }
-        wire.append(contentsOf: "Content-Length: \(body.count)\r\n\r\n".utf8)
-        wire.append(contentsOf: body)
+        let wire = RequestWire.encode(method: method, target: path, host: endpoint, headers: headers, body: body)
 
         let idempotent = method == "GET" || method == "HEAD"
         if let reused = takeIdle(endpoint) {
@@ -187,35 +179,46 @@ public final class HTTPClient: Sendable {
     private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool, spoolAbove: Int?) throws(HTTPClientError) -> (ClientResponse, Bool) {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
-        var headEnd: Int? = nil
-        var status = 0
-        var headers: [(name: String, value: String)] = []
-        var contentLength: Int? = nil
-        var keepAlive = true
+        var parsed: ResponseHead? = nil
+        // A chunked body is decoded as it arrives: `fed` bytes of `buf` went through `chunks`.
+        var chunks = ChunkedDecoder(), decoded: [UInt8] = [], fed = 0
         while true {
-            if headEnd == nil, let end = findHeadEnd(buf) {
-                headEnd = end
-                (status, headers) = try parseHead(Array(buf[0..<end]))
-                for h in headers {
-                    if h.name == "content-length", let n = Int(h.value), n >= 0 {
+            if parsed == nil {
+                switch buf.withUnsafeBytes({ ResponseHead.parse($0) }) {
+                case .incomplete: break
+                case .invalid(let why): throw .malformedResponse(why)
+                case .head(let h):
+                    fed = h.length
+                    if let n = h.contentLength {
                         guard n <= HTTPClient.maxResponseBytes else { throw .malformedResponse("response too large") }
-                        contentLength = n
-                        buf.reserveCapacity(end + n)
+                        buf.reserveCapacity(h.length + n)
                     }
-                    if h.name == "connection" && h.value.lowercased() == "close" { keepAlive = false }
-                    if h.name == "transfer-encoding" { throw .malformedResponse("chunked responses are not supported") }
+                    parsed = h
                 }
             }
-            if let end = headEnd {
-                if let limit = spoolAbove, let len = contentLength, len > limit, !head {
+            if let h = parsed {
+                let end = h.length, status = h.status, headers = h.headers, keepAlive = !h.closes
+                if let limit = spoolAbove, let len = h.contentLength, len > limit, !head {
                     let file = try spool(fd, initial: buf[end...], length: len, deadline: deadline)
                     return (ClientResponse(status: status, headers: headers, body: [], bodyFile: file), keepAlive)
                 }
-                if let len = contentLength, buf.count - end >= len {
-                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
-                }
-                if head || status == 204 || status == 304 || (100..<200).contains(status) {
+                switch h.framing(forHead: head) {
+                case .none:
                     return (ClientResponse(status: status, headers: headers, body: []), keepAlive)
+                case .length(let len) where buf.count - end >= len:
+                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
+                case .chunked:
+                    do {
+                        fed += try buf.withUnsafeBytes { try chunks.feed(UnsafeRawBufferPointer(rebasing: $0[fed...])) { decoded.append(contentsOf: $0) } }
+                    } catch let e as ChunkedDecoder.Malformed {
+                        throw .malformedResponse(e.reason)
+                    } catch {
+                        throw .malformedResponse("chunked body")
+                    }
+                    if chunks.finished { return (ClientResponse(status: status, headers: headers, body: decoded), keepAlive) }
+                    if decoded.count > HTTPClient.maxResponseBytes { throw .malformedResponse("response too large") }
+                default:
+                    break
                 }
             }
             try setTimeout(fd, deadline)
@@ -226,8 +229,8 @@ public final class HTTPClient: Sendable {
                 // by the gateway; bodies are held in memory (no streaming proxy yet).
                 if buf.count > HTTPClient.maxResponseBytes { throw .malformedResponse("response too large") }
             } else if n == 0 {
-                if let end = headEnd, contentLength == nil {
-                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end...])), false)
+                if let h = parsed, h.framing(forHead: head) == .untilClose {
+                    return (ClientResponse(status: h.status, headers: h.headers, body: Array(buf[h.length...])), false)
                 }
                 throw .io("recv: connection closed")
             } else if errno == EINTR {
@@ -274,27 +277,5 @@ public final class HTTPClient: Sendable {
             }
         }
         return BodyFile(path: path, length: length, deleteAfterSend: true)
-    }
-
-    private func findHeadEnd(_ b: [UInt8]) -> Int? {
-        guard b.count >= 4 else { return nil }
-        for i in 0...(b.count - 4) where b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 && b[i + 3] == 10 { return i + 4 }
-        return nil
-    }
-
-    private func parseHead(_ head: [UInt8]) throws(HTTPClientError) -> (Int, [(name: String, value: String)]) {
-        let text = String(decoding: head, as: UTF8.self)
-        var lines = text.split(separator: "\r\n", omittingEmptySubsequences: true)
-        guard !lines.isEmpty else { throw .malformedResponse("empty head") }
-        let statusLine = lines.removeFirst().split(separator: " ", maxSplits: 2)
-        guard statusLine.count >= 2, statusLine[0].hasPrefix("HTTP/1."), let code = Int(statusLine[1]) else {
-            throw .malformedResponse("bad status line")
-        }
-        var headers: [(name: String, value: String)] = []
-        for line in lines {
-            guard let c = line.firstIndex(of: ":") else { continue }
-            headers.append((line[..<c].lowercased(), line[line.index(after: c)...].trimmingCharacters(in: .whitespaces)))
-        }
-        return (code, headers)
     }
 }

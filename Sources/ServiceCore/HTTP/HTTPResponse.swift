@@ -81,6 +81,14 @@ enum StatusText {
 extension HTTPResponse {
     /// Appends the wire form (status line, headers, body) to `out`.
     func serialize(into out: inout [UInt8], keepAlive: Bool, date: [UInt8]) {
+        serializeHead(into: &out, contentLength: headOnlyLength ?? bodyFile?.length ?? body.count, chunked: false,
+                      keepAlive: keepAlive, date: date)
+        if headOnlyLength == nil && bodyFile == nil { out.append(contentsOf: body) }
+    }
+
+    /// Appends only the head, for a body streamed after it: `Content-Length` when known, else
+    /// `Transfer-Encoding: chunked` (when `chunked`) or neither (the close ends the body).
+    func serializeHead(into out: inout [UInt8], contentLength: Int?, chunked: Bool, keepAlive: Bool, date: [UInt8]) {
         out.append(contentsOf: "HTTP/1.1 \(status) \(StatusText.reason(status))\r\n".utf8)
         for h in headers {
             out.append(contentsOf: h.name.utf8)
@@ -88,13 +96,16 @@ extension HTTPResponse {
             out.append(contentsOf: h.value.utf8)
             out.append(contentsOf: "\r\n".utf8)
         }
-        out.append(contentsOf: "Content-Length: ".utf8)
-        appendDecimal(headOnlyLength ?? bodyFile?.length ?? body.count, to: &out)
-        out.append(contentsOf: "\r\n".utf8)
+        if let length = contentLength {
+            out.append(contentsOf: "Content-Length: ".utf8)
+            appendDecimal(length, to: &out)
+            out.append(contentsOf: "\r\n".utf8)
+        } else if chunked {
+            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+        }
         out.append(contentsOf: date)
         if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
         out.append(contentsOf: "\r\n".utf8)
-        if headOnlyLength == nil && bodyFile == nil { out.append(contentsOf: body) }
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.

@@ -3,11 +3,27 @@
 public enum HandlerMode: Sendable { case inline, blocking }
 
 public typealias Handler = @Sendable (HTTPRequest, WorkerContext) throws -> HTTPResponse
+/// Runs on the event loop and must not block: it answers through the `Responder`, at once or
+/// later from loop events (e.g. the gateway's upstream sockets).
+public typealias AsyncHandler = @Sendable (HTTPRequest, Responder) -> Void
 
 public struct Route: Sendable {
     public let label: String
     public let mode: HandlerMode
     public let handler: Handler
+    /// Set for async routes (then `handler` is unused).
+    let async: AsyncHandler?
+
+    init(label: String, mode: HandlerMode, handler: @escaping Handler, async: AsyncHandler? = nil) {
+        self.label = label
+        self.mode = mode
+        self.handler = handler
+        self.async = async
+    }
+
+    static func async(_ label: String, _ body: @escaping AsyncHandler) -> Route {
+        Route(label: label, mode: .inline, handler: { _, _ in .error(500, "async route run as a handler") }, async: body)
+    }
 }
 
 enum RouteMatch {
@@ -43,6 +59,17 @@ public final class Router: @unchecked Sendable {
     public func prefix(_ prefix: String, label: String? = nil, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
         prefixes.append((prefix, Route(label: label ?? "\(prefix)*", mode: mode, handler: handler)))
         prefixes.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// Async variant of `prefix`: the handler answers through a `Responder` on the event loop.
+    public func asyncPrefix(_ prefix: String, label: String? = nil, _ handler: @escaping AsyncHandler) {
+        prefixes.append((prefix, Route.async(label ?? "\(prefix)*", handler)))
+        prefixes.sort { $0.prefix.count > $1.prefix.count }
+    }
+
+    /// Async variant of `setFallback`.
+    public func setAsyncFallback(label: String = "fallback", _ handler: @escaping AsyncHandler) {
+        fallback = Route.async(label, handler)
     }
 
     /// Used when nothing else matches (e.g. the gateway's proxy).

@@ -83,22 +83,28 @@ public final class Service: @unchecked Sendable {
 
     /// Serves until SIGTERM/SIGINT, then drains and returns.
     public func runForever() -> Never {
+        // Signals are taken over before the port opens: a SIGTERM sent as soon as the service
+        // says it listens (tests, supervisors) must drain it, not fall between the two steps.
+        let stop = DispatchSemaphore(value: 0)
+        for sig in [SIGTERM, SIGINT] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { stop.signal() }
+            source.resume()
+            signalSources.append(source)
+        }
         do {
             try start()
         } catch {
             logger.error("start failed", [("error", .string("\(error)"))])
             exit(1)
         }
-        for sig in [SIGTERM, SIGINT] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [weak self] in
-                self?.logger.info("draining")
-                self?.server?.shutdown()
-            }
-            source.resume()
-            signalSources.append(source)
-        }
+        let server = self.server
+        Thread { [logger] in
+            stop.wait()
+            logger.info("draining")
+            server?.shutdown()
+        }.start()
         server?.wait()
         logger.info("stopped")
         exit(0)

@@ -4,13 +4,13 @@ import Synchronization
 /// Per-upstream-instance breaker. Closed: requests flow and consecutive failures are counted;
 /// `failureThreshold` in a row open it. Open: no requests for `openNanos`. Then half-open: exactly
 /// one probe goes through; its success closes the breaker, its failure opens it again.
-final class CircuitBreaker: Sendable {
-    enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
+public final class CircuitBreaker: Sendable {
+    public enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
 
-    struct Snapshot: Sendable {
-        let state: State
-        let consecutiveFailures: Int
-        let timesOpened: Int
+    public struct Snapshot: Sendable {
+        public let state: State
+        public let consecutiveFailures: Int
+        public let timesOpened: Int
     }
 
     private struct Inner {
@@ -26,7 +26,7 @@ final class CircuitBreaker: Sendable {
     private let inner = Mutex(Inner())
     private let now: @Sendable () -> UInt64
 
-    init(failureThreshold: Int, openMillis: Int, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
+    public init(failureThreshold: Int, openMillis: Int, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
         self.failureThreshold = max(1, failureThreshold)
         self.openNanos = UInt64(max(0, openMillis)) * 1_000_000
         self.now = now
@@ -113,7 +113,15 @@ final class CircuitBreaker: Sendable {
         }
     }
 
-    var snapshot: Snapshot {
+    /// The request holding the half-open probe ended without an answer (its client left): let
+    /// the next request probe instead, so the breaker is never stuck half-open.
+    func abandonProbe() {
+        inner.withLock { s in
+            if s.state == .halfOpen { s.probeInFlight = false }
+        }
+    }
+
+    public var snapshot: Snapshot {
         inner.withLock { Snapshot(state: $0.state, consecutiveFailures: $0.consecutiveFailures, timesOpened: $0.timesOpened) }
     }
 }

@@ -7,20 +7,20 @@ import Synchronization
 ///
 /// A bucket idle long enough to have refilled is indistinguishable from a new one, so such buckets
 /// are dropped in a sweep; memory stays proportional to the recently active keys.
-final class RateLimiter: Sendable {
+public final class RateLimiter: Sendable {
     struct Bucket {
         var tokens: Double
         var lastNanos: UInt64
     }
 
-    enum Decision: Equatable {
+    public enum Decision: Equatable, Sendable {
         case allowed
         /// Seconds until one token is back (≥ 1, for the Retry-After header).
         case limited(retryAfterSeconds: Int)
     }
 
-    let ratePerSecond: Double
-    let burst: Double
+    public let ratePerSecond: Double
+    public let burst: Double
     private let shards: [ShardBox]
     private let now: @Sendable () -> UInt64
 
@@ -34,7 +34,7 @@ final class RateLimiter: Sendable {
     }
 
     /// `ratePerSecond <= 0` disables the limiter.
-    init(ratePerSecond: Double, burst: Double, shards: Int = 64, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
+    public init(ratePerSecond: Double, burst: Double, shards: Int = 64, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
         self.ratePerSecond = ratePerSecond
         self.burst = max(1, burst)
         self.shards = (0..<max(1, shards)).map { _ in ShardBox() }
@@ -43,7 +43,7 @@ final class RateLimiter: Sendable {
 
     var enabled: Bool { ratePerSecond > 0 }
 
-    func take(_ key: String) -> Decision {
+    public func take(_ key: String) -> Decision {
         guard enabled else { return .allowed }
         let t = now()
         let index = Int(UInt(bitPattern: key.hashValue) % UInt(shards.count))
@@ -71,14 +71,14 @@ final class RateLimiter: Sendable {
     }
 
     /// Keys currently tracked (for /gateway/status).
-    var trackedKeys: Int { shards.reduce(0) { sum, s in sum + s.state.withLock { $0.buckets.count } } }
+    public var trackedKeys: Int { shards.reduce(0) { sum, s in sum + s.state.withLock { $0.buckets.count } } }
 }
 
 /// The client address for per-IP limits: nginx's X-Real-IP, else the last X-Forwarded-For hop
 /// (the one nginx appended; earlier hops are whatever the client claimed), else the socket peer.
 /// The gateway listens on loopback behind nginx, so these headers come from nginx.
-enum ClientAddress {
-    static func of(_ request: HTTPRequest) -> String {
+public enum ClientAddress {
+    public static func of(_ request: HTTPRequest) -> String {
         if let ip = request.header("x-real-ip"), !ip.isEmpty { return ip }
         if let xff = request.header("x-forwarded-for"),
            let last = xff.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {

@@ -1,16 +1,16 @@
 /// Which upstream group serves a path, and whether the path needs a token. Fixed by the contract:
 /// /authentication/* → auth; /setup/*, /transaction/*, /engine/* → matching engine; the classic
 /// commands by name → user-utilities, buy or sell.
-enum UpstreamGroup: String, Sendable, CaseIterable {
+public enum UpstreamGroup: String, Sendable, CaseIterable {
     case auth, engine, util, buy, sell
 }
 
-struct RouteDecision: Sendable {
-    let group: UpstreamGroup
-    let isPublic: Bool
+public struct RouteDecision: Sendable, Equatable {
+    public let group: UpstreamGroup
+    public let isPublic: Bool
 }
 
-enum RouteTable {
+public enum RouteTable {
     static let publicPaths: Set<String> = ["/authentication/register", "/authentication/login"]
 
     static let classic: [String: UpstreamGroup] = {
@@ -22,7 +22,7 @@ enum RouteTable {
     }()
 
     /// Nil for a path no upstream serves (answered 404 before any token check).
-    static func decide(_ path: String) -> RouteDecision? {
+    public static func decide(_ path: String) -> RouteDecision? {
         if path.hasPrefix("/authentication/") {
             return RouteDecision(group: .auth, isPublic: publicPaths.contains(path))
         }

@@ -2,7 +2,7 @@ import ServiceCore
 import Synchronization
 
 /// One instance of an upstream service, with its breaker and counters.
-final class UpstreamInstance: Sendable {
+public final class UpstreamInstance: Sendable {
     let endpoint: Endpoint
     let breaker: CircuitBreaker
     let inFlight = Atomic<Int>(0)
@@ -17,12 +17,12 @@ final class UpstreamInstance: Sendable {
 
 /// The instances of one service. Picks the least busy instance whose breaker lets traffic
 /// through, starting the scan at a rotating offset so ties spread round-robin.
-final class UpstreamPool: Sendable {
+public final class UpstreamPool: Sendable {
     let group: UpstreamGroup
     let instances: [UpstreamInstance]
     private let cursor = Atomic<Int>(0)
 
-    init(group: UpstreamGroup, endpoints: [Endpoint], makeBreaker: () -> CircuitBreaker) {
+    public init(group: UpstreamGroup, endpoints: [Endpoint], makeBreaker: () -> CircuitBreaker) {
         self.group = group
         self.instances = endpoints.map { UpstreamInstance(endpoint: $0, breaker: makeBreaker()) }
     }
@@ -32,6 +32,8 @@ final class UpstreamPool: Sendable {
     func acquire(excluding excluded: Set<Int>) -> Int? {
         let n = instances.count
         guard n > 0 else { return nil }
+        // One instance (the usual deployment): nothing to rank.
+        if n == 1 { return !excluded.contains(0) && instances[0].breaker.tryAcquire() ? 0 : nil }
         let start = Int(UInt(bitPattern: cursor.add(1, ordering: .relaxed).newValue) % UInt(n))
         var order: [(index: Int, busy: Int)] = []
         order.reserveCapacity(n)
@@ -48,7 +50,7 @@ final class UpstreamPool: Sendable {
         return nil
     }
 
-    func statusJSON() -> JSON {
+    public func statusJSON() -> JSON {
         .array(instances.map { inst in
             let s = inst.breaker.snapshot
             return .object([

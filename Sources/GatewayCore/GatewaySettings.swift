@@ -4,17 +4,21 @@ import ServiceCore
 ///   DT_UPSTREAM_AUTH/ENGINE/UTIL/BUY/SELL  comma-separated host:port lists (the default local ports)
 ///   DT_UPSTREAM_TIMEOUT_MS (30000)  DT_BREAKER_FAILURES (5)  DT_BREAKER_OPEN_MS (5000)
 ///   DT_RATE_USER_RPS (1000) DT_RATE_USER_BURST (2000)   DT_RATE_IP_RPS (20000) DT_RATE_IP_BURST (40000)
-///   (a rate of 0 turns that limiter off)   DT_JWT_SECRET (required)   DT_WORKERS (256)
-struct GatewaySettings {
-    let upstreams: [UpstreamGroup: [Endpoint]]
-    let upstreamTimeoutMillis: Int
-    let breakerFailures: Int
-    let breakerOpenMillis: Int
-    let userRate: Double
-    let userBurst: Double
-    let ipRate: Double
-    let ipBurst: Double
-    let jwtSecret: String
+///   (a rate of 0 turns that limiter off)   DT_JWT_SECRET (required)
+///   Bulkheads, per upstream group: DT_BULKHEAD_<GROUP>_REQUESTS (in flight: auth and engine 4096,
+///   classic groups 512) and DT_BULKHEAD_<GROUP>_BYTES (request bytes held, 64 MiB), GROUP one of
+///   AUTH ENGINE UTIL BUY SELL.
+public struct GatewaySettings: Sendable {
+    public let upstreams: [UpstreamGroup: [Endpoint]]
+    public let upstreamTimeoutMillis: Int
+    public let breakerFailures: Int
+    public let breakerOpenMillis: Int
+    public let userRate: Double
+    public let userBurst: Double
+    public let ipRate: Double
+    public let ipBurst: Double
+    public let jwtSecret: String
+    public let bulkheads: [UpstreamGroup: BulkheadLimits]
 
     static let defaultUpstreams: [UpstreamGroup: (key: String, value: String)] = [
         .auth: ("DT_UPSTREAM_AUTH", "127.0.0.1:8100"),
@@ -24,10 +28,18 @@ struct GatewaySettings {
         .engine: ("DT_UPSTREAM_ENGINE", "127.0.0.1:8600"),
     ]
 
-    init(_ config: ServiceConfig) {
+    public init(_ config: ServiceConfig) {
         var ups: [UpstreamGroup: [Endpoint]] = [:]
-        for (group, env) in Self.defaultUpstreams { ups[group] = config.endpoints(env.key, default: env.value) }
+        var bulkheads: [UpstreamGroup: BulkheadLimits] = [:]
+        for (group, env) in Self.defaultUpstreams {
+            ups[group] = config.endpoints(env.key, default: env.value)
+            let name = "DT_BULKHEAD_" + group.rawValue.uppercased()
+            let requests = group == .auth || group == .engine ? 4096 : 512
+            bulkheads[group] = BulkheadLimits(requests: max(1, config.int(name + "_REQUESTS", default: requests)),
+                                              bytes: max(1, config.int(name + "_BYTES", default: 64 << 20)))
+        }
         upstreams = ups
+        self.bulkheads = bulkheads
         upstreamTimeoutMillis = max(1, config.int("DT_UPSTREAM_TIMEOUT_MS", default: 30_000))
         breakerFailures = max(1, config.int("DT_BREAKER_FAILURES", default: 5))
         breakerOpenMillis = max(0, config.int("DT_BREAKER_OPEN_MS", default: 5000))

@@ -1,0 +1,20 @@
+@testable import GatewayCore
+import XCTest
+
+final class RouteTableTests: XCTestCase {
+    func testPathsMapToTheirGroupsAndOnlyRegisterAndLoginArePublic() {
+        XCTAssertEqual(RouteTable.decide("/authentication/login"), RouteDecision(group: .auth, isPublic: true))
+        XCTAssertEqual(RouteTable.decide("/authentication/register"), RouteDecision(group: .auth, isPublic: true))
+        XCTAssertEqual(RouteTable.decide("/authentication/whoami"), RouteDecision(group: .auth, isPublic: false))
+        XCTAssertEqual(RouteTable.decide("/transaction/getWalletBalance"), RouteDecision(group: .engine, isPublic: false))
+        XCTAssertEqual(RouteTable.decide("/setup/createStock")?.group, .engine)
+        XCTAssertEqual(RouteTable.decide("/engine/placeStockOrder")?.group, .engine)
+        XCTAssertEqual(RouteTable.decide("/classic/QUOTE")?.group, .util)
+        XCTAssertEqual(RouteTable.decide("/classic/COMMIT_BUY")?.group, .buy)
+        XCTAssertEqual(RouteTable.decide("/classic/SET_SELL_TRIGGER")?.group, .sell)
+        XCTAssertNil(RouteTable.decide("/classic/NOPE"))
+        XCTAssertNil(RouteTable.decide("/classic/quote"), "classic command names are case-sensitive")
+        XCTAssertNil(RouteTable.decide("/gateway/status"))
+        XCTAssertNil(RouteTable.decide("/"))
+    }
+}
