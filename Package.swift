@@ -24,7 +24,11 @@ let package = Package(
         .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
-        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
+        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"], // order-book platform ledger + engine
+                // Swift 6.3.1's SIL loop-invariant-code-motion pass does not finish on this module in
+                // -O (30+ CPU minutes, stack in LICM's alias analysis); without it -O takes ~1 min.
+                swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=loop-invariant-code-motion"],
+                                             .when(configuration: .release))]),
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
