@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""Static checks of deploy/ where no Docker engine or cluster runs: parses docker-compose.yml and
-every manifest in k8s/, and checks them against each other and against scripts/lib/services.sh
-(the service table scripts/up uses), so the three ways of running DayTrade stay in step.
+"""Static checks of deploy/: parses docker-compose.yml and every manifest in k8s/, and checks them
+against each other and against scripts/lib/services.sh (the service table and secret grants
+scripts/up uses, read by running bash on it), so the three ways of running DayTrade stay in step.
 
 Needs PyYAML (Debian: python3-yaml). Prints one line per problem; exit status 1 if any.
 """
 
 import os
 import re
+import subprocess
 import sys
 
 import yaml
@@ -21,32 +22,23 @@ def problem(text):
     problems.append(text)
 
 
-def service_table():
-    """{name: [ports]} from the SERVICES=( ... ) table of scripts/lib/services.sh."""
-    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
-    block = re.search(r"SERVICES=\((.*?)\n\)", text, re.S).group(1)
-    table = {}
-    for line in block.splitlines():
-        words = line.strip().strip('"').split()
-        if words:
-            table[words[0]] = [int(p) for p in words[1:]]
-    return table
+def shell_table():
+    """[(name, [ports], {secret variables})] as scripts/lib/services.sh defines them, evaluated by
+    bash itself (SERVICES, ports_of, service_secrets with PORT_BASE=0), not scraped with regexes."""
+    script = ('. scripts/lib/services.sh; for n in $(service_names); do '
+              'echo "$n|$(ports_of "$n")|$(service_secrets "$n")"; done')
+    out = subprocess.run(["bash", "-c", script], cwd=REPO, env={"PORT_BASE": "0", "PATH": os.environ.get("PATH", "")},
+                         check=True, capture_output=True, text=True).stdout
+    rows = []
+    for line in out.splitlines():
+        name, ports, grants = line.split("|")
+        rows.append((name, [int(p) for p in ports.split()], {SECRET_VARS[w] for w in grants.split()}))
+    return rows
 
 
 # service_secrets grant words (scripts/lib/services.sh) and the variables they stand for.
 SECRET_VARS = {"pg": "DT_PG_PASSWORD", "redis": "DT_REDIS_PASSWORD", "jwt": "DT_JWT_SECRET",
                "admin": "DT_ADMIN_PASSWORD", "key": "DT_INTERNAL_KEY"}
-
-
-def secret_grants(table):
-    """{name: set of secret variables} per service, from service_secrets in scripts/lib/services.sh."""
-    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
-    block = re.search(r"service_secrets\(\) \{(.*?)\n\}", text, re.S).group(1)
-    grants = {}
-    for names, words in re.findall(r'^\s*([a-z|*-]+)\) echo "([a-z ]*)" ;;', block, re.M):
-        for name in names.split("|"):
-            grants[name] = {SECRET_VARS[w] for w in words.split()}
-    return {name: grants.get(name, set()) for name in table}
 
 
 def check_secrets(where, name, given, wanted):
@@ -196,8 +188,9 @@ def check_k8s(table, grants):
 
 
 def main():
-    table = service_table()
-    grants = secret_grants(table)
+    rows = shell_table()
+    table = {name: ports for name, ports, _ in rows}
+    grants = {name: secrets for name, _, secrets in rows}
     check_compose(table, grants)
     check_k8s(table, grants)
     for text in problems:
