@@ -28,7 +28,11 @@ let package = Package(
         .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
-        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"]), // order-book platform ledger + engine
+        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"], // order-book platform ledger + engine
+                // Swift 6.3.1's SIL loop-invariant-code-motion pass does not finish on this module in
+                // -O (30+ CPU minutes, stack in LICM's alias analysis); without it -O takes ~1 min.
+                swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=loop-invariant-code-motion"],
+                                             .when(configuration: .release))]),
         .target(name: "LoadReport", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]), // load-run stats + HTML report
         .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""Static checks of deploy/ where no Docker engine or cluster runs: parses docker-compose.yml and
-every manifest in k8s/, and checks them against each other and against scripts/lib/services.sh
-(the service table scripts/up uses), so the three ways of running DayTrade stay in step; and
-checks the production nginx template's hardening (timeouts, no benchmark routes).
+"""Static checks of deploy/: parses docker-compose.yml and every manifest in k8s/, and checks them
+against each other and against deploy/topology.json (services, ports, secret grants, gateway
+upstreams; scripts/up reads the same file through scripts/lib/services.sh), so the three ways of
+running DayTrade stay in step.
 
 Needs PyYAML (Debian: python3-yaml). Prints one line per problem; exit status 1 if any.
 """
 
+import json
 import os
 import re
 import sys
@@ -22,38 +23,24 @@ def problem(text):
     problems.append(text)
 
 
-def service_table():
-    """{name: [ports]} from the SERVICES=( ... ) table of scripts/lib/services.sh."""
-    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
-    block = re.search(r"SERVICES=\((.*?)\n\)", text, re.S).group(1)
-    table = {}
-    for line in block.splitlines():
-        words = line.strip().strip('"').split()
-        if words:
-            table[words[0]] = [int(p) for p in words[1:]]
-    return table
+TOPOLOGY = json.load(open(os.path.join(HERE, "topology.json")))
+# Secret grant words (topology.json) and the variables they stand for.
+SECRET_VARS = TOPOLOGY["secrets"]
+# The gateway's upstream variables and the services they name.
+UPSTREAMS = TOPOLOGY["services"]["gateway"].get("upstreams", {})
 
 
-# service_secrets grant words (scripts/lib/services.sh) and the variables they stand for.
-SECRET_VARS = {"pg": "DT_PG_PASSWORD", "redis": "DT_REDIS_PASSWORD", "jwt": "DT_JWT_SECRET",
-               "admin": "DT_ADMIN_PASSWORD", "key": "DT_INTERNAL_KEY"}
-
-
-def secret_grants(table):
-    """{name: set of secret variables} per service, from service_secrets in scripts/lib/services.sh."""
-    text = open(os.path.join(REPO, "scripts/lib/services.sh")).read()
-    block = re.search(r"service_secrets\(\) \{(.*?)\n\}", text, re.S).group(1)
-    grants = {}
-    for names, words in re.findall(r'^\s*([a-z|*-]+)\) echo "([a-z ]*)" ;;', block, re.M):
-        for name in names.split("|"):
-            grants[name] = {SECRET_VARS[w] for w in words.split()}
-    return {name: grants.get(name, set()) for name in table}
+def topology_table():
+    """[(name, [ports], {secret variables})] from topology.json, the one definition of the services
+    (scripts/lib/services.sh reads the same file)."""
+    return [(name, svc["ports"], {SECRET_VARS[w] for w in svc.get("secrets", [])})
+            for name, svc in TOPOLOGY["services"].items()]
 
 
 def check_secrets(where, name, given, wanted):
     """Each service holds exactly the secrets scripts/up gives it (least privilege, none missing)."""
     if given != wanted:
-        problem(f"{where}: {name} gets secrets {sorted(given)} but scripts/lib/services.sh grants {sorted(wanted)}")
+        problem(f"{where}: {name} gets secrets {sorted(given)} but topology.json grants {sorted(wanted)}")
 
 
 def env_dict(env):
@@ -87,13 +74,16 @@ def check_compose(table, grants):
         for key, svc in instances:
             env = env_dict(svc.get("environment"))
             if env.get("DT_PORT") != str(ports[0]):
-                problem(f"compose: {key} DT_PORT={env.get('DT_PORT')} but scripts/lib/services.sh says {ports[0]}")
+                problem(f"compose: {key} DT_PORT={env.get('DT_PORT')} but topology.json says {ports[0]}")
             if env.get("DT_HOST") != "0.0.0.0":
                 problem(f"compose: {key} does not bind 0.0.0.0 (DT_HOST)")
             if "healthcheck" not in svc:
                 problem(f"compose: {key} has no healthcheck")
             if "internal" not in (svc.get("networks") or []):
                 problem(f"compose: {key} is not on the internal network")
+            for var, port in TOPOLOGY["services"][name].get("env_ports", {}).items():
+                if env.get(var) != str(port):
+                    problem(f"compose: {key} {var}={env.get(var)} but topology.json says {port}")
             secrets = {k for k in env if k in SECRET_VARS.values()}
             check_secrets("compose", key, secrets, grants[name])
             for k in secrets:
@@ -101,10 +91,11 @@ def check_compose(table, grants):
                     problem(f"compose: {key} {k} must be required from the environment (${{{k}:?...}}), not {env[k]!r}")
     # Upstreams named by the gateways and nginx exist, on the right ports.
     port_of = {key: env_dict(svc.get("environment")).get("DT_PORT") for key, svc in services.items()}
-    for name, group in (("DT_UPSTREAM_AUTH", "auth"), ("DT_UPSTREAM_BUY", "buy"), ("DT_UPSTREAM_SELL", "sell"),
-                        ("DT_UPSTREAM_UTIL", "user-utilities"), ("DT_UPSTREAM_ENGINE", "matching-engine")):
+    for name, group in UPSTREAMS.items():
         for key, svc in by_name.get("gateway", []):
             value = env_dict(svc.get("environment")).get(name, "")
+            if not value:
+                problem(f"compose: {key} has no {name} (topology.json: the {group} service)")
             for endpoint in filter(None, value.split(",")):
                 host, _, port = endpoint.partition(":")
                 if host != group or port_of.get(host) != port:
@@ -167,7 +158,7 @@ def check_k8s(table, grants):
             if e["name"] in SECRET_VARS.values() and "secretKeyRef" not in (e.get("valueFrom") or {}):
                 problem(f"k8s: {name} {e['name']} must come from the Secret (secretKeyRef)")
         if env.get("DT_PORT") != str(ports[0]):
-            problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but scripts/lib/services.sh says {ports[0]}")
+            problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but topology.json says {ports[0]}")
         if not any(p["containerPort"] == ports[0] for p in c.get("ports", [])):
             problem(f"k8s: {name} does not declare containerPort {ports[0]}")
     for name in ("matching-engine", "trigger-worker"):
@@ -184,8 +175,11 @@ def check_k8s(table, grants):
         for p in s["spec"]["ports"]:
             if isinstance(p["targetPort"], str) and p["targetPort"] not in port_names:
                 problem(f"k8s: Service {s['metadata']['name']} targets unknown port {p['targetPort']}")
-    # Upstream host names in the ConfigMap are Services.
+    # Upstream host names in the ConfigMap are Services, the ones topology.json names.
     config = next(d for _, d in docs if d["kind"] == "ConfigMap")
+    for key, group in UPSTREAMS.items():
+        if config["data"].get(key, "").split(":")[0] != group:
+            problem(f"k8s: ConfigMap {key}={config['data'].get(key)} does not name the {group} Service")
     service_names = {s["metadata"]["name"] for _, s in services}
     for key, value in config["data"].items():
         if key in SECRET_VARS.values() or "PASSWORD" in key:
@@ -211,15 +205,16 @@ def check_nginx_template():
 
 
 def main():
-    table = service_table()
-    grants = secret_grants(table)
+    rows = topology_table()
+    table = {name: ports for name, ports, _ in rows}
+    grants = {name: secrets for name, _, secrets in rows}
     check_compose(table, grants)
     check_k8s(table, grants)
     check_nginx_template()
     for text in problems:
         print(f"deploy check: {text}")
     print(f"deploy check: {'OK' if not problems else f'{len(problems)} problem(s)'} "
-          f"(compose and k8s against scripts/lib/services.sh: {', '.join(table)})")
+          f"(compose and k8s against topology.json: {', '.join(table)})")
     return 1 if problems else 0
 
 

@@ -6,10 +6,13 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 COMPOSE="$HERE/docker-compose.yml"
 
-# The file requires every secret (${VAR:?...}); parse it with throwaway values.
-for v in DT_JWT_SECRET DT_ADMIN_PASSWORD DT_INTERNAL_KEY DT_PG_PASSWORD DT_REDIS_PASSWORD POSTGRES_PASSWORD; do
-    export "$v=${!v:-check-only-not-a-secret}"
-done
+# The secrets are required (${VAR:?...}); parse with placeholders for the ones not set, taken from
+# the empty keys of .env.example, so a missing one in compose or the example shows up here.
+while IFS='=' read -r key value; do
+    case "$key" in ''|'#'*) continue ;; esac
+    [ -z "$value" ] && [ -z "${!key:-}" ] && export "$key=placeholder-for-deploy-check"
+done <"$HERE/.env.example"
+
 if docker compose version >/dev/null 2>&1; then
     docker compose -f "$COMPOSE" config -q
     echo "deploy check: docker-compose.yml parsed by the docker compose plugin"

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Debian packages the stack needs; installed only when one is missing (fast, offline-safe re-runs).
-APT_PACKAGES=(postgresql redis-server nginx libpq-dev libhiredis-dev libssl-dev pkg-config wrk libxml2-utils curl)
+APT_PACKAGES=(postgresql redis-server nginx libpq-dev libhiredis-dev libssl-dev pkg-config wrk libxml2-utils curl jq)
 # The browser test (Tests/e2e): headless Chromium, its WebDriver, and Selenium for Debian's python3.
 APT_PACKAGES+=(chromium chromium-driver python3-selenium)
 

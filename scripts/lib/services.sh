@@ -1,23 +1,31 @@
 # shellcheck shell=bash
-# The service table: executable name and its instance ports (before PORT_BASE is added).
-# Order is start order; the gateway comes last because it fronts the others.
-# To run more instances of a service, add ports here (the gateway's upstream lists follow).
-SERVICES=(
-    "hello           8900"
-    "quote-server    8500"
-    "auth            8100"
-    "buy             8200"
-    "sell            8300"
-    "user-utilities  8400"
-    "matching-engine 8600"
-    "trigger-worker  8700"
-    "gateway         8080 8081"
-)
-QUOTE_TCP_BASE_PORT=4444
+# The service table comes from deploy/topology.json (the one definition of services, ports, secret
+# grants and gateway upstreams; compose and k8s are checked against it by deploy/check-config.py),
+# read with jq on first use, so sourcing this file needs nothing installed yet.
+TOPOLOGY="${TOPOLOGY:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/deploy/topology.json}"
+SERVICES=()
+
+# jq over the topology file: topology FILTER [jq options].
+topology() {
+    local filter="$1"; shift
+    command -v jq >/dev/null 2>&1 || die "jq is needed to read $TOPOLOGY (Debian: jq)"
+    jq -r "$@" "$filter" "$TOPOLOGY"
+}
+
+# SERVICES rows "name port port...", in start order (the gateway last: it fronts the others).
+load_services() {
+    [ ${#SERVICES[@]} -gt 0 ] && return 0
+    mapfile -t SERVICES < <(topology '.services | to_entries[] | "\(.key) \(.value.ports | join(" "))"')
+    [ ${#SERVICES[@]} -gt 0 ] || die "no services in $TOPOLOGY"
+}
+
+# The legacy quote protocol's port (before PORT_BASE is added).
+quote_tcp_base_port() { topology '.services["quote-server"].env_ports.DT_QUOTE_TCP_PORT'; }
 
 # Ports of one service after PORT_BASE, space separated.
 ports_of() {
     local want="$1" row p
+    load_services
     for row in "${SERVICES[@]}"; do
         # shellcheck disable=SC2086
         set -- $row
@@ -36,21 +44,14 @@ upstream_list() {
 
 service_names() {
     local row
+    load_services
     for row in "${SERVICES[@]}"; do echo "${row%% *}"; done
 }
 
 # What each service may hold (least privilege): pg = PostgreSQL login, redis = Redis password,
 # jwt = token secret, admin = the admin password, key = DT_INTERNAL_KEY (signs/checks GatewayProof).
 # hello holds nothing: it serves a constant and is open to any caller.
-service_secrets() {
-    case "$1" in
-        gateway) echo "jwt key" ;;
-        auth) echo "jwt admin pg redis key" ;;
-        buy|sell|user-utilities|trigger-worker|matching-engine) echo "pg redis key" ;;
-        quote-server) echo "key" ;;
-        *) echo "" ;;
-    esac
-}
+service_secrets() { topology '.services[$n].secrets // [] | join(" ")' --arg n "$1"; }
 
 # Environment (NAME=value lines) of one instance. Callers add it with `env`.
 service_env() {
@@ -71,18 +72,16 @@ service_env() {
     echo "DT_QUOTE_URL=127.0.0.1:$(ports_of quote-server | awk '{print $1}')"
     echo "DT_LOG_LEVEL=${DT_LOG_LEVEL:-info}"
     echo "DT_ALLOW_RESET=${DT_ALLOW_RESET:-0}"
-    case "$name" in
-        quote-server)
-            echo "DT_QUOTE_TCP_PORT=$((QUOTE_TCP_BASE_PORT + PORT_BASE))" ;;
-        gateway)
-            # One event loop per instance: the stack runs two instances, so two loop threads in all,
-            # as nginx runs two workers; two loops each cost ~20 % more CPU per request in
-            # wake-ups (BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
-            echo "DT_LOOPS=${DT_LOOPS:-1}"
-            echo "DT_UPSTREAM_AUTH=$(upstream_list auth)"
-            echo "DT_UPSTREAM_BUY=$(upstream_list buy)"
-            echo "DT_UPSTREAM_SELL=$(upstream_list sell)"
-            echo "DT_UPSTREAM_UTIL=$(upstream_list user-utilities)"
-            echo "DT_UPSTREAM_ENGINE=$(upstream_list matching-engine)" ;;
-    esac
+    local var value
+    # Extra ports (quote-server's DT_QUOTE_TCP_PORT) move with PORT_BASE like the service ports.
+    while read -r var value; do
+        [ -n "$var" ] && echo "$var=$((value + PORT_BASE))"
+    done < <(topology '.services[$n].env_ports // {} | to_entries[] | "\(.key) \(.value)"' --arg n "$name")
+    # The gateway's DT_UPSTREAM_* lists.
+    while read -r var value; do
+        [ -n "$var" ] && echo "$var=$(upstream_list "$value")"
+    done < <(topology '.services[$n].upstreams // {} | to_entries[] | "\(.key) \(.value)"' --arg n "$name")
+    # One event loop per gateway instance (two instances = two loop threads, as nginx's two
+    # workers; BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
+    if [ "$name" = gateway ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
 }
