@@ -145,6 +145,19 @@ class Browser:
 
     # --- evidence ---
 
+    def element_shot(self, css, label):
+        """A PNG of one element (small enough for the README); returns its path."""
+        path = os.path.join(self.shots_dir, f"{self.name}-{label}.png")
+        self.find(css).screenshot(path)
+        return path
+
+    def viewport_shot(self, label):
+        """A PNG of what the window shows; returns its path."""
+        path = os.path.join(self.shots_dir, f"{self.name}-{label}.png")
+        self.js("window.scrollTo(0, 0)")
+        self.driver.save_screenshot(path)
+        return path
+
     def screenshot(self, label):
         """A full-page PNG (beyond the viewport) named <browser>-<label>.png; returns its path."""
         self.js("window.scrollTo(0, 0)")   # the sticky top bar then sits at the top of the picture

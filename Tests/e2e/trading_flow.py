@@ -1,8 +1,9 @@
 """End-to-end browser test of the DayTrade front end, in two real headless Chromium windows.
 
-User A registers, deposits, creates a stock, grants itself shares and places a limit sell; user B
-registers, deposits, sees the live price and market-buys part of A's order; both see the fill in
-their portfolios and histories; A cancels the rest of its partly filled sell; B runs classic
+User A registers, deposits, creates a stock, grants itself shares and places a limit sell, and
+watches the stock's chart and depth (Market view); user B registers, deposits, sees the live price
+and market-buys part of A's order; A's chart shows that trade without a reload; both see the fill
+in their portfolios and histories; B's portfolio value is charted; A cancels the rest of its partly filled sell; B runs classic
 commands (ADD, QUOTE, BUY with its 60-second countdown, COMMIT_BUY, DISPLAY_SUMMARY); the pages
 are checked at phone width. Every step saves screenshots.
 
@@ -46,6 +47,7 @@ class Flow:
         self.sell_tx = None
         self.classic_cash = None
         self.screenshots = []
+        self.a_trades = None
 
     # --- helpers ---
 
@@ -79,6 +81,25 @@ class Flow:
         css = f'#portfolio-body tr[data-stock-id="{self.stock_id}"]'
         browser.wait(lambda d: browser.find_all(f'{css}[data-quantity="{quantity}"]'),
                      f"portfolio to hold {quantity} {self.stock_name}")
+
+    def stream_expected(self, browser):
+        """"live" when the server hands out stream tickets, else "polling" (an older server)."""
+        status, _ = self.api(browser, "POST", "/engine/streamTicket", {})
+        return "live" if status == 200 else "polling"
+
+    def check_depth(self, browser, asks):
+        """The page's depth shows the server's book (asks: {price: qty}), or says it has none."""
+        status, body = self.api(browser, "GET", f"/engine/depth?stock_id={self.stock_id}")
+        if status != 200:
+            browser.wait(lambda d: browser.find_all('#depth-status[data-state="unavailable"]'), "the depth card to say it is unavailable")
+            return
+        assert {int(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks, f"server's asks {body['data']['asks']}"
+        for price, quantity in asks.items():
+            browser.wait(lambda d: browser.find_all(f'#depth-asks tr[data-price="{price}"][data-quantity="{quantity}"]'),
+                         f"the ask level {quantity} @ {price} in the depth table")
+
+    def chart_label(self, browser, css):
+        return browser.find(f"{css} svg[role=img]").get_attribute("aria-label")
 
     def api(self, browser, method, path, body=None):
         """Calls the API with the token the page holds (to compare what the page shows with the server)."""
@@ -143,6 +164,38 @@ class Flow:
         self.wait_portfolio(self.a, 60)   # 40 of 100 are held by the sell order
         self.a.wait_text(f'#prices-body tr[data-stock-id="{self.stock_id}"] td.price', lambda t: t == "$25.00", "the live price $25.00")
         self.shot(self.a, "04-overview-with-open-sell")
+
+    def step_a_watches_market(self):
+        a = self.a
+        a.go("market")
+        a.choose("#market-form", "stock_id", self.stock_id)
+        a.wait(lambda d: "current price $25.00" in self.chart_label(a, "#price-chart"), "the chart's label with the price $25.00")
+        assert self.chart_label(a, "#price-chart").startswith(self.stock_name), "the chart names another stock"
+        self.check_depth(a, {25: 40})
+        mode = self.stream_expected(a)
+        a.wait(lambda d: a.find_all(f'#live-status[data-mode="{mode}"]'), f"the live status to say {mode}")
+        self.a_trades = int(a.find("#price-chart").get_attribute("data-trades"))
+        a.js("window.e2eSamePage = true")   # gone if the page reloads
+        self.shot(a, "04b-market")
+
+    def step_a_chart_moves_without_reload(self):
+        a = self.a
+        a.wait(lambda d: int(a.find("#price-chart").get_attribute("data-trades")) > self.a_trades,
+               "A's chart to gain B's trade")
+        assert a.js("return window.e2eSamePage === true"), "the page was reloaded"
+        assert "last $25.00" in self.chart_label(a, "#price-chart"), f"chart label {self.chart_label(a, '#price-chart')!r}"
+        a.wait(lambda d: any(r.text.split()[-2:] == ["$25.00", "10"] for r in a.find_all("#trades-body tr")), "B's trade in the trades table")
+        self.check_depth(a, {25: 30})
+        self.shot(a, "06b-market-after-trade")
+        a.element_shot("#view-market", "readme-market")
+
+    def step_b_portfolio_value_chart(self):
+        b = self.b
+        b.go("overview")
+        # 4,750 cash + 10 shares at 25.
+        b.wait(lambda d: self.chart_label(b, "#worth-chart").startswith("Portfolio value $5,000.00"), "B's portfolio value $5,000.00")
+        assert int(b.find("#worth-chart svg").get_attribute("data-points")) >= 2, "one sample only"
+        b.element_shot("#view-overview", "readme-overview")
 
     def step_b_registers_and_sees_price(self):
         self.b = Browser("b", self.base, self.shots)
@@ -286,10 +339,14 @@ class Flow:
     def step_phone_width(self):
         b = self.b
         b.driver.set_window_size(390, 844)
-        for view in ("overview", "orders", "history", "classic"):
+        for view in ("overview", "market", "orders", "history", "classic"):
             b.go(view)
             if view == "overview":
                 self.wait_portfolio(b, 10)
+            if view == "market":
+                b.choose("#market-form", "stock_id", self.stock_id)
+                b.wait(lambda d: self.chart_label(b, "#price-chart").startswith(self.stock_name), "B's chart of the stock")
+                b.viewport_shot("readme-phone-market")
             overflow = b.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{view} is {overflow}px wider than a 390px phone screen"
             self.shot(b, f"16-phone-{view}")
@@ -312,9 +369,12 @@ class Flow:
         ("A registers, logs in and deposits 1000", step_a_registers_and_deposits, True),
         ("A creates a stock and grants itself 100 shares", step_a_creates_stock_and_gets_shares, True),
         ("A places a limit sell of 40 at 25", step_a_places_limit_sell, True),
+        ("A sees the stock's chart, depth and live status", step_a_watches_market, False),
         ("B registers, deposits 5000 and sees the live price", step_b_registers_and_sees_price, True),
         ("B market-buys 10 from the prices list", step_b_market_buys, True),
+        ("A's chart shows B's trade without a reload", step_a_chart_moves_without_reload, False),
         ("B sees the shares, balance and wallet debit", step_b_sees_fill_in_portfolio_and_history, True),
+        ("B's portfolio value is charted", step_b_portfolio_value_chart, False),
         ("A sees the partial fill and the proceeds", step_a_sees_partial_fill, True),
         ("A cancels the rest of its sell", step_a_cancels_rest, True),
         ("API errors are shown as the server words them", step_api_errors_shown_in_words, False),

@@ -1,0 +1,41 @@
+// Wires the event stream into the page. A trade of the charted stock is drawn at once; every
+// event asks for one REST refresh of the view (at most one a second, so a busy market does not
+// turn into a request storm); `reset` drops the streamed trades and refetches. While the stream
+// is live the page polls only as a safety net; without it, as often as before the stream existed.
+import { $ } from "./dom.js";
+import * as market from "./market.js";
+import * as stream from "./stream.js";
+import * as trades from "./trades.js";
+
+const POLL_LIVE_MS = 30000;
+const POLL_MS = 3000;
+const REFRESH_GAP_MS = 1000;
+
+export const pollEvery = () => (stream.currentMode() === "live" ? POLL_LIVE_MS : POLL_MS);
+
+export function start(refresh) {
+  let pending = null;
+  const soon = () => {
+    if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, REFRESH_GAP_MS);
+  };
+  stream.start({
+    onEvent(name, data) {
+      if (name === "ping" || !data) return;
+      if (name === "trade" && trades.fromStream(data) && String(data.stock_id) === market.current()) market.renderChart();
+      if (name === "reset") trades.clear();
+      soon();
+    },
+    onMode: show,
+    onGap: soon,
+  });
+}
+
+function show(mode, why) {
+  const pill = $("#live-status");
+  pill.hidden = false;
+  pill.dataset.mode = mode;
+  pill.textContent = mode === "live" ? "● Live" : "Polling";
+  pill.title = mode === "live"
+    ? "Prices, trades and your orders arrive as they happen."
+    : `No live stream (${why || "unavailable"}): the page refreshes every ${POLL_MS / 1000} s.`;
+}
