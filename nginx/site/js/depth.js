@@ -54,7 +54,7 @@ export async function refresh(stockId) {
   const most = Math.max(1, ...bids.map((l) => Number(l.quantity)), ...asks.map((l) => Number(l.quantity)));
   fillRows($("#depth-bids"), rows(bids, most, "bid"), "No bids.");
   fillRows($("#depth-asks"), rows(asks, most, "ask"), "No asks.");
-  status("ok", `${bids.length} bid and ${asks.length} ask levels, best first; updated ${new Date().toLocaleTimeString()}.`);
+  status("ok", `${bids.length} bid and ${asks.length} ask levels, best first; updated ${fmt.clock(Date.now())}.`);
 }
 
 // A new stock is chosen: ask at once even after an unavailable answer.

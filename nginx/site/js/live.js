@@ -1,7 +1,7 @@
 // Wires the event stream into the page. A trade of the charted stock is drawn at once; every
 // event asks for one REST refresh of the view (at most one a second, so a busy market does not
-// turn into a request storm); `reset` drops the streamed trades and refetches. While the stream
-// is live the page polls only as a safety net; without it, as often as before the stream existed.
+// turn into a request storm); `reset` (events were lost) is such a refetch too: the trades already
+// drawn were committed, so they stay. While the stream is live the page polls only as a safety net; without it, as often as before the stream existed.
 import { $ } from "./dom.js";
 import * as market from "./market.js";
 import * as stream from "./stream.js";
@@ -22,7 +22,6 @@ export function start(refresh) {
     onEvent(name, data) {
       if (name === "ping" || !data) return;
       if (name === "trade" && trades.fromStream(data) && String(data.stock_id) === market.current()) market.renderChart();
-      if (name === "reset") trades.clear();
       soon();
     },
     onMode: show,

@@ -52,7 +52,7 @@ export function renderChart() {
   const price = chosen ? stocks.priceOf(chosen) : undefined;
   const last = list[list.length - 1];
   const label = last
-    ? `${name}: ${list.length} trade${list.length === 1 ? "" : "s"}, last ${fmt.money(last.price)} at ${new Date(last.t).toLocaleTimeString()}` +
+    ? `${name}: ${list.length} trade${list.length === 1 ? "" : "s"}, last ${fmt.money(last.price)} at ${fmt.clock(last.t)}` +
       (price === undefined ? "" : `; current price ${fmt.money(price)}`)
     : `${name}: no trades seen yet` + (price === undefined ? "" : `; current price ${fmt.money(price)}`);
   // With no trade yet the current price is drawn as a level, so the chart is never blank.
@@ -68,7 +68,7 @@ function renderTable(list) {
   const recent = list.slice(-TABLE_ROWS).reverse();
   if (unchanged(body, JSON.stringify([chosen, recent]))) return;
   fillRows(body, recent.map((tr) => el("tr", {},
-    el("td", {}, new Date(tr.t).toLocaleTimeString()),
+    el("td", {}, fmt.clock(tr.t)),
     el("td", { class: "num" }, fmt.money(tr.price)),
     el("td", { class: "num" }, fmt.count(tr.quantity)),
   )), "No trades seen yet: the stream shows everyone's, without it only your own fills are known.");

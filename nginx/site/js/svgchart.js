@@ -13,8 +13,6 @@ function svg(tag, attrs = {}, text) {
   return node;
 }
 
-const clock = (t) => new Date(t).toLocaleTimeString("en-GB");
-
 // points: [{t: epoch ms, v: number}], oldest first. step: hold each value until the next one
 // (trades), else straight segments (samples). width: the box's pixel width, so text stays 1:1.
 export function lineChart(points, { label, step = false, width = 600, height = 200 }) {
@@ -43,8 +41,8 @@ export function lineChart(points, { label, step = false, width = 600, height = 2
     root.append(svg("line", { x1: PAD.left, x2: w - PAD.right, y1: y(v), y2: y(v), class: "chart-grid" }));
     root.append(svg("text", { x: PAD.left - 6, y: y(v) + 4, "text-anchor": "end", class: "chart-axis" }, fmt.money(v)));
   }
-  root.append(svg("text", { x: PAD.left, y: height - 6, class: "chart-axis" }, clock(t0)));
-  root.append(svg("text", { x: w - PAD.right, y: height - 6, "text-anchor": "end", class: "chart-axis" }, clock(t1)));
+  root.append(svg("text", { x: PAD.left, y: height - 6, class: "chart-axis" }, fmt.clock(t0)));
+  root.append(svg("text", { x: w - PAD.right, y: height - 6, "text-anchor": "end", class: "chart-axis" }, fmt.clock(t1)));
 
   // One point alone is drawn as a level line across the plot.
   const drawn = points.length === 1 ? [points[0], { t: t1, v: points[0].v }] : points;
@@ -61,7 +59,18 @@ export function lineChart(points, { label, step = false, width = 600, height = 2
   return root;
 }
 
-// Draws into box at the box's current width (re-drawn on every refresh, so it follows resizes).
+// Draws into box at the box's current width, and again whenever the window's width changes.
+const drawn = new Set();
 export function draw(box, points, options) {
   box.replaceChildren(lineChart(points, { ...options, width: box.clientWidth || 600 }));
+  box.chartData = { points, options };
+  drawn.add(box);
 }
+
+let resizing = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => {
+    for (const box of drawn) if (box.clientWidth) draw(box, box.chartData.points, box.chartData.options);
+  }, 150);
+});

@@ -45,9 +45,3 @@ export function fromTransactions(items) {
 }
 
 export const of = (stockId) => listFor(stockId);
-
-// After a `reset`: what was streamed may be incomplete, so start again from REST.
-export function clear() {
-  series.clear();
-  seenFills.clear();
-}

@@ -33,7 +33,7 @@ function render(balance, shares) {
   const first = samples[0];
   const change = last.v - first.v;
   const label = `Portfolio value ${fmt.money(last.v)} (cash ${fmt.money(balance)} + shares ${fmt.money(shares)}); ` +
-    `${change >= 0 ? "up" : "down"} ${fmt.money(Math.abs(change))} over ${samples.length} samples since ${new Date(first.t).toLocaleTimeString()}`;
+    `${change >= 0 ? "up" : "down"} ${fmt.money(Math.abs(change))} over ${samples.length} samples since ${fmt.clock(first.t)}`;
   svgchart.draw(box, samples, { label, height: 160 });
   $("#worth-summary").textContent = label + ".";
 }
