@@ -55,9 +55,10 @@ export function renderChart() {
     ? `${name}: ${list.length} trade${list.length === 1 ? "" : "s"}, last ${fmt.money(last.price)} at ${fmt.clock(last.t)}` +
       (price === undefined ? "" : `; current price ${fmt.money(price)}`)
     : `${name}: no trades seen yet` + (price === undefined ? "" : `; current price ${fmt.money(price)}`);
-  // With no trade yet the current price is drawn as a level, so the chart is never blank.
-  const points = list.length ? list.map((tr) => ({ t: tr.t, v: tr.price })) : price === undefined ? [] : [{ t: Date.now(), v: price }];
-  svgchart.draw(box, points, { label, step: true });
+  // The current price continues the line to now (dashed); with no trade yet it is the only level.
+  const current = price === undefined ? null : { t: Date.now(), v: price };
+  const points = list.length ? list.map((tr) => ({ t: tr.t, v: tr.price })) : current ? [current] : [];
+  svgchart.draw(box, points, { label, step: true, now: list.length ? current : null });
   box.dataset.trades = String(list.length);
   $("#chart-summary").textContent = label + ".";
   renderTable(list);

@@ -15,7 +15,9 @@ function svg(tag, attrs = {}, text) {
 
 // points: [{t: epoch ms, v: number}], oldest first. step: hold each value until the next one
 // (trades), else straight segments (samples). width: the box's pixel width, so text stays 1:1.
-export function lineChart(points, { label, step = false, width = 600, height = 200 }) {
+// now: an optional {t, v} drawn dashed after the last point (e.g. today's price after the last
+// trade), so the line reaches the present without posing as a data point.
+export function lineChart(points, { label, step = false, width = 600, height = 200, now = null }) {
   const w = Math.max(260, Math.round(width));
   const root = svg("svg", { viewBox: `0 0 ${w} ${height}`, width: w, height, role: "img", "aria-label": label, class: "chart" });
   root.append(svg("title", {}, label));
@@ -24,14 +26,15 @@ export function lineChart(points, { label, step = false, width = 600, height = 2
     root.append(svg("text", { x: w / 2, y: height / 2, "text-anchor": "middle", class: "chart-empty" }, "No data yet"));
     return root;
   }
-  const values = points.map((p) => p.v);
+  const tail = now && now.t > points[points.length - 1].t ? now : null;
+  const values = points.map((p) => p.v).concat(tail ? [tail.v] : []);
   let lo = Math.min(...values);
   let hi = Math.max(...values);
   const margin = hi === lo ? Math.max(1, Math.abs(hi) * 0.05) : (hi - lo) * 0.08;   // a flat line sits mid-height
   lo -= margin;
   hi += margin;
   const t0 = points[0].t;
-  const t1 = Math.max(points[points.length - 1].t, t0 + 1);
+  const t1 = Math.max((tail || points[points.length - 1]).t, t0 + 1);
   const plotW = w - PAD.left - PAD.right;
   const plotH = height - PAD.top - PAD.bottom;
   const x = (t) => PAD.left + ((t - t0) / (t1 - t0)) * plotW;
@@ -45,13 +48,18 @@ export function lineChart(points, { label, step = false, width = 600, height = 2
   root.append(svg("text", { x: w - PAD.right, y: height - 6, "text-anchor": "end", class: "chart-axis" }, fmt.clock(t1)));
 
   // One point alone is drawn as a level line across the plot.
-  const drawn = points.length === 1 ? [points[0], { t: t1, v: points[0].v }] : points;
+  const drawn = points.length === 1 && !tail ? [points[0], { t: t1, v: points[0].v }] : points;
   let d = `M${x(drawn[0].t).toFixed(1)},${y(drawn[0].v).toFixed(1)}`;
   for (const p of drawn.slice(1)) {
     if (step) d += `H${x(p.t).toFixed(1)}`;
     d += `${step ? "V" : "L"}${step ? y(p.v).toFixed(1) : `${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`}`;
   }
   root.append(svg("path", { d, class: "chart-line" }));
+  if (tail) {
+    const from = points[points.length - 1];
+    const [x0, y0, x1, y1] = [x(from.t), y(from.v), x(tail.t), y(tail.v)].map((n) => n.toFixed(1));
+    root.append(svg("path", { d: step ? `M${x0},${y0}H${x1}V${y1}` : `M${x0},${y0}L${x1},${y1}`, class: "chart-now" }));
+  }
   if (points.length <= 80) {
     for (const p of points) root.append(svg("circle", { cx: x(p.t), cy: y(p.v), r: 3, class: "chart-dot" }));
   }
