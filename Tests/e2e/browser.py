@@ -156,9 +156,11 @@ class Browser:
         return path
 
     def element_shot(self, css, label):
-        """One element, all of it (small enough for the README)."""
-        rect = self.js("const r = arguments[0].getBoundingClientRect();"
-                       "return {x: r.left + scrollX, y: r.top + scrollY, width: r.width, height: r.height}", self.find(css))
+        """One element, all of it, with a margin (small enough for the README). The capture drops
+        the scrollbar, which moves centred content a few pixels: the margin keeps its edges in."""
+        rect = self.js("const r = arguments[0].getBoundingClientRect(), m = 12;"
+                       "return {x: Math.max(0, r.left + scrollX - m), y: Math.max(0, r.top + scrollY - m),"
+                       " width: r.width + 2 * m, height: r.height + 2 * m}", self.find(css))
         return self._capture(rect, label)
 
     def viewport_shot(self, label):

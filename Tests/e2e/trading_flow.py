@@ -5,7 +5,9 @@ watches the stock's chart and depth (Market view); user B registers, deposits, s
 and market-buys part of A's order; A's chart shows that trade without a reload; both see the fill
 in their portfolios and histories; B's portfolio value is charted; A cancels the rest of its partly filled sell; B runs classic
 commands (ADD, QUOTE, BUY with its 60-second countdown, COMMIT_BUY, DISPLAY_SUMMARY); the pages
-are checked at phone width. Every step saves screenshots.
+are checked at phone width. A third window drives the page's stream client against a stand-in
+server (stand_in_server.py): polling without a stream, then live, resumed, reset and re-ticketed.
+Every step saves screenshots.
 
 Each step is one check. After a failing step that others build on, the rest are skipped.
 Last line: "e2e: N passed, M failed, K skipped" (scripts/test counts it); exit status 1 on failure.
@@ -24,6 +26,7 @@ import urllib.error
 import urllib.request
 
 from browser import Browser
+from stand_in_server import StandIn
 
 # Money as the page shows it (format.js: "$1,250.00").
 def dollars(value):
@@ -351,6 +354,32 @@ class Flow:
             assert overflow <= 0, f"{view} is {overflow}px wider than a 390px phone screen"
             self.shot(b, f"16-phone-{view}")
 
+    def step_stream_client(self):
+        stand_in = StandIn()
+        s = Browser("s", stand_in.url, self.shots)
+        try:
+            s.open("")
+            s.js("sessionStorage.setItem('daytrade.token', 'stand-in'); sessionStorage.setItem('daytrade.user', 'stand_in')")
+            s.open("#market/1")
+            s.wait(lambda d: s.find_all('#live-status[data-mode="polling"]'), "the page to poll while there is no stream")
+            s.wait(lambda d: len(s.find_all("#depth-asks tr[data-price]")) == 3, "the depth's three ask levels")
+            stand_in.enable()
+            s.wait(lambda d: s.find_all('#live-status[data-mode="live"]'), "the page to go live once tickets are handed out", timeout=30)
+            # 3 connections x 6 trades: the first ends and is resumed, the second sends reset and
+            # ends, its retry's spent ticket is refused and a new ticket opens the third.
+            s.wait(lambda d: s.find("#price-chart").get_attribute("data-trades") == "18", "18 streamed trades on the chart", timeout=30)
+            assert stand_in.connections == [None, "1-5", None], f"Last-Event-ID per connection {stand_in.connections}"
+            assert stand_in.refused == 1 and stand_in.tickets == 2, f"{stand_in.refused} refused, {stand_in.tickets} tickets"
+            assert s.find("#live-status").get_attribute("data-mode") == "live"
+            assert "18 trades" in self.chart_label(s, "#price-chart"), self.chart_label(s, "#price-chart")
+            s.element_shot("#view-market", "readme-live-market")
+            self.shot(s, "17-stream-client")
+            problems = s.console_problems()
+            assert not problems, f"console errors: {problems}"
+        finally:
+            s.quit()
+            stand_in.close()
+
     def step_log_out(self):
         self.b.click("#logout")
         self.b.wait_visible("#view-login")
@@ -381,6 +410,7 @@ class Flow:
         ("classic ADD, QUOTE, BUY with countdown, COMMIT_BUY, DISPLAY_SUMMARY", step_classic_buy_commit, True),
         ("wallet balance shows the cash classic commands moved", step_wallet_agrees_with_classic, False),
         ("pages fit a 390px phone screen", step_phone_width, False),
+        ("stream client: polls without a stream, goes live, resumes, resets, re-tickets", step_stream_client, False),
         ("log out clears the session", step_log_out, True),
         ("no script errors in either browser", step_no_script_errors, False),
     ]
