@@ -25,6 +25,8 @@ import traceback
 import urllib.error
 import urllib.request
 
+from selenium.webdriver.common.keys import Keys
+
 from browser import Browser
 from stand_in_server import StandIn
 
@@ -177,6 +179,10 @@ class Flow:
         self.check_depth(a, {25: 40})
         mode = self.stream_expected(a)
         a.wait(lambda d: a.find_all(f'#live-status[data-mode="{mode}"]'), f"the live status to say {mode}")
+        # Keyboard: the stock picker comes right after the top bar's last control.
+        a.js("document.getElementById('logout').focus()")
+        a.find("#logout").send_keys(Keys.TAB)
+        assert a.js("return document.activeElement.id") == "market-stock", "Tab from the top bar does not reach the stock picker"
         self.a_trades = int(a.find("#price-chart").get_attribute("data-trades"))
         a.js("window.e2eSamePage = true")   # gone if the page reloads
         self.shot(a, "04b-market")

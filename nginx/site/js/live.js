@@ -2,7 +2,7 @@
 // event asks for one REST refresh of the view (at most one a second, so a busy market does not
 // turn into a request storm); `reset` (events were lost) is such a refetch too: the trades already
 // drawn were committed, so they stay. While the stream is live the page polls only as a safety net; without it, as often as before the stream existed.
-import { $ } from "./dom.js";
+import { $, el } from "./dom.js";
 import * as market from "./market.js";
 import * as stream from "./stream.js";
 import * as trades from "./trades.js";
@@ -33,8 +33,9 @@ function show(mode, why) {
   const pill = $("#live-status");
   pill.hidden = false;
   pill.dataset.mode = mode;
-  pill.textContent = mode === "live" ? "● Live" : "Polling";
-  pill.title = mode === "live"
+  const meaning = mode === "live"
     ? "Prices, trades and your orders arrive as they happen."
     : `No live stream (${why || "unavailable"}): the page refreshes every ${POLL_MS / 1000} s.`;
+  pill.title = meaning;   // for the pointer; the hidden text says it to screen readers (role="status")
+  pill.replaceChildren(mode === "live" ? "● Live" : "Polling", el("span", { class: "sr-only" }, ` — ${meaning}`));
 }
