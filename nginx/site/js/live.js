@@ -13,7 +13,9 @@ const REFRESH_GAP_MS = 1000;
 
 export const pollEvery = () => (stream.currentMode() === "live" ? POLL_LIVE_MS : POLL_MS);
 
-export function start(refresh) {
+// refresh(): reloads the current view; onMode(): the polling period changed (re-arm the timer, or
+// a stream that just dropped would leave the page on the 30-second period until it ran out).
+export function start(refresh, onMode) {
   let pending = null;
   const soon = () => {
     if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, REFRESH_GAP_MS);
@@ -24,7 +26,11 @@ export function start(refresh) {
       if (name === "trade" && trades.fromStream(data) && String(data.stock_id) === market.current()) market.renderChart();
       soon();
     },
-    onMode: show,
+    onMode(mode, why) {
+      show(mode, why);
+      onMode();
+      if (mode !== "live") soon();   // events may have been missed
+    },
     onGap: soon,
   });
 }

@@ -93,7 +93,10 @@ function show(view) {
   for (const node of $$("[data-user]")) node.textContent = session.userName() || "";
   document.title = loggedIn ? `DayTrade — ${view}` : "DayTrade — log in";
   if (loggedIn && !polling) {
-    live.start(refreshView);
+    live.start(refreshView, () => {
+      clearTimeout(polling);
+      poll();
+    });
     poll();
   }
 }
