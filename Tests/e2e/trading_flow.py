@@ -98,7 +98,7 @@ class Flow:
         if status != 200:
             browser.wait(lambda d: browser.find_all('#depth-status[data-state="unavailable"]'), "the depth card to say it is unavailable")
             return
-        assert {int(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks, f"server's asks {body['data']['asks']}"
+        assert {float(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks, f"server's asks {body['data']['asks']}"
         for price, quantity in asks.items():
             browser.wait(lambda d: browser.find_all(f'#depth-asks tr[data-price="{price}"][data-quantity="{quantity}"]'),
                          f"the ask level {quantity} @ {price} in the depth table")

@@ -13,7 +13,8 @@ function rows(levels, most, side) {
   return levels.map((level) => {
     const fill = el("div", { class: `depth-fill ${side}` });
     fill.style.width = `${(Number(level.quantity) / most) * 100}%`;   // CSSOM: the CSP forbids style attributes
-    return el("tr", { dataset: { price: String(level.price), quantity: String(level.quantity) } },
+    // Numbers in the data attributes whichever form the server sends (25 or "25.00").
+    return el("tr", { dataset: { price: String(Number(level.price)), quantity: String(Number(level.quantity)) } },
       el("td", { class: "num" }, fmt.money(level.price)),
       el("td", { class: "num" }, fmt.count(level.quantity)),
       el("td", { class: "depth-bar", "aria-hidden": "true" }, fill),
