@@ -23,6 +23,7 @@ import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium.webdriver.common.keys import Keys
@@ -88,17 +89,28 @@ class Flow:
                      f"portfolio to hold {quantity} {self.stock_name}")
 
     def stream_expected(self, browser):
-        """"live" when the server hands out stream tickets, else "polling" (an older server)."""
-        status, _ = self.api(browser, "POST", "/engine/streamTicket", {})
-        return "live" if status == 200 else "polling"
+        """"live" when the server hands out a ticket and opens an event stream with it, else
+        "polling" (a server without the stream, or with tickets but no stream yet)."""
+        status, body = self.api(browser, "POST", "/engine/streamTicket", {})
+        if status != 200:
+            return "polling"
+        url = f"{self.base}/engine/stream?ticket={urllib.parse.quote(body['data']['ticket'])}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/event-stream"}), timeout=10) as response:
+                return "live" if response.headers.get("Content-Type", "").startswith("text/event-stream") else "polling"
+        except (urllib.error.URLError, OSError):
+            return "polling"
 
     def check_depth(self, browser, asks):
         """The page's depth shows the server's book (asks: {price: qty}), or says it has none."""
-        status, body = self.api(browser, "GET", f"/engine/depth?stock_id={self.stock_id}")
-        if status != 200:
+        path = f"/engine/depth?stock_id={self.stock_id}"
+        if self.api(browser, "GET", path)[0] != 200:
             browser.wait(lambda d: browser.find_all('#depth-status[data-state="unavailable"]'), "the depth card to say it is unavailable")
             return
-        assert {float(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks, f"server's asks {body['data']['asks']}"
+        def server_asks(d):
+            _, body = self.api(browser, "GET", path)
+            return {float(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks
+        browser.wait(server_asks, f"the server's depth to show the asks {asks}")
         for price, quantity in asks.items():
             browser.wait(lambda d: browser.find_all(f'#depth-asks tr[data-price="{price}"][data-quantity="{quantity}"]'),
                          f"the ask level {quantity} @ {price} in the depth table")
