@@ -145,8 +145,31 @@ class Browser:
 
     # --- evidence ---
 
+    def _capture(self, clip, label):
+        """Saves the clip {x, y, width, height} (CSS pixels, may reach beyond the window) as
+        <browser>-<label>.png; returns its path."""
+        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True, "clip": {**clip, "scale": 1}})
+        path = os.path.join(self.shots_dir, f"{self.name}-{label}.png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        return path
+
+    def element_shot(self, css, label):
+        """One element, all of it, with a margin (small enough for the README). The capture drops
+        the scrollbar, which moves centred content a few pixels: the margin keeps its edges in."""
+        rect = self.js("const r = arguments[0].getBoundingClientRect(), m = 12;"
+                       "return {x: Math.max(0, r.left + scrollX - m), y: Math.max(0, r.top + scrollY - m),"
+                       " width: r.width + 2 * m, height: r.height + 2 * m}", self.find(css))
+        return self._capture(rect, label)
+
+    def viewport_shot(self, label):
+        """What the window shows."""
+        self.js("window.scrollTo(0, 0)")
+        return self._capture({"x": 0, "y": 0, "width": self.js("return innerWidth"), "height": self.js("return innerHeight")}, label)
+
     def screenshot(self, label):
-        """A full-page PNG (beyond the viewport) named <browser>-<label>.png; returns its path."""
+        """The full page (beyond the viewport)."""
         self.js("window.scrollTo(0, 0)")   # the sticky top bar then sits at the top of the picture
         metrics = self.driver.execute_cdp_cmd("Page.getLayoutMetrics", {})
         size = metrics.get("cssContentSize") or metrics["contentSize"]
@@ -155,11 +178,4 @@ class Browser:
         # and lays the page out at the window's full inner width: clip to that.
         width = max(1, int(size["width"]), int(viewport["clientWidth"]), int(self.js("return window.innerWidth")))
         height = max(1, min(int(size["height"]), 6000))
-        shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {
-            "format": "png", "captureBeyondViewport": True,
-            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
-        })
-        path = os.path.join(self.shots_dir, f"{self.name}-{label}.png")
-        with open(path, "wb") as f:
-            f.write(base64.b64decode(shot["data"]))
-        return path
+        return self._capture({"x": 0, "y": 0, "width": width, "height": height}, label)

@@ -1,10 +1,13 @@
 """End-to-end browser test of the DayTrade front end, in two real headless Chromium windows.
 
-User A registers, deposits, creates a stock, grants itself shares and places a limit sell; user B
-registers, deposits, sees the live price and market-buys part of A's order; both see the fill in
-their portfolios and histories; A cancels the rest of its partly filled sell; B runs classic
+User A registers, deposits, creates a stock, grants itself shares and places a limit sell, and
+watches the stock's chart and depth (Market view); user B registers, deposits, sees the live price
+and market-buys part of A's order; A's chart shows that trade without a reload; both see the fill
+in their portfolios and histories; B's portfolio value is charted; A cancels the rest of its partly filled sell; B runs classic
 commands (ADD, QUOTE, BUY with its 60-second countdown, COMMIT_BUY, DISPLAY_SUMMARY); the pages
-are checked at phone width. Every step saves screenshots.
+are checked at phone width. A third window drives the page's stream client against a stand-in
+server (stand_in_server.py): polling without a stream, then live, resumed, reset and re-ticketed.
+Every step saves screenshots.
 
 Each step is one check. After a failing step that others build on, the rest are skipped.
 Last line: "e2e: N passed, M failed, K skipped" (scripts/test counts it); exit status 1 on failure.
@@ -20,9 +23,13 @@ import sys
 import time
 import traceback
 import urllib.error
+import urllib.parse
 import urllib.request
 
+from selenium.webdriver.common.keys import Keys
+
 from browser import Browser
+from stand_in_server import StandIn
 
 # Money as the page shows it (format.js: "$1,250.00").
 def dollars(value):
@@ -46,6 +53,7 @@ class Flow:
         self.sell_tx = None
         self.classic_cash = None
         self.screenshots = []
+        self.a_trades = None
 
     # --- helpers ---
 
@@ -79,6 +87,41 @@ class Flow:
         css = f'#portfolio-body tr[data-stock-id="{self.stock_id}"]'
         browser.wait(lambda d: browser.find_all(f'{css}[data-quantity="{quantity}"]'),
                      f"portfolio to hold {quantity} {self.stock_name}")
+
+    def stream_expected(self, browser):
+        """"live" when the server hands out a ticket and opens an event stream with it, else
+        "polling" (a server without the stream, or with tickets but no stream yet)."""
+        status, body = self.api(browser, "POST", "/engine/streamTicket", {})
+        if status != 200:
+            return "polling"
+        url = f"{self.base}/engine/stream?ticket={urllib.parse.quote(body['data']['ticket'])}"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers={"Accept": "text/event-stream"}), timeout=10) as response:
+                return "live" if response.headers.get("Content-Type", "").startswith("text/event-stream") else "polling"
+        except (urllib.error.URLError, OSError):
+            return "polling"
+
+    def check_depth(self, browser, asks):
+        """The page's depth shows the server's book (asks: {price: qty}), or says it has none."""
+        path = f"/engine/depth?stock_id={self.stock_id}"
+        if self.api(browser, "GET", path)[0] != 200:
+            browser.wait(lambda d: browser.find_all('#depth-status[data-state="unavailable"]'), "the depth card to say it is unavailable")
+            return
+        def server_asks(d):
+            _, body = self.api(browser, "GET", path)
+            return {float(l["price"]): int(l["quantity"]) for l in body["data"]["asks"]} == asks
+        browser.wait(server_asks, f"the server's depth to show the asks {asks}")
+        for price, quantity in asks.items():
+            browser.wait(lambda d: browser.find_all(f'#depth-asks tr[data-price="{price}"][data-quantity="{quantity}"]'),
+                         f"the ask level {quantity} @ {price} in the depth table")
+
+    def chart_attr(self, browser, css, name="aria-label"):
+        """An attribute of the chart in css, read in one script: the page redraws charts at any time."""
+        return browser.js("const c = document.querySelector(arguments[0] + ' svg[role=img]');"
+                          "return c ? c.getAttribute(arguments[1]) : null", css, name) or ""
+
+    def chart_label(self, browser, css):
+        return self.chart_attr(browser, css)
 
     def api(self, browser, method, path, body=None):
         """Calls the API with the token the page holds (to compare what the page shows with the server)."""
@@ -143,6 +186,42 @@ class Flow:
         self.wait_portfolio(self.a, 60)   # 40 of 100 are held by the sell order
         self.a.wait_text(f'#prices-body tr[data-stock-id="{self.stock_id}"] td.price', lambda t: t == "$25.00", "the live price $25.00")
         self.shot(self.a, "04-overview-with-open-sell")
+
+    def step_a_watches_market(self):
+        a = self.a
+        a.go("market")
+        a.choose("#market-form", "stock_id", self.stock_id)
+        a.wait(lambda d: "current price $25.00" in self.chart_label(a, "#price-chart"), "the chart's label with the price $25.00")
+        assert self.chart_label(a, "#price-chart").startswith(self.stock_name), "the chart names another stock"
+        self.check_depth(a, {25: 40})
+        mode = self.stream_expected(a)
+        a.wait(lambda d: a.find_all(f'#live-status[data-mode="{mode}"]'), f"the live status to say {mode}")
+        # Keyboard: the stock picker comes right after the top bar's last control.
+        a.js("document.getElementById('logout').focus()")
+        a.find("#logout").send_keys(Keys.TAB)
+        assert a.js("return document.activeElement.id") == "market-stock", "Tab from the top bar does not reach the stock picker"
+        self.a_trades = int(a.find("#price-chart").get_attribute("data-trades"))
+        a.js("window.e2eSamePage = true")   # gone if the page reloads
+        self.shot(a, "04b-market")
+
+    def step_a_chart_moves_without_reload(self):
+        a = self.a
+        a.wait(lambda d: int(a.find("#price-chart").get_attribute("data-trades")) > self.a_trades,
+               "A's chart to gain B's trade")
+        assert a.js("return window.e2eSamePage === true"), "the page was reloaded"
+        assert "last $25.00" in self.chart_label(a, "#price-chart"), f"chart label {self.chart_label(a, '#price-chart')!r}"
+        a.wait(lambda d: any(r.text.split()[-2:] == ["$25.00", "10"] for r in a.find_all("#trades-body tr")), "B's trade in the trades table")
+        self.check_depth(a, {25: 30})
+        self.shot(a, "06b-market-after-trade")
+        a.element_shot("#view-market", "readme-market")
+
+    def step_b_portfolio_value_chart(self):
+        b = self.b
+        b.go("overview")
+        # 4,750 cash + 10 shares at 25.
+        b.wait(lambda d: self.chart_label(b, "#worth-chart").startswith("Portfolio value $5,000.00"), "B's portfolio value $5,000.00")
+        assert int(self.chart_attr(b, "#worth-chart", "data-points")) >= 2, "one sample only"
+        b.element_shot("#view-overview", "readme-overview")
 
     def step_b_registers_and_sees_price(self):
         self.b = Browser("b", self.base, self.shots)
@@ -286,13 +365,43 @@ class Flow:
     def step_phone_width(self):
         b = self.b
         b.driver.set_window_size(390, 844)
-        for view in ("overview", "orders", "history", "classic"):
+        for view in ("overview", "market", "orders", "history", "classic"):
             b.go(view)
             if view == "overview":
                 self.wait_portfolio(b, 10)
+            if view == "market":
+                b.choose("#market-form", "stock_id", self.stock_id)
+                b.wait(lambda d: self.chart_label(b, "#price-chart").startswith(self.stock_name), "B's chart of the stock")
+                b.viewport_shot("readme-phone-market")
             overflow = b.js("return document.documentElement.scrollWidth - document.documentElement.clientWidth")
             assert overflow <= 0, f"{view} is {overflow}px wider than a 390px phone screen"
             self.shot(b, f"16-phone-{view}")
+
+    def step_stream_client(self):
+        stand_in = StandIn()
+        s = Browser("s", stand_in.url, self.shots)
+        try:
+            s.open("")
+            s.js("sessionStorage.setItem('daytrade.token', 'stand-in'); sessionStorage.setItem('daytrade.user', 'stand_in')")
+            s.open("#market/1")
+            s.wait(lambda d: s.find_all('#live-status[data-mode="polling"]'), "the page to poll while there is no stream")
+            s.wait(lambda d: len(s.find_all("#depth-asks tr[data-price]")) == 3, "the depth's three ask levels")
+            stand_in.enable()
+            s.wait(lambda d: s.find_all('#live-status[data-mode="live"]'), "the page to go live once tickets are handed out", timeout=30)
+            # 3 connections x 6 trades: the first ends and is resumed, the second sends reset and
+            # ends, its retry's spent ticket is refused and a new ticket opens the third.
+            s.wait(lambda d: s.find("#price-chart").get_attribute("data-trades") == "18", "18 streamed trades on the chart", timeout=30)
+            assert stand_in.connections == [None, "1-5", None], f"Last-Event-ID per connection {stand_in.connections}"
+            assert stand_in.refused == 1 and stand_in.tickets == 2, f"{stand_in.refused} refused, {stand_in.tickets} tickets"
+            assert s.find("#live-status").get_attribute("data-mode") == "live"
+            assert "18 trades" in self.chart_label(s, "#price-chart"), self.chart_label(s, "#price-chart")
+            s.element_shot("#view-market", "readme-live-market")
+            self.shot(s, "17-stream-client")
+            problems = s.console_problems()
+            assert not problems, f"console errors: {problems}"
+        finally:
+            s.quit()
+            stand_in.close()
 
     def step_log_out(self):
         self.b.click("#logout")
@@ -312,15 +421,19 @@ class Flow:
         ("A registers, logs in and deposits 1000", step_a_registers_and_deposits, True),
         ("A creates a stock and grants itself 100 shares", step_a_creates_stock_and_gets_shares, True),
         ("A places a limit sell of 40 at 25", step_a_places_limit_sell, True),
+        ("A sees the stock's chart, depth and live status", step_a_watches_market, False),
         ("B registers, deposits 5000 and sees the live price", step_b_registers_and_sees_price, True),
         ("B market-buys 10 from the prices list", step_b_market_buys, True),
+        ("A's chart shows B's trade without a reload", step_a_chart_moves_without_reload, False),
         ("B sees the shares, balance and wallet debit", step_b_sees_fill_in_portfolio_and_history, True),
+        ("B's portfolio value is charted", step_b_portfolio_value_chart, False),
         ("A sees the partial fill and the proceeds", step_a_sees_partial_fill, True),
         ("A cancels the rest of its sell", step_a_cancels_rest, True),
         ("API errors are shown as the server words them", step_api_errors_shown_in_words, False),
         ("classic ADD, QUOTE, BUY with countdown, COMMIT_BUY, DISPLAY_SUMMARY", step_classic_buy_commit, True),
         ("wallet balance shows the cash classic commands moved", step_wallet_agrees_with_classic, False),
         ("pages fit a 390px phone screen", step_phone_width, False),
+        ("stream client: polls without a stream, goes live, resumes, resets, re-tickets", step_stream_client, False),
         ("log out clears the session", step_log_out, True),
         ("no script errors in either browser", step_no_script_errors, False),
     ]

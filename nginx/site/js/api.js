@@ -17,7 +17,8 @@ export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
-async function call(method, path, body) {
+// logout401: false for optional endpoints (the stream, depth), whose refusal must not end the session.
+async function call(method, path, body, { logout401 = true } = {}) {
   const headers = { "Content-Type": "application/json" };
   const tok = session.token();
   if (tok) headers.token = tok;
@@ -40,7 +41,7 @@ async function call(method, path, body) {
   }
   if (response.ok && envelope && envelope.success === true) return envelope.data;
   const message = errorText(envelope) || `${response.status} ${response.statusText || "request failed"}`;
-  if (response.status === 401 && tok) onUnauthorized(message);
+  if (response.status === 401 && tok && logout401) onUnauthorized(message);
   throw new ApiError(message, response.status);
 }
 
@@ -81,6 +82,11 @@ export const placeStockOrder = ({ stockId, isBuy, orderType, quantity, price }) 
     quantity,
     price: orderType === "LIMIT" ? price : null,
   });
+// Live data (issue 14). Both may be missing on an older server: the page then polls.
+export const streamTicket = () => call("POST", "/engine/streamTicket", {}, { logout401: false });
+export const getDepth = (stockId) =>
+  call("GET", `/engine/depth?stock_id=${encodeURIComponent(stockId)}`, undefined, { logout401: false });
+
 export const cancelStockTransaction = (stockTxId) =>
   call("POST", "/engine/cancelStockTransaction", { stock_tx_id: String(stockTxId) });
 

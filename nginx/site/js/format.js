@@ -26,6 +26,11 @@ export function time(iso) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
+// Epoch ms → "15:03:25" (24-hour: short and unambiguous on the chart axes).
+export function clock(ms) {
+  return new Date(ms).toLocaleTimeString("en-GB");
+}
+
 // "PARTIALLY_COMPLETE" → "partially complete".
 export function status(value) {
   return String(value || "").toLowerCase().replaceAll("_", " ");

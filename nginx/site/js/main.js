@@ -1,9 +1,12 @@
-// Start-up, the views (#overview, #trade, #orders, #history, #classic) and the refresh loop.
+// Start-up, the views (#overview, #market, #trade, #orders, #history, #classic) and the refresh
+// loop (polling; the live stream, when there is one, triggers refreshes and slows the polling).
 import * as api from "./api.js";
 import * as auth from "./auth.js";
 import * as classic from "./classic.js";
 import { $, $$ } from "./dom.js";
 import * as history from "./history.js";
+import * as live from "./live.js";
+import * as market from "./market.js";
 import * as orders from "./orders.js";
 import * as portfolio from "./portfolio.js";
 import * as prices from "./prices.js";
@@ -11,14 +14,15 @@ import * as session from "./session.js";
 import * as setup from "./setup.js";
 import * as stocks from "./stocks.js";
 import * as wallet from "./wallet.js";
+import * as worth from "./worth.js";
 
-const VIEWS = ["overview", "trade", "orders", "history", "classic"];
-const POLL_MS = 3000;
+const VIEWS = ["overview", "market", "trade", "orders", "history", "classic"];
 const NOTICE = "daytrade.notice";   // why the last session ended, shown once on the login page
 
 let current = "overview";
 let polling = null;
 let inFlight = false;
+let again = false;   // a refresh was asked for while one ran
 
 const openTrade = (stockId, isBuy) => {
   location.hash = "#trade";
@@ -27,7 +31,9 @@ const openTrade = (stockId, isBuy) => {
 
 // What each view shows, fetched fresh.
 const loaders = {
-  overview: () => Promise.all([wallet.refreshBalance(), prices.refresh(openTrade).then(portfolio.refresh)]),
+  overview: () => Promise.all([wallet.refreshBalance(), prices.refresh(openTrade).then(portfolio.refresh)])
+    .then(([balance, holdings]) => worth.sample(balance, holdings)),
+  market: () => market.refresh(),
   trade: () => Promise.all([wallet.refreshBalance(), prices.refresh(openTrade).then(portfolio.refresh)]),
   orders: () => orders.refresh(afterChange),
   history: () => Promise.all([wallet.refreshTransactions(), orders.refresh(afterChange).then(history.render)]),
@@ -35,8 +41,13 @@ const loaders = {
 };
 
 async function refreshView() {
-  if (!session.isLoggedIn() || inFlight) return;
+  if (!session.isLoggedIn()) return;
+  if (inFlight) {
+    again = true;
+    return;
+  }
   inFlight = true;
+  again = false;
   try {
     await loaders[current]();
     showNetwork("");
@@ -45,6 +56,7 @@ async function refreshView() {
   } finally {
     inFlight = false;
   }
+  if (again) refreshView();
 }
 
 // After anything that moves money or shares: reload what the current view shows.
@@ -60,12 +72,13 @@ function showNetwork(text) {
 }
 
 function route() {
-  const wanted = location.hash.replace(/^#\/?/, "");
+  const [wanted, stockId] = location.hash.replace(/^#\/?/, "").split("/");   // #market/<stock id>
   if (!session.isLoggedIn()) {
     show("login");
     return;
   }
   current = VIEWS.includes(wanted) ? wanted : "overview";
+  if (current === "market" && stockId) market.choose(stockId);
   show(current);
   refreshView();
 }
@@ -80,14 +93,20 @@ function show(view) {
   for (const node of $$("[data-user]")) node.textContent = session.userName() || "";
   document.title = loggedIn ? `DayTrade — ${view}` : "DayTrade — log in";
   if (loggedIn && !polling) {
-    polling = setInterval(() => {
-      if (document.visibilityState === "visible") refreshView();
-    }, POLL_MS);
+    live.start(refreshView, () => {
+      clearTimeout(polling);
+      poll();
+    });
+    poll();
   }
-  if (!loggedIn && polling) {
-    clearInterval(polling);
-    polling = null;
-  }
+}
+
+// One refresh per period; the period follows the stream's mode (live.pollEvery).
+function poll() {
+  polling = setTimeout(() => {
+    if (document.visibilityState === "visible") refreshView();
+    poll();
+  }, live.pollEvery());
 }
 
 // Logging out reloads the page, so nothing of the last user (tables, pending countdowns, the
@@ -95,6 +114,7 @@ function show(view) {
 function logOut(reason) {
   session.end();
   stocks.forget();
+  worth.forget();
   if (reason) sessionStorage.setItem(NOTICE, reason);
   location.replace(location.pathname);
 }
@@ -108,6 +128,7 @@ wallet.init(afterChange);
 setup.init(afterChange);
 orders.init(afterChange);
 classic.init(afterChange);
+market.init(() => refreshView());
 stocks.onChange(() => {
   for (const select of $$("select[data-stocks]")) stocks.fillSelect(select);
 });

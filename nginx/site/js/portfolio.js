@@ -1,4 +1,5 @@
 // Portfolio: free shares per stock (shares escrowed in open sell orders are not shown here).
+// refresh() answers the holdings, for the portfolio value samples.
 import * as api from "./api.js";
 import { $, el, fillRows, unchanged } from "./dom.js";
 import * as fmt from "./format.js";
@@ -8,7 +9,7 @@ export async function refresh() {
   const items = await api.getStockPortfolio();
   stocks.learn(items);
   const body = $("#portfolio-body");
-  if (unchanged(body, JSON.stringify([items, items.map((h) => stocks.priceOf(h.stock_id) ?? null)]))) return;
+  if (unchanged(body, JSON.stringify([items, items.map((h) => stocks.priceOf(h.stock_id) ?? null)]))) return items;
   const rows = items.map((h) => {
     const price = stocks.priceOf(h.stock_id);
     return el("tr", { dataset: { stockId: h.stock_id, quantity: String(h.quantity_owned) } },
@@ -19,4 +20,5 @@ export async function refresh() {
     );
   });
   fillRows(body, rows, "You hold no shares yet.");
+  return items;
 }

@@ -18,7 +18,7 @@ export async function refresh(onTrade) {
     const move = before === undefined || before === p.current_price ? "" : p.current_price > before ? "up" : "down";
     previous.set(p.stock_id, p.current_price);
     return el("tr", { dataset: { stockId: p.stock_id } },
-      el("td", {}, p.stock_name),
+      el("td", {}, el("a", { href: `#market/${p.stock_id}`, title: `Chart and depth of ${p.stock_name}` }, p.stock_name)),
       el("td", { class: `num price ${move}` }, fmt.money(p.current_price)),
       el("td", { class: "actions" },
         el("button", { type: "button", class: "small", onclick: () => onTrade(p.stock_id, true) }, "Buy"),
