@@ -161,9 +161,10 @@ def check_k8s(table, grants):
             problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but topology.json says {ports[0]}")
         if not any(p["containerPort"] == ports[0] for p in c.get("ports", [])):
             problem(f"k8s: {name} does not declare containerPort {ports[0]}")
-    for name in ("matching-engine", "trigger-worker"):
-        if name in run_by_args and run_by_args[name][0]["spec"].get("replicas") != 1:
-            problem(f"k8s: {name} must run exactly one replica")
+    for name in (n for n, svc in TOPOLOGY["services"].items() if svc.get("singleton")):
+        spec = run_by_args[name][0]["spec"] if name in run_by_args else {}
+        if spec.get("replicas") != 1 or spec.get("strategy", {}).get("type") != "Recreate":
+            problem(f"k8s: {name} must run exactly one replica, replaced with the Recreate strategy")
     for f, s in services:
         selector = s["spec"]["selector"]
         matches = [d for _, d in workloads
@@ -204,6 +205,43 @@ def check_nginx_template():
         problem("nginx template: routes to the hello benchmark service belong in nginx/bench.conf.template")
 
 
+def check_nginx_routes():
+    """nginx proxies to the gateway exactly the prefixes the gateway routes (topology.json), read with
+    crossplane, nginx's own config parser: a regex location `^/(a|b)/` covers /a/ and /b/; any other
+    proxied location must lie under one of them (e.g. a stream location with buffering off)."""
+    try:
+        import crossplane
+    except ImportError:
+        problem("nginx routes: crossplane (PyPI) is needed to parse nginx/nginx.conf.template")
+        return
+    parsed = crossplane.parse(os.path.join(REPO, "nginx/nginx.conf.template"), single=True, comments=False,
+                              check_ctx=False, check_args=False)
+    if parsed["status"] != "ok":
+        problem(f"nginx routes: the template does not parse: {parsed['errors']}")
+        return
+    routes = TOPOLOGY["services"]["gateway"]["routes"]
+    wanted = set(routes["prefixes"]) | {routes["classic_prefix"]}
+    covered, others = set(), []
+
+    def walk(block):
+        for d in block:
+            inner = d.get("block", [])
+            if d["directive"] == "location" and any(x["directive"] == "proxy_pass" for x in inner):
+                m = re.fullmatch(r"\^/\(([\w|-]+)\)/", d["args"][-1]) if d["args"][0] == "~" else None
+                if m:
+                    covered.update(f"/{name}/" for name in m.group(1).split("|"))
+                else:
+                    others.append(d["args"][-1])
+            walk(inner)
+
+    walk(parsed["config"][0]["parsed"])
+    if covered != wanted:
+        problem(f"nginx routes: the template proxies {sorted(covered)} but the gateway routes {sorted(wanted)}")
+    for path in others:
+        if path not in routes.get("gateway_own", []) and not any(path.startswith(prefix) for prefix in wanted):
+            problem(f"nginx routes: location {path} is proxied but no gateway route serves it")
+
+
 def main():
     rows = topology_table()
     table = {name: ports for name, ports, _ in rows}
@@ -211,6 +249,7 @@ def main():
     check_compose(table, grants)
     check_k8s(table, grants)
     check_nginx_template()
+    check_nginx_routes()
     for text in problems:
         print(f"deploy check: {text}")
     print(f"deploy check: {'OK' if not problems else f'{len(problems)} problem(s)'} "

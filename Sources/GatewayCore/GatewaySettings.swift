@@ -20,19 +20,13 @@ public struct GatewaySettings: Sendable {
     public let jwtSecret: String
     public let bulkheads: [UpstreamGroup: BulkheadLimits]
 
-    static let defaultUpstreams: [UpstreamGroup: (key: String, value: String)] = [
-        .auth: ("DT_UPSTREAM_AUTH", "127.0.0.1:8100"),
-        .buy: ("DT_UPSTREAM_BUY", "127.0.0.1:8200"),
-        .sell: ("DT_UPSTREAM_SELL", "127.0.0.1:8300"),
-        .util: ("DT_UPSTREAM_UTIL", "127.0.0.1:8400"),
-        .engine: ("DT_UPSTREAM_ENGINE", "127.0.0.1:8600"),
-    ]
-
     public init(_ config: ServiceConfig) {
         var ups: [UpstreamGroup: [Endpoint]] = [:]
         var bulkheads: [UpstreamGroup: BulkheadLimits] = [:]
-        for (group, env) in Self.defaultUpstreams {
-            ups[group] = config.endpoints(env.key, default: env.value)
+        for group in UpstreamGroup.allCases {
+            // Default: every local instance of the group's service (deploy/topology.json).
+            let local = group.service.ports.map { "127.0.0.1:\($0)" }.joined(separator: ",")
+            ups[group] = config.endpoints(group.variable, default: local)
             let name = "DT_BULKHEAD_" + group.rawValue.uppercased()
             let requests = group == .auth || group == .engine ? 4096 : 512
             bulkheads[group] = BulkheadLimits(requests: max(1, config.int(name + "_REQUESTS", default: requests)),

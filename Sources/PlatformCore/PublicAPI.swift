@@ -1,3 +1,5 @@
+import ServiceCore
+
 /// Every public route of DayTrade (what nginx exposes), as one table: the matching engine
 /// registers its routes from `PublicAPI.engine`, and the OpenAPI test checks openapi.yaml
 /// against the whole table in both directions.
@@ -40,12 +42,8 @@ public enum PublicAPI {
         APIRoute("POST", "/authentication/login"),
     ]
 
-    /// Classic commands by the service the gateway routes them to (contract's routing table).
-    public static let classicByService: [(service: String, commands: [String])] = [
-        ("user-utilities", ["ADD", "QUOTE", "DISPLAY_SUMMARY", "DUMPLOG", "RECENT_TRANSACTIONS"]),
-        ("buy", ["BUY", "COMMIT_BUY", "CANCEL_BUY", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "CANCEL_SET_BUY"]),
-        ("sell", ["SELL", "COMMIT_SELL", "CANCEL_SELL", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER", "CANCEL_SET_SELL"]),
-    ]
+    /// Classic commands by the service the gateway routes them to (deploy/topology.json).
+    public static var classicByService: [(service: String, commands: [String])] { Topology.classicCommands }
 
     public static var classic: [APIRoute] {
         classicByService.flatMap { $0.commands.map { APIRoute("POST", "/classic/\($0)") } }

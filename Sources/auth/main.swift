@@ -17,7 +17,7 @@ if (environment["DT_WORKERS"] ?? "").isEmpty {
     environment["DT_WORKERS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
 }
 
-let service = Service(name: "auth", defaultPort: 8100, environment: environment)
+let service = Service(Topology.auth, environment: environment)
 let config = service.config
 let secret = service.requireSecret("DT_JWT_SECRET", "signing tokens")
 let adminPassword = service.requireSecret("DT_ADMIN_PASSWORD", "the admin user")

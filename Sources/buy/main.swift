@@ -2,7 +2,7 @@ import ClassicCore
 import ServiceCore
 
 // buy: BUY, COMMIT_BUY, CANCEL_BUY, SET_BUY_AMOUNT, SET_BUY_TRIGGER, CANCEL_SET_BUY under /classic/.
-let service = Service(name: "buy", defaultPort: 8200, defaultWorkers: 64)
+let service = Service(Topology.buy, defaultWorkers: 64)
 let engine = ClassicRuntime.prepare(service)
 ClassicHTTP.register(service.router, engine: engine, commands: ClassicCommandName.buySide)
 service.runForever()

@@ -5,7 +5,7 @@ import ServiceCore
 // API gateway: verifies tokens, applies rate limits, routes to upstream instances behind
 // per-instance circuit breakers and per-group bulkheads. Proxying runs on the event loops
 // (GatewayCore), so the worker pool only serves the rare blocking route.
-let service = Service(name: "gateway", defaultPort: 8080, defaultWorkers: 2, callers: .publicExcept(["/gateway/", "/metrics"]))
+let service = Service(Topology.gateway, defaultWorkers: 2, callers: .publicExcept(["/gateway/", "/metrics"]))
 let signer = service.requireInternalProof()
 let settings = GatewaySettings(service.config)
 guard !settings.jwtSecret.isEmpty else {

@@ -5,7 +5,7 @@ import ServiceCore
 // The order-book platform's engine: books in memory on one engine thread, journaled to
 // PostgreSQL in group-committed batches; rebuilt from the ledger at start.
 // Each order holds a worker until its batch commits; allow plenty of them by default.
-let service = Service(name: "matching-engine", defaultPort: 8600, defaultWorkers: 48)
+let service = Service(Topology.matchingEngine, defaultWorkers: 48)
 let config = service.config
 service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
 service.requireSecret("DT_REDIS_PASSWORD", "Redis")

@@ -7,7 +7,7 @@ import ServiceCore
 // so the HTTP side wants many workers (DT_WORKERS, default 64 here).
 var environment = ProcessInfo.processInfo.environment
 if (environment["DT_WORKERS"] ?? "").isEmpty { environment["DT_WORKERS"] = "64" }
-let service = Service(name: "quote-server", defaultPort: 8500, environment: environment)
+let service = Service(Topology.quoteServer, environment: environment)
 let config = service.config
 
 let seedText = config.string("DT_QUOTE_SEED", default: "")

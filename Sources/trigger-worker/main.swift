@@ -5,7 +5,7 @@ import ServiceCore
 // DT_TRIGGER_POLL_MS (default 60000) with DT_TRIGGER_THREADS threads, and fires triggers whose
 // price condition holds. (Fresh quotes obtained by buy/sell/user-utilities are checked by
 // those services themselves, right after the command that got the quote commits.)
-let service = Service(name: "trigger-worker", defaultPort: 8700)
+let service = Service(Topology.triggerWorker)
 let engine = ClassicRuntime.prepare(service)
 let poller = TriggerPoller(engine: engine, config: service.config, logger: service.logger)
 poller.start()

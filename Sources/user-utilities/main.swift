@@ -3,7 +3,7 @@ import ServiceCore
 
 // user-utilities: ADD, QUOTE, DISPLAY_SUMMARY, DUMPLOG, RECENT_TRANSACTIONS under /classic/,
 // plus GET /classic-stats (quote hits vs cache hits; internal, not routed by the gateway).
-let service = Service(name: "user-utilities", defaultPort: 8400, defaultWorkers: 64)
+let service = Service(Topology.userUtilities, defaultWorkers: 64)
 let engine = ClassicRuntime.prepare(service)
 ClassicHTTP.register(service.router, engine: engine, commands: ClassicCommandName.utilities, recent: true)
 ClassicHTTP.registerStats(service.router)

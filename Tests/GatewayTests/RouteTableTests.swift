@@ -1,4 +1,5 @@
 @testable import GatewayCore
+import ServiceCore
 import XCTest
 
 final class RouteTableTests: XCTestCase {
@@ -16,5 +17,25 @@ final class RouteTableTests: XCTestCase {
         XCTAssertNil(RouteTable.decide("/classic/quote"), "classic command names are case-sensitive")
         XCTAssertNil(RouteTable.decide("/gateway/status"))
         XCTAssertNil(RouteTable.decide("/"))
+    }
+}
+
+/// The generated table agrees with the topology every other part reads (deploy/topology.json).
+final class RouteTopologyTests: XCTestCase {
+    func testEveryClassicCommandRoutesToTheServiceTheTopologyNames() {
+        for (service, commands) in Topology.classicCommands {
+            for command in commands {
+                XCTAssertEqual(RouteTable.decide("/classic/" + command)?.group.service.name, service, command)
+            }
+        }
+    }
+
+    func testEveryGroupNamesAServiceOfTheTopologyAndItsLocalPortsAreTheDefault() throws {
+        let names = Set(Topology.all.map(\.name))
+        for group in UpstreamGroup.allCases {
+            XCTAssertTrue(names.contains(group.service.name), "\(group)")
+            let settings = GatewaySettings(ServiceConfig(name: "gateway", environment: [:]))
+            XCTAssertEqual(settings.upstreams[group]?.map(\.port), group.service.ports, "\(group)")
+        }
     }
 }

@@ -5,8 +5,9 @@ import XCTest
 /// The same protocol edge cases against every HTTP port of the running test stack (each service
 /// binary as deployed), straight to the port, bypassing nginx.
 final class ServicePortConformanceTests: XCTestCase {
-    /// scripts/lib/services.sh: every HTTP service port before PORT_BASE.
-    private static let servicePorts = [8900, 8500, 8100, 8200, 8300, 8400, 8600, 8700, 8080, 8081]
+    /// Every HTTP port of every instance (deploy/topology.json, which scripts/lib/services.sh also
+    /// reads), before the stack's PORT_BASE shift.
+    private static let servicePorts = Topology.all.flatMap(\.ports)
 
     private func ports() throws -> [Int] {
         guard let base = Int(try TestEnv.require("DT_TEST_PORT_BASE")) else { throw XCTSkip("DT_TEST_PORT_BASE is not a number") }

@@ -19,7 +19,13 @@ die() { echo "render-and-run: $*" >&2; exit 1; }
 [ -r "$SITE_ROOT/index.html" ] || die "no $SITE_ROOT/index.html"
 
 mkdir -p "$NGINX_DIR/tmp" "$STATE_DIR/logs" "$STATE_DIR/pids"
-chown -R www-data: "$NGINX_DIR/tmp"
+# As root (compose): the master binds the port, the workers run as www-data. As any other user
+# (k8s runs it as uid 10001 on port 8080 with a read-only root): everything runs as that user.
+user_line=""
+if [ "$(id -u)" = 0 ]; then
+    chown -R www-data: "$NGINX_DIR/tmp"
+    user_line="user www-data;"
+fi
 # The template logs to files in the state folder; in a container they are the container's output.
 ln -sf /dev/stdout "$STATE_DIR/logs/nginx-access.log"
 ln -sf /dev/stderr "$STATE_DIR/logs/nginx-error.log"
@@ -39,7 +45,7 @@ hard="$(ulimit -Hn)"; nofile=65535
 
 shopt -u patsub_replacement 2>/dev/null || true   # bash 5.2: '&' in a replacement is literal
 tpl="$(cat "$TEMPLATE")"
-tpl="${tpl//'${USER_LINE}'/user www-data;}"
+tpl="${tpl//'${USER_LINE}'/$user_line}"
 tpl="${tpl//'${STATE_DIR}'/$STATE_DIR}"
 tpl="${tpl//'${SITE_ROOT}'/$SITE_ROOT}"
 tpl="${tpl//'${PORT}'/$PORT}"

@@ -16,6 +16,13 @@ public final class Service: @unchecked Sendable {
     /// `defaultWorkers` sizes the blocking pool when DT_WORKERS is unset: services whose handlers
     /// wait on slow peers (quotes, upstreams) need more threads than CPU-bound ones.
     /// `callers` decides which requests need the gateway's proof (see `CallerPolicy`).
+    /// A service of deploy/topology.json: its name, and its first port as the default.
+    public convenience init(_ topology: ServiceTopology, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
+        self.init(name: topology.name, defaultPort: topology.port, defaultWorkers: defaultWorkers, callers: callers,
+                  environment: environment)
+    }
+
     public init(name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         config = ServiceConfig(name: name, environment: environment)
