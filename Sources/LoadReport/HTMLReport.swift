@@ -3,6 +3,13 @@ import Foundation
 /// A load run as one self-contained HTML page: what was run, throughput, latency percentiles
 /// and errors per second (inline SVG), and the per-label statistics table.
 public enum HTMLReport {
+    /// The command as a reader would type it: the tool's name without the build folder it ran from
+    /// (a report is committed; the machine's paths are not its business).
+    public static func commandLine(_ arguments: [String] = CommandLine.arguments) -> String {
+        guard let tool = arguments.first else { return "" }
+        return ([String(tool.split(separator: "/").last ?? Substring(tool))] + arguments.dropFirst()).joined(separator: " ")
+    }
+
     public static func render(title: String, facts: [(String, String)], recorder r: Recorder) -> String {
         let secs = r.seconds
         let charts = [

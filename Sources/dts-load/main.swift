@@ -127,7 +127,7 @@ print(String(format: "%d users in %.1f s: %d samples, %d errors (%.2f%%), %.1f r
              Double(total.count) / max(seconds, 0.001)))
 if let path = options.reportPath {
     let html = HTMLReport.render(title: "dts-load: TestRun3 UserThreadTest, \(creds.count) users", facts: [
-        ("command", CommandLine.arguments.joined(separator: " ")), ("target", "http://\(options.host):\(options.port)"),
+        ("command", HTMLReport.commandLine()), ("target", "http://\(options.host):\(options.port)"),
         ("users", String(creds.count)), ("ramp-up", "\(options.rampUpSeconds) s"), ("pause scale", String(options.pauseScale)),
         ("duration", String(format: "%.1f s", seconds)), ("finished", ISO8601DateFormatter().string(from: Date())),
     ], recorder: stats)

@@ -75,7 +75,7 @@ if let path = options.summaryJSONPath {
 }
 if let path = options.reportPath {
     let html = HTMLReport.render(title: "dts-replay: \(options.workloadPath)", facts: [
-        ("command", CommandLine.arguments.joined(separator: " ")), ("target", options.url.description),
+        ("command", HTMLReport.commandLine()), ("target", options.url.description),
         ("users", String(workload.streams.count)), ("commands", String(summary.commands)),
         ("concurrency", String(options.concurrency)), ("duration", String(format: "%.1f s", result.seconds)),
         ("rate", String(format: "%.1f commands/s", summary.rate)),

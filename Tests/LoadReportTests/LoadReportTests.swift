@@ -44,3 +44,11 @@ final class LoadReportTests: XCTestCase {
         XCTAssertFalse(html.contains("<script") || html.contains("src=\"http"), "nothing loaded from elsewhere")
     }
 }
+
+final class ReportCommandLineTests: XCTestCase {
+    func testTheCommandShowsTheToolByNameNotTheBuildFolder() {
+        XCTAssertEqual(HTMLReport.commandLine(["/some/build/release/dts-load", "--users", "5"]), "dts-load --users 5")
+        XCTAssertEqual(HTMLReport.commandLine(["dts-replay"]), "dts-replay")
+        XCTAssertEqual(HTMLReport.commandLine([]), "")
+    }
+}
