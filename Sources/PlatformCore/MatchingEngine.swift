@@ -256,6 +256,10 @@ public final class MatchingEngine: @unchecked Sendable {
         let c = try PGConnection(connInfo)
         // A stuck statement must end, so waiting clients get an answer.
         try c.execute("SET statement_timeout = '30s'")
+        // Ids drawn on the old connection may not have reached this server (a promoted standby
+        // only has what was committed and replicated): draw a fresh block from it.
+        idPool = []
+        idPos = 0
         db = c
         return c
     }
