@@ -48,9 +48,12 @@ pg_pid() { pid_alive "$PG_DATA/postmaster.pid" postgres; }
 
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
 
-# As the superuser; the password goes through the environment, never the command line.
+# As the superuser, on the primary (PG_ADMIN_PORT: node 0 unless a standby was promoted, see
+# replication.sh); the password goes through the environment, never the command line. Local
+# commits: the scripts' own DDL must not wait for a standby that is not there yet.
 pg_psql() {
-    PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+    PGOPTIONS="-c synchronous_commit=local" PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "${PG_ADMIN_PORT:-$PG_PORT}" -U postgres -d postgres "$@"
 }
 
 pg_init() {
@@ -87,22 +90,25 @@ pg_init() {
 
 # Passwords (scram-sha-256) for every TCP connection; no trust line anywhere. The Unix socket is
 # off (unix_socket_directories = ''), so there are no local lines.
+# Standbys stream as the role replicator (made by replication.sh only when PG_STANDBYS > 0).
 pg_write_hba() {
-    cat >"$PG_DATA/pg_hba.conf" <<HBA
+    local dir="${1:-$PG_DATA}"
+    cat >"$dir/pg_hba.conf" <<HBA
 # Written by scripts/up; edit scripts/lib/postgres.sh instead.
-# TYPE  DATABASE  USER  ADDRESS       METHOD
-host    all       all   127.0.0.1/32  scram-sha-256
-host    all       all   ::1/128       scram-sha-256
+# TYPE  DATABASE     USER        ADDRESS       METHOD
+host    all          all         127.0.0.1/32  scram-sha-256
+host    all          all         ::1/128       scram-sha-256
+host    replication  replicator  127.0.0.1/32  scram-sha-256
 HBA
-    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/pg_hba.conf"
-    chmod 600 "$PG_DATA/pg_hba.conf"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/pg_hba.conf"
+    chmod 600 "$dir/pg_hba.conf"
 }
 
 pg_hba_trusts() { grep -Eq '^[[:space:]]*[^#[:space:]].*[[:space:]]trust([[:space:]]|$)' "$PG_DATA/pg_hba.conf"; }
 
 # A login with a wrong password is refused (trust is gone from the running server).
 pg_refuses_wrong_password() {
-    ! PGPASSWORD="wrong-$RANDOM" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
+    ! PGPASSWORD="wrong-$RANDOM" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "${PG_ADMIN_PORT:-$PG_PORT}" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
 }
 
 # A cluster made by an older scripts/up trusts every local connection: give the superuser its
@@ -122,12 +128,14 @@ pg_secure() {
 
 # Settings rewritten on every up so edits here reach existing clusters (at their next start).
 # Durable (fsync, synchronous_commit on) but with group commit help and room for many connections.
+# pg_write_conf [DIR PORT]: node 0 by default; standbys pass their own (replication.sh).
 pg_write_conf() {
-    cat >"$PG_DATA/daytrade.conf" <<CONF
+    local dir="${1:-$PG_DATA}" port="${2:-$PG_PORT}"
+    cat >"$dir/daytrade.conf" <<CONF
 # Written by scripts/up; edit scripts/lib/postgres.sh instead.
 listen_addresses = '127.0.0.1'
 password_encryption = 'scram-sha-256'
-port = $PG_PORT
+port = $port
 unix_socket_directories = ''
 max_connections = 400
 shared_buffers = 256MB
@@ -146,34 +154,37 @@ logging_collector = off
 log_line_prefix = '%m [%p] %u@%d '
 log_min_duration_statement = 1000
 log_lock_waits = on
+$(pg_replication_conf)
 CONF
-    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/daytrade.conf"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/daytrade.conf"
     return 0
 }
 
-# Start if not running and wait until it accepts connections. After a kill -9 the old backends
-# may hold the shared memory for a moment, so a failed start is retried until the deadline.
+# Start node $1 (default 0, see replication.sh) if not running and wait until it accepts
+# connections. After a kill -9 the old backends may hold the shared memory for a moment, so a
+# failed start is retried (every 100 ms) until the deadline. pg_ctl -w returns as soon as the
+# server accepts connections (it polls every 100 ms), or at once when the postmaster exits.
 pg_start() {
-    if pg_pid >/dev/null; then
-        log "postgres already running (pid $(pg_pid))"
+    local i="${1:-0}" dir log port pid
+    dir="$(pg_node_data "$i")"; log="$(pg_node_log "$i")"; port="$(pg_node_port "$i")"
+    if pid="$(pg_node_pid "$i")"; then
+        log "postgres pg$i already running (pid $pid)"
     else
-        require_free_port "$PG_PORT" postgres PG_PORT
-        log "starting postgres on 127.0.0.1:$PG_PORT"
-        local deadline=$((SECONDS + WAIT_TIMEOUT)) last_try=-10
-        until pg_ready; do
-            # (Re)launch when no postmaster is alive, at most every 2 s.
-            if ! pg_pid >/dev/null && [ $((SECONDS - last_try)) -ge 2 ]; then
-                pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null 2>&1 || true
-                last_try=$SECONDS
-            fi
+        require_free_port "$port" "postgres pg$i" PG_PORT
+        log "starting postgres pg$i on 127.0.0.1:$port$(pg_node_is_standby_dir "$i" && echo " (standby)")"
+        local deadline=$((SECONDS + WAIT_TIMEOUT))
+        until pg_as "$PG_BIN/pg_ctl" -D "$dir" -l "$log" -w -t "$WAIT_TIMEOUT" start >/dev/null 2>&1; do
             if [ "$SECONDS" -ge "$deadline" ]; then
-                tail -n 20 "$PG_LOG" >&2; die "postgres did not start within ${WAIT_TIMEOUT}s (log: $PG_LOG)"
+                tail -n 20 "$log" >&2; die "postgres pg$i did not start within ${WAIT_TIMEOUT}s (log: $log)"
             fi
+            # pg_ctl refuses while a postmaster of this directory still runs (e.g. one started by
+            # an earlier attempt is still recovering): wait for it instead of launching again.
+            pg_node_pid "$i" >/dev/null && break
             sleep 0.1
         done
     fi
-    wait_for "postgres on port $PG_PORT" "$WAIT_TIMEOUT" pg_ready \
-        || { tail -n 20 "$PG_LOG" >&2; die "postgres not ready (log: $PG_LOG)"; }
+    wait_for "postgres pg$i on port $port" "$WAIT_TIMEOUT" pg_node_ready "$i" \
+        || { tail -n 20 "$log" >&2; die "postgres pg$i not ready (log: $log)"; }
 }
 
 # The application's role and database (idempotent). The role is not a superuser (older stacks
@@ -191,10 +202,16 @@ pg_ensure_db() {
     pg_psql -c "ALTER DATABASE daytrade OWNER TO daytrade"
 }
 
+# Every node of this state folder (node 0 and the standbys' pg<i> folders beside it), standbys first.
 pg_stop() {
-    local pid
-    pid="$(pg_pid)" || return 0
-    log "stopping postgres (pid $pid)"
-    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
-    wait_gone "$pid" 30 || stop_pid "$pid" postgres 10
+    local d i
+    for d in "$(dirname "$PG_DATA")"/pg[1-9]*; do
+        [ -d "$d" ] || continue
+        i="${d##*/pg}"
+        [[ "$i" =~ ^[0-9]+$ ]] && pg_node_stop "$i"
+    done
+    pg_node_stop 0
 }
+
+# shellcheck source=replication.sh
+. "$(dirname "${BASH_SOURCE[0]}")/replication.sh"
