@@ -197,8 +197,10 @@ public final class MatchingEngine: @unchecked Sendable {
                 if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 { continue }
                 // Rolled back for sure: not recorded. Otherwise (the connection broke, maybe during
                 // COMMIT) nobody knows; say so, and how to find out.
+                // A server shutting down or a read-only node rolled back too, but that is an outage (503).
+                let outage = (error as? PGError)?.isUnavailable ?? false
                 let outcome: EngineOutcome = serverSaidNo
-                    ? .failed(status: 500, message: "not recorded: \(error)")
+                    ? .failed(status: outage ? 503 : 500, message: "not recorded: \(error)")
                     : .failed(status: 503, message: "outcome unknown (the ledger connection was lost): retry with the same "
                         + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again")
                 for t in batch { t.finish(outcome) }
