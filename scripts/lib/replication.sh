@@ -242,6 +242,8 @@ pg_replication_standbys() {
             pg_start "$i"
         fi
     done
+    # A primary that was already running reads the quorum settings written since (reloadable).
+    pg_node_psql "$primary" -c "SELECT pg_reload_conf()" >/dev/null
     # Commits wait for one standby: do not hand the stack to services before one streams.
     wait_for "a standby streaming from pg$primary" "$WAIT_TIMEOUT" pg_has_streaming "$primary" \
         || log "WARNING: no standby streams yet; commits wait until one does"
