@@ -44,4 +44,23 @@ final class PostgresUnavailableTests: XCTestCase {
             XCTAssertTrue(e?.message.hasPrefix("reconnecting") ?? false, "within the pause no new connect is tried: \(error)")
         }
     }
+
+    /// The multi-host form services get with standbys: a dead first node (the killed primary) is
+    /// skipped and the next one that takes writes is used, through the real test PostgreSQL.
+    func testMultiHostConnInfoSkipsADeadNodeAndFindsTheWritableOne() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
+              let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
+              let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) }) else {
+            throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
+        }
+        let ctx = WorkerContext(config: ServiceConfig(name: "t", environment: [
+            "DT_PG": "host=127.0.0.1,127.0.0.1 port=1,\(port) dbname=daytrade user=daytrade",
+            "DT_PG_PASSWORD": password,
+        ]), index: 0)
+        let db = try ctx.postgres()
+        XCTAssertEqual(try db.query("SELECT inet_server_port()").int(0, 0), port)
+        XCTAssertEqual(try db.query("SELECT current_setting('transaction_read_only')").string(0, 0), "off",
+                       "target_session_attrs=read-write picked a node that takes writes")
+    }
 }
