@@ -164,14 +164,16 @@ CONF
 # server and refuses to start. When that pid is a zombie and nothing is attached to its shared
 # memory any more (every backend has exited), the lock file is stale: remove it.
 pg_clear_zombie_lock() {
-    local dir="$1" pid shmid nattch
+    local dir="$1" pid shmid nattch out
     [ -r "$dir/postmaster.pid" ] || return 1
     pid="$(sed -n 1p "$dir/postmaster.pid" | tr -dc '0-9')"
     [ -n "$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] || return 1
+    command -v ipcs >/dev/null 2>&1 || return 1   # cannot tell: leave it to PostgreSQL
     shmid="$(sed -n 7p "$dir/postmaster.pid" | awk '{print $2}')"
-    if [ -n "$shmid" ]; then
-        nattch="$(ipcs -m -i "$shmid" 2>/dev/null | sed -n 's/.*nattch=\([0-9]*\).*/\1/p')"
-        [ -z "$nattch" ] || [ "$nattch" = 0 ] || return 1
+    if [ -n "$shmid" ] && out="$(ipcs -m -i "$shmid" 2>/dev/null)"; then
+        # The segment still exists: only safe when no process is attached any more.
+        nattch="$(sed -n 's/.*nattch=\([0-9]*\).*/\1/p' <<<"$out")"
+        [ "$nattch" = 0 ] || return 1
     fi
     log "postgres: postmaster $pid is a zombie with no backend left; removing its stale postmaster.pid"
     rm -f "$dir/postmaster.pid"
