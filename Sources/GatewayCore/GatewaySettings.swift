@@ -36,7 +36,9 @@ public struct GatewaySettings: Sendable {
         self.bulkheads = bulkheads
         upstreamTimeoutMillis = max(1, config.int("DT_UPSTREAM_TIMEOUT_MS", default: 30_000))
         breakerFailures = max(1, config.int("DT_BREAKER_FAILURES", default: 5))
-        breakerOpenMillis = max(0, config.int("DT_BREAKER_OPEN_MS", default: 5000))
+        // Short: after an instance restarts (kill -9, scripts/up) its first answer waits for the
+        // half-open probe, so this bounds recovery; one probe per 500 ms costs a sick instance little.
+        breakerOpenMillis = max(0, config.int("DT_BREAKER_OPEN_MS", default: 500))
         userRate = Self.number(config, "DT_RATE_USER_RPS", 1000)
         userBurst = Self.number(config, "DT_RATE_USER_BURST", 2000)
         ipRate = Self.number(config, "DT_RATE_IP_RPS", 20_000)

@@ -197,8 +197,10 @@ public final class MatchingEngine: @unchecked Sendable {
                 if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 { continue }
                 // Rolled back for sure: not recorded. Otherwise (the connection broke, maybe during
                 // COMMIT) nobody knows; say so, and how to find out.
+                // A server shutting down or a read-only node rolled back too, but that is an outage (503).
+                let outage = (error as? PGError)?.isUnavailable ?? false
                 let outcome: EngineOutcome = serverSaidNo
-                    ? .failed(status: 500, message: "not recorded: \(error)")
+                    ? .failed(status: outage ? 503 : 500, message: "not recorded: \(error)")
                     : .failed(status: 503, message: "outcome unknown (the ledger connection was lost): retry with the same "
                         + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again")
                 for t in batch { t.finish(outcome) }
@@ -256,6 +258,10 @@ public final class MatchingEngine: @unchecked Sendable {
         let c = try PGConnection(connInfo)
         // A stuck statement must end, so waiting clients get an answer.
         try c.execute("SET statement_timeout = '30s'")
+        // Ids drawn on the old connection may not have reached this server (a promoted standby
+        // only has what was committed and replicated): draw a fresh block from it.
+        idPool = []
+        idPos = 0
         db = c
         return c
     }

@@ -124,7 +124,8 @@ enum PTStack {
     static func upAgain() throws {
         let env = PTEnv.values
         let pg = try PTEnv.require("DT_TEST_PG"), redis = try PTEnv.require("DT_TEST_REDIS"), nginx = try PTEnv.nginx()
-        guard let pgPort = pg.split(separator: " ").first(where: { $0.hasPrefix("port=") })?.dropFirst(5),
+        // The first port (node 0) when DT_TEST_PG names a primary and its standbys.
+        guard let pgPort = pg.split(separator: " ").first(where: { $0.hasPrefix("port=") })?.dropFirst(5).split(separator: ",").first,
               let redisPort = redis.split(separator: ":").last else { throw PTMissing(description: "cannot read ports") }
         var e = env
         e["STATE_DIR"] = try PTEnv.require("DT_TEST_STATE")

@@ -108,6 +108,7 @@ save_stack_env() {
         echo "PG_PORT=$PG_PORT"
         echo "REDIS_PORT=$REDIS_PORT"
         echo "PORT=$PORT"
+        echo "PG_STANDBYS=${PG_STANDBYS:-0}"
     } >"$STACK_ENV.tmp" && mv "$STACK_ENV.tmp" "$STACK_ENV"
 }
 load_stack_env() {

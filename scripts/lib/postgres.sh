@@ -48,9 +48,12 @@ pg_pid() { pid_alive "$PG_DATA/postmaster.pid" postgres; }
 
 pg_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres; }
 
-# As the superuser; the password goes through the environment, never the command line.
+# As the superuser, on the primary (PG_ADMIN_PORT: node 0 unless a standby was promoted, see
+# replication.sh); the password goes through the environment, never the command line. Local
+# commits: the scripts' own DDL must not wait for a standby that is not there yet.
 pg_psql() {
-    PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+    PGOPTIONS="-c synchronous_commit=local" PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "${PG_ADMIN_PORT:-$PG_PORT}" -U postgres -d postgres "$@"
 }
 
 pg_init() {
@@ -87,22 +90,25 @@ pg_init() {
 
 # Passwords (scram-sha-256) for every TCP connection; no trust line anywhere. The Unix socket is
 # off (unix_socket_directories = ''), so there are no local lines.
+# Standbys stream as the role replicator (made by replication.sh only when PG_STANDBYS > 0).
 pg_write_hba() {
-    cat >"$PG_DATA/pg_hba.conf" <<HBA
+    local dir="${1:-$PG_DATA}"
+    cat >"$dir/pg_hba.conf" <<HBA
 # Written by scripts/up; edit scripts/lib/postgres.sh instead.
-# TYPE  DATABASE  USER  ADDRESS       METHOD
-host    all       all   127.0.0.1/32  scram-sha-256
-host    all       all   ::1/128       scram-sha-256
+# TYPE  DATABASE     USER        ADDRESS       METHOD
+host    all          all         127.0.0.1/32  scram-sha-256
+host    all          all         ::1/128       scram-sha-256
+host    replication  replicator  127.0.0.1/32  scram-sha-256
 HBA
-    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/pg_hba.conf"
-    chmod 600 "$PG_DATA/pg_hba.conf"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/pg_hba.conf"
+    chmod 600 "$dir/pg_hba.conf"
 }
 
 pg_hba_trusts() { grep -Eq '^[[:space:]]*[^#[:space:]].*[[:space:]]trust([[:space:]]|$)' "$PG_DATA/pg_hba.conf"; }
 
 # A login with a wrong password is refused (trust is gone from the running server).
 pg_refuses_wrong_password() {
-    ! PGPASSWORD="wrong-$RANDOM" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
+    ! PGPASSWORD="wrong-$RANDOM" "$PG_BIN/psql" -X -q -w -h 127.0.0.1 -p "${PG_ADMIN_PORT:-$PG_PORT}" -U postgres -d postgres -c 'SELECT 1' >/dev/null 2>&1
 }
 
 # A cluster made by an older scripts/up trusts every local connection: give the superuser its
@@ -116,18 +122,19 @@ pg_secure() {
     fi
     wait_for "postgres to require passwords" "$WAIT_TIMEOUT" pg_refuses_wrong_password \
         || die "postgres still accepts a wrong password (check $PG_DATA/pg_hba.conf)"
-    pg_psql -c "SELECT 1" >/dev/null 2>&1 \
-        || die "cannot log in to postgres as its superuser with the password in $STATE_DIR/pg-superuser-password"
+    # (The superuser's own login is checked by pg_ensure_db's session, one connection less.)
 }
 
 # Settings rewritten on every up so edits here reach existing clusters (at their next start).
 # Durable (fsync, synchronous_commit on) but with group commit help and room for many connections.
+# pg_write_conf [DIR PORT]: node 0 by default; standbys pass their own (replication.sh).
 pg_write_conf() {
-    cat >"$PG_DATA/daytrade.conf" <<CONF
+    local dir="${1:-$PG_DATA}" port="${2:-$PG_PORT}"
+    cat >"$dir/daytrade.conf" <<CONF
 # Written by scripts/up; edit scripts/lib/postgres.sh instead.
 listen_addresses = '127.0.0.1'
 password_encryption = 'scram-sha-256'
-port = $PG_PORT
+port = $port
 unix_socket_directories = ''
 max_connections = 400
 shared_buffers = 256MB
@@ -146,55 +153,83 @@ logging_collector = off
 log_line_prefix = '%m [%p] %u@%d '
 log_min_duration_statement = 1000
 log_lock_waits = on
+$(pg_replication_conf)
 CONF
-    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$PG_DATA/daytrade.conf"
+    [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/daytrade.conf"
     return 0
 }
 
-# Start if not running and wait until it accepts connections. After a kill -9 the old backends
-# may hold the shared memory for a moment, so a failed start is retried until the deadline.
+# After kill -9 the dead postmaster stays a zombie until its parent reaps it (here PID 1 does
+# so only about once a second); PostgreSQL sees its pid in postmaster.pid, takes it for a live
+# server and refuses to start. When that pid is a zombie and nothing is attached to its shared
+# memory any more (every backend has exited), the lock file is stale: remove it.
+pg_clear_zombie_lock() {
+    local dir="$1" pid shmid nattch out
+    [ -r "$dir/postmaster.pid" ] || return 1
+    pid="$(sed -n 1p "$dir/postmaster.pid" | tr -dc '0-9')"
+    [ -n "$pid" ] && [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" = Z ] || return 1
+    command -v ipcs >/dev/null 2>&1 || return 1   # cannot tell: leave it to PostgreSQL
+    shmid="$(sed -n 7p "$dir/postmaster.pid" | awk '{print $2}')"
+    if [ -n "$shmid" ] && out="$(ipcs -m -i "$shmid" 2>/dev/null)"; then
+        # The segment still exists: only safe when no process is attached any more.
+        nattch="$(sed -n 's/.*nattch=\([0-9]*\).*/\1/p' <<<"$out")"
+        [ "$nattch" = 0 ] || return 1
+    fi
+    log "postgres: postmaster $pid is a zombie with no backend left; removing its stale postmaster.pid"
+    rm -f "$dir/postmaster.pid"
+}
+
+# Start node $1 (default 0, see replication.sh) if not running and wait until it accepts
+# connections. After a kill -9 the old backends may hold the shared memory for a moment, so a
+# failed start is retried (every 50 ms) until the deadline. pg_ctl -w returns as soon as the
+# server accepts connections (it polls every 100 ms), or at once when the postmaster exits.
 pg_start() {
-    if pg_pid >/dev/null; then
-        log "postgres already running (pid $(pg_pid))"
+    local i="${1:-0}" dir log port pid
+    dir="$(pg_node_data "$i")"; log="$(pg_node_log "$i")"; port="$(pg_node_port "$i")"
+    if pid="$(pg_node_pid "$i")"; then
+        log "postgres pg$i already running (pid $pid)"
     else
-        require_free_port "$PG_PORT" postgres PG_PORT
-        log "starting postgres on 127.0.0.1:$PG_PORT"
-        local deadline=$((SECONDS + WAIT_TIMEOUT)) last_try=-10
-        until pg_ready; do
-            # (Re)launch when no postmaster is alive, at most every 2 s.
-            if ! pg_pid >/dev/null && [ $((SECONDS - last_try)) -ge 2 ]; then
-                pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W start >/dev/null 2>&1 || true
-                last_try=$SECONDS
-            fi
+        require_free_port "$port" "postgres pg$i" PG_PORT
+        log "starting postgres pg$i on 127.0.0.1:$port$(pg_node_is_standby_dir "$i" && echo " (standby)")"
+        local deadline=$((SECONDS + WAIT_TIMEOUT))
+        until pg_as "$PG_BIN/pg_ctl" -D "$dir" -l "$log" -w -t "$WAIT_TIMEOUT" start >/dev/null 2>&1; do
             if [ "$SECONDS" -ge "$deadline" ]; then
-                tail -n 20 "$PG_LOG" >&2; die "postgres did not start within ${WAIT_TIMEOUT}s (log: $PG_LOG)"
+                tail -n 20 "$log" >&2; die "postgres pg$i did not start within ${WAIT_TIMEOUT}s (log: $log)"
             fi
-            sleep 0.1
+            # pg_ctl refuses while a postmaster of this directory still runs (e.g. one started by
+            # an earlier attempt is still recovering): wait for it instead of launching again.
+            pg_node_pid "$i" >/dev/null && break
+            pg_clear_zombie_lock "$dir" || sleep 0.05
         done
     fi
-    wait_for "postgres on port $PG_PORT" "$WAIT_TIMEOUT" pg_ready \
-        || { tail -n 20 "$PG_LOG" >&2; die "postgres not ready (log: $PG_LOG)"; }
+    wait_for "postgres pg$i on port $port" "$WAIT_TIMEOUT" pg_node_ready "$i" \
+        || { tail -n 20 "$log" >&2; die "postgres pg$i not ready (log: $log)"; }
 }
 
 # The application's role and database (idempotent). The role is not a superuser (older stacks
 # made it one: demoted here); owning the database is enough for migrations, triggers, advisory
 # locks and LISTEN/NOTIFY. Its password is set on every up, so the file is the truth.
 pg_ensure_db() {
-    if [ "$(pg_psql -tAc "SELECT 1 FROM pg_roles WHERE rolname = 'daytrade'")" != 1 ]; then
-        pg_psql -c "CREATE ROLE daytrade LOGIN"
-    fi
-    printf "ALTER ROLE daytrade WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '%s';\n" \
-        "$DT_PG_PASSWORD" | pg_psql
-    if [ "$(pg_psql -tAc "SELECT 1 FROM pg_database WHERE datname = 'daytrade'")" != 1 ]; then
-        pg_psql -c "CREATE DATABASE daytrade OWNER daytrade"
-    fi
-    pg_psql -c "ALTER DATABASE daytrade OWNER TO daytrade"
+    # One session (each connection costs 0.1-0.2 s here): \gexec runs the CREATE only when missing.
+    printf '%s\n' \
+        "SELECT 'CREATE ROLE daytrade LOGIN' WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'daytrade') \\gexec" \
+        "ALTER ROLE daytrade WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD '$DT_PG_PASSWORD';" \
+        "SELECT 'CREATE DATABASE daytrade OWNER daytrade' WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'daytrade') \\gexec" \
+        "ALTER DATABASE daytrade OWNER TO daytrade;" \
+        | pg_psql >/dev/null \
+        || die "cannot set up the daytrade role and database as postgres (password in $STATE_DIR/pg-superuser-password)"
 }
 
+# Every node of this state folder (node 0 and the standbys' pg<i> folders beside it), standbys first.
 pg_stop() {
-    local pid
-    pid="$(pg_pid)" || return 0
-    log "stopping postgres (pid $pid)"
-    pg_as "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null 2>&1 || true
-    wait_gone "$pid" 30 || stop_pid "$pid" postgres 10
+    local d i
+    for d in "$(dirname "$PG_DATA")"/pg[1-9]*; do
+        [ -d "$d" ] || continue
+        i="${d##*/pg}"
+        [[ "$i" =~ ^[0-9]+$ ]] && pg_node_stop "$i"
+    done
+    pg_node_stop 0
 }
+
+# shellcheck source=replication.sh
+. "$(dirname "${BASH_SOURCE[0]}")/replication.sh"

@@ -7,6 +7,7 @@
 #   pg-password           DT_PG_PASSWORD     services that use PostgreSQL (role daytrade)
 #   pg-superuser-password                    scripts only (role postgres)
 #   redis-password        DT_REDIS_PASSWORD  services that use Redis (requirepass)
+#   pg-replication-password                  standbys only (role replicator, PG_STANDBYS > 0)
 
 random_hex() { od -An -tx1 -N"$1" /dev/urandom | tr -d ' \n'; }
 
@@ -35,6 +36,7 @@ ensure_secrets() {
     ensure_secret pg-password 24
     ensure_secret pg-superuser-password 24
     ensure_secret redis-password 24
+    ensure_secret pg-replication-password 24
 }
 
 # Sets the variables the other pieces read (no export: each service gets only its own, see service_env).
@@ -45,4 +47,6 @@ load_secrets() {
     DT_PG_PASSWORD="$(read_secret pg-password)"
     PG_SUPERUSER_PASSWORD="$(read_secret pg-superuser-password)"
     DT_REDIS_PASSWORD="$(read_secret redis-password)"
+    # Made by ensure_secrets since replication exists; older state folders get it at their next up.
+    PG_REPLICATION_PASSWORD="$(head -n1 "$STATE_DIR/pg-replication-password" 2>/dev/null || true)"
 }

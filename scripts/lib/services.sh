@@ -60,7 +60,9 @@ service_env() {
     echo "DT_PORT=$port"
     for grant in $(service_secrets "$name"); do
         case "$grant" in
-            pg)    echo "DT_PG=host=127.0.0.1 port=$PG_PORT dbname=daytrade user=daytrade"
+            # With standbys: every node, libpq finds the one that takes writes (PGConnInfo.swift).
+            pg)    if [ "${PG_STANDBYS:-0}" -gt 0 ]; then echo "DT_PG=$(pg_conninfo_hosts) dbname=daytrade user=daytrade"
+                   else echo "DT_PG=host=127.0.0.1 port=$PG_PORT dbname=daytrade user=daytrade"; fi
                    echo "DT_PG_PASSWORD=$DT_PG_PASSWORD" ;;
             redis) echo "DT_REDIS=127.0.0.1:$REDIS_PORT"
                    echo "DT_REDIS_PASSWORD=$DT_REDIS_PASSWORD" ;;

@@ -83,6 +83,14 @@ final class HTTPServerCore: @unchecked Sendable {
             return .error(e.status, e.message)
         } catch let e as JSONParseError {
             return .error(400, e.description)
+        } catch let e as PGError where e.isUnavailable {
+            // A restart or failover: say so at once, and never as success. If the request wrote,
+            // the connection may have died during COMMIT, so its outcome is unknown.
+            logger.warn("database unavailable", [("route", .string(route.label)), ("error", .string("\(e)"))])
+            var response = HTTPResponse.error(503, "database unavailable (restart or failover in progress): a write in flight "
+                + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again")
+            response.headers.append(("Retry-After", "1"))
+            return response
         } catch {
             logger.error("handler error", [("route", .string(route.label)), ("error", .string("\(error)"))])
             return .error(500, "internal error")

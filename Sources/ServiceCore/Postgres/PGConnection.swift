@@ -8,6 +8,12 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public var description: String { sqlState.isEmpty ? "postgres: \(message)" : "postgres \(sqlState): \(message)" }
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
     public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// The server could not be reached or went away (no SQLSTATE, class 08, or shut down / still
+    /// starting: 57P01-57P03), or we reached a read-only node (25006: a standby, mid-failover).
+    /// A statement that failed this way may or may not have committed if it was a COMMIT.
+    public var isUnavailable: Bool {
+        sqlState.isEmpty || sqlState.hasPrefix("08") || ["57P01", "57P02", "57P03", "25006"].contains(sqlState)
+    }
 }
 
 /// A value bound to a query parameter. Queries are always parameterised: user input never

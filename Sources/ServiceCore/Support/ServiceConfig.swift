@@ -37,13 +37,6 @@ public struct ServiceConfig: Sendable {
         return v
     }
 
-    /// DT_PG plus the password from DT_PG_PASSWORD (kept apart so deployments can hold it as a secret).
-    public var postgresConnInfo: String {
-        let base = string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade connect_timeout=5")
-        guard let password = secret("DT_PG_PASSWORD") else { return base }
-        return base + " password=" + Self.conninfoQuoted(password)
-    }
-
     /// DT_REDIS (host:port) with DT_REDIS_PASSWORD for AUTH.
     public var redis: RedisTarget {
         let endpoint = Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379)
