@@ -17,7 +17,8 @@ public struct Proxy: Sendable {
 
     /// Request headers passed on besides the identity ones (which the gateway sets itself, so
     /// anything a client sends as x-user-* or x-gateway-proof is never forwarded).
-    static let forwardedRequestHeaders: Set<String> = ["content-type", "accept", "idempotency-key"]
+    /// `last-event-id`: where a reconnecting EventSource resumes the event stream.
+    static let forwardedRequestHeaders: Set<String> = ["content-type", "accept", "idempotency-key", "last-event-id"]
     /// Response headers the server writes itself, or that describe the upstream hop only.
     static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "date",
                                                       "x-request-id"]

@@ -38,6 +38,8 @@ public final class EventHub: Sendable {
     /// Ids below this were assigned before this process started: the hub never held them.
     let floor: EventId
     private let state = Mutex<(events: [StreamEvent], head: Int, droppedThrough: EventId?)>(([], 0, nil))
+    /// Called (on the appending thread) after each append: the stream readers' loop wakers.
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
 
     public init(capacity: Int = 50_000, startedAtMillis: Int64 = Clock.wallMillis()) {
         self.capacity = max(16, capacity)
@@ -55,7 +57,15 @@ public final class EventHub: Sendable {
             }
             if s.head > capacity { s.events.removeFirst(s.head); s.head = 0 }   // compact now and then
         }
+        for wake in listeners.withLock({ $0 }) { wake() }
     }
+
+    /// Runs `wake` after every append, on the appending thread: it must only signal, not read.
+    public func onAppend(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
+
+    /// Where a reader starting now begins: the newest id, or (nothing yet) the floor, below every
+    /// id this process will assign.
+    public var head: EventId { latest ?? floor }
 
     /// The newest id (nil: nothing yet).
     public var latest: EventId? { state.withLock { $0.events.count > $0.head ? $0.events.last?.id : nil } }

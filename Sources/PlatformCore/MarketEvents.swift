@@ -33,22 +33,25 @@ public enum MarketEvents {
     static let userCap = 1_000
 
     /// The batch's events in order, numbered from `ids` (the engine's id source).
+    /// `commitMillis`: when the batch's COMMIT returned (wall clock), in every event's data, so a
+    /// reader can tell how long a fact took to reach it.
     static func events(_ e: BatchEvents, orders: [BatchEvents.OrderChange], prices: [(id: Int64, cents: Int64)],
-                       ids: inout EventIds) -> [StreamEvent] {
+                       ids: inout EventIds, commitMillis: Int64 = Clock.wallMillis()) -> [StreamEvent] {
         var out: [StreamEvent] = []
-        func add(_ user: Int64?, _ name: String, _ json: JSON) {
-            out.append(StreamEvent(id: ids.next(), user: user, name: name, data: json.serialized()))
+        func add(_ user: Int64?, _ name: String, _ fields: [(String, JSON)]) {
+            let json = JSON.object(fields + [("commit_ms", .int(commitMillis))])
+            out.append(StreamEvent(id: ids.next(nowMillis: commitMillis), user: user, name: name, data: json.serialized()))
         }
         for t in e.trades {
-            add(nil, "trade", .object([("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
-                                       ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis))]))
+            add(nil, "trade", [("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
+                               ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis))])
         }
         for p in prices {
-            add(nil, "price", .object([("stock_id", .string(String(p.id))), ("current_price", Money.json(p.cents))]))
+            add(nil, "price", [("stock_id", .string(String(p.id))), ("current_price", Money.json(p.cents))])
         }
         for o in orders {
-            add(o.owner, "order", .object([("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
-                                           ("remaining", .int(o.remaining))]))
+            add(o.owner, "order", [("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
+                                   ("remaining", .int(o.remaining))])
         }
         return out
     }
@@ -65,7 +68,11 @@ public enum MarketEvents {
 /// Event ids in commit order: the wall clock's millisecond, and a sequence within it. Never goes
 /// back, even if the clock does. Engine thread only.
 struct EventIds {
-    private var last = EventId(ms: 0, seq: 0)
+    private var last: EventId
+
+    /// Every id given out is above `after` (the hub's floor, so a reader that starts at the
+    /// floor misses none).
+    init(after: EventId = EventId(ms: 0, seq: 0)) { last = after }
 
     mutating func next(nowMillis: Int64 = Clock.wallMillis()) -> EventId {
         last = nowMillis > last.ms ? EventId(ms: nowMillis, seq: 0) : EventId(ms: last.ms, seq: last.seq + 1)

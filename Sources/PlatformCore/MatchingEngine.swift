@@ -55,6 +55,7 @@ public final class MatchingEngine: @unchecked Sendable {
         self.redisTarget = redis
         self.logger = logger
         self.maxBatch = max(1, maxBatch)
+        eventIds = EventIds(after: hub.floor)
     }
 
     /// Rebuilds the books from the ledger (retrying while PostgreSQL comes up) and starts the thread.

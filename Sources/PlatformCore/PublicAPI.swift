@@ -28,11 +28,13 @@ public enum PublicAPI {
         public static let amendStockOrder = APIRoute("POST", "/engine/amendStockOrder")
         public static let getDepth = APIRoute("GET", "/engine/depth")
         public static let streamTicket = APIRoute("POST", "/engine/streamTicket")
+        /// Server-Sent Events; authenticated by a ticket in the query, not the token header.
+        public static let stream = APIRoute("GET", "/engine/stream")
 
         public static let all: [APIRoute] = [
             createStock, addStockToUser, getStockPrices, getStockPortfolio, addMoneyToWallet, getWalletBalance,
             getWalletTransactions, getStockTransactions, placeStockOrder, cancelStockTransaction, amendStockOrder,
-            getDepth, streamTicket,
+            getDepth, streamTicket, stream,
         ]
     }
 

@@ -40,9 +40,14 @@ do {
 }
 WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()
 let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets").utf8)
+let streams = StreamLimits(config)
 PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
-                      tickets: StreamTicket(key: ticketKey))
+                      tickets: StreamTicket(key: ticketKey), streams: streams)
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }
 service.gauge("engine_batches_total") { engine.batchCount }
+service.gauge("engine_stream_subscribers") { streams.subscribers }
+service.gauge("engine_stream_opened_total") { streams.openedTotal }
+service.gauge("engine_stream_resets_total") { streams.resetsTotal }
+service.gauge("engine_stream_events_sent_total") { streams.eventsSentTotal }
 service.runForever()

@@ -3,13 +3,17 @@ import ServiceCore
 import XCTest
 
 final class RouteTableTests: XCTestCase {
-    func testPathsMapToTheirGroupsAndOnlyRegisterAndLoginArePublic() {
+    func testPathsMapToTheirGroupsAndOnlyRegisterLoginAndTheStreamArePublic() {
         XCTAssertEqual(RouteTable.decide("/authentication/login"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/register"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/whoami"), RouteDecision(group: .auth, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/transaction/getWalletBalance"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/setup/createStock")?.group, .engine)
         XCTAssertEqual(RouteTable.decide("/engine/placeStockOrder")?.group, .engine)
+        // The event stream checks its own ticket; its ticket route and look-alike paths still need a token.
+        XCTAssertEqual(RouteTable.decide("/engine/stream"), RouteDecision(group: .engine, isPublic: true))
+        XCTAssertEqual(RouteTable.decide("/engine/streamTicket"), RouteDecision(group: .engine, isPublic: false))
+        XCTAssertEqual(RouteTable.decide("/engine/stream/"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/classic/QUOTE")?.group, .util)
         XCTAssertEqual(RouteTable.decide("/classic/COMMIT_BUY")?.group, .buy)
         XCTAssertEqual(RouteTable.decide("/classic/SET_SELL_TRIGGER")?.group, .sell)

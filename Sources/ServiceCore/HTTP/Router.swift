@@ -55,6 +55,11 @@ public final class Router: @unchecked Sendable {
         add("POST", path, mode: mode, handler)
     }
 
+    /// An exact route answered through a `Responder` on the event loop (e.g. a long-lived stream).
+    public func addAsync(_ method: String, _ path: String, _ handler: @escaping AsyncHandler) {
+        exact[path, default: [:]][method] = Route.async("\(method) \(path)", handler)
+    }
+
     /// Any method on any path starting with `prefix` (longest prefix wins).
     public func prefix(_ prefix: String, label: String? = nil, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
         prefixes.append((prefix, Route(label: label ?? "\(prefix)*", mode: mode, handler: handler)))

@@ -32,5 +32,5 @@ public enum Topology {
         ("sell", ["SELL", "COMMIT_SELL", "CANCEL_SELL", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER", "CANCEL_SET_SELL"]),
     ]
     /// The paths the gateway serves without a token.
-    public static let publicPaths: [String] = ["/authentication/register", "/authentication/login"]
+    public static let publicPaths: [String] = ["/authentication/register", "/authentication/login", "/engine/stream"]
 }

@@ -1,0 +1,51 @@
+import ServiceCore
+
+/// `GET /engine/stream?ticket=…`: the committed events a user may see, as Server-Sent Events.
+/// The gateway forwards it without a token (a browser's EventSource cannot send one); the
+/// ticket from `POST /engine/streamTicket` names the user. Runs on the event loop: opening a
+/// stream touches no database, only the ticket's HMAC and the in-memory EventHub.
+///
+/// Resume: `Last-Event-ID` (EventSource sends it on its own reconnects) or `lastEventId` in the
+/// query. The engine's EventHub window is the only source: the Redis Streams hold the same
+/// events for other consumers, but an id the window no longer has is answered with `reset`.
+struct StreamEndpoint: Sendable {
+    let hub: EventHub
+    let prices: PriceBoard
+    let tickets: StreamTicket
+    let limits: StreamLimits
+
+    func handle(_ request: HTTPRequest, _ responder: Responder) {
+        guard let ticket = request.queryParam("ticket"), !ticket.isEmpty else {
+            return responder.respond(.error(401, "a stream ticket is required: POST /engine/streamTicket, then ?ticket="))
+        }
+        guard let user = tickets.verify(ticket, nowMillis: Clock.wallMillis()) else {
+            return responder.respond(.error(401, "invalid or expired stream ticket"))
+        }
+        let resumeText = request.header("last-event-id") ?? request.queryParam("lastEventId")
+        let resumeFrom = resumeText.flatMap { EventId($0) }
+        switch limits.acquire(user) {
+        case .processFull?:
+            var r = HTTPResponse.error(503, "too many event streams on this server, retry shortly")
+            r.headers.append(("Retry-After", "5"))
+            return responder.respond(r)
+        case .userFull?:
+            var r = HTTPResponse.error(429, "at most \(limits.maxPerUser) event streams per user")
+            r.headers.append(("Retry-After", "5"))
+            return responder.respond(r)
+        case nil:
+            break
+        }
+        responder.startStream(HTTPResponse(status: 200, headers: [
+            ("Content-Type", "text/event-stream; charset=utf-8"),
+            ("Cache-Control", "no-cache, no-store"),
+            ("X-Accel-Buffering", "no"),   // nginx: pass each event on at once
+        ]), contentLength: nil)
+        guard responder.isOpen else {   // HEAD, or the client left already
+            limits.release(user)
+            return
+        }
+        limits.opened.add(1, ordering: .relaxed)
+        StreamRegistry.of(responder, hub: hub, prices: prices, limits: limits)
+            .add(responder, user: user, resumeFrom: resumeFrom, resumeRequested: resumeText.map { !$0.isEmpty } ?? false)
+    }
+}

@@ -1,0 +1,152 @@
+import ServiceCore
+import Synchronization
+
+/// One open `GET /engine/stream`: whose it is and where in the event ids it has got to.
+final class StreamSubscriber {
+    let responder: Responder
+    let user: Int64
+    var position: EventId
+    var lastWrite: UInt64
+    /// Paused: the client has `Responder.highWater` bytes unread; resumes from `whenDrained`.
+    var waiting = false
+    var closed = false
+
+    init(responder: Responder, user: Int64, position: EventId, now: UInt64) {
+        self.responder = responder
+        self.user = user
+        self.position = position
+        lastWrite = now
+    }
+}
+
+/// The streams of one event loop (one registry per loop, through the loop's WorkerContext;
+/// touched by that loop's thread only). The engine wakes it right after each commit through a
+/// LoopSignal (the hub's `onAppend`), so an event reaches the socket within one loop turn;
+/// the ~250 ms tick sends heartbeats and pumps anything a wake missed.
+final class StreamRegistry {
+    static let readLimit = 256
+
+    let io: LoopIO
+    let hub: EventHub
+    let prices: PriceBoard
+    let limits: StreamLimits
+    private var subscribers: [ObjectIdentifier: StreamSubscriber] = [:]
+    /// Read by the engine thread (only to skip waking a loop with no streams).
+    private let wake: Wake
+
+    private final class Wake: Sendable {
+        let count = Atomic<Int>(0)
+        let signal: LoopSignal?
+        init(_ signal: LoopSignal?) { self.signal = signal }
+    }
+
+    init(io: LoopIO, hub: EventHub, prices: PriceBoard, limits: StreamLimits) {
+        self.io = io
+        self.hub = hub
+        self.prices = prices
+        self.limits = limits
+        var pumpAll: () -> Void = {}
+        wake = Wake(LoopSignal(io) { pumpAll() })
+        pumpAll = { [unowned self] in self.pumpAll() }
+        let wake = self.wake
+        hub.onAppend { if wake.count.load(ordering: .relaxed) > 0 { wake.signal?.signal() } }
+        io.onTick { [unowned self] now in self.tick(now) }
+    }
+
+    static func of(_ responder: Responder, hub: EventHub, prices: PriceBoard, limits: StreamLimits) -> StreamRegistry {
+        responder.context.local(StreamRegistry.self) { StreamRegistry(io: responder.io, hub: hub, prices: prices, limits: limits) }
+    }
+
+    /// Starts serving a stream whose head has been sent: a reset first if its position is gone,
+    /// then whatever it missed, then live events.
+    func add(_ responder: Responder, user: Int64, resumeFrom: EventId?, resumeRequested: Bool) {
+        let now = Clock.monotonicNanos() / 1_000_000
+        let head = hub.head
+        let sub = StreamSubscriber(responder: responder, user: user, position: head, now: now)
+        subscribers[ObjectIdentifier(sub)] = sub
+        wake.count.add(1, ordering: .relaxed)
+        responder.onClientGone = { [unowned self, unowned sub] in self.remove(sub) }
+        var opening = StreamWire.opening()
+        if let from = resumeFrom, from <= head {
+            sub.position = from   // a position the hub never held (before this process) reads as a gap
+        } else if resumeRequested {
+            // Unparseable, or ahead of anything assigned (another process's ids): start over.
+            opening += resetBytes(head, "unknown Last-Event-ID")
+        }
+        write(sub, opening, now: now)
+        pump(sub)
+    }
+
+    private func resetBytes(_ head: EventId, _ reason: String) -> [UInt8] {
+        limits.resets.add(1, ordering: .relaxed)
+        return StreamWire.reset(at: head, reason: reason, prices: prices.entries)
+    }
+
+    /// Writes what `sub` may see after its position until it is current or its client is behind.
+    func pump(_ sub: StreamSubscriber) {
+        guard !sub.closed, !sub.waiting else { return }
+        var out: [UInt8] = []
+        while sub.responder.wantsMore {
+            out.removeAll(keepingCapacity: true)
+            switch hub.read(after: sub.position, user: sub.user, limit: Self.readLimit) {
+            case .gap:
+                // Fell out of the window (or from before this process): a snapshot, then live.
+                let head = hub.head
+                out = resetBytes(head, "events after Last-Event-ID are no longer held")
+                sub.position = head
+            case .events(let events, let through):
+                guard let through, through != sub.position else { return }
+                for e in events { StreamWire.append(e, to: &out) }
+                sub.position = through
+                limits.eventsSent.add(events.count, ordering: .relaxed)
+            }
+            if !out.isEmpty { write(sub, out, now: Clock.monotonicNanos() / 1_000_000) }
+            if sub.closed { return }
+        }
+        sub.waiting = true
+        sub.responder.whenDrained { [weak self, weak sub] in
+            guard let self, let sub else { return }
+            sub.waiting = false
+            self.pump(sub)
+        }
+    }
+
+    private func write(_ sub: StreamSubscriber, _ bytes: [UInt8], now: UInt64) {
+        sub.lastWrite = now
+        let open = bytes.withUnsafeBytes { sub.responder.write($0) }
+        if !open { remove(sub) }
+    }
+
+    private func pumpAll() {
+        for sub in Array(subscribers.values) { pump(sub) }
+    }
+
+    private func tick(_ now: UInt64) {
+        guard !subscribers.isEmpty else { return }
+        if io.draining {
+            // SIGTERM: end the streams so the drain completes; EventSource reconnects elsewhere.
+            for sub in Array(subscribers.values) {
+                sub.responder.finish()
+                remove(sub)
+            }
+            return
+        }
+        for sub in Array(subscribers.values) {
+            pump(sub)
+            if !sub.closed && !sub.waiting && now &- sub.lastWrite >= limits.heartbeatMillis {
+                write(sub, StreamWire.heartbeat, now: now)
+            }
+        }
+    }
+
+    private func remove(_ sub: StreamSubscriber) {
+        guard !sub.closed else { return }
+        sub.closed = true
+        sub.responder.onClientGone = nil
+        subscribers[ObjectIdentifier(sub)] = nil
+        wake.count.subtract(1, ordering: .relaxed)
+        limits.release(sub.user)
+    }
+
+    var count: Int { subscribers.count }
+}
