@@ -286,6 +286,15 @@ final class ProxyExchange: FDWatcher {
         }
     }
 
+    /// A body without a length (an event stream) whose client closed its side: nginx never
+    /// half-closes an upstream connection, so it has left; let go of the upstream now instead of
+    /// at the next relayed write that fails (up to a heartbeat later).
+    func checkClient() {
+        guard phase == .streaming, remaining == .max, responder.inputClosed else { return }
+        clientGone()
+        responder.abort()
+    }
+
     private func clientGone() {
         guard phase != .done else { return }
         dropSocket()

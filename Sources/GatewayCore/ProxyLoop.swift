@@ -33,7 +33,9 @@ final class ProxyLoop {
     func ended(_ exchange: ProxyExchange) { active[ObjectIdentifier(exchange)] = nil }
 
     private func tick(_ now: UInt64) {
-        for exchange in active.values where now >= exchange.deadline { exchange.timedOut() }
+        for exchange in active.values {
+            if now >= exchange.deadline { exchange.timedOut() } else { exchange.checkClient() }
+        }
         for (endpoint, list) in idle {
             let kept = list.filter { now &- $0.since < Self.maxIdleMillis }
             for s in list where now &- s.since >= Self.maxIdleMillis { s.discard(unlist: false) }

@@ -132,6 +132,12 @@ final class StreamRegistry {
             return
         }
         for sub in Array(subscribers.values) {
+            if sub.responder.inputClosed {
+                // The gateway closed its socket: the browser left.
+                remove(sub)
+                sub.responder.abort()
+                continue
+            }
             pump(sub)
             if !sub.closed && !sub.waiting && now &- sub.lastWrite >= limits.heartbeatMillis {
                 write(sub, StreamWire.heartbeat, now: now)

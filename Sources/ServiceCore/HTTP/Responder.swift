@@ -40,6 +40,11 @@ public final class Responder {
     /// Whether the client is still there to answer.
     public var isOpen: Bool { conn != nil }
 
+    /// The client has closed its sending side (or is gone). A half-closed client may still read,
+    /// so the loop keeps answering; a long-lived stream's producer may take it as "leaving", since
+    /// otherwise only the next write that fails would tell.
+    public var inputClosed: Bool { conn?.peerClosed ?? true }
+
     /// Sends a whole response (a `bodyFile` is streamed from disk) and ends the exchange.
     public func respond(_ response: HTTPResponse) {
         guard let conn, !streaming else { response.bodyFile?.discard(); return }

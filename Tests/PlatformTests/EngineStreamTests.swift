@@ -1,0 +1,242 @@
+import Foundation
+import Ledger
+import ServiceCore
+import XCTest
+@testable import PlatformCore
+
+/// GET /engine/stream through nginx and the gateway, on the test stack: tickets, who sees what,
+/// resume, reset, heartbeats, freeing a closed stream's place, and Redis going away.
+final class EngineStreamTests: XCTestCase {
+    func ticket(_ api: PTClient, _ token: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = api.request("POST", "/engine/streamTicket", token: token)
+        return try XCTUnwrap(r.value("$.data.ticket")?.stringValue, "streamTicket: \(r.body)", file: file, line: line)
+    }
+
+    func open(_ api: PTClient, _ token: String, lastEventId: String? = nil, query: String = "",
+              file: StaticString = #filePath, line: UInt = #line) throws -> SSETestClient {
+        let s = try SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, token), lastEventId: lastEventId, query: query)
+        XCTAssertEqual(s.status, 200, s.errorBody, file: file, line: line)
+        XCTAssertEqual(s.headers["content-type"]?.hasPrefix("text/event-stream"), true, file: file, line: line)
+        return s
+    }
+
+    /// A gauge of the engine's /metrics (its own port, signed like the gateway's requests).
+    static func engineGauge(_ name: String) throws -> Int {
+        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/metrics", timeoutMillis: 5000)
+        let text = String(decoding: r.body, as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            if let v = Int(line.split(separator: " ").last ?? "") { return v }
+        }
+        throw PTMissing(description: "no \(name) in /metrics")
+    }
+
+    static func waitFor(_ what: String, timeout: TimeInterval = 5, _ check: () throws -> Bool) rethrows {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try check() { return }
+            usleep(50_000)
+        }
+        XCTFail("timed out waiting for \(what)")
+    }
+
+    /// A seller with `shares` of a fresh stock resting as an ask at `price`.
+    func market(_ api: PTClient, price: Int64 = 7, shares: Int64 = 10) throws -> (seller: String, stock: String) {
+        let seller = try api.newUser("sse-s")
+        let stock = try api.createStock(seller.token)
+        api.grant(seller.token, stock, shares)
+        ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: price, shares), "ask")
+        return (seller.token, stock)
+    }
+
+    func buy(_ api: PTClient, _ buyer: String, _ stock: String, _ quantity: Int64) {
+        ptAssertSuccess(api.order(buyer, stock, buy: true, limit: nil, quantity), "market buy \(quantity)")
+    }
+
+    static func isTrade(_ m: SSEMessage, _ stock: String, quantity: Int64? = nil) -> Bool {
+        m.event == "trade" && m.json?["stock_id"]?.stringValue == stock && (quantity == nil || m.json?["quantity"] == .int(quantity!))
+    }
+
+    // MARK: tickets
+
+    func testTheStreamNeedsAValidTicketNotAToken() throws {
+        let api = try PTClient()
+        let user = try api.newUser("sse-t")
+        let nginx = try PTEnv.nginx()
+        let key = Array(try PTEnv.require("DT_TEST_INTERNAL_KEY").utf8)
+        let userId = try XCTUnwrap(try LedgerOps.userId(try PTEnv.pg(), name: user.name))
+        let now = Clock.wallMillis()
+        let refused: [(String, String?)] = [
+            ("no ticket", nil),
+            ("garbage", "not-a-ticket"),
+            ("expired", StreamTicket(key: key).issue(userId: userId, nowMillis: now - 61_000 - StreamTicket.lifetimeSeconds * 1000)),
+            ("signed with another key", StreamTicket(key: Array("another key".utf8)).issue(userId: userId, nowMillis: now)),
+        ]
+        for (why, ticket) in refused {
+            let s = try SSETestClient(nginx, ticket: ticket)
+            XCTAssertEqual(s.status, 401, why)
+            let body = try JSON.parse(Array(s.errorBody.utf8))
+            XCTAssertEqual(body["success"], .bool(false), "\(why): \(s.errorBody)")
+            XCTAssertNotNil(body.at("$.data.error")?.stringValue, "\(why): \(s.errorBody)")
+        }
+        // A ticket the engine signed opens the stream without any token header.
+        let ok = try SSETestClient(nginx, ticket: StreamTicket(key: key).issue(userId: userId, nowMillis: now))
+        XCTAssertEqual(ok.status, 200, ok.errorBody)
+        XCTAssertEqual(ok.headers["cache-control"], "no-cache, no-store")
+        XCTAssertEqual(ok.next()?.comment, "stream open", "the first message, passed on at once (no proxy buffering)")
+    }
+
+    // MARK: who sees what
+
+    func testATradeReachesEveryStreamButOrderEventsOnlyTheirOwner() throws {
+        let api = try PTClient()
+        let watcher = try api.newUser("sse-a"), buyer = try api.newUser("sse-b")
+        let (seller, stock) = try market(api)
+        let a = try open(api, watcher.token)
+        let s = try open(api, seller)
+        api.deposit(buyer.token, "100")
+        buy(api, buyer.token, stock, 4)
+
+        let seen = try XCTUnwrap(a.collect { $0.event == "price" && $0.json?["stock_id"]?.stringValue == stock }, "A sees the price")
+        let trade = try XCTUnwrap(seen.first { Self.isTrade($0, stock) }, "A sees the trade before the price: \(seen.map(\.event))")
+        XCTAssertEqual(trade.json?["price"], .int(7))
+        XCTAssertEqual(trade.json?["quantity"], .int(4))
+        XCTAssertNotNil(trade.json?["commit_ms"]?.int64Value, "commit time for latency measurements")
+        XCTAssertNotNil(EventId(trade.id ?? ""), "an id EventSource can send back: \(trade.id ?? "none")")
+        XCTAssertEqual(seen.last?.json?["current_price"], .int(7))
+
+        // The seller sees its own order change with the trade; A must see none of it.
+        let mine = try XCTUnwrap(s.collect { $0.event == "order" && $0.json?["order_status"]?.stringValue == "PARTIALLY_COMPLETE" },
+                                 "the seller's order event")
+        XCTAssertTrue(mine.contains { Self.isTrade($0, stock, quantity: 4) }, "the seller sees the public trade too")
+        let sellerOrder = try XCTUnwrap(mine.last?.json?["stock_tx_id"]?.stringValue)
+
+        // A places an order of its own: everything A sees up to that event holds no one else's order.
+        api.deposit(watcher.token, "10")
+        ptAssertSuccess(api.order(watcher.token, stock, buy: true, limit: 1, 1), "A's bid")
+        let upToOwn = try XCTUnwrap(a.collect { $0.event == "order" }, "A's own order event")
+        let own = try XCTUnwrap(upToOwn.last?.json)
+        let aOrders = api.stockTxs(watcher.token).compactMap { $0["stock_tx_id"]?.stringValue }
+        XCTAssertEqual(own["order_status"]?.stringValue, "IN_PROGRESS")
+        XCTAssertTrue(aOrders.contains(own["stock_tx_id"]?.stringValue ?? "?"), "A's event is A's order: \(own) \(aOrders)")
+        XCTAssertFalse((seen + upToOwn).contains { $0.event == "order" && $0.json?["stock_tx_id"]?.stringValue == sellerOrder },
+                       "A never sees the seller's order \(sellerOrder)")
+        XCTAssertEqual((seen + upToOwn).filter { $0.event == "order" }.count, 1, "A's only order event is its own")
+    }
+
+    // MARK: resume and reset
+
+    func testLastEventIdResumesWithTheEventsMissedMeanwhile() throws {
+        let api = try PTClient()
+        let watcher = try api.newUser("sse-r"), buyer = try api.newUser("sse-rb")
+        let (_, stock) = try market(api)
+        api.deposit(buyer.token, "100")
+        let first = try open(api, watcher.token)
+        buy(api, buyer.token, stock, 1)
+        let before = try XCTUnwrap(first.collect { $0.event == "price" && $0.json?["stock_id"]?.stringValue == stock })
+        let position = try XCTUnwrap(before.last?.id)
+        first.close()
+
+        buy(api, buyer.token, stock, 2)   // missed while no stream is open
+        buy(api, buyer.token, stock, 3)
+
+        for (how, resumed) in [("Last-Event-ID", try open(api, watcher.token, lastEventId: position)),
+                               ("lastEventId query", try open(api, watcher.token, query: "lastEventId=\(position)"))] {
+            let got = try XCTUnwrap(resumed.collect { Self.isTrade($0, stock, quantity: 3) }, "\(how): the trade of 3")
+            XCTAssertEqual(got.filter { Self.isTrade($0, stock) }.compactMap { $0.json?["quantity"]?.int64Value }, [2, 3],
+                           "\(how): the missed trades, once each, in order, not the one before \(position)")
+            XCTAssertFalse(got.contains { $0.event == "reset" }, how)
+            let ids = got.compactMap { $0.id.flatMap(EventId.init) }
+            XCTAssertEqual(ids, ids.sorted(), "\(how): ids ascend")
+            XCTAssertTrue(ids.allSatisfy { $0 > EventId(position)! }, how)
+        }
+    }
+
+    func testAnIdTheEngineNoLongerHoldsGetsAResetThenLiveEvents() throws {
+        let api = try PTClient()
+        let watcher = try api.newUser("sse-x"), buyer = try api.newUser("sse-xb")
+        let (_, stock) = try market(api, price: 9)
+        api.deposit(buyer.token, "100")
+        buy(api, buyer.token, stock, 1)
+        // "1-0": from long before this engine started (e.g. kept by a browser across a restart);
+        // "abc": no id at all; "99999999999999-0": ahead of anything assigned.
+        for stale in ["1-0", "abc", "99999999999999-0"] {
+            let s = try open(api, watcher.token, lastEventId: stale)
+            let reset = try XCTUnwrap(s.collect { $0.isEvent }?.last, stale)
+            XCTAssertEqual(reset.event, "reset", stale)
+            let prices = reset.json?["prices"]?.arrayValue ?? []
+            XCTAssertTrue(prices.contains { $0["stock_id"]?.stringValue == stock && $0["current_price"] == .int(9) },
+                          "\(stale): the snapshot has the current prices: \(reset.data ?? "")")
+            XCTAssertEqual(reset.json?["last_event_id"]?.stringValue, reset.id, stale)
+            buy(api, buyer.token, stock, 2)
+            XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 2) }, "\(stale): live events after the reset")
+        }
+    }
+
+    // MARK: liveness and cleanup
+
+    func testHeartbeatsArriveOnAQuietStream() throws {
+        let api = try PTClient()
+        let s = try open(api, try api.newUser("sse-h").token)
+        let started = Date()
+        let seen = try XCTUnwrap(s.collect(timeout: 20) { $0.comment == "ping" }, "a heartbeat within 20 s")
+        XCTAssertGreaterThan(Date().timeIntervalSince(started), 5, "a heartbeat marks silence; it is not sent all the time: \(seen)")
+    }
+
+    func testAClosedStreamFreesItsPlaceAndUsersAreCapped() throws {
+        let api = try PTClient()
+        let user = try api.newUser("sse-c")
+        let base = try Self.engineGauge("engine_stream_subscribers")
+        let opened = try Self.engineGauge("engine_stream_opened_total")
+        var streams = try (0..<3).map { _ in try open(api, user.token) }
+        try Self.waitFor("3 more subscribers") { try Self.engineGauge("engine_stream_subscribers") == base + 3 }
+        XCTAssertGreaterThanOrEqual(try Self.engineGauge("engine_stream_opened_total"), opened + 3)
+        for s in streams { s.close() }
+        streams.removeAll()
+        // nginx ends the upstream at once, the gateway and the engine notice within a tick.
+        try Self.waitFor("the closed streams to be let go", timeout: 3) { try Self.engineGauge("engine_stream_subscribers") == base }
+
+        // At most DT_STREAM_MAX_PER_USER (16) at once per user: the next is 429, JSON.
+        streams = try (0..<16).map { _ in try open(api, user.token) }
+        let over = try SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token))
+        XCTAssertEqual(over.status, 429, over.errorBody)
+        XCTAssertNotNil(try JSON.parse(Array(over.errorBody.utf8)).at("$.data.error")?.stringValue)
+        streams[0].close()
+        try Self.waitFor("a place to free up") {
+            (try? SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token)))?.status == 200
+        }
+        for s in streams { s.close() }
+    }
+
+    // MARK: Redis
+
+    func testRedisGoingAwayLosesNoOrderAndTheStreamCarriesOn() throws {
+        let api = try PTClient()
+        let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")
+        let watcher = try api.newUser("sse-k"), buyer = try api.newUser("sse-kb")
+        let (seller, stock) = try market(api, price: 5, shares: 20)
+        api.deposit(buyer.token, "100")
+        let s = try open(api, watcher.token)
+        let o = try open(api, seller)
+
+        XCTAssertEqual(PTShell.run(restart + " kill"), 0, "kill -9 Redis")
+        defer { XCTAssertEqual(PTShell.run(restart + " start"), 0, "start Redis again") }
+        buy(api, buyer.token, stock, 2)
+        XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 2) }, "the trade streams while Redis is down")
+        XCTAssertNotNil(o.collect { $0.event == "order" && $0.json?["remaining"] == .int(18) }, "the seller's order event too")
+
+        XCTAssertEqual(PTShell.run(restart + " start"), 0)
+        buy(api, buyer.token, stock, 3)
+        XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 3) }, "the same stream after Redis is back")
+
+        // Nothing was lost: the ledger has both fills, the rest still rests, money is conserved.
+        let fills = api.stockTxs(buyer.token).filter { $0["order_status"]?.stringValue == "COMPLETED" && $0["stock_id"]?.stringValue == stock }
+        XCTAssertEqual(fills.compactMap { $0["quantity"]?.int64Value }.sorted(), [2, 3], "\(fills)")
+        let depth = api.request("GET", "/engine/depth?stock_id=\(stock)", token: buyer.token)
+        XCTAssertEqual(depth.path("$.data.asks[0].quantity"), "15")
+        // Redis Streams get the events again once it is back (a cache of committed facts).
+        let redis = try PTEnv.redis()
+        let market = try EventStreamTests.payloads(redis, MarketEvents.marketStream).filter { $0["stock_id"]?.stringValue == stock }
+        XCTAssertTrue(market.contains { $0["type"]?.stringValue == "trade" && $0["quantity"] == .int(3) }, "\(market)")
+        try PTLedger.conservation()
+    }
+}
