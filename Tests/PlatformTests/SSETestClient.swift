@@ -105,16 +105,18 @@ final class SSETestClient {
     func next(timeout: TimeInterval = 10) -> SSEMessage? {
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            if !raw.isEmpty {
+                let input = raw
+                raw.removeAll()
+                do {
+                    _ = try input.withUnsafeBytes { try decoder.feed($0) { text.append(contentsOf: $0) } }
+                } catch {
+                    XCTFail("malformed chunked body: \(error)")
+                    return nil
+                }
+            }
             if let m = takeMessage() { return m }
             guard !closed, Self.receive(fd, into: &raw, until: deadline) else { return nil }
-            let input = raw
-            raw.removeAll()
-            do {
-                _ = try input.withUnsafeBytes { try decoder.feed($0) { text.append(contentsOf: $0) } }
-            } catch {
-                XCTFail("malformed chunked body: \(error)")
-                return nil
-            }
         }
     }
 
