@@ -50,6 +50,7 @@ let package = Package(
         // Tools and benchmarks.
         .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport"]),
         .executableTarget(name: "dts-load", dependencies: ["ServiceCore", "LoadReport"]),
+        .executableTarget(name: "dts-stream", dependencies: ["ServiceCore", "CShim"]),
         .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook"], path: "Benchmarks/OrderBookBench"),
         // Fuzz target for the HTTP head and JSON parsers: libFuzzer under scripts/fuzz, a corpus
         // replayer in a plain build.
