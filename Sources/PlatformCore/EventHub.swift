@@ -28,6 +28,18 @@ public struct StreamEvent: Sendable {
     public let user: Int64?
     public let name: String
     public let data: String
+    /// The event as text/event-stream bytes, encoded once here rather than once per reader.
+    let wire: [UInt8]
+
+    init(id: EventId, user: Int64?, name: String, data: String) {
+        self.id = id
+        self.user = user
+        self.name = name
+        self.data = data
+        var wire: [UInt8] = []
+        StreamWire.append(id: id, name: name, data: data, to: &wire)
+        self.wire = wire
+    }
 }
 
 /// The recent events in memory, in id order, for the stream endpoint's readers (no Redis round

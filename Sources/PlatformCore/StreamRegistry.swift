@@ -96,7 +96,7 @@ final class StreamRegistry {
                 sub.position = head
             case .events(let events, let through):
                 guard let through, through != sub.position else { return }
-                for e in events { StreamWire.append(e, to: &out) }
+                for e in events { out.append(contentsOf: e.wire) }
                 sub.position = through
                 limits.eventsSent.add(events.count, ordering: .relaxed)
             }

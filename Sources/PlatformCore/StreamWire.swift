@@ -8,10 +8,6 @@ enum StreamWire {
     /// EventSource's reconnect delay, sent once at the start.
     static let retryMillis = 2000
 
-    static func append(_ e: StreamEvent, to out: inout [UInt8]) {
-        append(id: e.id, name: e.name, data: e.data, to: &out)
-    }
-
     static func append(id: EventId, name: String, data: String, to out: inout [UInt8]) {
         out.append(contentsOf: "id: \(id)\nevent: \(name)\ndata: ".utf8)
         // Serialized JSON escapes line breaks inside strings; one data line whatever the payload.
