@@ -112,50 +112,73 @@ final class SSEClients: @unchecked Sendable {
                 if errno != EAGAIN { fail(c) }
                 return
             }
-            c.raw.append(contentsOf: buf[0..<n])
-            digest(c, now)
+            buf.withUnsafeBytes { digest(c, UnsafeRawBufferPointer(rebasing: $0[0..<n]), now) }
             if !c.open || n < buf.count { return }
         }
     }
 
-    private func digest(_ c: SSEConnection, _ now: Int64) {
+    private static let headEnd: [UInt8] = [13, 10, 13, 10]
+    private static let openComment = Array(": stream open".utf8)
+    private static let tradeName = Array("event: trade\n".utf8)
+    private static let resetName = Array("event: reset\n".utf8)
+    private static let commitKey = Array("\"commit_ms\":".utf8)
+
+    private func digest(_ c: SSEConnection, _ bytes: UnsafeRawBufferPointer, _ now: Int64) {
         if !c.headDone {
-            guard let end = c.raw.firstRange(of: [13, 10, 13, 10]) else { return }
-            let head = String(decoding: c.raw[..<end.lowerBound], as: UTF8.self)
+            c.raw.append(contentsOf: bytes)
+            guard let end = Self.find(Self.headEnd, in: c.raw[...]) else { return }
+            let head = String(decoding: c.raw[..<end], as: UTF8.self)
             c.status = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
-            c.raw.removeFirst(end.upperBound)
             c.headDone = true
             guard c.status == 200 else { return fail(c) }
+            let rest = Array(c.raw[(end + 4)...])
+            c.raw = []
+            return rest.withUnsafeBytes { digest(c, $0, now) }
         }
-        let input = c.raw
-        c.raw.removeAll(keepingCapacity: true)
         do {
-            _ = try input.withUnsafeBytes { try c.decoder.feed($0) { c.text.append(contentsOf: $0) } }
+            _ = try c.decoder.feed(bytes) { c.text.append(contentsOf: $0) }
         } catch {
             return fail(c)
         }
+        // Whole messages end with a blank line; the event format is the engine's own (one data line).
         var start = 0
-        let t = c.text
-        while let end = t[start...].firstRange(of: [10, 10]) {
-            let block = t[start..<end.lowerBound]
-            start = end.upperBound
-            if block.starts(with: Array(": stream open".utf8)) || block.firstRange(of: Array("\n: stream open".utf8)) != nil {
-                c.opened = true
-            } else if block.firstRange(of: Array("event: trade\n".utf8)) != nil, block.firstRange(of: stockMarker) != nil,
-                      let commit = Self.number(after: "\"commit_ms\":", in: block) {
-                c.trades += 1
-                latencies.append(now - commit * 1000)
-            } else if block.firstRange(of: Array("event: reset\n".utf8)) != nil {
+        while let end = Self.find([10, 10], in: c.text[start...]) {
+            let block = c.text[start..<end]
+            start = end + 2
+            if Self.find(Self.tradeName, in: block) != nil {
+                if Self.find(stockMarker, in: block) != nil, let commit = Self.number(after: Self.commitKey, in: block) {
+                    c.trades += 1
+                    latencies.append(now - commit * 1000)
+                }
+            } else if Self.find(Self.resetName, in: block) != nil {
                 c.resets += 1
+            } else if Self.find(Self.openComment, in: block) != nil {
+                c.opened = true
             }
         }
-        c.text.removeFirst(start)
+        if start == c.text.count { c.text.removeAll(keepingCapacity: true) } else if start > 0 { c.text.removeFirst(start) }
     }
 
-    static func number(after key: String, in block: ArraySlice<UInt8>) -> Int64? {
-        guard let r = block.firstRange(of: Array(key.utf8)) else { return nil }
+    /// Index of the first occurrence of `needle` in `hay` (plain scan: blocks are short).
+    static func find(_ needle: [UInt8], in hay: ArraySlice<UInt8>) -> Int? {
+        guard let first = needle.first, hay.count >= needle.count else { return nil }
+        var i = hay.startIndex
+        let last = hay.endIndex - needle.count
+        while i <= last {
+            if hay[i] == first {
+                var j = 1
+                while j < needle.count && hay[i + j] == needle[j] { j += 1 }
+                if j == needle.count { return i }
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    static func number(after key: [UInt8], in block: ArraySlice<UInt8>) -> Int64? {
+        guard let at = find(key, in: block) else { return nil }
         var v: Int64 = 0
-        var i = r.upperBound
+        var i = at + key.count
         var any = false
         while i < block.endIndex, block[i] >= 48, block[i] <= 57 {
             v = v * 10 + Int64(block[i] - 48)
