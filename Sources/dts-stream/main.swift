@@ -7,7 +7,7 @@ import ServiceCore
 // and the order's round trip (client → nginx → gateway → engine commit → answer).
 
 let usage = """
-    usage: dts-stream [--url http://127.0.0.1:80] [--clients 1000] [--users N] [--trades 600] [--rate 20]
+    usage: dts-stream [--url http://127.0.0.1:80] [--clients 1000] [--users N] [--trades 300] [--rate 10]
       --clients  SSE connections to open (through nginx)
       --users    users they belong to (default clients/10: the engine allows 16 streams per user)
       --trades   market buys of one share, each one trade event for every client
@@ -16,7 +16,7 @@ let usage = """
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-var url = "http://127.0.0.1:80", clients = 1000, users = 0, trades = 600, rate = 20.0
+var url = "http://127.0.0.1:80", clients = 1000, users = 0, trades = 300, rate = 10.0
 var args = Array(CommandLine.arguments.dropFirst())[...]
 while let a = args.popFirst() {
     guard a != "--help" else { print(usage); exit(0) }
