@@ -174,12 +174,24 @@ final class EngineStreamTests: XCTestCase {
 
     // MARK: liveness and cleanup
 
-    func testHeartbeatsArriveOnAQuietStream() throws {
+    /// A quiet stream gets `: ping` comments and outlives every idle limit on the way (the
+    /// gateway cuts a body silent for DT_UPSTREAM_TIMEOUT_MS, 30 s; nginx's is 1 h).
+    func testHeartbeatsKeepAQuietStreamOpenPastTheGatewaysSilenceLimit() throws {
         let api = try PTClient()
-        let s = try open(api, try api.newUser("sse-h").token)
+        let watcher = try api.newUser("sse-h"), buyer = try api.newUser("sse-hb")
+        let (_, stock) = try market(api)
+        api.deposit(buyer.token, "100")
+        let s = try open(api, watcher.token)
         let started = Date()
-        let seen = try XCTUnwrap(s.collect(timeout: 20) { $0.comment == "ping" }, "a heartbeat within 20 s")
-        XCTAssertGreaterThan(Date().timeIntervalSince(started), 5, "a heartbeat marks silence; it is not sent all the time: \(seen)")
+        var pings: [TimeInterval] = []
+        while pings.count < 2 {   // ~30 s without an event
+            guard let m = s.next(timeout: 20) else { return XCTFail("silence for 20 s after \(pings) (or the stream closed)") }
+            if m.comment == "ping" { pings.append(Date().timeIntervalSince(started)) }
+        }
+        XCTAssertGreaterThan(pings[0], 5, "pings mark silence; they are not sent all the time: \(pings)")
+        XCTAssertGreaterThanOrEqual(pings[1], 29, "\(pings)")
+        buy(api, buyer.token, stock, 1)
+        XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 1) }, "still live after 30 s without an event")
     }
 
     func testAClosedStreamFreesItsPlaceAndUsersAreCapped() throws {
