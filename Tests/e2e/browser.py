@@ -113,6 +113,13 @@ class Browser:
         return self.wait(check, what, timeout)
 
     def text(self, css):
+        """The element's text now; read again if it was re-rendered between find and read (the
+        classic countdown redraws every second)."""
+        for _ in range(4):
+            try:
+                return self.find(css).text.strip()
+            except StaleElementReferenceException:
+                continue
         return self.find(css).text.strip()
 
     # --- acting ---
