@@ -55,8 +55,9 @@ final class OpenAPITests: XCTestCase {
         XCTAssertTrue(PublicAPI.all.allSatisfy { !$0.path.hasPrefix("/internal/") })
     }
 
-    /// The public paths the gateway lets through without a token (deploy/topology.json) are the auth ones.
-    func testGatewayPublicPathsAreTheAuthenticationRoutes() {
-        XCTAssertEqual(Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path)))
+    /// The public paths the gateway lets through without a token (deploy/topology.json) are the
+    /// auth ones and the event stream (which the engine authenticates by its ticket).
+    func testGatewayPublicPathsAreTheAuthenticationRoutesAndTheStream() {
+        XCTAssertEqual(Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path) + [PublicAPI.Engine.stream.path]))
     }
 }
