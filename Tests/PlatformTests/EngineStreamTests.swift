@@ -211,7 +211,8 @@ final class EngineStreamTests: XCTestCase {
         streams = try (0..<16).map { _ in try open(api, user.token) }
         let over = try SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token))
         XCTAssertEqual(over.status, 429, over.errorBody)
-        XCTAssertNotNil(try JSON.parse(Array(over.errorBody.utf8)).at("$.data.error")?.stringValue)
+        let refusal = try JSON.parse(Array(over.errorBody.utf8))
+        XCTAssertNotNil(refusal.at("$.data.error")?.stringValue, over.errorBody)
         streams[0].close()
         try Self.waitFor("a place to free up") {
             (try? SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token)))?.status == 200
