@@ -214,7 +214,7 @@ final class EngineStreamTests: XCTestCase {
         let refusal = try JSON.parse(Array(over.errorBody.utf8))
         XCTAssertNotNil(refusal.at("$.data.error")?.stringValue, over.errorBody)
         streams[0].close()
-        try Self.waitFor("a place to free up") {
+        Self.waitFor("a place to free up") {
             (try? SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token)))?.status == 200
         }
         for s in streams { s.close() }
