@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// The six entry types of logfile.xsd (the raw value is the XML element name).

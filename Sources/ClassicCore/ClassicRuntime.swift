@@ -1,3 +1,4 @@
+import Ledger
 import Foundation
 import ServiceCore
 
@@ -5,20 +6,10 @@ import ServiceCore
 /// trigger-worker): migrations, the engine from config, the expiry sweeper.
 public enum ClassicRuntime {
     /// Applies the ledger's and the classic migrations, retrying while PostgreSQL starts.
-    public static func migrate(_ config: ServiceConfig, logger: Logger, attempts: Int = 60) throws {
-        var last: Error?
-        for _ in 0..<attempts {
-            do {
-                let db = try PGConnection(config.postgresConnInfo)
-                try Migrator.apply(ClassicSchema.allMigrations, on: db)
-                return
-            } catch {
-                last = error
-                logger.warn("migrations not applied yet", [("error", .string("\(error)"))])
-                usleep(500_000)
-            }
+    public static func migrate(_ config: ServiceConfig, logger: Logger, seconds: Double = 30) throws {
+        try PGConnection.whenReady(config.postgresConnInfo, logger: logger, seconds: seconds) { db in
+            try Migrator.apply(ClassicSchema.allMigrations, on: db)
         }
-        throw last ?? LedgerInvariantError("migrations failed")
     }
 
     /// The engine as configured: DT_QUOTE_URL (quote-server host:port), DT_QUOTE_TIMEOUT_MS,

@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// Per-command state: the fields every entry of this command repeats, and its buffered entries.
@@ -48,8 +49,4 @@ struct CommandContext {
     }
 }
 
-/// A guarded update found the ledger in a state the locks should have prevented: roll back.
-struct LedgerInvariantError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
+

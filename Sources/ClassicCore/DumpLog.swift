@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// DUMPLOG (spec §7, §9, §10.9): the log as one XML document valid against logfile.xsd, written

@@ -1,8 +1,8 @@
 /// PostgreSQL array literals for bulk statements (`unnest($1::bigint[], ...)`): the engine writes
 /// a whole batch's rows with one statement per table instead of one per row.
 /// Only numbers, booleans and fixed status words go in here, so no quoting is needed.
-enum SQLArray {
-    static func ints(_ values: [Int64]) -> String {
+public enum SQLArray {
+    public static func ints(_ values: [Int64]) -> String {
         var s = "{"
         s.reserveCapacity(values.count * 8 + 2)
         for (i, v) in values.enumerated() {
@@ -13,16 +13,16 @@ enum SQLArray {
         return s
     }
 
-    static func optionalInts(_ values: [Int64?]) -> String {
+    public static func optionalInts(_ values: [Int64?]) -> String {
         "{" + values.map { $0.map { String($0) } ?? "NULL" }.joined(separator: ",") + "}"
     }
 
-    static func bools(_ values: [Bool]) -> String {
+    public static func bools(_ values: [Bool]) -> String {
         "{" + values.map { $0 ? "t" : "f" }.joined(separator: ",") + "}"
     }
 
     /// Plain words ([A-Z_]) only.
-    static func words(_ values: [String]) -> String {
+    public static func words(_ values: [String]) -> String {
         "{" + values.joined(separator: ",") + "}"
     }
 }
