@@ -19,7 +19,7 @@ extension ClassicEngine {
     /// which needs `callerIsAdmin` (else FORBIDDEN, logged as an errorEvent of the caller).
     public func beginDump(_ req: ClassicRequest, callerName: String?, callerIsAdmin: Bool,
                           db: PGConnection) throws -> Result<DumpPlan, ClassicError> {
-        let txn = try transactionNumber(req, db)
+        let txn = try transactionNumber(req, db).txn
         let user = ClassicInput.userid(req.userid)
         let t = clock.nowMillis()
         var entry = AuditEntry(kind: .userCommand, timestamp: t, server: server, transactionNum: txn, command: .DUMPLOG,

@@ -26,6 +26,24 @@ extension ClassicEngine {
         return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
     }
 
+    /// The newest live pending order of one side, locked but kept: a COMMIT deletes it with
+    /// `remove` only once the ledger accepted the settlement (a refused one leaves it pending).
+    func lockNewest(_ tx: PGConnection, userId: Int64, side: Side) throws -> Pending? {
+        let r = try tx.query("""
+            SELECT id, stock_id, symbol, price_cents, shares, held_cents, expires_ms FROM classic_pending
+            WHERE user_id = $1 AND side = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE
+            """, [userId, side.rawValue])
+        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2), let price = r.int64(0, 3),
+              let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6) else { return nil }
+        return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
+    }
+
+    func remove(_ tx: PGConnection, _ p: Pending) throws {
+        guard try tx.query("DELETE FROM classic_pending WHERE id = $1", [p.id]).affectedRows == 1 else {
+            throw LedgerInvariantError("pending order \(p.id) vanished under its lock")
+        }
+    }
+
     func noPending(_ c: CommandContext, buy: Bool) -> ClassicError {
         let word = buy ? "BUY" : "SELL"
         let expired = buy ? c.expiredBuys : c.expiredSells
@@ -70,10 +88,11 @@ extension ClassicEngine {
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+        guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         // The held cash leaves the system for the shares (a buy from the market).
         guard try LedgerTx(tx).settleMarketBuy(acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
                                                shares: p.shares, kind: .classicBuy) else { throw ClassicInput.holdingBound }
+        try remove(tx, p)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
                         ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn))])
     }
@@ -116,10 +135,11 @@ extension ClassicEngine {
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+        guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
         // The held shares leave the system for cash at the SELL's price (a sale to the market).
         guard try LedgerTx(tx).settleMarketSell(acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
                                                 kind: .classicSell) else { throw ClassicInput.balanceBound }
+        try remove(tx, p)
         c.account("add", p.heldCents, user: user)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
                         ("proceeds", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
