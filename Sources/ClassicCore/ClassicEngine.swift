@@ -44,7 +44,10 @@ public final class ClassicEngine: Sendable {
     }
 
     private func run(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
-        let (txn, claim) = try transactionNumber(req, db, claimNow: false)
+        // Only a command that may pay for a quote checks its number first (read-only); the others
+        // just claim it inside their transaction, which refuses another user's number all the same.
+        let priced = req.command == .QUOTE || req.command == .BUY || req.command == .SELL
+        let (txn, claim) = try transactionNumber(req, db, claimNow: false, check: priced)
         guard req.command != .DUMPLOG else {
             return Outcome(transactionNum: txn, timestamp: clock.nowMillis(),
                            result: .failure(ClassicError(.INVALID_ARGUMENT, "DUMPLOG goes through beginDump/writeDump")), triggersFired: 0)
@@ -84,15 +87,18 @@ public final class ClassicEngine: Sendable {
     /// which belongs to the first user who sends it — another user's command under the same number
     /// is refused, so whole-system dumps never mix two users' commands under one number — or the
     /// next number of the server's sequence (which runs above every client number).
-    /// `claimNow` false: only checks (read-only) and says whether the number still has to be
-    /// claimed, which the command's own transaction then does (no commit of its own).
-    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true) throws -> (txn: Int64, claim: Bool) {
+    /// `claimNow` false: only checks (read-only; none when `check` is false) and says whether the
+    /// number still has to be claimed, which the command's own transaction then does (no commit
+    /// of its own).
+    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true,
+                           check: Bool = true) throws -> (txn: Int64, claim: Bool) {
         if let n = req.transactionNum, n >= 1 {
             guard let caller = req.callerId else { return (n, false) }
             if claimNow {
                 try claimTransactionNumber(db, n, caller: caller)
                 return (n, false)
             }
+            guard check else { return (n, true) }
             let owner = try db.query("SELECT user_id FROM classic_txn_owners WHERE txn = $1", [n]).int64(0, 0)
             guard owner == nil || owner == caller else { throw Self.txnTaken(n) }
             return (n, owner == nil)

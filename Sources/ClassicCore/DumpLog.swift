@@ -30,7 +30,11 @@ extension ClassicEngine {
             var error = entry
             error.kind = .errorEvent
             error.message = e.message
-            try db.transaction { tx in try AuditBuffer.insert(tx, [entry, error]) }
+            var log = AuditBuffer()
+            log.append(entry)
+            log.append(error)
+            let entries = log
+            try db.transaction { tx in try entries.flush(tx) }
             return .failure(e)
         }
         let id = try db.transaction { tx -> Int64 in

@@ -25,4 +25,22 @@ public enum SQLArray {
     public static func words(_ values: [String]) -> String {
         "{" + values.joined(separator: ",") + "}"
     }
+
+    /// Any text (or NULL): every element double-quoted with `\` and `"` escaped, so commas,
+    /// braces, quotes and blanks in it stay data.
+    public static func texts(_ values: [String?]) -> String {
+        var s = "{"
+        for (i, v) in values.enumerated() {
+            if i > 0 { s.append(",") }
+            guard let v else { s.append("NULL"); continue }
+            s.append("\"")
+            for ch in v.unicodeScalars {
+                if ch == "\\" || ch == "\"" { s.append("\\") }
+                s.unicodeScalars.append(ch)
+            }
+            s.append("\"")
+        }
+        s.append("}")
+        return s
+    }
 }

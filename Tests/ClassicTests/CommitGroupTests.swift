@@ -153,3 +153,28 @@ final class CommitGroupTests: ClassicTestCase {
         }
     }
 }
+
+/// The audit log's one-statement batch insert keeps any text exactly (array literals quote it).
+final class AuditBatchInsertTests: ClassicTestCase {
+    func testEntriesWithAwkwardTextRoundTrip() throws {
+        let marker = "ab" + newUserName()
+        let now = Clock.wallMillis()
+        let texts = [#"a "quoted" \ back\\slash, {braces} NULL"#, "", "line\nbreak\ttab", "NULL", "ünïcode €"]
+        var log = AuditBuffer()
+        for (i, t) in texts.enumerated() {
+            log.append(AuditEntry(kind: .debugEvent, timestamp: now + Int64(i), server: marker, transactionNum: CommitGroupTests.txn,
+                                  username: i == 1 ? nil : t, fundsCents: i == 2 ? nil : Int64(i), message: t))
+        }
+        let entries = log
+        try db.transaction { tx in try entries.flush(tx) }
+        defer { _ = try? db.query("DELETE FROM classic_log WHERE server = $1", [marker]) }
+        let r = try db.query("SELECT message, username, funds_cents, ts_ms FROM classic_log WHERE server = $1 ORDER BY id", [marker])
+        XCTAssertEqual(r.count, texts.count)
+        for i in 0..<r.count {
+            XCTAssertEqual(r.string(i, 0), texts[i], "message \(i)")
+            XCTAssertEqual(r.string(i, 1), i == 1 ? nil : texts[i], "username \(i)")
+            XCTAssertEqual(r.int64(i, 2), i == 2 ? nil : Int64(i), "funds \(i)")
+            XCTAssertEqual(r.int64(i, 3), now + Int64(i), "in order")
+        }
+    }
+}
