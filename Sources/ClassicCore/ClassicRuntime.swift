@@ -45,6 +45,12 @@ public enum ClassicRuntime {
         let engine = engine(service.config)
         startSweeper(engine, config: service.config, logger: service.logger)
         service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1").count) == 1 }
+        if let group = engine.committer {
+            // Mean batch size = commands / batches (scripts/bench-replay prints it).
+            service.gauge("classic_commit_batches") { group.stats.batches }
+            service.gauge("classic_commit_commands") { group.stats.commands }
+            service.gauge("classic_commit_fallbacks") { group.stats.fallbacks }
+        }
         return engine
     }
 
