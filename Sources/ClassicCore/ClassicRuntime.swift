@@ -24,7 +24,7 @@ public enum ClassicRuntime {
                                waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
         // DT_CLASSIC_LANES commit lanes (0 = no batching: each command commits alone on its worker's
         // connection), DT_CLASSIC_MAX_BATCH commands per transaction at most.
-        let lanes = config.int("DT_CLASSIC_LANES", default: 2)
+        let lanes = config.int("DT_CLASSIC_LANES", default: 1)
         let committer = lanes > 0
             ? CommitGroup(connInfo: config.postgresConnInfo, lanes: lanes, maxBatch: config.int("DT_CLASSIC_MAX_BATCH", default: 64))
             : nil
