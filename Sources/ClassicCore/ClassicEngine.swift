@@ -69,7 +69,7 @@ public final class ClassicEngine: Sendable {
                 }
                 result = try runLogged(db, &c) { tx, c in try self.priced(tx, &c, pre, look.quote) }
             default:
-                result = try runLogged(db, &c) { tx, c in try self.unpriced(tx, &c) }
+                result = try runLogged(db, &c, stampAtDecision: true) { tx, c in try self.unpriced(tx, &c) }
             }
         } catch let e as ClassicError {
             // Failed before the transaction (no price needed or quote unavailable): log only.
@@ -127,12 +127,17 @@ public final class ClassicEngine: Sendable {
     /// A `ClassicError` thrown by the body (always before it writes anything: ledger moves check
     /// first and change nothing when refused) still commits the log entries, plus the errorEvent;
     /// other errors roll back. Returns once the transaction has committed.
-    func runLogged(_ db: PGConnection, _ c: inout CommandContext,
+    /// `stampAtDecision`: the command's timestamp is taken when its batch runs it (its decision,
+    /// §10), not when it was queued — so a trigger fired meanwhile is ordered before it in the log
+    /// exactly as it was in the ledger. (QUOTE/BUY/SELL keep the quote's time, as before.)
+    func runLogged(_ db: PGConnection, _ c: inout CommandContext, stampAtDecision: Bool = false,
                    _ body: @escaping @Sendable (PGConnection, inout CommandContext) throws -> JSON) throws -> Result<JSON, ClassicError> {
         let start = c
         let box = OutcomeBox()
+        let clock = self.clock
         let work: CommitGroup.Work = { tx, log in
             var work = start   // a retried transaction starts over from the same state
+            if stampAtDecision { work.t = clock.nowMillis() }
             if work.claimTxn, let caller = work.request.callerId {
                 // Another user took the number since the check: refused, nothing logged.
                 do { try self.claimTransactionNumber(tx, work.txn, caller: caller) } catch let e as ClassicError {
