@@ -71,41 +71,32 @@ extension ClassicEngine {
         }
     }
 
-    /// Adds `shares` free shares (creating the holding), or the holding-bound error.
-    func addShares(_ tx: PGConnection, userId: Int64, stockId: Int64, shares: Int64) throws {
-        guard try LedgerOps.creditShares(tx, userId: userId, stockId: stockId, shares: shares) else {
-            throw ClassicInput.holdingBound
-        }
-    }
-
-    /// Adds free cash, or the balance-bound error.
-    func addCash(_ tx: PGConnection, userId: Int64, cents: Int64) throws {
-        guard try LedgerOps.credit(tx, userId: userId, cents: cents) != nil else { throw ClassicInput.balanceBound }
-    }
-
     /// Locked free and reserved shares of one holding (0, 0 when there is none).
     func lockHolding(_ tx: PGConnection, userId: Int64, stockId: Int64) throws -> (free: Int64, reserved: Int64) {
-        let r = try tx.query("SELECT quantity, reserved FROM holdings WHERE user_id = $1 AND stock_id = $2 FOR UPDATE", [userId, stockId])
-        return (r.int64(0, 0) ?? 0, r.int64(0, 1) ?? 0)
+        try LedgerTx(tx).lockHolding(userId, stockId: stockId)
     }
 
     /// Moves shares between free and reserved (positive = reserve more). Checked by the caller.
     func shiftReserved(_ tx: PGConnection, userId: Int64, stockId: Int64, by delta: Int64) throws {
-        guard delta != 0 else { return }
-        let r = try tx.query("""
-            UPDATE holdings SET quantity = quantity - $3, reserved = reserved + $3
-            WHERE user_id = $1 AND stock_id = $2 AND quantity >= $3 AND reserved >= -$3
-            """, [userId, stockId, delta])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(userId) cannot move \(delta) shares") }
+        let ledger = LedgerTx(tx)
+        if delta > 0 {
+            guard try ledger.reserveShares(userId, stockId: stockId, shares: delta) else {
+                throw LedgerInvariantError("holding of user \(userId) cannot reserve \(delta) shares")
+            }
+        } else if delta < 0 {
+            try ledger.releaseShares(userId, stockId: stockId, shares: -delta)
+        }
     }
 
     /// Moves cash between free and reserved (positive = hold more). Checked by the caller.
     func shiftCash(_ tx: PGConnection, userId: Int64, hold delta: Int64) throws {
-        guard delta != 0 else { return }
-        let r = try tx.query("""
-            UPDATE accounts SET cash_cents = cash_cents - $2, reserved_cents = reserved_cents + $2
-            WHERE user_id = $1 AND cash_cents >= $2 AND reserved_cents >= -$2
-            """, [userId, delta])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("account \(userId) cannot hold \(delta) cents") }
+        let ledger = LedgerTx(tx)
+        if delta > 0 {
+            guard try ledger.reserveCash(userId, cents: delta) else {
+                throw LedgerInvariantError("account \(userId) cannot hold \(delta) cents")
+            }
+        } else if delta < 0 {
+            try ledger.releaseCash(userId, cents: -delta)
+        }
     }
 }

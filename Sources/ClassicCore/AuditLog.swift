@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// The six entry types of logfile.xsd (the raw value is the XML element name).
@@ -63,43 +64,21 @@ struct AuditBuffer {
     mutating func append(_ e: AuditEntry) { entries.append(e) }
 
     static let columns = "kind, ts_ms, server, txn, command, username, stock, filename, funds_cents, action, price_cents, quote_time, cryptokey, message"
-    static let columnCount = 14
-    /// Rows per INSERT statement (keeps the number of distinct prepared statements small).
-    static let batch = 8
 
+    /// All entries in one statement (a batch's worth: one array per column), in order.
     func flush(_ db: PGConnection) throws {
-        var start = 0
-        while start < entries.count {
-            let chunk = entries[start..<min(entries.count, start + AuditBuffer.batch)]
-            try AuditBuffer.insert(db, Array(chunk))
-            start += chunk.count
-        }
-    }
-
-    static func insert(_ db: PGConnection, _ rows: [AuditEntry]) throws {
-        guard !rows.isEmpty else { return }
-        var sql = "INSERT INTO classic_log (\(columns)) VALUES "
-        var params: [any PGBindable] = []
-        params.reserveCapacity(rows.count * columnCount)
-        for (i, e) in rows.enumerated() {
-            let base = i * columnCount
-            sql += (i == 0 ? "(" : ", (") + (1...columnCount).map { "$\(base + $0)" }.joined(separator: ", ") + ")"
-            params.append(e.kind.rawValue)
-            params.append(e.timestamp)
-            params.append(e.server)
-            params.append(e.transactionNum)
-            params.append(e.command?.rawValue)
-            params.append(e.username)
-            params.append(e.stockSymbol)
-            params.append(e.filename)
-            params.append(e.fundsCents)
-            params.append(e.action)
-            params.append(e.priceCents)
-            params.append(e.quoteServerTime)
-            params.append(e.cryptokey)
-            params.append(e.message)
-        }
-        try db.query(sql, params)
+        guard !entries.isEmpty else { return }
+        let e = entries
+        try db.query("""
+            INSERT INTO classic_log (\(AuditBuffer.columns))
+            SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+                                 $8::text[], $9::bigint[], $10::text[], $11::bigint[], $12::bigint[], $13::text[], $14::text[])
+            """, [SQLArray.words(e.map(\.kind.rawValue)), SQLArray.ints(e.map(\.timestamp)), SQLArray.texts(e.map(\.server)),
+                  SQLArray.ints(e.map(\.transactionNum)), SQLArray.texts(e.map { $0.command?.rawValue }),
+                  SQLArray.texts(e.map(\.username)), SQLArray.texts(e.map(\.stockSymbol)), SQLArray.texts(e.map(\.filename)),
+                  SQLArray.optionalInts(e.map(\.fundsCents)), SQLArray.texts(e.map(\.action)),
+                  SQLArray.optionalInts(e.map(\.priceCents)), SQLArray.optionalInts(e.map(\.quoteServerTime)),
+                  SQLArray.texts(e.map(\.cryptokey)), SQLArray.texts(e.map(\.message))])
     }
 }
 

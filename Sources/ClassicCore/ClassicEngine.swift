@@ -13,10 +13,15 @@ public final class ClassicEngine: Sendable {
     /// A pending BUY/SELL is live for commands stamped < created + this (spec: 60 s).
     public let pendingLifetimeMillis: Int64 = 60_000
 
-    public init(clock: any WallClock, quotes: QuoteCache, server: String) {
+    /// Batches the commands' transactions (group commit); nil = each command commits alone on
+    /// the caller's connection.
+    public let committer: CommitGroup?
+
+    public init(clock: any WallClock, quotes: QuoteCache, server: String, committer: CommitGroup? = nil) {
         self.clock = clock
         self.quotes = quotes
         self.server = server
+        self.committer = committer
     }
 
     /// Result of one command.
@@ -35,12 +40,20 @@ public final class ClassicEngine: Sendable {
     /// Runs one command (not DUMPLOG: see `beginDump`). Throws only for infrastructure failures
     /// (database unreachable); every business failure is an `Outcome` with an error.
     public func execute(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
-        let txn = try transactionNumber(req, db)
+        do { return try run(req, db: db, redis: redis) } catch let r as TxnRefused { throw r.error }
+    }
+
+    private func run(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
+        // Only a command that may pay for a quote checks its number first (read-only); the others
+        // just claim it inside their transaction, which refuses another user's number all the same.
+        let priced = req.command == .QUOTE || req.command == .BUY || req.command == .SELL
+        let (txn, claim) = try transactionNumber(req, db, claimNow: false, check: priced)
         guard req.command != .DUMPLOG else {
             return Outcome(transactionNum: txn, timestamp: clock.nowMillis(),
                            result: .failure(ClassicError(.INVALID_ARGUMENT, "DUMPLOG goes through beginDump/writeDump")), triggersFired: 0)
         }
         var c = CommandContext(request: req, txn: txn, t: clock.nowMillis(), server: server)
+        c.claimTxn = claim
         var fresh: Quote?
         let result: Result<JSON, ClassicError>
         do {
@@ -56,16 +69,11 @@ public final class ClassicEngine: Sendable {
                 }
                 result = try runLogged(db, &c) { tx, c in try self.priced(tx, &c, pre, look.quote) }
             default:
-                result = try runLogged(db, &c) { tx, c in try self.unpriced(tx, &c) }
+                result = try runLogged(db, &c, stampAtDecision: true) { tx, c in try self.unpriced(tx, &c) }
             }
         } catch let e as ClassicError {
             // Failed before the transaction (no price needed or quote unavailable): log only.
-            let failed = c
-            try db.transaction { tx in
-                try failed.flush(tx, error: e)
-                try req.key?.record(tx, ClassicHTTP.errorResponse(e))
-            }
-            result = .failure(e)
+            result = try runLogged(db, &c) { _, _ in throw e }
         }
         var fired = 0
         if let q = fresh {
@@ -79,52 +87,90 @@ public final class ClassicEngine: Sendable {
     /// which belongs to the first user who sends it — another user's command under the same number
     /// is refused, so whole-system dumps never mix two users' commands under one number — or the
     /// next number of the server's sequence (which runs above every client number).
-    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection) throws -> Int64 {
+    /// `claimNow` false: only checks (read-only; none when `check` is false) and says whether the
+    /// number still has to be claimed, which the command's own transaction then does (no commit
+    /// of its own).
+    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true,
+                           check: Bool = true) throws -> (txn: Int64, claim: Bool) {
         if let n = req.transactionNum, n >= 1 {
-            guard let caller = req.callerId else { return n }
-            let owner = try db.query("""
-                WITH claimed AS (
-                    INSERT INTO classic_txn_owners (txn, user_id) VALUES ($1, $2) ON CONFLICT (txn) DO NOTHING RETURNING user_id)
-                SELECT user_id FROM claimed UNION ALL SELECT user_id FROM classic_txn_owners WHERE txn = $1 LIMIT 1
-                """, [n, caller]).int64(0, 0)
-            guard owner == caller else {
-                throw ClassicError(.INVALID_ARGUMENT, "transactionNum \(n) is already used by another user")
+            guard let caller = req.callerId else { return (n, false) }
+            if claimNow {
+                try claimTransactionNumber(db, n, caller: caller)
+                return (n, false)
             }
-            return n
+            guard check else { return (n, true) }
+            let owner = try db.query("SELECT user_id FROM classic_txn_owners WHERE txn = $1", [n]).int64(0, 0)
+            guard owner == nil || owner == caller else { throw Self.txnTaken(n) }
+            return (n, owner == nil)
         }
         guard let n = try db.query("SELECT nextval('classic_txn_seq')").int64(0, 0) else {
             throw LedgerInvariantError("nextval returned nothing")
         }
-        return n
+        return (n, false)
     }
 
-    /// Runs `body` in a transaction. A `ClassicError` thrown by the body (always before it writes
-    /// anything) still commits the log entries, plus the errorEvent; other errors roll back.
-    func runLogged(_ db: PGConnection, _ c: inout CommandContext,
-                   _ body: (PGConnection, inout CommandContext) throws -> JSON) throws -> Result<JSON, ClassicError> {
+    static func txnTaken(_ n: Int64) -> ClassicError {
+        ClassicError(.INVALID_ARGUMENT, "transactionNum \(n) is already used by another user")
+    }
+
+    /// Claims a client-chosen number for `caller`, or throws `txnTaken` (nothing written).
+    func claimTransactionNumber(_ db: PGConnection, _ n: Int64, caller: Int64) throws {
+        let owner = try db.query("""
+            WITH claimed AS (
+                INSERT INTO classic_txn_owners (txn, user_id) VALUES ($1, $2) ON CONFLICT (txn) DO NOTHING RETURNING user_id)
+            SELECT user_id FROM claimed UNION ALL SELECT user_id FROM classic_txn_owners WHERE txn = $1 LIMIT 1
+            """, [n, caller]).int64(0, 0)
+        guard owner == caller else { throw Self.txnTaken(n) }
+    }
+
+    /// Runs `body` in the command's transaction — a batch of the `committer`, or alone on `db`.
+    /// A `ClassicError` thrown by the body (always before it writes anything: ledger moves check
+    /// first and change nothing when refused) still commits the log entries, plus the errorEvent;
+    /// other errors roll back. Returns once the transaction has committed.
+    /// `stampAtDecision`: the command's timestamp is taken when its batch runs it (its decision,
+    /// §10), not when it was queued — so a trigger fired meanwhile is ordered before it in the log
+    /// exactly as it was in the ledger. (QUOTE/BUY/SELL keep the quote's time, as before.)
+    func runLogged(_ db: PGConnection, _ c: inout CommandContext, stampAtDecision: Bool = false,
+                   _ body: @escaping @Sendable (PGConnection, inout CommandContext) throws -> JSON) throws -> Result<JSON, ClassicError> {
         let start = c
-        // COMMIT_BUY/COMMIT_SELL may meet a ledger bound after they wrote: roll back to here.
-        let guarded = c.request.command == .COMMIT_BUY || c.request.command == .COMMIT_SELL
-        let (result, final) = try db.transaction { tx -> (Result<JSON, ClassicError>, CommandContext) in
+        let box = OutcomeBox()
+        let clock = self.clock
+        let work: CommitGroup.Work = { tx, log in
             var work = start   // a retried transaction starts over from the same state
-            if guarded { try tx.execute("SAVEPOINT command") }
+            if stampAtDecision { work.t = clock.nowMillis() }
+            if work.claimTxn, let caller = work.request.callerId {
+                // Another user took the number since the check: refused, nothing logged.
+                do { try self.claimTransactionNumber(tx, work.txn, caller: caller) } catch let e as ClassicError {
+                    box.set(.refused(e), work)
+                    return
+                }
+            }
             do {
                 let json = try body(tx, &work)
-                try work.flush(tx, error: nil)
+                work.collect(into: &log, error: nil)
                 try work.request.key?.record(tx, ClassicHTTP.success(json))
-                return (.success(json), work)
+                box.set(.done(.success(json)), work)
             } catch let e as ClassicError {
-                if guarded && (e == ClassicInput.balanceBound || e == ClassicInput.holdingBound) {
-                    try tx.execute("ROLLBACK TO SAVEPOINT command")
-                    work = start
-                }
-                try work.flush(tx, error: e)
+                work.collect(into: &log, error: e)
                 try work.request.key?.record(tx, ClassicHTTP.errorResponse(e))
-                return (.failure(e), work)
+                box.set(.done(.failure(e)), work)
             }
         }
+        if let committer {
+            try committer.run(userKey: c.userKey, readsLog: c.request.command == .DISPLAY_SUMMARY, work)
+        } else {
+            try db.transaction { tx in
+                var log = AuditBuffer()
+                try work(tx, &log)
+                try log.flush(tx)
+            }
+        }
+        guard let (outcome, final) = box.get() else { throw LedgerInvariantError("command ran without an outcome") }
         c = final
-        return result
+        switch outcome {
+        case .refused(let e): throw TxnRefused(error: e)
+        case .done(let result): return result
+        }
     }
 
     private func unpriced(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {

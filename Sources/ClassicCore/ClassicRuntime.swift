@@ -1,3 +1,4 @@
+import Ledger
 import Foundation
 import ServiceCore
 
@@ -5,24 +6,15 @@ import ServiceCore
 /// trigger-worker): migrations, the engine from config, the expiry sweeper.
 public enum ClassicRuntime {
     /// Applies the ledger's and the classic migrations, retrying while PostgreSQL starts.
-    public static func migrate(_ config: ServiceConfig, logger: Logger, attempts: Int = 60) throws {
-        var last: Error?
-        for _ in 0..<attempts {
-            do {
-                let db = try PGConnection(config.postgresConnInfo)
-                try Migrator.apply(ClassicSchema.allMigrations, on: db)
-                return
-            } catch {
-                last = error
-                logger.warn("migrations not applied yet", [("error", .string("\(error)"))])
-                usleep(500_000)
-            }
+    public static func migrate(_ config: ServiceConfig, logger: Logger, seconds: Double = 30) throws {
+        try PGConnection.whenReady(config.postgresConnInfo, logger: logger, seconds: seconds) { db in
+            try Migrator.apply(ClassicSchema.allMigrations, on: db)
         }
-        throw last ?? LedgerInvariantError("migrations failed")
     }
 
     /// The engine as configured: DT_QUOTE_URL (quote-server host:port), DT_QUOTE_TIMEOUT_MS,
-    /// DT_QUOTE_TTL_MS (≤ 60000), DT_SERVER_NAME (the log's `server`, default the service name).
+    /// DT_QUOTE_TTL_MS (≤ 60000), DT_SERVER_NAME (the log's `server`, default the service name),
+    /// DT_CLASSIC_LANES / DT_CLASSIC_MAX_BATCH (the group commit, `CommitGroup`).
     public static func engine(_ config: ServiceConfig) -> ClassicEngine {
         let endpoint = Endpoint(config.string("DT_QUOTE_URL", default: "127.0.0.1:8500")) ?? Endpoint(host: "127.0.0.1", port: 8500)
         let source = HTTPQuoteSource(endpoint: endpoint, timeoutMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000),
@@ -30,7 +22,14 @@ public enum ClassicRuntime {
         let clock = SystemClock()
         let cache = QuoteCache(source: source, clock: clock, ttlMillis: Int64(config.int("DT_QUOTE_TTL_MS", default: 60_000)),
                                waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
-        return ClassicEngine(clock: clock, quotes: cache, server: config.string("DT_SERVER_NAME", default: config.name))
+        // DT_CLASSIC_LANES commit lanes (0 = no batching: each command commits alone on its worker's
+        // connection), DT_CLASSIC_MAX_BATCH commands per transaction at most.
+        let lanes = config.int("DT_CLASSIC_LANES", default: 1)
+        let committer = lanes > 0
+            ? CommitGroup(connInfo: config.postgresConnInfo, lanes: lanes, maxBatch: config.int("DT_CLASSIC_MAX_BATCH", default: 64))
+            : nil
+        return ClassicEngine(clock: clock, quotes: cache, server: config.string("DT_SERVER_NAME", default: config.name),
+                             committer: committer)
     }
 
     /// Migrations + engine + sweeper: what every classic service does before serving.
@@ -46,6 +45,12 @@ public enum ClassicRuntime {
         let engine = engine(service.config)
         startSweeper(engine, config: service.config, logger: service.logger)
         service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1").count) == 1 }
+        if let group = engine.committer {
+            // Mean batch size = commands / batches (scripts/bench-replay prints it).
+            service.gauge("classic_commit_batches") { group.stats.batches }
+            service.gauge("classic_commit_commands") { group.stats.commands }
+            service.gauge("classic_commit_fallbacks") { group.stats.fallbacks }
+        }
         return engine
     }
 

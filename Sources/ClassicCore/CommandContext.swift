@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// Per-command state: the fields every entry of this command repeats, and its buffered entries.
@@ -11,6 +12,8 @@ struct CommandContext {
     /// Pending orders the lazy expiry released during this command (for error sentences).
     var expiredBuys = 0
     var expiredSells = 0
+    /// The client's transactionNum is not claimed yet: the command's transaction claims it.
+    var claimTxn = false
 
     init(request: ClassicRequest, txn: Int64, t: Int64, server: String) {
         self.request = request
@@ -39,17 +42,37 @@ struct CommandContext {
     }
 
     /// userCommand first, then the command's own entries, then the errorEvent if it failed.
-    func flush(_ db: PGConnection, error: ClassicError?) throws {
-        var all = AuditBuffer()
+    func collect(into all: inout AuditBuffer, error: ClassicError?) {
         all.append(commandEntry(.userCommand))
         for e in log.entries { all.append(e) }
         if let error { all.append(commandEntry(.errorEvent, message: error.message)) }
-        try all.flush(db)
+    }
+
+    /// Which commit lane the command goes to: its user's (the verified id, else its name).
+    var userKey: Int64 {
+        if let id = request.actingUserId { return id }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a: stable across processes
+        for b in (username ?? "").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return Int64(bitPattern: h)
     }
 }
 
-/// A guarded update found the ledger in a state the locks should have prevented: roll back.
-struct LedgerInvariantError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
+
+
+/// What a command's transactional part decided, handed from the commit lane to the worker.
+enum CommandOutcome: Sendable {
+    case done(Result<JSON, ClassicError>)
+    /// The client's transactionNum belongs to another user: nothing was written or logged.
+    case refused(ClassicError)
+}
+
+/// Written by the thread that ran the command before its batch commits; read by the worker after.
+final class OutcomeBox: @unchecked Sendable {
+    private var value: (CommandOutcome, CommandContext)?
+    func set(_ o: CommandOutcome, _ c: CommandContext) { value = (o, c) }
+    func get() -> (CommandOutcome, CommandContext)? { value }
+}
+
+struct TxnRefused: Error {
+    let error: ClassicError
 }

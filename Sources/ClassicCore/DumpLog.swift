@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// DUMPLOG (spec §7, §9, §10.9): the log as one XML document valid against logfile.xsd, written
@@ -18,7 +19,7 @@ extension ClassicEngine {
     /// which needs `callerIsAdmin` (else FORBIDDEN, logged as an errorEvent of the caller).
     public func beginDump(_ req: ClassicRequest, callerName: String?, callerIsAdmin: Bool,
                           db: PGConnection) throws -> Result<DumpPlan, ClassicError> {
-        let txn = try transactionNumber(req, db)
+        let txn = try transactionNumber(req, db).txn
         let user = ClassicInput.userid(req.userid)
         let t = clock.nowMillis()
         var entry = AuditEntry(kind: .userCommand, timestamp: t, server: server, transactionNum: txn, command: .DUMPLOG,
@@ -29,7 +30,11 @@ extension ClassicEngine {
             var error = entry
             error.kind = .errorEvent
             error.message = e.message
-            try db.transaction { tx in try AuditBuffer.insert(tx, [entry, error]) }
+            var log = AuditBuffer()
+            log.append(entry)
+            log.append(error)
+            let entries = log
+            try db.transaction { tx in try entries.flush(tx) }
             return .failure(e)
         }
         let id = try db.transaction { tx -> Int64 in

@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// A pending BUY/SELL made at `t` is live for commands stamped < t + 60000 (spec §10.1).
@@ -22,7 +23,7 @@ extension ClassicEngine {
         var cashBack: Int64 = 0
         var buys = 0, sells = 0
         for row in rows {
-            let isBuy = row.side == "B"
+            let isBuy = row.side == Side.buy.rawValue
             log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: row.txn,
                                   command: isBuy ? .CANCEL_BUY : .CANCEL_SELL, username: row.user,
                                   stockSymbol: row.symbol, fundsCents: row.held))
@@ -48,7 +49,7 @@ extension ClassicEngine {
         for i in 0..<due.count {
             guard let userId = due.int64(i, 0) else { continue }
             released += try db.transaction { tx -> Int in
-                _ = try tx.query("SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE", [userId])
+                try LedgerTx(tx).lockAccount(userId)
                 var log = AuditBuffer()
                 let n = try expireDue(tx, userId: userId, now: now, log: &log)
                 try log.flush(tx)

@@ -15,15 +15,33 @@ extension ClassicEngine {
     }
 
     /// The newest live pending order of one side, locked (lazy expiry already removed dead ones).
-    func popNewest(_ tx: PGConnection, userId: Int64, side: String) throws -> Pending? {
+    func popNewest(_ tx: PGConnection, userId: Int64, side: Side) throws -> Pending? {
         let r = try tx.query("""
             DELETE FROM classic_pending WHERE id = (
                 SELECT id FROM classic_pending WHERE user_id = $1 AND side = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE)
             RETURNING id, stock_id, symbol, price_cents, shares, held_cents, expires_ms
-            """, [userId, side])
+            """, [userId, side.rawValue])
         guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2), let price = r.int64(0, 3),
               let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6) else { return nil }
         return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
+    }
+
+    /// The newest live pending order of one side, locked but kept: a COMMIT deletes it with
+    /// `remove` only once the ledger accepted the settlement (a refused one leaves it pending).
+    func lockNewest(_ tx: PGConnection, userId: Int64, side: Side) throws -> Pending? {
+        let r = try tx.query("""
+            SELECT id, stock_id, symbol, price_cents, shares, held_cents, expires_ms FROM classic_pending
+            WHERE user_id = $1 AND side = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE
+            """, [userId, side.rawValue])
+        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2), let price = r.int64(0, 3),
+              let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6) else { return nil }
+        return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
+    }
+
+    func remove(_ tx: PGConnection, _ p: Pending) throws {
+        guard try tx.query("DELETE FROM classic_pending WHERE id = $1", [p.id]).affectedRows == 1 else {
+            throw LedgerInvariantError("pending order \(p.id) vanished under its lock")
+        }
     }
 
     func noPending(_ c: CommandContext, buy: Bool) -> ClassicError {
@@ -35,12 +53,12 @@ extension ClassicEngine {
         return ClassicError(buy ? .NO_PENDING_BUY : .NO_PENDING_SELL, sentence)
     }
 
-    func insertPending(_ tx: PGConnection, _ c: CommandContext, userId: Int64, user: String, side: String, stockId: Int64,
+    func insertPending(_ tx: PGConnection, _ c: CommandContext, userId: Int64, user: String, side: Side, stockId: Int64,
                        symbol: String, price: Int64, shares: Int64, held: Int64) throws {
         try tx.query("""
             INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents, created_ms, expires_ms, txn)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-            """, [userId, user, side, stockId, symbol, price, shares, held, c.t, c.t + pendingLifetimeMillis, c.txn])
+            """, [userId, user, side.rawValue, stockId, symbol, price, shares, held, c.t, c.t + pendingLifetimeMillis, c.txn])
     }
 
     // MARK: buy side
@@ -60,7 +78,7 @@ extension ClassicEngine {
             throw LedgerInvariantError("stock \(pre.symbol) could not be created")
         }
         try shiftCash(tx, userId: acct.userId, hold: cost)
-        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: "B", stockId: stockId, symbol: pre.symbol,
+        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: .buy, stockId: stockId, symbol: pre.symbol,
                           price: q.priceCents, shares: shares, held: cost)
         c.account("remove", cost, user: pre.username)
         return .object([("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
@@ -70,13 +88,11 @@ extension ClassicEngine {
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: "B") else { throw noPending(c, buy: true) }
+        guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         // The held cash leaves the system for the shares (a buy from the market).
-        let r = try tx.query("UPDATE accounts SET reserved_cents = reserved_cents - $2 WHERE user_id = $1 AND reserved_cents >= $2",
-                             [acct.userId, p.heldCents])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("account \(acct.userId) lacks the held \(p.heldCents)") }
-        try addShares(tx, userId: acct.userId, stockId: p.stockId, shares: p.shares)
-        try LedgerOps.recordFlow(tx, userId: acct.userId, kind: "classic_buy", cents: -p.heldCents, stockId: p.stockId, shares: p.shares)
+        guard try LedgerTx(tx).settleMarketBuy(acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
+                                               shares: p.shares, kind: .classicBuy) else { throw ClassicInput.holdingBound }
+        try remove(tx, p)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
                         ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn))])
     }
@@ -84,7 +100,7 @@ extension ClassicEngine {
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: "B") else { throw noPending(c, buy: true) }
+        guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
         c.account("add", p.heldCents, user: user)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
@@ -109,7 +125,7 @@ extension ClassicEngine {
         }
         let value = shares * q.priceCents
         try shiftReserved(tx, userId: acct.userId, stockId: stockId, by: shares)
-        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: "S", stockId: stockId, symbol: pre.symbol,
+        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: .sell, stockId: stockId, symbol: pre.symbol,
                           price: q.priceCents, shares: shares, held: value)
         return .object([("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
                         ("proceeds", money(value)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
@@ -119,13 +135,11 @@ extension ClassicEngine {
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: "S") else { throw noPending(c, buy: false) }
+        guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
         // The held shares leave the system for cash at the SELL's price (a sale to the market).
-        let r = try tx.query("UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
-                             [acct.userId, p.stockId, p.shares])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(acct.userId) lacks \(p.shares) held shares") }
-        try addCash(tx, userId: acct.userId, cents: p.heldCents)
-        try LedgerOps.recordFlow(tx, userId: acct.userId, kind: "classic_sell", cents: p.heldCents, stockId: p.stockId, shares: -p.shares)
+        guard try LedgerTx(tx).settleMarketSell(acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
+                                                kind: .classicSell) else { throw ClassicInput.balanceBound }
+        try remove(tx, p)
         c.account("add", p.heldCents, user: user)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
                         ("proceeds", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
@@ -134,7 +148,7 @@ extension ClassicEngine {
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: "S") else { throw noPending(c, buy: false) }
+        guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
         try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
         return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
                         ("transactionNum", .int(c.txn))])

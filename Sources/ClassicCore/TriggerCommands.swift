@@ -14,11 +14,11 @@ extension ClassicEngine {
         let armedTxn: Int64?
     }
 
-    func lockTrigger(_ tx: PGConnection, userId: Int64, side: String, stockId: Int64) throws -> TriggerRow? {
+    func lockTrigger(_ tx: PGConnection, userId: Int64, side: Side, stockId: Int64) throws -> TriggerRow? {
         let r = try tx.query("""
             SELECT amount_cents, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers
             WHERE user_id = $1 AND side = $2 AND stock_id = $3 FOR UPDATE
-            """, [userId, side, stockId])
+            """, [userId, side.rawValue, stockId])
         guard let amount = r.int64(0, 0), let rc = r.int64(0, 1), let rs = r.int64(0, 2) else { return nil }
         return TriggerRow(stockId: stockId, amount: amount, reservedCents: rc, reservedShares: rs,
                           triggerCents: r.int64(0, 3), armedTxn: r.int64(0, 4))
@@ -26,14 +26,14 @@ extension ClassicEngine {
 
     /// The common start of SET_BUY_TRIGGER / SET_SELL_TRIGGER: the locked account, the symbol and
     /// price, and the locked SET_*_AMOUNT row the trigger arms (NO_BUY_AMOUNT / NO_SELL_AMOUNT if none).
-    private func triggerToArm(_ tx: PGConnection, _ c: inout CommandContext, side: String) throws
+    private func triggerToArm(_ tx: PGConnection, _ c: inout CommandContext, side: Side) throws
         -> (LockedAccount, String, Int64, Int64, TriggerRow) {
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
         let price = try ClassicInput.positiveAmount(c.request.amount, what: "trigger price")
         guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
               let trig = try lockTrigger(tx, userId: acct.userId, side: side, stockId: stockId) else {
-            throw side == "B" ? ClassicError(.NO_BUY_AMOUNT, "no SET_BUY_AMOUNT for \(symbol)")
+            throw side == .buy ? ClassicError(.NO_BUY_AMOUNT, "no SET_BUY_AMOUNT for \(symbol)")
                               : ClassicError(.NO_SELL_AMOUNT, "no SET_SELL_AMOUNT for \(symbol)")
         }
         return (acct, symbol, price, stockId, trig)
@@ -57,7 +57,7 @@ extension ClassicEngine {
         guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: true) else {
             throw LedgerInvariantError("stock \(symbol) could not be created")
         }
-        let existing = try lockTrigger(tx, userId: acct.userId, side: "B", stockId: stockId)
+        let existing = try lockTrigger(tx, userId: acct.userId, side: .buy, stockId: stockId)
         // Repeating replaces the amount and moves the hold by the difference (§10.12); an armed
         // trigger keeps its price (§10.7).
         let delta = amount - (existing?.reservedCents ?? 0)
@@ -82,7 +82,7 @@ extension ClassicEngine {
     }
 
     func setBuyTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: "B")
+        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: .buy)
         guard price <= trig.reservedCents else {
             throw ClassicError(.ZERO_SHARES, "trigger price \(Money.format(price)) is above the reserved \(Money.format(trig.reservedCents)): it could never buy a share")
         }
@@ -97,7 +97,7 @@ extension ClassicEngine {
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
         guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
-              let trig = try lockTrigger(tx, userId: acct.userId, side: "B", stockId: stockId) else {
+              let trig = try lockTrigger(tx, userId: acct.userId, side: .buy, stockId: stockId) else {
             throw ClassicError(.NO_BUY_AMOUNT, "no SET_BUY_AMOUNT for \(symbol)")
         }
         try tx.query("DELETE FROM classic_triggers WHERE user_id = $1 AND side = 'B' AND stock_id = $2", [acct.userId, stockId])
@@ -119,7 +119,7 @@ extension ClassicEngine {
             throw ClassicError(.NOT_OWNED, "\(user) holds no \(symbol) shares")
         }
         // Lock order everywhere: account, trigger, holding.
-        let existing = try lockTrigger(tx, userId: acct.userId, side: "S", stockId: stockId)
+        let existing = try lockTrigger(tx, userId: acct.userId, side: .sell, stockId: stockId)
         let holding = try lockHolding(tx, userId: acct.userId, stockId: stockId)
         // §10.8: "owns some" counts free and reserved shares alike.
         guard holding.free + holding.reserved > 0 else { throw ClassicError(.NOT_OWNED, "\(user) holds no \(symbol) shares") }
@@ -150,7 +150,7 @@ extension ClassicEngine {
     }
 
     func setSellTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: "S")
+        let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: .sell)
         let want = trig.amount / price
         guard want > 0 else {
             throw ClassicError(.ZERO_SHARES, "amount \(Money.format(trig.amount)) reserves 0 shares at trigger price \(Money.format(price))")
@@ -172,7 +172,7 @@ extension ClassicEngine {
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
         guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),
-              let trig = try lockTrigger(tx, userId: acct.userId, side: "S", stockId: stockId) else {
+              let trig = try lockTrigger(tx, userId: acct.userId, side: .sell, stockId: stockId) else {
             throw ClassicError(.NO_SELL_AMOUNT, "no SET_SELL_AMOUNT for \(symbol)")
         }
         try tx.query("DELETE FROM classic_triggers WHERE user_id = $1 AND side = 'S' AND stock_id = $2", [acct.userId, stockId])

@@ -20,55 +20,46 @@ extension ClassicEngine {
             """, [symbol, p])
         var fired = 0
         for i in 0..<r.count {
-            guard let userId = r.int64(i, 0), let side = r.string(i, 1) else { continue }
+            guard let userId = r.int64(i, 0), let side = r.string(i, 1).flatMap(Side.init(rawValue:)) else { continue }
             if try fire(db, userId: userId, side: side, symbol: symbol, priceCents: p, now: now) { fired += 1 }
         }
         return fired
     }
 
     /// Fires one trigger if it is still armed and its condition still holds (re-checked under lock).
-    func fire(_ db: PGConnection, userId: Int64, side: String, symbol: String, priceCents p: Int64, now: Int64) throws -> Bool {
+    func fire(_ db: PGConnection, userId: Int64, side: Side, symbol: String, priceCents p: Int64, now: Int64) throws -> Bool {
         try db.transaction { tx -> Bool in
-            let acct = try tx.query("SELECT cash_cents FROM accounts WHERE user_id = $1 FOR UPDATE", [userId])
-            guard acct.count == 1 else { return false }
+            guard try LedgerTx(tx).lockAccount(userId) else { return false }
             let r = try tx.query("""
                 SELECT stock_id, username, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers
                 WHERE user_id = $1 AND side = $2 AND symbol = $3 FOR UPDATE
-                """, [userId, side, symbol])
+                """, [userId, side.rawValue, symbol])
             guard let stockId = r.int64(0, 0), let user = r.string(0, 1), let rc = r.int64(0, 2), let rs = r.int64(0, 3),
                   let trigger = r.int64(0, 4), let txn = r.int64(0, 5) else { return false }
             var log = AuditBuffer()
-            if side == "B" {
+            if side == .buy {
                 let shares = rc / p
                 guard p <= trigger, shares > 0 else { return false }   // stays armed (§10.5)
                 let cost = shares * p
                 let rest = rc - cost
-                // Past the holding's bound the trigger stays armed; nothing is written before this.
-                guard try LedgerOps.creditShares(tx, userId: userId, stockId: stockId, shares: shares) else { return false }
                 // The whole reserve leaves escrow: `cost` goes to the market, the rest back to cash.
-                let u = try tx.query("""
-                    UPDATE accounts SET reserved_cents = reserved_cents - $2, cash_cents = cash_cents + $3
-                    WHERE user_id = $1 AND reserved_cents >= $2
-                    """, [userId, rc, rest])
-                guard u.affectedRows == 1 else { throw LedgerInvariantError("account \(userId) lacks the trigger reserve \(rc)") }
-                try LedgerOps.recordFlow(tx, userId: userId, kind: "classic_trigger_buy", cents: -cost, stockId: stockId, shares: shares)
+                // Past the holding's bound the trigger stays armed (the ledger checks it first).
+                guard try LedgerTx(tx).settleMarketBuy(userId, stockId: stockId, heldCents: rc, costCents: cost, shares: shares,
+                                                       kind: .classicTriggerBuy) else { return false }
                 log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
                                       command: .SET_BUY_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
                 if rest > 0 { log.append(.account("add", cents: rest, user: user, at: now, server: server, txn: txn)) }
             } else {
                 guard p >= trigger, rs > 0 else { return false }
                 let (proceeds, overflow) = rs.multipliedReportingOverflow(by: p)
-                // Past the balance's bound the trigger stays armed; nothing is written before this.
-                guard !overflow, try LedgerOps.credit(tx, userId: userId, cents: proceeds) != nil else { return false }
-                let h = try tx.query("UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
-                                     [userId, stockId, rs])
-                guard h.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(userId) lacks \(rs) reserved shares") }
-                try LedgerOps.recordFlow(tx, userId: userId, kind: "classic_trigger_sell", cents: proceeds, stockId: stockId, shares: -rs)
+                // Past the balance's bound the trigger stays armed (the ledger checks it first).
+                guard !overflow, try LedgerTx(tx).settleMarketSell(userId, stockId: stockId, shares: rs, proceedsCents: proceeds,
+                                                                   kind: .classicTriggerSell) else { return false }
                 log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
                                       command: .SET_SELL_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
                 log.append(.account("add", cents: proceeds, user: user, at: now, server: server, txn: txn))
             }
-            try tx.query("DELETE FROM classic_triggers WHERE user_id = $1 AND side = $2 AND stock_id = $3", [userId, side, stockId])
+            try tx.query("DELETE FROM classic_triggers WHERE user_id = $1 AND side = $2 AND stock_id = $3", [userId, side.rawValue, stockId])
             try log.flush(tx)
             return true
         }

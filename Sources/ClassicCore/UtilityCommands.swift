@@ -12,7 +12,7 @@ extension ClassicEngine {
         if let acting = c.request.actingUserId, acting != userId {
             throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
         }
-        guard let cash = try LedgerOps.deposit(tx, userId: userId, cents: amount, kind: "classic_add") else {
+        guard let cash = try LedgerTx(tx).deposit(userId, cents: amount, kind: .classicAdd) else {
             throw ClassicInput.balanceBound
         }
         c.account("add", amount, user: user)
@@ -50,14 +50,14 @@ extension ClassicEngine {
                                     ("price", money(p.int64(i, 3) ?? 0)), ("amount", money(p.int64(i, 4) ?? 0)),
                                     ("secondsLeft", .number(Self.seconds(left))),
                                     ("expiresAt", .int(p.int64(i, 5) ?? 0)), ("transactionNum", .int(p.int64(i, 6) ?? 0))])
-            if p.string(i, 0) == "B" { buys.append(item) } else { sells.append(item) }
+            if p.string(i, 0) == Side.buy.rawValue { buys.append(item) } else { sells.append(item) }
         }
         let t = try tx.query("""
             SELECT side, symbol, amount_cents, trigger_cents, reserved_cents, reserved_shares, armed_txn FROM classic_triggers
             WHERE user_id = $1 ORDER BY symbol, side
             """, [acct.userId])
         let triggers: [JSON] = (0..<t.count).map { i in
-            let isBuy = t.string(i, 0) == "B"
+            let isBuy = t.string(i, 0) == Side.buy.rawValue
             var o: [(String, JSON)] = [("side", .string(isBuy ? "buy" : "sell")), ("stock", .string(t.string(i, 1) ?? "")),
                                        ("amount", money(t.int64(i, 2) ?? 0)),
                                        ("triggerPrice", t.int64(i, 3).map(money) ?? .null)]

@@ -77,6 +77,20 @@ public enum LedgerSchema {
         CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
         """),
     ]
+
+    /// (Platform) resting orders accepted before the headroom columns existed get their incoming reserved.
+    public static let platformIncomingBackfill = Migration(202, "headroom of orders resting before migration 2", """
+        INSERT INTO accounts (user_id, incoming_cents)
+            SELECT user_id, SUM(remaining * price_cents) FROM stock_transactions
+            WHERE parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
+            GROUP BY user_id
+        ON CONFLICT (user_id) DO UPDATE SET incoming_cents = EXCLUDED.incoming_cents;
+        INSERT INTO holdings (user_id, stock_id, incoming)
+            SELECT user_id, stock_id, SUM(remaining) FROM stock_transactions
+            WHERE parent_id IS NULL AND is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
+            GROUP BY user_id, stock_id
+        ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = EXCLUDED.incoming;
+        """)
 }
 
 /// The documented bounds of the ledger. Every balance (free + reserved + incoming) stays within

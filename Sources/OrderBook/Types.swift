@@ -1,6 +1,9 @@
 // Public value types of the matching engine. Prices are integer cents, quantities whole shares,
 // both Int64; ids are the ledger's bigint ids.
 
+/// `Side` under a name that does not clash with the ledger's classic `Side` where both are imported.
+public typealias OrderSide = Side
+
 public enum Side: UInt8, Sendable, Hashable, CaseIterable {
     case buy
     case sell

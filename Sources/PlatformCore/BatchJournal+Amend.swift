@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 // Amended orders: a new total quantity and limit price, and a new seq when the amend cost the

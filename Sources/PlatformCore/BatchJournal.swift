@@ -1,3 +1,4 @@
+import Ledger
 import ServiceCore
 
 /// Everything one engine batch writes, gathered in memory and written with a handful of bulk
@@ -38,14 +39,6 @@ final class BatchJournal {
         var stockId: Int64
     }
 
-    struct Flow {
-        var userId: Int64
-        var kind: String
-        var cents: Int64
-        var stockId: Int64?
-        var shares: Int64
-    }
-
     let db: PGConnection
     private(set) var txRows: [TxRow] = []
     private var txIndex: [Int64: Int] = [:]
@@ -58,7 +51,7 @@ final class BatchJournal {
     private var holdingDeltas: [HoldingKey: Delta] = [:]
     /// Set when a delta sum overflowed: the bounds make that impossible, so `write` refuses.
     private var overflowed = false
-    private var flows: [Flow] = []
+    private var flows: [LedgerFlow] = []
     /// Orders amended in this batch (BatchJournal+Amend).
     var amends: [Int64: Amend] = [:]
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
@@ -98,11 +91,11 @@ final class BatchJournal {
             + parentUpdates.map { .init(owner: $0.value.owner, id: $0.key, status: $0.value.status, remaining: $0.value.remaining) }
     }
 
-    func addFlow(_ flow: Flow) { flows.append(flow) }
+    func addFlow(_ flow: LedgerFlow) { flows.append(flow) }
 
-    /// Notes the account's free cash from a statement that returned `cash_cents, version`.
-    func noteCash(userId: Int64, _ r: PGResult) {
-        if let c = r.int64(0, 0), let v = r.int64(0, 1) { cashAfter[userId] = Cash(cents: c, version: v) }
+    /// Notes the account's free cash after a ledger write.
+    func noteCash(_ row: LedgerTx.CashRow) {
+        cashAfter[row.userId] = Cash(cents: row.cents, version: row.version)
     }
 
     // MARK: deltas
@@ -211,77 +204,21 @@ final class BatchJournal {
                 .map { ($0.key, $0.value) })
             holdingDeltas.removeAll()
         }
-        if !flows.isEmpty {
-            try db.query("""
-                INSERT INTO external_flows (user_id, kind, cents, stock_id, shares)
-                SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-                """, [SQLArray.ints(flows.map(\.userId)), SQLArray.words(flows.map(\.kind)),
-                      SQLArray.ints(flows.map(\.cents)), SQLArray.optionalInts(flows.map(\.stockId)),
-                      SQLArray.ints(flows.map(\.shares))])
-        }
+        try LedgerTx(db).record(flows)
     }
 
-    /// Adds deltas to accounts. Rows gaining only go through an upsert (someone's first proceeds
-    /// create the account); rows losing anything already exist (a release of what an earlier
-    /// write reserved) and take a plain UPDATE, since an upsert checks constraints on the
-    /// would-be new row first.
+    /// Account deltas go to the ledger in ascending user id (one lock order for every batch).
     private func writeAccounts(_ rows: [(Int64, Delta)]) throws {
-        let gains = rows.filter { $0.1.onlyGains }, others = rows.filter { !$0.1.onlyGains }
-        var results: [PGResult] = []
-        if !gains.isEmpty {
-            results.append(try db.query("""
-                INSERT INTO accounts (user_id, cash_cents, reserved_cents, incoming_cents)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
-                ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
-                                                    reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents,
-                                                    incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
-                RETURNING user_id, cash_cents, version
-                """, Self.columns(gains)))
-        }
-        if !others.isEmpty {
-            let r = try db.query("""
-                UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r,
-                                      incoming_cents = a.incoming_cents + d.i
-                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, c, r, i) WHERE a.user_id = d.u
-                RETURNING a.user_id, a.cash_cents, a.version
-                """, Self.columns(others))
-            guard r.count == others.count else {
-                throw EngineInvariantError(description: "release on a missing account (\(others.count - r.count) rows)")
-            }
-            results.append(r)
-        }
-        for r in results {
-            for i in 0..<r.count {
-                if let u = r.int64(i, 0), let c = r.int64(i, 1), let v = r.int64(i, 2) { cashAfter[u] = Cash(cents: c, version: v) }
-            }
-        }
-    }
-
-    private static func columns(_ rows: [(Int64, Delta)]) -> [String] {
-        [SQLArray.ints(rows.map(\.0)), SQLArray.ints(rows.map(\.1.free)), SQLArray.ints(rows.map(\.1.reserved)),
-         SQLArray.ints(rows.map(\.1.incoming))]
+        let written = try LedgerTx(db).applyAccountDeltas(rows.map {
+            LedgerTx.RowDelta(userId: $0.0, free: $0.1.free, reserved: $0.1.reserved, incoming: $0.1.incoming)
+        })
+        for row in written { noteCash(row) }
     }
 
     private func writeHoldings(_ rows: [(HoldingKey, Delta)]) throws {
-        let gains = rows.filter { $0.1.onlyGains }, others = rows.filter { !$0.1.onlyGains }
-        if !gains.isEmpty {
-            try db.query("""
-                INSERT INTO holdings (user_id, stock_id, quantity, reserved, incoming)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
-                ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity,
-                                                              reserved = holdings.reserved + EXCLUDED.reserved,
-                                                              incoming = holdings.incoming + EXCLUDED.incoming
-                """, [SQLArray.ints(gains.map(\.0.userId))] + Self.columns(gains.map { ($0.0.stockId, $0.1) }))
-        }
-        if !others.isEmpty {
-            let r = try db.query("""
-                UPDATE holdings h SET quantity = h.quantity + d.q, reserved = h.reserved + d.r, incoming = h.incoming + d.i
-                FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(u, s, q, r, i)
-                WHERE h.user_id = d.u AND h.stock_id = d.s
-                """, [SQLArray.ints(others.map(\.0.userId))] + Self.columns(others.map { ($0.0.stockId, $0.1) }))
-            guard r.affectedRows == others.count else {
-                throw EngineInvariantError(description: "release on a missing holding (\(others.count - r.affectedRows) rows)")
-            }
-        }
+        try LedgerTx(db).applyHoldingDeltas(rows.map {
+            LedgerTx.RowDelta(userId: $0.0.userId, stockId: $0.0.stockId, free: $0.1.free, reserved: $0.1.reserved,
+                              incoming: $0.1.incoming)
+        })
     }
 }

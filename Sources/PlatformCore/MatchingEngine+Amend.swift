@@ -86,19 +86,15 @@ extension MatchingEngine {
             }
         } else if delta > 0 && isBuy {
             try j.flushAccount(userId)
-            let r = try j.db.query("""
-                UPDATE accounts SET cash_cents = cash_cents - $1, reserved_cents = reserved_cents + $1
-                WHERE user_id = $2 AND cash_cents >= $1 RETURNING cash_cents, version
-                """, [delta, userId])
-            guard r.count == 1 else { throw Rejection(400, "insufficient funds") }
-            j.noteCash(userId: userId, r)
+            guard let row = try LedgerTx(j.db).reserveCashVersioned(userId, cents: delta) else {
+                throw Rejection(400, "insufficient funds")
+            }
+            j.noteCash(row)
         } else if delta > 0 {
             try j.flushHolding(userId, stockId: stockId)
-            let r = try j.db.query("""
-                UPDATE holdings SET quantity = quantity - $1, reserved = reserved + $1
-                WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
-                """, [delta, userId, stockId])
-            guard r.affectedRows == 1 else { throw Rejection(400, "insufficient shares") }
+            guard try LedgerTx(j.db).reserveShares(userId, stockId: stockId, shares: delta) else {
+                throw Rejection(400, "insufficient shares")
+            }
         }
     }
 

@@ -20,10 +20,7 @@ extension MatchingEngine {
             proceedsBound = try sellProceedsBound(q, limit: 0, st, owner: userId)
             try reserveProceeds(userId, proceedsBound, j)
             try j.flushHolding(userId, stockId: o.stockId)
-            let r = try db.query("""
-                UPDATE holdings SET quantity = quantity - $1 WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
-                """, [q, userId, o.stockId])
-            guard r.affectedRows == 1 else {
+            guard try LedgerTx(db).takeFreeShares(userId, stockId: o.stockId, shares: q) else {
                 j.addCash(userId, incoming: -proceedsBound)
                 throw Rejection(400, "insufficient shares")
             }
@@ -45,13 +42,10 @@ extension MatchingEngine {
             }
         }
         if o.isBuy {
-            let r = try db.query("""
-                UPDATE accounts SET cash_cents = cash_cents - $1 WHERE user_id = $2 RETURNING cash_cents, version
-                """, [result.cost, userId])
-            guard let left = r.int64(0, 0), left >= 0 else {
+            guard let left = try LedgerTx(db).debitCash(userId, cents: result.cost), left.cents >= 0 else {
                 throw EngineInvariantError(description: "market buy \(id) cost \(result.cost) beyond the locked balance")
             }
-            j.noteCash(userId: userId, r)
+            j.noteCash(left)
         }
         try record(takerId: id, userId: userId, o, st, result, proceedsBound: proceedsBound, j)
     }

@@ -22,7 +22,7 @@ extension MatchingEngine {
     func place(userId: Int64, _ o: PlaceOrderRequest, _ j: BatchJournal) throws {
         let db = j.db
         let st = try stockState(o.stockId, db)
-        let side: Side = o.isBuy ? .buy : .sell
+        let side: OrderSide = o.isBuy ? .buy : .sell
         let q = o.quantity
 
         switch o.type {
@@ -35,12 +35,10 @@ extension MatchingEngine {
             let proceedsBound: Int64
             if o.isBuy {
                 try j.flushAccount(userId)
-                let r = try db.query("""
-                    UPDATE accounts SET cash_cents = cash_cents - $1, reserved_cents = reserved_cents + $1
-                    WHERE user_id = $2 AND cash_cents >= $1 RETURNING cash_cents, version
-                    """, [escrow, userId])
-                guard r.count == 1 else { throw Rejection(400, "insufficient funds") }
-                j.noteCash(userId: userId, r)
+                guard let row = try LedgerTx(db).reserveCashVersioned(userId, cents: escrow) else {
+                    throw Rejection(400, "insufficient funds")
+                }
+                j.noteCash(row)
                 do { try reserveShares(userId, stockId: o.stockId, q, j) } catch {
                     j.addCash(userId, cash: escrow, reserved: -escrow)
                     throw error
@@ -50,11 +48,7 @@ extension MatchingEngine {
                 proceedsBound = try sellProceedsBound(q, limit: price, st, owner: userId)
                 try reserveProceeds(userId, proceedsBound, j)
                 try j.flushHolding(userId, stockId: o.stockId)
-                let r = try db.query("""
-                    UPDATE holdings SET quantity = quantity - $1, reserved = reserved + $1
-                    WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1
-                    """, [q, userId, o.stockId])
-                guard r.affectedRows == 1 else {
+                guard try LedgerTx(db).reserveShares(userId, stockId: o.stockId, shares: q) else {
                     j.addCash(userId, incoming: -proceedsBound)
                     throw Rejection(400, "insufficient shares")
                 }
@@ -159,14 +153,10 @@ extension MatchingEngine {
 
     func deposit(userId: Int64, cents: Int64, _ j: BatchJournal) throws {
         try j.flushAccount(userId)
-        let r = try j.db.query("""
-            INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
-            ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
-            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
-            RETURNING cash_cents, version
-            """, [userId, cents, Limits.maxCents])
-        guard r.count == 1 else { throw Rejection(400, "the balance would exceed the ledger's limit") }
-        j.noteCash(userId: userId, r)
-        j.addFlow(.init(userId: userId, kind: "deposit", cents: cents, stockId: nil, shares: 0))
+        guard let row = try LedgerTx(j.db).creditCashVersioned(userId, cents: cents, bound: Limits.maxCents) else {
+            throw Rejection(400, "the balance would exceed the ledger's limit")
+        }
+        j.noteCash(row)
+        j.addFlow(LedgerFlow(userId: userId, kind: .deposit, cents: cents))
     }
 }

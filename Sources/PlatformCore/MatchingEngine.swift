@@ -60,16 +60,10 @@ public final class MatchingEngine: @unchecked Sendable {
 
     /// Rebuilds the books from the ledger (retrying while PostgreSQL comes up) and starts the thread.
     public func start(waitSeconds: Double = 60) throws {
-        let deadline = Date().addingTimeInterval(waitSeconds)
-        while true {
-            do {
-                try rebuild()
-                break
-            } catch {
-                if Date() > deadline { throw error }
-                logger.warn("engine rebuild failed; retrying", [("error", .string("\(error)"))])
+        try PGConnection.retryUntilReady(logger: logger, seconds: waitSeconds, "engine rebuild failed; retrying") {
+            do { try rebuild() } catch {
                 db = nil
-                Thread.sleep(forTimeInterval: 0.5)
+                throw error
             }
         }
         let t = Thread { [self] in runLoop() }
@@ -367,7 +361,7 @@ public final class MatchingEngine: @unchecked Sendable {
     func inspectBooks() -> JSON {
         var orders: [JSON] = []
         for (stockId, st) in stocks.sorted(by: { $0.key < $1.key }) {
-            for side in [Side.buy, .sell] {
+            for side in [OrderSide.buy, .sell] {
                 for o in st.book.orders(side) {
                     orders.append(.object([("stock_tx_id", .string(String(o.id))), ("stock_id", .string(String(stockId))),
                                            ("user_id", .string(String(o.owner))), ("is_buy", .bool(side == .buy)),

@@ -50,10 +50,9 @@ public enum PlatformHTTP {
                 guard try tx.query("SELECT 1 FROM stocks WHERE id = $1", [stockId]).count == 1 else {
                     throw HTTPError(404, "unknown stock_id \(stockId)")
                 }
-                guard try LedgerOps.creditShares(tx, userId: user, stockId: stockId, shares: quantity) else {
+                guard try LedgerTx(tx).grantShares(user, stockId: stockId, shares: quantity) else {
                     throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares")
                 }
-                try LedgerOps.recordFlow(tx, userId: user, kind: "grant", stockId: stockId, shares: quantity)
                 let response = ok(.null)
                 try key?.record(tx, response)
                 return response

@@ -62,20 +62,6 @@ public enum PlatformSchema {
             FOR EACH ROW EXECUTE FUNCTION notify_wallet_change();
         """)
 
-    /// Resting orders accepted before the headroom columns existed get their incoming reserved.
-    static let incomingBackfill = Migration(202, "headroom of orders resting before migration 2", """
-        INSERT INTO accounts (user_id, incoming_cents)
-            SELECT user_id, SUM(remaining * price_cents) FROM stock_transactions
-            WHERE parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
-            GROUP BY user_id
-        ON CONFLICT (user_id) DO UPDATE SET incoming_cents = EXCLUDED.incoming_cents;
-        INSERT INTO holdings (user_id, stock_id, incoming)
-            SELECT user_id, stock_id, SUM(remaining) FROM stock_transactions
-            WHERE parent_id IS NULL AND is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
-            GROUP BY user_id, stock_id
-        ON CONFLICT (user_id, stock_id) DO UPDATE SET incoming = EXCLUDED.incoming;
-        """)
-
     /// A version per account row, bumped whenever its cash changes, so the wallet cache can
     /// compare-and-set and never re-cache a balance read before a later commit.
     static let accountVersions = Migration(203, "account versions for the wallet cache", """
@@ -100,6 +86,6 @@ public enum PlatformSchema {
         """)
 
     public static var allMigrations: [Migration] {
-        LedgerSchema.migrations + migrations + [walletNotify, incomingBackfill, accountVersions]
+        LedgerSchema.migrations + migrations + [walletNotify, LedgerSchema.platformIncomingBackfill, accountVersions]
     }
 }

@@ -30,22 +30,14 @@ let handlers = AuthHandlers(hasher: hasher, jwt: JWT(secret: secret),
                             tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
 
 // Schema and admin user before serving; PostgreSQL may still be starting, so retry for a while.
-let startDeadline = Clock.monotonicNanos() + 30_000_000_000
-while true {
-    do {
-        let db = try PGConnection(config.postgresConnInfo)
+do {
+    try PGConnection.whenReady(config.postgresConnInfo, logger: service.logger, seconds: 30) { db in
         try Migrator.apply(LedgerSchema.migrations, on: db)
-        try AdminBootstrap.ensure(db, password: adminPassword,
-                                  hasher: hasher, logger: service.logger)
-        break
-    } catch {
-        if Clock.monotonicNanos() > startDeadline {
-            service.logger.error("start-up failed", [("error", .string("\(error)"))])
-            exit(1)
-        }
-        service.logger.warn("start-up: database not ready, retrying", [("error", .string("\(error)"))])
-        usleep(500_000)
+        try AdminBootstrap.ensure(db, password: adminPassword, hasher: hasher, logger: service.logger)
     }
+} catch {
+    service.logger.error("start-up failed", [("error", .string("\(error)"))])
+    exit(1)
 }
 
 service.router.post("/authentication/register", mode: .blocking) { try handlers.register($0, $1) }

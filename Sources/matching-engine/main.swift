@@ -11,17 +11,8 @@ service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
 service.requireSecret("DT_REDIS_PASSWORD", "Redis")
 
 do {
-    let deadline = Date().addingTimeInterval(60)
-    while true {
-        do {
-            let db = try PGConnection(config.postgresConnInfo)
-            try Migrator.apply(PlatformSchema.allMigrations, on: db)
-            break
-        } catch {
-            if Date() > deadline { throw error }
-            service.logger.warn("waiting for PostgreSQL", [("error", .string("\(error)"))])
-            Thread.sleep(forTimeInterval: 0.5)
-        }
+    try PGConnection.whenReady(config.postgresConnInfo, logger: service.logger) { db in
+        try Migrator.apply(PlatformSchema.allMigrations, on: db)
     }
 } catch {
     service.logger.error("migrations failed", [("error", .string("\(error)"))])

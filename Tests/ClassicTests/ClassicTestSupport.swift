@@ -55,6 +55,9 @@ enum TestEnv {
         return db
     }
 
+    /// One group commit shared by every test engine (its lanes live as long as the process).
+    static let committer: CommitGroup? = value("DT_TEST_PG").map { CommitGroup(connInfo: $0, lanes: 2, maxBatch: 64) }
+
     static func redisEndpoint() throws -> Endpoint {
         guard let text = value("DT_TEST_REDIS"), let e = Endpoint(text) else {
             throw XCTSkipFailure("DT_TEST_REDIS is not set: run through scripts/test or export it (host:port)")
@@ -94,7 +97,9 @@ class ClassicTestCase: XCTestCase {
         start = Clock.wallMillis() + 120_000
         clock = ManualClock(start)
         source = FakeQuoteSource()
-        engine = ClassicEngine(clock: clock, quotes: QuoteCache(source: source, clock: clock), server: "test")
+        // Through the group commit, as the services run them.
+        engine = ClassicEngine(clock: clock, quotes: QuoteCache(source: source, clock: clock), server: "test",
+                               committer: TestEnv.committer)
     }
 
     override func tearDownWithError() throws {
