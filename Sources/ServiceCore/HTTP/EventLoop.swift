@@ -17,6 +17,8 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
     var nextId: UInt64 = 1
     private let completions = Mutex<[(UInt64, HTTPResponse, Bool, String, UInt64)]>([])
+    /// Work handed back to this loop by other threads (`runOnLoop`), e.g. an offloaded read's answer.
+    private let loopTasks = Mutex<[LoopTask]>([])
     private let stopRequested = Atomic<Bool>(false)
     private var draining = false
     private var drainDeadline: UInt64 = 0
@@ -70,7 +72,7 @@ final class EventLoop: @unchecked Sendable {
             for i in 0..<max(0, Int(n)) {
                 let tag = datas[i], mask = masks[i]
                 if tag == EventLoop.listenerTag { acceptAll() }
-                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions() }
+                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions(); runLoopTasks() }
                 else { handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask) }
             }
             let now = Clock.monotonicNanos() / 1_000_000
@@ -268,6 +270,24 @@ final class EventLoop: @unchecked Sendable {
             respond(conn, response, keepAlive: keepAlive && !draining, route: label, started: started)
             processInput(conn)
         }
+    }
+
+    /// Called from any thread: runs `task` on this loop's thread soon.
+    func runOnLoop(_ task: LoopTask) {
+        let wasEmpty = loopTasks.withLock { list in
+            list.append(task)
+            return list.count == 1
+        }
+        if wasEmpty { _ = cshim_eventfd_signal(wakeFd) }
+    }
+
+    private func runLoopTasks() {
+        let tasks = loopTasks.withLock { list -> [LoopTask] in
+            let taken = list
+            list.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for t in tasks { t.run() }
     }
 
     private var byId: [UInt64: Int32] = [:]

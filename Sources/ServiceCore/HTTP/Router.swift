@@ -55,9 +55,14 @@ public final class Router: @unchecked Sendable {
         add("POST", path, mode: mode, handler)
     }
 
-    /// An exact route answered through a `Responder` on the event loop (e.g. a long-lived stream).
+    /// An exact route answered through a `Responder` on the event loop (e.g. a long-lived stream,
+    /// or a read from Redis through `Responder.redis` with `Responder.offload` for what must block).
     public func addAsync(_ method: String, _ path: String, _ handler: @escaping AsyncHandler) {
         exact[path, default: [:]][method] = Route.async("\(method) \(path)", handler)
+    }
+
+    public func getAsync(_ path: String, _ handler: @escaping AsyncHandler) {
+        addAsync("GET", path, handler)
     }
 
     /// Any method on any path starting with `prefix` (longest prefix wins).
