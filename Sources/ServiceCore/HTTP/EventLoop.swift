@@ -176,7 +176,16 @@ final class EventLoop: @unchecked Sendable {
                 respond(conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
             case .head(var request, let headLength, let bodyLength):
                 request.remoteAddress = conn.remoteAddress
-                if request.expectsContinue && conn.pendingInput < headLength + bodyLength {
+                if conn.pendingInput >= headLength + bodyLength {
+                    // The whole request is here (the usual case): dispatch it without parking it.
+                    let start = conn.readPos + headLength
+                    if bodyLength > 0 { request.body = Array(conn.inbuf[start..<(start + bodyLength)]) }
+                    conn.readPos = start + bodyLength
+                    conn.requestStarted = conn.pendingInput > 0 ? conn.lastActive : 0
+                    dispatch(conn, request)
+                    continue
+                }
+                if request.expectsContinue {
                     guard answerExpectation(conn, request) else { break }
                 }
                 conn.pendingHead = (request, headLength, bodyLength)
@@ -308,7 +317,7 @@ final class EventLoop: @unchecked Sendable {
                 conn.file = (fd, body.length, body)
             }
         }
-        let keep = keepAlive && response.header("connection")?.lowercased() != "close"
+        let keep = keepAlive && !response.closesConnection
         response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)
         if !keep { conn.closeAfterWrite = true }
         server.metrics.record(shard: index, route: route, status: response.status,

@@ -30,10 +30,16 @@ public struct HTTPResponse: Sendable {
         json(.object([("success", .bool(false)), ("data", .object([("error", .string(message))]))]), status: status)
     }
 
+    /// First value of a header, matching the name in any ASCII case.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        for h in headers where h.name.lowercased() == lower { return h.value }
+        for h in headers where asciiCaseInsensitiveEqual(h.name, name) { return h.value }
         return nil
+    }
+
+    /// The handler set `Connection: close` (any case): the connection ends after this answer.
+    var closesConnection: Bool {
+        guard let v = header("connection") else { return false }
+        return asciiCaseInsensitiveEqual(v, "close")
     }
 }
 
@@ -76,6 +82,38 @@ enum StatusText {
         default: return "Status"
         }
     }
+
+    /// `HTTP/1.1 <code> <reason>\r\n` for every code 100–599, built once: no formatting per response.
+    static let lines: [[UInt8]] = (100..<600).map { Array("HTTP/1.1 \($0) \(reason($0))\r\n".utf8) }
+
+    static func line(_ code: Int) -> [UInt8] {
+        (100..<600).contains(code) ? lines[code - 100] : Array("HTTP/1.1 \(code) \(reason(code))\r\n".utf8)
+    }
+}
+
+/// Fixed pieces of a response head, as bytes.
+private enum Wire {
+    static let colonSpace: [UInt8] = Array(": ".utf8)
+    static let crlf: [UInt8] = [13, 10]
+    static let contentLength: [UInt8] = Array("Content-Length: ".utf8)
+    static let chunked: [UInt8] = Array("Transfer-Encoding: chunked\r\n".utf8)
+    static let close: [UInt8] = Array("Connection: close\r\n".utf8)
+}
+
+/// Appends a string's UTF-8 with one copy (its storage is contiguous for native strings).
+@inline(__always)
+func appendUTF8(_ s: String, to out: inout [UInt8]) {
+    if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil { out.append(contentsOf: s.utf8) }
+}
+
+/// ASCII case-insensitive equality, without making lower-cased copies.
+func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    for (x, y) in zip(a.utf8, b.utf8) where x != y {
+        let lx = x >= 0x41 && x <= 0x5a ? x | 0x20 : x, ly = y >= 0x41 && y <= 0x5a ? y | 0x20 : y
+        if lx != ly { return false }
+    }
+    return true
 }
 
 extension HTTPResponse {
@@ -89,23 +127,24 @@ extension HTTPResponse {
     /// Appends only the head, for a body streamed after it: `Content-Length` when known, else
     /// `Transfer-Encoding: chunked` (when `chunked`) or neither (the close ends the body).
     func serializeHead(into out: inout [UInt8], contentLength: Int?, chunked: Bool, keepAlive: Bool, date: [UInt8]) {
-        out.append(contentsOf: "HTTP/1.1 \(status) \(StatusText.reason(status))\r\n".utf8)
+        out.reserveCapacity(out.count + 160 + (headOnlyLength == nil && bodyFile == nil ? body.count : 0))
+        out.append(contentsOf: StatusText.line(status))
         for h in headers {
-            out.append(contentsOf: h.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: h.value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+            appendUTF8(h.name, to: &out)
+            out.append(contentsOf: Wire.colonSpace)
+            appendUTF8(h.value, to: &out)
+            out.append(contentsOf: Wire.crlf)
         }
         if let length = contentLength {
-            out.append(contentsOf: "Content-Length: ".utf8)
+            out.append(contentsOf: Wire.contentLength)
             appendDecimal(length, to: &out)
-            out.append(contentsOf: "\r\n".utf8)
+            out.append(contentsOf: Wire.crlf)
         } else if chunked {
-            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
+            out.append(contentsOf: Wire.chunked)
         }
         out.append(contentsOf: date)
-        if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
-        out.append(contentsOf: "\r\n".utf8)
+        if !keepAlive { out.append(contentsOf: Wire.close) }
+        out.append(contentsOf: Wire.crlf)
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.

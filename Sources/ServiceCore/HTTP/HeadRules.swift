@@ -43,7 +43,11 @@ enum HeadRules {
             return
         }
         // uri-host [":" port]: reg-name, IPv4 or an IP literal in brackets (RFC 3986 §3.2.2).
-        guard host.utf8.allSatisfy(isHostByte) else { throw HTTPError(400, "malformed Host header") }
+        let table = hostBytes
+        for b in host.utf8 {
+            let ok = b < 64 ? table.0 >> UInt64(b) & 1 != 0 : b < 128 && table.1 >> UInt64(b - 64) & 1 != 0
+            guard ok else { throw HTTPError(400, "malformed Host header") }
+        }
     }
 
     private static func checkExpect(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
@@ -57,14 +61,14 @@ enum HeadRules {
         }
     }
 
-    private static func isHostByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "-._~%!$&'()*+,;=:[]".utf8.contains(b)
+    /// Letters, digits and `-._~%!$&'()*+,;=:[]`, as a bitmap over ASCII (checked per byte of every Host).
+    private static let hostBytes: (UInt64, UInt64) = {
+        var low: UInt64 = 0, high: UInt64 = 0
+        for b in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]".utf8 {
+            if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
         }
-    }
+        return (low, high)
+    }()
 }
 
 extension HTTPRequest {
