@@ -164,18 +164,13 @@ package enum HTTPParser {
         return nil
     }
 
-    /// RFC 9110 tchar: letters, digits and `!#$%&'*+-.^_`|~`, as a bitmap over ASCII.
-    private static let tokenBytes: (UInt64, UInt64) = {
-        var low: UInt64 = 0, high: UInt64 = 0
-        for b in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+-.^_`|~".utf8 {
-            if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
-        }
-        return (low, high)
-    }()
+    /// RFC 9110 tchar: letters, digits and ``!#$%&'*+-.^_`|~``, as a bitmap over ASCII (bit b of
+    /// the first word for bytes below 64, bit b-64 of the second); constants, so no lazy global.
+    static let tokenLow: UInt64 = 0x03ff_6cfa_0000_0000, tokenHigh: UInt64 = 0x57ff_ffff_c7ff_fffe
 
     @inline(__always)
     static func isTokenChar(_ b: UInt8) -> Bool {
-        b < 64 ? tokenBytes.0 >> UInt64(b) & 1 != 0 : b < 128 && tokenBytes.1 >> UInt64(b - 64) & 1 != 0
+        b < 64 ? tokenLow >> UInt64(b) & 1 != 0 : b < 128 && tokenHigh >> UInt64(b - 64) & 1 != 0
     }
 }
 

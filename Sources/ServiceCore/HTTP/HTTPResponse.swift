@@ -91,13 +91,18 @@ enum StatusText {
     }
 }
 
-/// Fixed pieces of a response head, as bytes.
+/// Fixed pieces of a response head (static strings: no lazily made globals on the hot path).
 private enum Wire {
-    static let colonSpace: [UInt8] = Array(": ".utf8)
-    static let crlf: [UInt8] = [13, 10]
-    static let contentLength: [UInt8] = Array("Content-Length: ".utf8)
-    static let chunked: [UInt8] = Array("Transfer-Encoding: chunked\r\n".utf8)
-    static let close: [UInt8] = Array("Connection: close\r\n".utf8)
+    static let colonSpace: StaticString = ": "
+    static let crlf: StaticString = "\r\n"
+    static let contentLength: StaticString = "Content-Length: "
+    static let chunked: StaticString = "Transfer-Encoding: chunked\r\n"
+    static let close: StaticString = "Connection: close\r\n"
+}
+
+@inline(__always)
+private func append(_ s: StaticString, to out: inout [UInt8]) {
+    s.withUTF8Buffer { out.append(contentsOf: $0) }
 }
 
 /// Appends a string's UTF-8 with one copy (its storage is contiguous for native strings).
@@ -131,20 +136,20 @@ extension HTTPResponse {
         out.append(contentsOf: StatusText.line(status))
         for h in headers {
             appendUTF8(h.name, to: &out)
-            out.append(contentsOf: Wire.colonSpace)
+            append(Wire.colonSpace, to: &out)
             appendUTF8(h.value, to: &out)
-            out.append(contentsOf: Wire.crlf)
+            append(Wire.crlf, to: &out)
         }
         if let length = contentLength {
-            out.append(contentsOf: Wire.contentLength)
+            append(Wire.contentLength, to: &out)
             appendDecimal(length, to: &out)
-            out.append(contentsOf: Wire.crlf)
+            append(Wire.crlf, to: &out)
         } else if chunked {
-            out.append(contentsOf: Wire.chunked)
+            append(Wire.chunked, to: &out)
         }
         out.append(contentsOf: date)
-        if !keepAlive { out.append(contentsOf: Wire.close) }
-        out.append(contentsOf: Wire.crlf)
+        if !keepAlive { append(Wire.close, to: &out) }
+        append(Wire.crlf, to: &out)
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.

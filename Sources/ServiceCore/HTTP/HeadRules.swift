@@ -43,11 +43,8 @@ enum HeadRules {
             return
         }
         // uri-host [":" port]: reg-name, IPv4 or an IP literal in brackets (RFC 3986 §3.2.2).
-        let table = hostBytes
-        for b in host.utf8 {
-            let ok = b < 64 ? table.0 >> UInt64(b) & 1 != 0 : b < 128 && table.1 >> UInt64(b - 64) & 1 != 0
-            guard ok else { throw HTTPError(400, "malformed Host header") }
-        }
+        let valid = host.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isHostByte) } ?? host.utf8.allSatisfy(isHostByte)
+        guard valid else { throw HTTPError(400, "malformed Host header") }
     }
 
     private static func checkExpect(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
@@ -61,14 +58,13 @@ enum HeadRules {
         }
     }
 
-    /// Letters, digits and `-._~%!$&'()*+,;=:[]`, as a bitmap over ASCII (checked per byte of every Host).
-    private static let hostBytes: (UInt64, UInt64) = {
-        var low: UInt64 = 0, high: UInt64 = 0
-        for b in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:[]".utf8 {
-            if b < 64 { low |= 1 << UInt64(b) } else { high |= 1 << UInt64(b - 64) }
-        }
-        return (low, high)
-    }()
+    /// Letters, digits and `-._~%!$&'()*+,;=:[]`, as a bitmap over ASCII like `HTTPParser.tokenLow`.
+    static let hostLow: UInt64 = 0x2fff_7ff2_0000_0000, hostHigh: UInt64 = 0x47ff_fffe_afff_fffe
+
+    @inline(__always)
+    static func isHostByte(_ b: UInt8) -> Bool {
+        b < 64 ? hostLow >> UInt64(b) & 1 != 0 : b < 128 && hostHigh >> UInt64(b - 64) & 1 != 0
+    }
 }
 
 extension HTTPRequest {
