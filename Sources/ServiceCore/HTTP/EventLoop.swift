@@ -22,8 +22,6 @@ final class EventLoop: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private var draining = false
     private var drainDeadline: UInt64 = 0
-    private let readBuffer: UnsafeMutablePointer<UInt8>
-    private let readBufferSize = 64 * 1024
     private(set) var dateLine: [UInt8] = []
     private var lastTick: UInt64 = 0
     private var context: WorkerContext?
@@ -43,7 +41,6 @@ final class EventLoop: @unchecked Sendable {
         epfd = cshim_epoll_create()
         wakeFd = cshim_eventfd()
         guard epfd >= 0, wakeFd >= 0 else { throw HTTPServerError.system("epoll/eventfd", errno) }
-        readBuffer = .allocate(capacity: readBufferSize)
         _ = cshim_epoll_add(epfd, wakeFd, CSHIM_EPOLLIN, EventLoop.wakeTag)
         _ = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag)
         listening = true
@@ -51,7 +48,6 @@ final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
-        readBuffer.deallocate()
         close(epfd)
         close(wakeFd)
     }
@@ -133,9 +129,11 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func readFrom(_ conn: Connection) {
-        let n = read(conn.fd, readBuffer, readBufferSize)
+        conn.reserveInput(4096)
+        let free = conn.inbuf.count - conn.inCount, at = conn.inCount
+        let n = conn.inbuf.withUnsafeMutableBytes { read(conn.fd, $0.baseAddress! + at, free) }
         if n > 0 {
-            conn.inbuf.append(contentsOf: UnsafeBufferPointer(start: readBuffer, count: n))
+            conn.inCount += n
             conn.lastActive = Clock.monotonicNanos() / 1_000_000
             if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight { conn.requestStarted = conn.lastActive }
             processInput(conn)
@@ -162,8 +160,9 @@ final class EventLoop: @unchecked Sendable {
                 dispatch(conn, request)
                 continue
             }
+            let from = conn.readPos, to = conn.inCount
             let parsed = conn.inbuf.withUnsafeBufferPointer { all in
-                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[conn.readPos...]), limits: server.limits)
+                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[from..<to]), limits: server.limits)
             }
             switch parsed {
             case .incomplete:
@@ -446,8 +445,7 @@ final class EventLoop: @unchecked Sendable {
                 if now &- conn.requestStarted > limits.requestMillis {
                     // A request was begun but not finished in time (slow or stalled client).
                     conn.pendingHead = nil
-                    conn.inbuf.removeAll()
-                    conn.readPos = 0
+                    conn.dropInput()
                     respond(conn, .error(408, "request not completed in time"), keepAlive: false, route: "timeout", started: Clock.monotonicNanos())
                     flush(conn)
                 }

@@ -100,15 +100,39 @@ private enum Wire {
     static let close: StaticString = "Connection: close\r\n"
 }
 
-@inline(__always)
-private func append(_ s: StaticString, to out: inout [UInt8]) {
-    s.withUTF8Buffer { out.append(contentsOf: $0) }
-}
+/// Copies pieces of a response head into a buffer sized for them beforehand.
+private struct HeadWriter {
+    let buf: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
 
-/// Appends a string's UTF-8 with one copy (its storage is contiguous for native strings).
-@inline(__always)
-func appendUTF8(_ s: String, to out: inout [UInt8]) {
-    if s.utf8.withContiguousStorageIfAvailable({ out.append(contentsOf: $0) }) == nil { out.append(contentsOf: s.utf8) }
+    init(_ buf: UnsafeMutableBufferPointer<UInt8>) { self.buf = buf }
+
+    @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let src = bytes.baseAddress, let dst = buf.baseAddress, bytes.count > 0 else { return }
+        (dst + count).update(from: src, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+    mutating func put(_ s: StaticString) { s.withUTF8Buffer { put($0) } }
+
+    mutating func put(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ put($0) }) == nil { put(Array(s.utf8)) }
+    }
+
+    /// A length (never negative), in decimal.
+    mutating func putDecimal(_ value: Int) {
+        guard let dst = buf.baseAddress else { return }
+        var v = max(0, value), n = 1
+        while v >= 10 { n += 1; v /= 10 }
+        v = max(0, value)
+        for i in stride(from: count + n - 1, through: count, by: -1) {
+            dst[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            v /= 10
+        }
+        count += n
+    }
 }
 
 /// ASCII case-insensitive equality, without making lower-cased copies.
@@ -132,24 +156,35 @@ extension HTTPResponse {
     /// Appends only the head, for a body streamed after it: `Content-Length` when known, else
     /// `Transfer-Encoding: chunked` (when `chunked`) or neither (the close ends the body).
     func serializeHead(into out: inout [UInt8], contentLength: Int?, chunked: Bool, keepAlive: Bool, date: [UInt8]) {
-        out.reserveCapacity(out.count + 160 + (headOnlyLength == nil && bodyFile == nil ? body.count : 0))
-        out.append(contentsOf: StatusText.line(status))
-        for h in headers {
-            appendUTF8(h.name, to: &out)
-            append(Wire.colonSpace, to: &out)
-            appendUTF8(h.value, to: &out)
-            append(Wire.crlf, to: &out)
+        // Sized first, then written with plain copies and appended once: one capacity check
+        // instead of one per piece (this runs for every response).
+        let status = StatusText.line(self.status)
+        var size = status.count + date.count + Wire.crlf.utf8CodeUnitCount
+        for h in headers { size += h.name.utf8.count + h.value.utf8.count + 4 }
+        if contentLength != nil { size += Wire.contentLength.utf8CodeUnitCount + 20 + 2 }
+        else if chunked { size += Wire.chunked.utf8CodeUnitCount }
+        if !keepAlive { size += Wire.close.utf8CodeUnitCount }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buf in
+            var w = HeadWriter(buf)
+            w.put(status)
+            for h in headers {
+                w.put(h.name)
+                w.put(Wire.colonSpace)
+                w.put(h.value)
+                w.put(Wire.crlf)
+            }
+            if let length = contentLength {
+                w.put(Wire.contentLength)
+                w.putDecimal(length)
+                w.put(Wire.crlf)
+            } else if chunked {
+                w.put(Wire.chunked)
+            }
+            w.put(date)
+            if !keepAlive { w.put(Wire.close) }
+            w.put(Wire.crlf)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<w.count]))
         }
-        if let length = contentLength {
-            append(Wire.contentLength, to: &out)
-            appendDecimal(length, to: &out)
-            append(Wire.crlf, to: &out)
-        } else if chunked {
-            append(Wire.chunked, to: &out)
-        }
-        out.append(contentsOf: date)
-        if !keepAlive { append(Wire.close, to: &out) }
-        append(Wire.crlf, to: &out)
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.
