@@ -29,6 +29,8 @@ final class EventLoop: @unchecked Sendable {
     /// Descriptors owned by async handlers (upstream sockets), by fd, with their epoll ids.
     var watchers: [Int32: (id: UInt64, events: IOEvents, watcher: FDWatcher)] = [:]
     var tickers: [(UInt64) -> Void] = []
+    /// Run once after each batch of events (e.g. to send what handlers queued, in one write).
+    var afterEvents: [() -> Void] = []
     private(set) lazy var io = LoopIO(loop: self)
     /// Set while a request is dispatched: an async handler answering at once must not re-enter processInput.
     var dispatching = false
@@ -73,6 +75,7 @@ final class EventLoop: @unchecked Sendable {
             }
             let now = Clock.monotonicNanos() / 1_000_000
             if now &- lastTick >= 250 { tick(now) }
+            for body in afterEvents { body() }
             if draining && (connections.isEmpty || now >= drainDeadline) { break }
         }
         for conn in connections.values { closeConnection(conn) }

@@ -3,7 +3,9 @@ import Foundation
 
 /// A Redis connection on an event loop: commands are written without blocking and each reply is
 /// handed to its callback from a loop event, so an async route can read Redis without holding a
-/// worker. One per loop (`Responder.redis`); loop-thread only.
+/// worker. One per loop (`Responder.redis`); loop-thread only. Commands queued while the loop
+/// handles one batch of events go out in one write after it (pipelined), so a burst of reads
+/// costs Redis and the loop one system call each way rather than one per request.
 ///
 /// Failure never waits: a callback gets nil when Redis is unreachable, the connection breaks, or
 /// no reply came within `timeoutMillis` (a hung Redis: the connection is then dropped), and for
@@ -28,6 +30,8 @@ public final class LoopRedis: FDWatcher {
     private var waiting: [(deadline: UInt64, done: Callback)] = []
     private var waitingHead = 0
     private var retryAt: UInt64 = 0
+    /// Commands were added since the last write.
+    private var queued = false
     private let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 * 1024, alignment: 1)
 
     public init(_ target: RedisTarget, io: LoopIO, timeoutMillis: UInt64 = 250, retryMillis: UInt64 = 500) {
@@ -36,6 +40,7 @@ public final class LoopRedis: FDWatcher {
         self.timeoutMillis = timeoutMillis
         self.retryMillis = retryMillis
         io.onTick { [weak self] now in self?.expire(now) }
+        io.afterEvents { [weak self] in self?.flushQueued() }
     }
 
     deinit {
@@ -53,7 +58,7 @@ public final class LoopRedis: FDWatcher {
         guard pending < maxPending, fd >= 0 || open(now) else { done(nil); return }
         RESP.encode(args, into: &out)
         waiting.append((now + timeoutMillis, done))
-        if connected { flush() }
+        queued = true   // written after this batch of loop events, with the commands of other requests
     }
 
     public func send(_ args: [String], _ done: @escaping Callback) {
@@ -91,6 +96,12 @@ public final class LoopRedis: FDWatcher {
             guard fd >= 0 else { return }
         }
         flush()
+    }
+
+    private func flushQueued() {
+        guard queued else { return }
+        queued = false
+        if connected { flush() }
     }
 
     private func flush() {
