@@ -13,6 +13,11 @@ import Foundation
 /// Callers treat nil as a miss (the balance read falls back to PostgreSQL).
 public final class LoopRedis: FDWatcher {
     public typealias Callback = (RedisReply?) -> Void
+    /// A named struct rather than a tuple: tuple arrays make the runtime look up their metadata per use.
+    private struct Waiter {
+        let deadline: UInt64
+        let done: Callback
+    }
 
     private let target: RedisTarget
     private let io: LoopIO
@@ -27,7 +32,7 @@ public final class LoopRedis: FDWatcher {
     private var outPos = 0
     private var input: [UInt8] = []
     /// Replies arrive in command order: the head of this queue gets the next one.
-    private var waiting: [(deadline: UInt64, done: Callback)] = []
+    private var waiting: [Waiter] = []
     private var waitingHead = 0
     private var retryAt: UInt64 = 0
     /// Commands were added since the last write.
@@ -57,7 +62,7 @@ public final class LoopRedis: FDWatcher {
         let now = Clock.monotonicNanos() / 1_000_000
         guard pending < maxPending, fd >= 0 || open(now) else { done(nil); return }
         RESP.encode(args, into: &out)
-        waiting.append((now + timeoutMillis, done))
+        waiting.append(Waiter(deadline: now + timeoutMillis, done: done))
         queued = true   // written after this batch of loop events, with the commands of other requests
     }
 
@@ -77,7 +82,7 @@ public final class LoopRedis: FDWatcher {
         io.watch(fd, [.readable, .writable], self)
         if let password = target.password {
             RESP.encode([Array("AUTH".utf8), Array(password.utf8)], into: &out)
-            waiting.append((now + timeoutMillis, { [weak self] reply in
+            waiting.append(Waiter(deadline: now + timeoutMillis, done: { [weak self] reply in
                 // Refused: every command behind it would get NOAUTH; treat Redis as down.
                 if case .error = reply { self?.fail() }
             }))
