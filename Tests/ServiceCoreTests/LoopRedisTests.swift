@@ -127,6 +127,25 @@ final class LoopRedisTests: XCTestCase {
         XCTAssertLessThan(waited, 1.5, "bounded by the timeout plus one tick")
     }
 
+    /// Names are looked up off the calling thread: `address()` never waits for DNS.
+    func testHostResolverNeverBlocksTheCaller() {
+        XCTAssertEqual(HostResolver("127.0.0.1").address(), "127.0.0.1", "a numeric host needs no lookup")
+        let local = HostResolver("localhost"), nowhere = HostResolver("no-such-host.invalid")
+        var found: String?
+        let deadline = Date().addingTimeInterval(5)
+        while found == nil && Date() < deadline {
+            let t0 = Date()
+            found = local.address()
+            _ = nowhere.address()
+            XCTAssertLessThan(Date().timeIntervalSince(t0), 0.05, "address() waited")
+            if found == nil { usleep(5_000) }
+        }
+        let address = try? XCTUnwrap(found, "localhost was never resolved")
+        var v4 = in_addr(), v6 = in6_addr()
+        XCTAssertTrue(inet_pton(AF_INET, address ?? "", &v4) == 1 || inet_pton(AF_INET6, address ?? "", &v6) == 1, "\(address ?? "nil") is not numeric")
+        XCTAssertNil(nowhere.address(), "an unknown name has no address")
+    }
+
     /// `offload` runs on a worker and answers back on the loop; with the pool full it gets 503.
     func testOffloadAnswersFromAWorkerAnd503WhenThePoolIsFull() throws {
         var opts = HTTPServerOptions()

@@ -7,7 +7,8 @@ import Foundation
 /// handles one batch of events go out in one write after it (pipelined), so a burst of reads
 /// costs Redis and the loop one system call each way rather than one per request.
 ///
-/// Failure never waits: a callback gets nil when Redis is unreachable, the connection breaks, or
+/// Failure never waits: a callback gets nil when Redis is unreachable (or its name is still being
+/// looked up, off the loop: `HostResolver`), the connection breaks, or
 /// no reply came within `timeoutMillis` (a hung Redis: the connection is then dropped), and for
 /// `retryMillis` after a failure new commands get nil at once instead of reconnecting per request.
 /// Callers treat nil as a miss (the balance read falls back to PostgreSQL).
@@ -21,6 +22,8 @@ public final class LoopRedis: FDWatcher {
 
     private let target: RedisTarget
     private let io: LoopIO
+    /// `target`'s host as a numeric address, looked up off the loop.
+    private let resolver: HostResolver
     let timeoutMillis: UInt64
     let retryMillis: UInt64
     /// Commands waiting for a reply; beyond this, new ones fail at once (bounded memory).
@@ -42,6 +45,7 @@ public final class LoopRedis: FDWatcher {
     public init(_ target: RedisTarget, io: LoopIO, timeoutMillis: UInt64 = 250, retryMillis: UInt64 = 500) {
         self.target = target
         self.io = io
+        resolver = HostResolver(target.endpoint.host)
         self.timeoutMillis = timeoutMillis
         self.retryMillis = retryMillis
         io.onTick { [weak self] now in self?.expire(now) }
@@ -74,9 +78,13 @@ public final class LoopRedis: FDWatcher {
 
     /// Starts a non-blocking connect (AUTH queued first); false while Redis is known down.
     private func open(_ now: UInt64) -> Bool {
-        guard now >= retryAt else { return false }
-        let s = cshim_connect_start(target.endpoint.host, Int32(target.endpoint.port))
-        guard s >= 0 else { retryAt = now + retryMillis; return false }
+        guard now >= retryAt, let host = resolver.address() else { return false }
+        let s = cshim_connect_start(host, Int32(target.endpoint.port))
+        guard s >= 0 else {
+            resolver.invalidate()
+            retryAt = now + retryMillis
+            return false
+        }
         fd = s
         connected = false
         io.watch(fd, [.readable, .writable], self)
@@ -171,6 +179,8 @@ public final class LoopRedis: FDWatcher {
 
     /// Drops the connection and answers every waiting command with nil.
     private func fail() {
+        // Never connected: the name may point somewhere else by now.
+        if !connected { resolver.invalidate() }
         if fd >= 0 {
             io.unwatch(fd)
             close(fd)
