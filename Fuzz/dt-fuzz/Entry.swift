@@ -3,7 +3,7 @@ import Foundation
 import CFuzzDriver
 #endif
 
-// The target is chosen by DT_FUZZ_TARGET (http | json), read once: libFuzzer owns argv.
+// The target is chosen by DT_FUZZ_TARGET (http | json | resp), read once: libFuzzer owns argv.
 let fuzzTarget = ProcessInfo.processInfo.environment["DT_FUZZ_TARGET"] ?? "http"
 
 /// One input through the chosen target (libFuzzer's conventional entry point name).

@@ -1,13 +1,15 @@
 import ServiceCore
 
-/// The two fuzz targets: the HTTP request-head parser and the JSON parser. Each checks
+/// The fuzz targets: the HTTP request-head parser, the JSON parser and the Redis reply (RESP)
+/// parser of the event-loop Redis client. Each checks
 /// invariants on top of "does not crash": a failed `precondition` is a finding.
 enum FuzzTargets {
     static func run(_ name: String, _ bytes: UnsafeBufferPointer<UInt8>) {
         switch name {
         case "http": http(bytes)
         case "json": json(bytes)
-        default: fatalError("unknown fuzz target \(name): use http or json")
+        case "resp": resp(bytes)
+        default: fatalError("unknown fuzz target \(name): use http, json or resp")
         }
     }
 
@@ -39,6 +41,16 @@ enum FuzzTargets {
             for part in request.query.split(separator: "&") {
                 _ = request.queryParam(String(part.split(separator: "=").first ?? ""))
             }
+        }
+    }
+
+    static func resp(_ bytes: UnsafeBufferPointer<UInt8>) {
+        let raw = UnsafeRawBufferPointer(bytes)
+        guard case .reply(_, let length) = RESP.parse(raw) else { return }
+        precondition(length > 0 && length <= bytes.count, "reply length out of range")
+        // A reply cut short is incomplete: never a different reply, never garbage.
+        for cut in [length - 1, length / 2, 1] where cut > 0 && cut < length {
+            precondition(RESP.parse(UnsafeRawBufferPointer(rebasing: raw[..<cut])) == .incomplete, "prefix of \(cut) bytes not incomplete")
         }
     }
 

@@ -74,18 +74,7 @@ public enum PlatformHTTP {
             return try keyed(request, ctx, user) { engine.deposit(userId: user, cents: cents, key: $0) }
         }
 
-        router.get(E.getWalletBalance.path) { request, ctx in
-            let user = try userId(request)
-            let cents: Int64
-            if let cached = engine.walletCache.read({ try ctx.redis() }, userId: user) {
-                cents = cached
-            } else {
-                let read = try PlatformReads.balanceCents(ctx.postgres(), userId: user)
-                cents = read.cents
-                engine.walletCache.fill({ try ctx.redis() }, userId: user, cents: read.cents, version: read.version)
-            }
-            return ok(.object([("balance", Money.json(cents))]))
-        }
+        registerBalance(on: router, engine: engine)
 
         router.get(E.getWalletTransactions.path) { request, ctx in
             ok(try PlatformReads.walletTransactions(ctx.postgres(), userId: userId(request)))

@@ -118,8 +118,8 @@ public struct GatewayProof: Sendable {
     }
 
     static func unhex(_ text: Substring) -> [UInt8]? {
-        let chars = Array(text.utf8)
-        guard chars.count % 2 == 0 else { return nil }
+        let utf8 = text.utf8
+        guard utf8.count % 2 == 0 else { return nil }
         func nibble(_ c: UInt8) -> UInt8? {
             switch c {
             case 0x30...0x39: return c - 0x30
@@ -128,13 +128,13 @@ public struct GatewayProof: Sendable {
             default: return nil
             }
         }
+        // Straight from the string's bytes (every service request carries one of these).
         var out: [UInt8] = []
-        out.reserveCapacity(chars.count / 2)
-        var i = 0
-        while i < chars.count {
-            guard let hi = nibble(chars[i]), let lo = nibble(chars[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
+        out.reserveCapacity(utf8.count / 2)
+        var high: UInt8? = nil
+        for c in utf8 {
+            guard let n = nibble(c) else { return nil }
+            if let h = high { out.append(h << 4 | n); high = nil } else { high = n }
         }
         return out
     }

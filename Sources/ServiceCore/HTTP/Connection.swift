@@ -1,10 +1,15 @@
+import Glibc
+
 /// One client socket, owned by a single event loop thread.
 final class Connection {
     let fd: Int32
     let id: UInt64
     let remoteAddress: String
-    /// Received bytes not yet consumed; `readPos` is where the next request starts.
-    var inbuf: [UInt8] = []
+    /// Received bytes: `inbuf[readPos..<inCount]` are not consumed yet (`readPos` is where the
+    /// next request starts). The socket is read straight into the array, whose own count is
+    /// its capacity, so consuming input only moves the two indices.
+    var inbuf = [UInt8](repeating: 0, count: 4096)
+    var inCount = 0
     var readPos = 0
     /// Encoded responses waiting for the socket; `outPos` bytes of it are already written.
     var outbuf: [UInt8] = []
@@ -33,10 +38,9 @@ final class Connection {
         self.id = id
         self.remoteAddress = remoteAddress
         self.lastActive = now
-        inbuf.reserveCapacity(4096)
     }
 
-    var pendingInput: Int { inbuf.count - readPos }
+    var pendingInput: Int { inCount - readPos }
     var hasOutput: Bool { outPos < outbuf.count || file != nil }
     /// A response is still being produced (worker, async handler or stream): the next one waits.
     var busy: Bool { inFlight || streaming }
@@ -44,12 +48,36 @@ final class Connection {
 
     /// Drops consumed input so the buffer does not grow with a long keep-alive session.
     func compactInput() {
-        if readPos == inbuf.count {
-            inbuf.removeAll(keepingCapacity: true)
+        if readPos == inCount {
             readPos = 0
+            inCount = 0
         } else if readPos > 32 * 1024 {
-            inbuf.removeFirst(readPos)
-            readPos = 0
+            shiftInput()
         }
+    }
+
+    /// Room for at least `want` more bytes after `inCount` (doubling, so a large body takes
+    /// few reads).
+    func reserveInput(_ want: Int) {
+        if inbuf.count - inCount >= want { return }
+        if readPos > 0 { shiftInput() }
+        if inbuf.count - inCount < want { inbuf.append(contentsOf: repeatElement(0, count: max(inbuf.count, want))) }
+    }
+
+    /// Moves the unconsumed bytes to the front.
+    private func shiftInput() {
+        let pending = inCount - readPos
+        if pending > 0 {
+            let from = readPos
+            inbuf.withUnsafeMutableBytes { raw in _ = memmove(raw.baseAddress!, raw.baseAddress! + from, pending) }
+        }
+        readPos = 0
+        inCount = pending
+    }
+
+    /// Forgets all received input (a timed-out request).
+    func dropInput() {
+        readPos = 0
+        inCount = 0
     }
 }

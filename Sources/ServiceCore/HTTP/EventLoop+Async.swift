@@ -22,7 +22,7 @@ extension EventLoop {
         // Unknown length: chunked to an HTTP/1.1 client, else the end of the body is the close.
         let chunked = contentLength == nil && responder.http11 && !responder.isHead
         responder.chunked = chunked
-        var keep = responder.keepAlive && !isDraining && head.header("connection")?.lowercased() != "close"
+        var keep = responder.keepAlive && !isDraining && !head.closesConnection
         if contentLength == nil && !chunked { keep = false }
         head.serializeHead(into: &conn.outbuf, contentLength: responder.isHead ? 0 : contentLength, chunked: chunked,
                            keepAlive: keep, date: dateLine)

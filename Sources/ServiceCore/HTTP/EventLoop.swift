@@ -17,11 +17,11 @@ final class EventLoop: @unchecked Sendable {
     private var connections: [Int32: Connection] = [:]
     var nextId: UInt64 = 1
     private let completions = Mutex<[(UInt64, HTTPResponse, Bool, String, UInt64)]>([])
+    /// Work handed back to this loop by other threads (`runOnLoop`), e.g. an offloaded read's answer.
+    private let loopTasks = Mutex<[LoopTask]>([])
     private let stopRequested = Atomic<Bool>(false)
     private var draining = false
     private var drainDeadline: UInt64 = 0
-    private let readBuffer: UnsafeMutablePointer<UInt8>
-    private let readBufferSize = 64 * 1024
     private(set) var dateLine: [UInt8] = []
     private var lastTick: UInt64 = 0
     private var context: WorkerContext?
@@ -29,6 +29,8 @@ final class EventLoop: @unchecked Sendable {
     /// Descriptors owned by async handlers (upstream sockets), by fd, with their epoll ids.
     var watchers: [Int32: (id: UInt64, events: IOEvents, watcher: FDWatcher)] = [:]
     var tickers: [(UInt64) -> Void] = []
+    /// Run once after each batch of events (e.g. to send what handlers queued, in one write).
+    var afterEvents: [() -> Void] = []
     private(set) lazy var io = LoopIO(loop: self)
     /// Set while a request is dispatched: an async handler answering at once must not re-enter processInput.
     var dispatching = false
@@ -41,7 +43,6 @@ final class EventLoop: @unchecked Sendable {
         epfd = cshim_epoll_create()
         wakeFd = cshim_eventfd()
         guard epfd >= 0, wakeFd >= 0 else { throw HTTPServerError.system("epoll/eventfd", errno) }
-        readBuffer = .allocate(capacity: readBufferSize)
         _ = cshim_epoll_add(epfd, wakeFd, CSHIM_EPOLLIN, EventLoop.wakeTag)
         _ = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag)
         listening = true
@@ -49,7 +50,6 @@ final class EventLoop: @unchecked Sendable {
     }
 
     deinit {
-        readBuffer.deallocate()
         close(epfd)
         close(wakeFd)
     }
@@ -70,11 +70,12 @@ final class EventLoop: @unchecked Sendable {
             for i in 0..<max(0, Int(n)) {
                 let tag = datas[i], mask = masks[i]
                 if tag == EventLoop.listenerTag { acceptAll() }
-                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions() }
+                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions(); runLoopTasks() }
                 else { handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask) }
             }
             let now = Clock.monotonicNanos() / 1_000_000
             if now &- lastTick >= 250 { tick(now) }
+            for body in afterEvents { body() }
             if draining && (connections.isEmpty || now >= drainDeadline) { break }
         }
         for conn in connections.values { closeConnection(conn) }
@@ -131,9 +132,11 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func readFrom(_ conn: Connection) {
-        let n = read(conn.fd, readBuffer, readBufferSize)
+        conn.reserveInput(4096)
+        let free = conn.inbuf.count - conn.inCount, at = conn.inCount
+        let n = conn.inbuf.withUnsafeMutableBytes { read(conn.fd, $0.baseAddress! + at, free) }
         if n > 0 {
-            conn.inbuf.append(contentsOf: UnsafeBufferPointer(start: readBuffer, count: n))
+            conn.inCount += n
             conn.lastActive = Clock.monotonicNanos() / 1_000_000
             if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight { conn.requestStarted = conn.lastActive }
             processInput(conn)
@@ -160,8 +163,9 @@ final class EventLoop: @unchecked Sendable {
                 dispatch(conn, request)
                 continue
             }
+            let from = conn.readPos, to = conn.inCount
             let parsed = conn.inbuf.withUnsafeBufferPointer { all in
-                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[conn.readPos...]), limits: server.limits)
+                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[from..<to]), limits: server.limits)
             }
             switch parsed {
             case .incomplete:
@@ -174,7 +178,16 @@ final class EventLoop: @unchecked Sendable {
                 respond(conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
             case .head(var request, let headLength, let bodyLength):
                 request.remoteAddress = conn.remoteAddress
-                if request.expectsContinue && conn.pendingInput < headLength + bodyLength {
+                if conn.pendingInput >= headLength + bodyLength {
+                    // The whole request is here (the usual case): dispatch it without parking it.
+                    let start = conn.readPos + headLength
+                    if bodyLength > 0 { request.body = Array(conn.inbuf[start..<(start + bodyLength)]) }
+                    conn.readPos = start + bodyLength
+                    conn.requestStarted = conn.pendingInput > 0 ? conn.lastActive : 0
+                    dispatch(conn, request)
+                    continue
+                }
+                if request.expectsContinue {
                     guard answerExpectation(conn, request) else { break }
                 }
                 conn.pendingHead = (request, headLength, bodyLength)
@@ -270,6 +283,24 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Called from any thread: runs `task` on this loop's thread soon.
+    func runOnLoop(_ task: LoopTask) {
+        let wasEmpty = loopTasks.withLock { list in
+            list.append(task)
+            return list.count == 1
+        }
+        if wasEmpty { _ = cshim_eventfd_signal(wakeFd) }
+    }
+
+    private func runLoopTasks() {
+        let tasks = loopTasks.withLock { list -> [LoopTask] in
+            let taken = list
+            list.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for t in tasks { t.run() }
+    }
+
     private var byId: [UInt64: Int32] = [:]
 
     private func findConnection(_ id: UInt64) -> Connection? {
@@ -288,7 +319,7 @@ final class EventLoop: @unchecked Sendable {
                 conn.file = (fd, body.length, body)
             }
         }
-        let keep = keepAlive && response.header("connection")?.lowercased() != "close"
+        let keep = keepAlive && !response.closesConnection
         response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)
         if !keep { conn.closeAfterWrite = true }
         server.metrics.record(shard: index, route: route, status: response.status,
@@ -417,8 +448,7 @@ final class EventLoop: @unchecked Sendable {
                 if now &- conn.requestStarted > limits.requestMillis {
                     // A request was begun but not finished in time (slow or stalled client).
                     conn.pendingHead = nil
-                    conn.inbuf.removeAll()
-                    conn.readPos = 0
+                    conn.dropInput()
                     respond(conn, .error(408, "request not completed in time"), keepAlive: false, route: "timeout", started: Clock.monotonicNanos())
                     flush(conn)
                 }

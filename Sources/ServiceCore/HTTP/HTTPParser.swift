@@ -88,14 +88,36 @@ package enum HTTPParser {
         case failure(String)
     }
 
-    /// `name: value` with a token name, no space before the colon, and no control bytes in the value.
+    /// `name: value` with a token name, no space before the colon, and no control bytes in the
+    /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it).
     private static func parseHeaderLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> HeaderLine {
-        if let message = headerLineProblem(line, complete: true) { return .failure(message) }
-        guard let c = line.firstIndex(of: colon) else { return .failure("malformed header line") }
-        var v = line[(c + 1)...]
-        while let f = v.first, f == sp || f == tab { v = v.dropFirst() }
-        while let l = v.last, l == sp || l == tab { v = v.dropLast() }
-        return .success((lowercasedASCII(line[line.startIndex..<c]), String(decoding: v, as: UTF8.self)))
+        let b = line.base, start = line.startIndex, end = line.endIndex
+        guard start < end else { return .failure("malformed header line") }
+        if b[start] == sp || b[start] == tab { return .failure("obsolete header line folding is not supported") }
+        var c = start, upper = false
+        while c < end && b[c] != colon {
+            let x = b[c]
+            guard isTokenChar(x) else { return .failure("malformed header name") }
+            if x >= 0x41 && x <= 0x5a { upper = true }
+            c += 1
+        }
+        guard c < end else { return .failure("malformed header line") }
+        guard c > start else { return .failure("malformed header name") }
+        var i = c + 1
+        while i < end {
+            let x = b[i]
+            if (x < 0x20 && x != tab) || x == 0x7f { return .failure("control character in header value") }
+            i += 1
+        }
+        var from = c + 1, to = end
+        while from < to && (b[from] == sp || b[from] == tab) { from += 1 }
+        while to > from && (b[to - 1] == sp || b[to - 1] == tab) { to -= 1 }
+        let nameBytes = UnsafeBufferPointer(rebasing: b[start..<c])
+        let name = upper ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
+            for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
+            return nameBytes.count
+        } : String(decoding: nameBytes, as: UTF8.self)
+        return .success((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
     }
 
     /// Why a header line is refused, or nil. An incomplete line (still arriving) is only checked
@@ -142,24 +164,13 @@ package enum HTTPParser {
         return nil
     }
 
+    /// RFC 9110 tchar: letters, digits and ``!#$%&'*+-.^_`|~``, as a bitmap over ASCII (bit b of
+    /// the first word for bytes below 64, bit b-64 of the second); constants, so no lazy global.
+    static let tokenLow: UInt64 = 0x03ff_6cfa_0000_0000, tokenHigh: UInt64 = 0x57ff_ffff_c7ff_fffe
+
     @inline(__always)
     static func isTokenChar(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "!"), UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "%"), UInt8(ascii: "&"), UInt8(ascii: "'"),
-             UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "^"), UInt8(ascii: "_"),
-             UInt8(ascii: "`"), UInt8(ascii: "|"), UInt8(ascii: "~"):
-            return true
-        default:
-            return false
-        }
-    }
-
-    private static func lowercasedASCII(_ bytes: Slice<UnsafeBufferPointer<UInt8>>) -> String {
-        // Common names are already lower-case from most clients; only copy when needed.
-        if !bytes.contains(where: { $0 >= 0x41 && $0 <= 0x5a }) { return String(decoding: bytes, as: UTF8.self) }
-        return String(decoding: bytes.map { ($0 >= 0x41 && $0 <= 0x5a) ? $0 + 32 : $0 }, as: UTF8.self)
+        b < 64 ? tokenLow >> UInt64(b) & 1 != 0 : b < 128 && tokenHigh >> UInt64(b - 64) & 1 != 0
     }
 }
 

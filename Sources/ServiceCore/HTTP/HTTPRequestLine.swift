@@ -19,6 +19,8 @@ enum RequestLineScan {
 extension HTTPParser {
     /// Longer than any registered method; a longer run of token bytes is noise, not a method.
     static let maxMethodLength = 32
+    /// `HTTP/0.0`: the digits at 5 and 7 match any digit.
+    private static let httpVersionBytes: [UInt8] = Array("HTTP/0.0".utf8)
 
     static func scanRequestLine(_ buf: UnsafeBufferPointer<UInt8>) -> RequestLineScan {
         var i = 0
@@ -43,10 +45,10 @@ extension HTTPParser {
 
         // Exactly `HTTP/` DIGIT `.` DIGIT, then CRLF (or a bare LF).
         let versionStart = i
-        for (k, expected) in "HTTP/0.0".utf8.enumerated() {
+        for k in 0..<8 {
             guard i < buf.count else { return .incomplete }
             let b = buf[i]
-            let ok = expected == UInt8(ascii: "0") ? (b >= 0x30 && b <= 0x39) : b == expected
+            let ok = k == 5 || k == 7 ? (b >= 0x30 && b <= 0x39) : b == httpVersionBytes[k]
             guard ok else { return .invalid(status: 400, message: k < 5 ? "malformed request line: expected HTTP/1.x" : "malformed HTTP version") }
             i += 1
         }

@@ -30,10 +30,16 @@ public struct HTTPResponse: Sendable {
         json(.object([("success", .bool(false)), ("data", .object([("error", .string(message))]))]), status: status)
     }
 
+    /// First value of a header, matching the name in any ASCII case.
     public func header(_ name: String) -> String? {
-        let lower = name.lowercased()
-        for h in headers where h.name.lowercased() == lower { return h.value }
+        for h in headers where asciiCaseInsensitiveEqual(h.name, name) { return h.value }
         return nil
+    }
+
+    /// The handler set `Connection: close` (any case): the connection ends after this answer.
+    var closesConnection: Bool {
+        guard let v = header("connection") else { return false }
+        return asciiCaseInsensitiveEqual(v, "close")
     }
 }
 
@@ -76,6 +82,67 @@ enum StatusText {
         default: return "Status"
         }
     }
+
+    /// `HTTP/1.1 <code> <reason>\r\n` for every code 100–599, built once: no formatting per response.
+    static let lines: [[UInt8]] = (100..<600).map { Array("HTTP/1.1 \($0) \(reason($0))\r\n".utf8) }
+
+    static func line(_ code: Int) -> [UInt8] {
+        (100..<600).contains(code) ? lines[code - 100] : Array("HTTP/1.1 \(code) \(reason(code))\r\n".utf8)
+    }
+}
+
+/// Fixed pieces of a response head (static strings: no lazily made globals on the hot path).
+private enum Wire {
+    static let colonSpace: StaticString = ": "
+    static let crlf: StaticString = "\r\n"
+    static let contentLength: StaticString = "Content-Length: "
+    static let chunked: StaticString = "Transfer-Encoding: chunked\r\n"
+    static let close: StaticString = "Connection: close\r\n"
+}
+
+/// Copies pieces of a response head into a buffer sized for them beforehand.
+private struct HeadWriter {
+    let buf: UnsafeMutableBufferPointer<UInt8>
+    var count = 0
+
+    init(_ buf: UnsafeMutableBufferPointer<UInt8>) { self.buf = buf }
+
+    @inline(__always)
+    mutating func put(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let src = bytes.baseAddress, let dst = buf.baseAddress, bytes.count > 0 else { return }
+        (dst + count).update(from: src, count: bytes.count)
+        count += bytes.count
+    }
+
+    mutating func put(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { put($0) } }
+    mutating func put(_ s: StaticString) { s.withUTF8Buffer { put($0) } }
+
+    mutating func put(_ s: String) {
+        if s.utf8.withContiguousStorageIfAvailable({ put($0) }) == nil { put(Array(s.utf8)) }
+    }
+
+    /// A length (never negative), in decimal.
+    mutating func putDecimal(_ value: Int) {
+        guard let dst = buf.baseAddress else { return }
+        var v = max(0, value), n = 1
+        while v >= 10 { n += 1; v /= 10 }
+        v = max(0, value)
+        for i in stride(from: count + n - 1, through: count, by: -1) {
+            dst[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            v /= 10
+        }
+        count += n
+    }
+}
+
+/// ASCII case-insensitive equality, without making lower-cased copies.
+func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
+    guard a.utf8.count == b.utf8.count else { return false }
+    for (x, y) in zip(a.utf8, b.utf8) where x != y {
+        let lx = x >= 0x41 && x <= 0x5a ? x | 0x20 : x, ly = y >= 0x41 && y <= 0x5a ? y | 0x20 : y
+        if lx != ly { return false }
+    }
+    return true
 }
 
 extension HTTPResponse {
@@ -89,23 +156,35 @@ extension HTTPResponse {
     /// Appends only the head, for a body streamed after it: `Content-Length` when known, else
     /// `Transfer-Encoding: chunked` (when `chunked`) or neither (the close ends the body).
     func serializeHead(into out: inout [UInt8], contentLength: Int?, chunked: Bool, keepAlive: Bool, date: [UInt8]) {
-        out.append(contentsOf: "HTTP/1.1 \(status) \(StatusText.reason(status))\r\n".utf8)
-        for h in headers {
-            out.append(contentsOf: h.name.utf8)
-            out.append(contentsOf: ": ".utf8)
-            out.append(contentsOf: h.value.utf8)
-            out.append(contentsOf: "\r\n".utf8)
+        // Sized first, then written with plain copies and appended once: one capacity check
+        // instead of one per piece (this runs for every response).
+        let status = StatusText.line(self.status)
+        var size = status.count + date.count + Wire.crlf.utf8CodeUnitCount
+        for h in headers { size += h.name.utf8.count + h.value.utf8.count + 4 }
+        if contentLength != nil { size += Wire.contentLength.utf8CodeUnitCount + 20 + 2 }
+        else if chunked { size += Wire.chunked.utf8CodeUnitCount }
+        if !keepAlive { size += Wire.close.utf8CodeUnitCount }
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buf in
+            var w = HeadWriter(buf)
+            w.put(status)
+            for h in headers {
+                w.put(h.name)
+                w.put(Wire.colonSpace)
+                w.put(h.value)
+                w.put(Wire.crlf)
+            }
+            if let length = contentLength {
+                w.put(Wire.contentLength)
+                w.putDecimal(length)
+                w.put(Wire.crlf)
+            } else if chunked {
+                w.put(Wire.chunked)
+            }
+            w.put(date)
+            if !keepAlive { w.put(Wire.close) }
+            w.put(Wire.crlf)
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<w.count]))
         }
-        if let length = contentLength {
-            out.append(contentsOf: "Content-Length: ".utf8)
-            appendDecimal(length, to: &out)
-            out.append(contentsOf: "\r\n".utf8)
-        } else if chunked {
-            out.append(contentsOf: "Transfer-Encoding: chunked\r\n".utf8)
-        }
-        out.append(contentsOf: date)
-        if !keepAlive { out.append(contentsOf: "Connection: close\r\n".utf8) }
-        out.append(contentsOf: "\r\n".utf8)
     }
 
     /// The answer to a HEAD request: the GET response's head, without its body.

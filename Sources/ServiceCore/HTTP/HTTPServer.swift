@@ -79,20 +79,30 @@ final class HTTPServerCore: @unchecked Sendable {
     private func runHandler(_ route: Route, _ request: HTTPRequest, _ ctx: WorkerContext) -> HTTPResponse {
         do {
             return try route.handler(request, ctx)
-        } catch let e as HTTPError {
-            return .error(e.status, e.message)
-        } catch let e as JSONParseError {
-            return .error(400, e.description)
-        } catch let e as PGError where e.isUnavailable {
+        } catch {
+            return .forError(error, route: route.label, logger: logger)
+        }
+    }
+}
+
+extension HTTPResponse {
+    /// The JSON error answer for what a handler (blocking, or an async route's offloaded work)
+    /// threw: its own status for `HTTPError`, 400 for unparsable JSON, 503 + Retry-After for a
+    /// database that is unavailable, else 500 (logged, since it is a bug, not the caller's fault).
+    static func forError(_ error: any Error, route: String, logger: Logger) -> HTTPResponse {
+        switch error {
+        case let e as HTTPError: return .error(e.status, e.message)
+        case let e as JSONParseError: return .error(400, e.description)
+        case let e as PGError where e.isUnavailable:
             // A restart or failover: say so at once, and never as success. If the request wrote,
             // the connection may have died during COMMIT, so its outcome is unknown.
-            logger.warn("database unavailable", [("route", .string(route.label)), ("error", .string("\(e)"))])
+            logger.warn("database unavailable", [("route", .string(route)), ("error", .string("\(e)"))])
             var response = HTTPResponse.error(503, "database unavailable (restart or failover in progress): a write in flight "
                 + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again")
             response.headers.append(("Retry-After", "1"))
             return response
-        } catch {
-            logger.error("handler error", [("route", .string(route.label)), ("error", .string("\(error)"))])
+        default:
+            logger.error("handler error", [("route", .string(route)), ("error", .string("\(error)"))])
             return .error(500, "internal error")
         }
     }

@@ -43,7 +43,8 @@ enum HeadRules {
             return
         }
         // uri-host [":" port]: reg-name, IPv4 or an IP literal in brackets (RFC 3986 §3.2.2).
-        guard host.utf8.allSatisfy(isHostByte) else { throw HTTPError(400, "malformed Host header") }
+        let valid = host.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isHostByte) } ?? host.utf8.allSatisfy(isHostByte)
+        guard valid else { throw HTTPError(400, "malformed Host header") }
     }
 
     private static func checkExpect(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
@@ -57,13 +58,12 @@ enum HeadRules {
         }
     }
 
-    private static func isHostByte(_ b: UInt8) -> Bool {
-        switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "-._~%!$&'()*+,;=:[]".utf8.contains(b)
-        }
+    /// Letters, digits and `-._~%!$&'()*+,;=:[]`, as a bitmap over ASCII like `HTTPParser.tokenLow`.
+    static let hostLow: UInt64 = 0x2fff_7ff2_0000_0000, hostHigh: UInt64 = 0x47ff_fffe_afff_fffe
+
+    @inline(__always)
+    static func isHostByte(_ b: UInt8) -> Bool {
+        b < 64 ? hostLow >> UInt64(b) & 1 != 0 : b < 128 && hostHigh >> UInt64(b - 64) & 1 != 0
     }
 }
 

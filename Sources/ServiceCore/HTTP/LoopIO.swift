@@ -34,6 +34,9 @@ public final class LoopIO {
     public func reassign(_ fd: Int32, to watcher: FDWatcher) { loop.reassignWatch(fd, watcher) }
     /// Stops watching (the caller still owns and closes the descriptor).
     public func unwatch(_ fd: Int32) { loop.unwatch(fd) }
+    /// Called after each batch of loop events, e.g. to write what several handlers queued with
+    /// one system call.
+    public func afterEvents(_ body: @escaping () -> Void) { loop.afterEvents.append(body) }
     /// Called every ~250 ms with the monotonic time in ms, for timeouts.
     public func onTick(_ body: @escaping (UInt64) -> Void) { loop.tickers.append(body) }
     /// Whether the server is draining (SIGTERM): no new keep-alive, finish what is in flight.

@@ -35,7 +35,8 @@ enum RouteMatch {
 /// Exact-path routing table, plus optional prefix routes and a fallback. Built before the server
 /// starts and read-only afterwards, so loops and workers share it without locks.
 public final class Router: @unchecked Sendable {
-    private var exact: [String: [String: Route]] = [:]   // path -> method -> route
+    /// path -> its routes by method: a handful per path, so a scan beats hashing the method too.
+    private var exact: [String: [(method: String, route: Route)]] = [:]
     private var prefixes: [(prefix: String, route: Route)] = []
     private var fallback: Route?
     /// Checked before routing (the caller policy); a non-nil answer is sent instead of any route.
@@ -44,7 +45,7 @@ public final class Router: @unchecked Sendable {
     public init() {}
 
     public func add(_ method: String, _ path: String, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
-        exact[path, default: [:]][method] = Route(label: "\(method) \(path)", mode: mode, handler: handler)
+        setExact(method, path, Route(label: "\(method) \(path)", mode: mode, handler: handler))
     }
 
     public func get(_ path: String, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
@@ -55,9 +56,14 @@ public final class Router: @unchecked Sendable {
         add("POST", path, mode: mode, handler)
     }
 
-    /// An exact route answered through a `Responder` on the event loop (e.g. a long-lived stream).
+    /// An exact route answered through a `Responder` on the event loop (e.g. a long-lived stream,
+    /// or a read from Redis through `Responder.redis` with `Responder.offload` for what must block).
     public func addAsync(_ method: String, _ path: String, _ handler: @escaping AsyncHandler) {
-        exact[path, default: [:]][method] = Route.async("\(method) \(path)", handler)
+        setExact(method, path, Route.async("\(method) \(path)", handler))
+    }
+
+    public func getAsync(_ path: String, _ handler: @escaping AsyncHandler) {
+        addAsync("GET", path, handler)
     }
 
     /// Any method on any path starting with `prefix` (longest prefix wins).
@@ -84,13 +90,20 @@ public final class Router: @unchecked Sendable {
 
     /// Every exact route as (method, path), for checks such as "the OpenAPI file lists every route".
     public var routes: [(method: String, path: String)] {
-        exact.flatMap { path, methods in methods.keys.map { ($0, path) } }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+        exact.flatMap { path, methods in methods.map { ($0.method, path) } }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+    }
+
+    private func setExact(_ method: String, _ path: String, _ route: Route) {
+        var methods = exact[path] ?? []
+        methods.removeAll { $0.method == method }
+        methods.append((method, route))
+        exact[path] = methods
     }
 
     func match(method: String, path: String) -> RouteMatch {
         if let methods = exact[path] {
-            if let r = methods[method] { return .found(r) }
-            if method == "HEAD", let r = methods["GET"] { return .found(r) }
+            for m in methods where m.method == method { return .found(m.route) }
+            if method == "HEAD" { for m in methods where m.method == "GET" { return .found(m.route) } }
             if fallback == nil { return .methodNotAllowed }
         }
         for p in prefixes where path.hasPrefix(p.prefix) { return .found(p.route) }

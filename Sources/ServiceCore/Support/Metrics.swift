@@ -11,6 +11,13 @@ public final class Metrics: Sendable {
         var buckets = [UInt64](repeating: 0, count: Metrics.bucketBounds.count + 1)
         var sumSeconds: Double = 0
         var count: UInt64 = 0
+
+        mutating func add(status: Int, bucket: Int, seconds: Double) {
+            byStatus[status, default: 0] += 1
+            buckets[bucket] += 1
+            sumSeconds += seconds
+            count += 1
+        }
     }
 
     final class Shard: Sendable {
@@ -28,11 +35,9 @@ public final class Metrics: Sendable {
         var i = 0
         while i < Metrics.bucketBounds.count && seconds > Metrics.bucketBounds[i] { i += 1 }
         shards[shard].stats.withLock { all in
-            // Mutate in place: copying the stats out and back would copy its dictionary and array.
-            all[route, default: RouteStats()].byStatus[status, default: 0] += 1
-            all[route, default: RouteStats()].buckets[i] += 1
-            all[route, default: RouteStats()].sumSeconds += seconds
-            all[route, default: RouteStats()].count += 1
+            // One in-place access: copying the stats out and back would copy its dictionary and
+            // array, and each separate subscript would hash the route again.
+            all[route, default: RouteStats()].add(status: status, bucket: i, seconds: seconds)
         }
     }
 

@@ -1,0 +1,38 @@
+/// A closure made on a loop and run back on it from another thread. Only the loop ever calls
+/// it, so what it captures (a `Responder`) stays loop-confined; hence unchecked.
+struct LoopTask: @unchecked Sendable {
+    let run: () -> Void
+}
+
+extension Responder {
+    /// Runs `work` on the worker pool (for what must block, e.g. a PostgreSQL read after a cache
+    /// miss) and then `then` back on this loop with its result. A full pool gives `then` an
+    /// `HTTPError(503)` at once.
+    public func offload<T: Sendable>(_ work: @escaping @Sendable (WorkerContext) throws -> T,
+                                     then: @escaping (Result<T, any Error>) -> Void) {
+        let loop = self.loop
+        let slot = ResultSlot<T>()
+        let resume = LoopTask { if let r = slot.take() { then(r) } }
+        let accepted = loop.server.pool.submit { ctx in
+            slot.put(Result { try work(ctx) })
+            loop.runOnLoop(resume)
+        }
+        if !accepted { then(.failure(HTTPError(503, "server busy, try again"))) }
+    }
+
+    /// Answers with the JSON error a thrown `error` maps to (as for blocking handlers).
+    public func fail(_ error: any Error) {
+        respond(HTTPResponse.forError(error, route: route, logger: loop.server.logger))
+    }
+}
+
+/// Hands a worker's result to the loop: written once by the worker before `runOnLoop`, whose
+/// lock orders it before the loop's read.
+private final class ResultSlot<T: Sendable>: @unchecked Sendable {
+    private var value: Result<T, any Error>?
+    func put(_ r: Result<T, any Error>) { value = r }
+    func take() -> Result<T, any Error>? {
+        defer { value = nil }
+        return value
+    }
+}
