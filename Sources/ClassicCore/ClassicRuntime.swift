@@ -14,7 +14,7 @@ public enum ClassicRuntime {
                 return
             } catch {
                 last = error
-                logger.warn("migrations not applied yet", [("error", .string("\(error)"))])
+                logger.warning("migrations not applied yet", error: error)
                 usleep(500_000)
             }
         }
@@ -40,7 +40,7 @@ public enum ClassicRuntime {
         do {
             try migrate(service.config, logger: service.logger)
         } catch {
-            service.logger.error("migrations failed", [("error", .string("\(error)"))])
+            service.logger.error("migrations failed", error: error)
             exit(1)
         }
         let engine = engine(service.config)
@@ -61,10 +61,10 @@ public enum ClassicRuntime {
                     if db == nil || db?.isHealthy == false { db = try PGConnection(connInfo) }
                     if let db {
                         let n = try engine.sweepExpired(db: db)
-                        if n > 0 { logger.debug("expired pending orders", [("count", .int(n))]) }
+                        if n > 0 { logger.debug("expired pending orders", metadata: ["count": .stringConvertible(n)]) }
                     }
                 } catch {
-                    logger.warn("sweeper failed", [("error", .string("\(error)"))])
+                    logger.warning("sweeper failed", error: error)
                     db = nil
                 }
                 usleep(UInt32(interval) * 1000)

@@ -19,12 +19,12 @@ do {
             break
         } catch {
             if Date() > deadline { throw error }
-            service.logger.warn("waiting for PostgreSQL", [("error", .string("\(error)"))])
+            service.logger.warning("waiting for PostgreSQL", error: error)
             Thread.sleep(forTimeInterval: 0.5)
         }
     }
 } catch {
-    service.logger.error("migrations failed", [("error", .string("\(error)"))])
+    service.logger.error("migrations failed", error: error)
     exit(1)
 }
 
@@ -35,7 +35,7 @@ let engine = MatchingEngine(connInfo: engineConnInfo, redis: config.redis, logge
 do {
     try engine.start()
 } catch {
-    service.logger.error("engine start failed", [("error", .string("\(error)"))])
+    service.logger.error("engine start failed", error: error)
     exit(1)
 }
 WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()

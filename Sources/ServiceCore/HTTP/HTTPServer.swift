@@ -84,7 +84,7 @@ final class HTTPServerCore: @unchecked Sendable {
         } catch let e as JSONParseError {
             return .error(400, e.description)
         } catch {
-            logger.error("handler error", [("route", .string(route.label)), ("error", .string("\(error)"))])
+            logger.error("handler error", error: error, metadata: ["route": .string(route.label)])
             return .error(500, "internal error")
         }
     }
