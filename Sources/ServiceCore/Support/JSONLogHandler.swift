@@ -23,13 +23,19 @@ public struct JSONLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var merged = metadata
-        if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        var fields: [(String, JSON)] = [
+        // Merge only when there is something to merge: most lines carry just the call's metadata.
+        var merged = event.metadata ?? [:]
+        if !metadata.isEmpty || metadataProvider != nil {
+            merged = metadata
+            if let provided = metadataProvider?.get() { merged.merge(provided) { _, new in new } }
+            if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        }
+        var fields: [(String, JSON)] = []
+        fields.reserveCapacity(5 + merged.count)
+        fields.append(contentsOf: [
             ("ts", .int(Clock.wallMillis())), ("level", .string(Self.name(event.level))),
             ("svc", .string(service)), ("msg", .string(event.message.description)),
-        ]
+        ])
         for key in merged.keys.sorted() {
             if let value = merged[key] { fields.append((key, Self.json(value))) }
         }
