@@ -55,7 +55,9 @@ public final class Metrics: Sendable {
             return made
         }
         handles.requests.increment()
-        handles.duration.recordNanoseconds(Int64(seconds * 1e9))
+        // Clamped: Int64(_:) traps on NaN or out-of-range values, and metrics must never crash a server.
+        let nanos = seconds.isFinite ? Int64(max(0, min(seconds * 1e9, 1e18))) : 0
+        handles.duration.recordNanoseconds(nanos)
     }
 
     /// Registers a gauge read at scrape time (e.g. worker queue depth); a plain metric name.
