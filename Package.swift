@@ -4,15 +4,24 @@ import PackageDescription
 // Every service is its own executable; all share ServiceCore (HTTP server/client on epoll,
 // PostgreSQL via libpq, Redis via hiredis, OpenSSL crypto). No SwiftNIO anywhere in here.
 let core: [Target.Dependency] = ["ServiceCore"]
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let histogram: Target.Dependency = .product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "DayTrade",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "ServiceCore", targets: ["ServiceCore"]),
+        // For the micro-benchmark package in Benchmarks/Micro.
+        .library(name: "OrderBook", targets: ["OrderBook"]),
     ],
-    // Tools only (latency histograms for load reports); no service links a package.
+    // None of these pulls in SwiftNIO (`swift package show-dependencies`); README "Libraries we use
+    // and why" gives the hot-path cost of each.
     dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
@@ -24,7 +33,12 @@ let package = Package(
         .target(name: "CShim"),
 
         // Libraries.
-        .target(name: "ServiceCore", dependencies: ["CLibPQ", "CHiredis", "COpenSSL", "CShim"]),
+        .target(name: "ServiceCore", dependencies: [
+            "CLibPQ", "CHiredis", "COpenSSL", "CShim",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
@@ -33,13 +47,13 @@ let package = Package(
                 // -O (30+ CPU minutes, stack in LICM's alias analysis); without it -O takes ~1 min.
                 swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=loop-invariant-code-motion"],
                                              .when(configuration: .release))]),
-        .target(name: "LoadReport", dependencies: [.product(name: "Histogram", package: "hdrhistogram-swift")]), // load-run stats + HTML report
+        .target(name: "LoadReport", dependencies: [histogram]), // load-run stats + HTML report
         .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
-        .executableTarget(name: "auth", dependencies: ["Ledger"]),
+        .executableTarget(name: "auth", dependencies: ["Ledger", argumentParser]),
         .executableTarget(name: "quote-server", dependencies: core),
         .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
         .executableTarget(name: "sell", dependencies: ["ClassicCore"]),
@@ -48,13 +62,14 @@ let package = Package(
         .executableTarget(name: "matching-engine", dependencies: ["PlatformCore"]),
 
         // Tools and benchmarks.
-        .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport"]),
-        .executableTarget(name: "dts-load", dependencies: ["ServiceCore", "LoadReport"]),
+        .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport", argumentParser]),
+        .executableTarget(name: "dts-load", dependencies: ["ServiceCore", "LoadReport", argumentParser]),
         .executableTarget(name: "dts-stream", dependencies: ["ServiceCore", "CShim"]),
-        .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook"], path: "Benchmarks/OrderBookBench"),
+        .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook", histogram, argumentParser],
+                          path: "Benchmarks/OrderBookBench"),
         // Fuzz target for the HTTP head and JSON parsers: libFuzzer under scripts/fuzz, a corpus
         // replayer in a plain build.
-        .executableTarget(name: "dt-fuzz", dependencies: ["ServiceCore", "CFuzzDriver"], path: "Fuzz/dt-fuzz"),
+        .executableTarget(name: "dt-fuzz", dependencies: ["ServiceCore", "CFuzzDriver", argumentParser], path: "Fuzz/dt-fuzz"),
         .target(name: "CFuzzDriver", path: "Fuzz/CFuzzDriver"),
 
         // Tests (run through scripts/test, which starts PostgreSQL, Redis, nginx and the services).

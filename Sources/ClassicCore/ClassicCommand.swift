@@ -2,6 +2,8 @@ import Ledger
 import ServiceCore
 
 /// The 16 classic commands (the XSD's `commandType` enumeration, exactly).
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// (the cases are the wire names of the spec, spelled as it spells them)
 public enum ClassicCommandName: String, Sendable, CaseIterable {
     case ADD, QUOTE, BUY, COMMIT_BUY, CANCEL_BUY, SELL, COMMIT_SELL, CANCEL_SELL
     case SET_BUY_AMOUNT, CANCEL_SET_BUY, SET_BUY_TRIGGER
@@ -44,6 +46,8 @@ public struct ClassicRequest: Sendable {
 }
 
 /// Error codes of spec §10.10. Every errorEvent message and error response starts with `CODE: `.
+// swift-format-ignore: AlwaysUseLowerCamelCase
+// (the spec's codes, as they appear on the wire)
 public enum ClassicErrorCode: String, Sendable {
     case UNKNOWN_USER, INVALID_ARGUMENT, INSUFFICIENT_FUNDS, NOT_OWNED, INSUFFICIENT_SHARES, ZERO_SHARES
     case NO_PENDING_BUY, NO_PENDING_SELL, NO_BUY_AMOUNT, NO_SELL_AMOUNT, QUOTE_UNAVAILABLE, FORBIDDEN

@@ -39,7 +39,7 @@ public enum ClassicRuntime {
         do {
             try migrate(service.config, logger: service.logger)
         } catch {
-            service.logger.error("migrations failed", [("error", .string("\(error)"))])
+            service.logger.error("migrations failed", error: error)
             exit(1)
         }
         let engine = engine(service.config)
@@ -66,10 +66,10 @@ public enum ClassicRuntime {
                     if db == nil || db?.isHealthy == false { db = try PGConnection(connInfo) }
                     if let db {
                         let n = try engine.sweepExpired(db: db)
-                        if n > 0 { logger.debug("expired pending orders", [("count", .int(n))]) }
+                        if n > 0 { logger.debug("expired pending orders", metadata: ["count": .stringConvertible(n)]) }
                     }
                 } catch {
-                    logger.warn("sweeper failed", [("error", .string("\(error)"))])
+                    logger.warning("sweeper failed", error: error)
                     db = nil
                 }
                 usleep(UInt32(interval) * 1000)

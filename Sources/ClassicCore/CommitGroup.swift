@@ -165,8 +165,8 @@ private final class Lane: @unchecked Sendable {
                 // COMMIT was sent: it may or may not have happened, so no command may be retried.
                 try? tx.execute("ROLLBACK")
                 for job in batch { job.error = error }
-                logger?.warn("batch commit failed", [("lane", .int(Int64(index))), ("commands", .int(Int64(batch.count))),
-                                                      ("error", .string("\(error)"))])
+                logger?.warning("batch commit failed", error: error,
+                                metadata: ["lane": .stringConvertible(index), "commands": .stringConvertible(batch.count)])
                 return
             }
             try? tx.execute("ROLLBACK")

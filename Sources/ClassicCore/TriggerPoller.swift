@@ -52,7 +52,7 @@ public final class TriggerPoller: Sendable {
                     stats.withLock { $0.rounds += 1 }
                 }
             } catch {
-                logger.warn("trigger poll round failed", [("error", .string("\(error)"))])
+                logger.warning("trigger poll round failed", error: error)
                 db = nil
             }
             let elapsedMs = Int((Clock.monotonicNanos() - started) / 1_000_000)
@@ -72,11 +72,11 @@ public final class TriggerPoller: Sendable {
                 if let db {
                     let fired = try engine.pollSymbol(w, db: db, redis: redis)
                     stats.withLock { $0.polled += 1; $0.fired += fired }
-                    if fired > 0 { logger.info("triggers fired", [("symbol", .string(w.symbol)), ("count", .int(fired))]) }
+                    if fired > 0 { logger.info("triggers fired", metadata: ["symbol": .string(w.symbol), "count": .stringConvertible(fired)]) }
                 }
             } catch {
                 stats.withLock { $0.failures += 1 }
-                logger.warn("trigger poll failed", [("symbol", .string(w.symbol)), ("error", .string("\(error)"))])
+                logger.warning("trigger poll failed", error: error, metadata: ["symbol": .string(w.symbol)])
                 if error is PGError { db = nil }
             }
             done.signal()

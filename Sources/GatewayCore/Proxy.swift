@@ -73,8 +73,7 @@ struct ForwardPlan {
     func fail(_ instance: UpstreamInstance, _ reason: String) {
         instance.failures.add(1, ordering: .relaxed)
         if instance.breaker.recordFailure() {
-            logger.warn("breaker opened", [("upstream", .string(group.rawValue)), ("endpoint", .string(instance.endpoint.description)),
-                                           ("reason", .string(reason))])
+            logger.warning("breaker opened", metadata: ["upstream": .string(group.rawValue), "endpoint": .string(instance.endpoint.description), "reason": .string(reason)])
         }
     }
 }

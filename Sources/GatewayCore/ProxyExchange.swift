@@ -315,7 +315,7 @@ final class ProxyExchange: FDWatcher {
         } else if status == 503 {
             chosen.breaker.recordNeutral()
         } else if chosen.breaker.recordSuccess() {
-            plan.logger.info("breaker closed", [("upstream", .string(plan.group.rawValue)), ("endpoint", .string(chosen.endpoint.description))])
+            plan.logger.info("breaker closed", metadata: ["upstream": .string(plan.group.rawValue), "endpoint": .string(chosen.endpoint.description)])
         }
     }
 

@@ -159,7 +159,7 @@ public final class MatchingEngine: @unchecked Sendable {
     private func process(_ batch: [Ticket], mayIsolate: Bool) {
         if needsRebuild {
             do { try rebuild() } catch {
-                logger.error("engine cannot rebuild its books", [("error", .string("\(error)"))])
+                logger.error("engine cannot rebuild its books", error: error)
                 for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: ledger unreachable")) }
                 return
             }
@@ -179,7 +179,7 @@ public final class MatchingEngine: @unchecked Sendable {
                 // Rolled back (or unknown): the books may hold changes the ledger does not.
                 needsRebuild = true
                 let serverSaidNo = (error as? PGError).map { !$0.sqlState.isEmpty } ?? (error is EngineInvariantError)
-                logger.warn("engine batch failed", [("size", .int(batch.count)), ("error", .string("\(error)"))])
+                logger.warning("engine batch failed", error: error, metadata: ["size": .stringConvertible(batch.count)])
                 if !serverSaidNo { healthy.store(false, ordering: .relaxed) }
                 do { try rebuild() } catch {
                     for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: \(error)")) }
@@ -354,7 +354,7 @@ public final class MatchingEngine: @unchecked Sendable {
         needsRebuild = false
         healthy.store(true, ordering: .relaxed)
         publishPrices()
-        logger.info("books rebuilt from the ledger", [("stocks", .int(fresh.count)), ("resting", .int(resting.count))])
+        logger.info("books rebuilt from the ledger", metadata: ["stocks": .stringConvertible(fresh.count), "resting": .stringConvertible(resting.count)])
     }
 
     /// Every resting order of every book (engine thread): lets tests compare the books with the ledger.

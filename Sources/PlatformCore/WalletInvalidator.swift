@@ -47,7 +47,7 @@ public final class WalletInvalidator: Sendable {
                 }
             } catch {
                 cache.markUnreliable()
-                logger.warn("wallet invalidator reconnecting", [("error", .string("\(error)"))])
+                logger.warning("wallet invalidator reconnecting", error: error)
                 Thread.sleep(forTimeInterval: 0.5)
             }
         }

@@ -20,7 +20,7 @@ enum AdminBootstrap {
         if case .match = hasher.verify(password, stored: stored) { matches = true }
         if !matches || row.string(0, 2) != "admin" {
             try db.query("UPDATE users SET password_hash = $1, role = 'admin' WHERE id = $2", [hasher.hash(password), id])
-            logger.warn("admin user updated to match DT_ADMIN_PASSWORD and role admin")
+            logger.warning("admin user updated to match DT_ADMIN_PASSWORD and role admin")
         }
     }
 }

@@ -4,9 +4,8 @@ import ServiceCore
 /// `auth --bench-hash [iterations ...]`: time one PBKDF2 hash at the given costs (default: the
 /// service default), single-threaded, and the throughput of all cores hashing at once.
 enum HashBench {
-    static func run(_ args: [String], defaultIterations: Int) {
-        let counts = args.compactMap(Int.init)
-        for iterations in counts.isEmpty ? [defaultIterations] : counts {
+    static func run(_ counts: [Int]) {
+        for iterations in counts {
             let hasher = PasswordHasher(iterations: iterations)
             for _ in 0..<20 { _ = hasher.hash("warm-up-password") }
             let n = 400

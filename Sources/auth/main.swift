@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Ledger
 import ServiceCore
@@ -7,10 +8,10 @@ import ServiceCore
 //   DT_JWT_SECRET (required), DT_TOKEN_TTL_S (7200), DT_PBKDF2_ITERATIONS (PasswordHasher.defaultIterations),
 //   DT_HASH_THREADS (cores − 1, at least 1: hashes at once), DT_ADMIN_PASSWORD (required), DT_PG with DT_PG_PASSWORD (required), DT_INTERNAL_KEY (required).
 var environment = ProcessInfo.processInfo.environment
-let arguments = CommandLine.arguments.dropFirst()
-if arguments.first == "--bench-hash" {
+let command = AuthCommand.parseOrExit()
+if command.benchHash {
     let iterations = Int(environment["DT_PBKDF2_ITERATIONS"] ?? "") ?? PasswordHasher.defaultIterations
-    HashBench.run(Array(arguments.dropFirst()), defaultIterations: iterations)
+    HashBench.run(command.iterations.isEmpty ? [iterations] : command.iterations)
     exit(0)
 }
 if (environment["DT_WORKERS"] ?? "").isEmpty {
@@ -36,7 +37,7 @@ do {
         try AdminBootstrap.ensure(db, password: adminPassword, hasher: hasher, logger: service.logger)
     }
 } catch {
-    service.logger.error("start-up failed", [("error", .string("\(error)"))])
+    service.logger.error("start-up failed", error: error)
     exit(1)
 }
 
@@ -45,5 +46,5 @@ service.router.post("/authentication/login", mode: .blocking) { try handlers.log
 service.router.get("/authentication/whoami", mode: .inline) { try handlers.whoami($0, $1) }
 service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1")) != nil }
 service.gauge("auth_hash_peak_concurrency") { hashSlots.peakConcurrency }
-service.logger.info("auth ready", [("pbkdf2_iterations", .int(hasher.iterations)), ("hash_threads", .int(hashSlots.limit)), ("token_ttl_s", .int(handlers.tokenTTLSeconds))])
+service.logger.info("auth ready", metadata: ["pbkdf2_iterations": .stringConvertible(hasher.iterations), "hash_threads": .stringConvertible(hashSlots.limit), "token_ttl_s": .stringConvertible(handlers.tokenTTLSeconds)])
 service.runForever()

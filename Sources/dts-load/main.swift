@@ -1,14 +1,11 @@
+import ArgumentParser
 import Foundation
 import LoadReport
 import ServiceCore
 
-// dts-load: the TestRun3 load plan without JMeter. See LoadOptions.usage.
+// dts-load: the TestRun3 load plan without JMeter. See LoadCommand (`dts-load --help`).
 
-let options: LoadOptions
-do { options = try LoadOptions.parse(Array(CommandLine.arguments.dropFirst())) } catch {
-    FileHandle.standardError.write(Data("dts-load: \(error)\n".utf8))
-    exit(2)
-}
+let options = LoadCommand.parseOrExit().options
 
 /// IPv4 address of the target (a literal, or the first A record).
 func resolve(_ host: String, _ port: Int) -> sockaddr_in? {

@@ -12,34 +12,6 @@ struct WorkloadGenerator {
     var seed: UInt64 = 1
     var symbols: Int? = nil
 
-    static func parse(_ args: [String]) throws -> (WorkloadGenerator, String) {
-        var g = WorkloadGenerator(), out = "-"
-        var i = 0
-        func int(_ flag: String) throws -> Int {
-            i += 1
-            guard i < args.count, let n = Int(args[i]), n >= 0 else { throw ReplayError.usage("\(flag) needs a number") }
-            return n
-        }
-        while i < args.count {
-            switch args[i] {
-            case "--users": g.users = try int("--users")
-            case "--commands": g.commands = try int("--commands")
-            case "--seed": g.seed = UInt64(try int("--seed"))
-            case "--symbols": g.symbols = try int("--symbols")
-            case "--out":
-                i += 1
-                guard i < args.count else { throw ReplayError.usage("--out needs a file") }
-                out = args[i]
-            default: throw ReplayError.usage("gen: unknown option \(args[i])\n\(ReplayOptions.usage)")
-            }
-            i += 1
-        }
-        guard g.users >= 1, g.commands >= g.users + 1 else {
-            throw ReplayError.usage("gen: need --users ≥ 1 and --commands ≥ users + 1 (an ADD each, plus the DUMPLOG)")
-        }
-        return (g, out)
-    }
-
     func text() -> String {
         var rng = Rng(seed: seed)
         let ids = (0..<users).map { _ in rng.word(10, alphabet: Rng.alnum) }

@@ -1,38 +1,44 @@
+import ArgumentParser
 import Foundation
 import LoadReport
 import ServiceCore
 
-// dts-replay: replays classic workloads through nginx (see ReplayOptions.usage), or generates one
-// (`dts-replay gen`). Exit status: 0 = no transport errors, 1 = transport errors, 2 = usage.
+// dts-replay: replays classic workloads through nginx (`dts-replay --help`, ReplayCommand), or
+// generates one (`dts-replay gen`). Exit status: 0 = no transport errors, 1 = transport errors,
+// 64 = usage (swift-argument-parser's), 2 = the workload cannot be read.
 signal(SIGPIPE, SIG_IGN)
-let args = Array(CommandLine.arguments.dropFirst())
 
 func fail(_ message: String, status: Int32) -> Never {
     FileHandle.standardError.write(Data((message + "\n").utf8))
     exit(status)
 }
 
-if args.first == "gen" {
-    do {
-        let (generator, out) = try WorkloadGenerator.parse(Array(args.dropFirst()))
+let run: ReplayCommand.Run
+do {
+    switch try ReplayCommand.parseAsRoot() {
+    case let command as ReplayCommand.Run:
+        run = command
+    case let gen as ReplayCommand.Gen:
+        let generator = gen.generator
         let text = generator.text()
-        if out == "-" {
+        if gen.out == "-" {
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
-            try Data(text.utf8).write(to: URL(fileURLWithPath: out))
-            FileHandle.standardError.write(Data("wrote \(generator.commands) commands for \(generator.users) users to \(out)\n".utf8))
+            try Data(text.utf8).write(to: URL(fileURLWithPath: gen.out))
+            FileHandle.standardError.write(Data("wrote \(generator.commands) commands for \(generator.users) users to \(gen.out)\n".utf8))
         }
         exit(0)
-    } catch {
-        fail("\(error)", status: 2)
+    default:
+        ReplayCommand.exit(withError: CleanExit.helpRequest(ReplayCommand.self))
     }
+} catch {
+    ReplayCommand.exit(withError: error)
 }
 
 let options: ReplayOptions
 var workload: Workload
 do {
-    options = try ReplayOptions.parse(args.first == "run" ? Array(args.dropFirst()) : args,
-                                      environment: ProcessInfo.processInfo.environment)
+    options = try run.options(environment: ProcessInfo.processInfo.environment)
     workload = try Workload.load(path: options.workloadPath)
 } catch {
     fail("\(error)", status: 2)

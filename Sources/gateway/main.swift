@@ -14,9 +14,9 @@ guard !settings.jwtSecret.isEmpty else {
 }
 Gateway.install(on: service, settings: settings, signer: signer)
 
-var upstreamFields: [(String, JSON)] = []
+var upstreams: Logger.Metadata = [:]
 for group in UpstreamGroup.allCases {
-    upstreamFields.append((group.rawValue, .string((settings.upstreams[group] ?? []).map(\.description).joined(separator: ","))))
+    upstreams[group.rawValue] = .string((settings.upstreams[group] ?? []).map(\.description).joined(separator: ","))
 }
-service.logger.info("gateway ready", upstreamFields)
+service.logger.info("gateway ready", metadata: upstreams)
 service.runForever()

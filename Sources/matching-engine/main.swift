@@ -15,7 +15,7 @@ do {
         try Migrator.apply(PlatformSchema.allMigrations, on: db)
     }
 } catch {
-    service.logger.error("migrations failed", [("error", .string("\(error)"))])
+    service.logger.error("migrations failed", error: error)
     exit(1)
 }
 
@@ -26,7 +26,7 @@ let engine = MatchingEngine(connInfo: engineConnInfo, redis: config.redis, logge
 do {
     try engine.start()
 } catch {
-    service.logger.error("engine start failed", [("error", .string("\(error)"))])
+    service.logger.error("engine start failed", error: error)
     exit(1)
 }
 WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()

@@ -34,7 +34,7 @@ final class LineProtocolServer: @unchecked Sendable {
                     if errno == EMFILE || errno == ENFILE { usleep(10_000) }
                     continue
                 }
-                logger.error("tcp accept failed", [("errno", .int(Int(errno)))])
+                logger.error("tcp accept failed", metadata: ["errno": .stringConvertible(Int(errno))])
                 return
             }
             serve(fd)

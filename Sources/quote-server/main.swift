@@ -21,10 +21,9 @@ let tcp = LineProtocolServer(desk: desk, logger: service.logger)
 do {
     try tcp.start(host: config.host, port: config.int("DT_QUOTE_TCP_PORT", default: 4444),
                   threads: config.int("DT_QUOTE_TCP_THREADS", default: config.int("DT_WORKERS", default: 64)))
-    service.logger.info("line protocol listening", [("port", .int(tcp.port)), ("delayMs", .int(desk.delay)),
-                                                     ("seeded", .bool(desk.seeded))])
+    service.logger.info("line protocol listening", metadata: ["port": .stringConvertible(tcp.port), "delayMs": .stringConvertible(desk.delay), "seeded": .stringConvertible(desk.seeded)])
 } catch {
-    service.logger.error("tcp start failed", [("error", .string("\(error)"))])
+    service.logger.error("tcp start failed", error: error)
     exit(1)
 }
 service.runForever()

@@ -30,7 +30,8 @@ final class ClassicHTTPTests: ClassicTestCase {
 
     func testSuccessAndErrorEnvelopes() throws {
         let u = newUserName()
-        try db.query("INSERT INTO users (user_name, password_hash) VALUES ($1, '!test')", [u])   // registered, no account yet
+        // registered, no account yet
+        try db.query("INSERT INTO users (user_name, password_hash) VALUES ($1, '!test')", [u])
         let n = Int64.random(in: 1_000_000...900_000_000_000)
         let (s1, j1, _) = try post(.ADD, as: u, #"{"userid":"\#(u)","amount":"12.50","transactionNum":\#(n)}"#)
         XCTAssertEqual(s1, 200)

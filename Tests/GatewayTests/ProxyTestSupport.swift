@@ -64,7 +64,7 @@ final class TestUpstream {
         options.loops = 1
         options.workers = 8
         let config = ServiceConfig(name: "upstream", environment: [:])
-        server = HTTPServer(options: options, router: router, logger: Logger(service: "upstream", minimum: .error)) {
+        server = HTTPServer(options: options, router: router, logger: Logger.json(service: "upstream", level: .error)) {
             WorkerContext(config: config, index: $0)
         }
         try server.start()

@@ -9,7 +9,7 @@ final class StreamRouteTests: XCTestCase {
         GatewayHandler(authenticator: TokenAuthenticator(jwt: JWT(secret: "s"), clock: SystemClock()),
                        ipLimiter: RateLimiter(ratePerSecond: 0.001, burst: ipBurst),
                        userLimiter: RateLimiter(ratePerSecond: 1000, burst: 1000),
-                       proxy: Proxy(pools: [:], bulkheads: [:], timeoutMillis: 1000, logger: Logger(service: "test"),
+                       proxy: Proxy(pools: [:], bulkheads: [:], timeoutMillis: 1000, logger: Logger.json(service: "test"),
                                     signer: GatewayProof(key: "k")!),
                        requestIds: RequestIds())
     }

@@ -42,7 +42,7 @@ final class OpenAPITests: XCTestCase {
 
     func testEngineRegistersExactlyThePlatformTable() {
         let router = Router()
-        let engine = MatchingEngine(connInfo: "", redis: RedisTarget(Endpoint(host: "127.0.0.1", port: 1), password: nil), logger: Logger(service: "test"))
+        let engine = MatchingEngine(connInfo: "", redis: RedisTarget(Endpoint(host: "127.0.0.1", port: 1), password: nil), logger: Logger.json(service: "test"))
         PlatformHTTP.register(on: router, engine: engine, allowReset: true, tickets: StreamTicket(key: Array("k".utf8)))
         let registered = Set(router.routes.filter { !$0.path.hasPrefix("/internal/") }.map { APIRoute($0.method, $0.path) })
         XCTAssertEqual(registered, Set(PublicAPI.Engine.all))

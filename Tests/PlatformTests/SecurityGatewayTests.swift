@@ -49,7 +49,7 @@ final class SecurityGatewayTests: XCTestCase {
         options.loops = 1
         options.workers = 8
         let config = ServiceConfig(name: "fake-upstream", environment: [:])
-        let server = HTTPServer(options: options, router: router, logger: Logger(service: "fake-upstream", minimum: .error)) {
+        let server = HTTPServer(options: options, router: router, logger: Logger.json(service: "fake-upstream", level: .error)) {
             WorkerContext(config: config, index: $0)
         }
         try server.start()

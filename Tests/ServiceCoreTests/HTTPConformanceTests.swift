@@ -159,7 +159,8 @@ final class HTTPConformanceTests: XCTestCase {
     func testTargetsThatAreNotTextGet400() throws {
         let s = try server()
         defer { s.stop() }
-        try assertRefused([UInt8]("GET /caf".utf8) + [0xc3, 0xa9] + [UInt8](" HTTP/1.1\r\nHost: x\r\n\r\n".utf8), 400, on: s)  // raw UTF-8
+        // raw UTF-8
+        try assertRefused([UInt8]("GET /caf".utf8) + [0xc3, 0xa9] + [UInt8](" HTTP/1.1\r\nHost: x\r\n\r\n".utf8), 400, on: s)
         try assertRefused([UInt8]("GET /a".utf8) + [0x01] + [UInt8]("b HTTP/1.1\r\nHost: x\r\n\r\n".utf8), 400, on: s)
         try assertRefused("GET /%FF HTTP/1.1\r\nHost: x\r\n\r\n", 400, on: s)
         try assertRefused("GET /%C0%AF HTTP/1.1\r\nHost: x\r\n\r\n", 400, on: s)        // overlong '/'

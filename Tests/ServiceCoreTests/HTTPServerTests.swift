@@ -1,5 +1,6 @@
 import Foundation
 import ServiceCore
+import Synchronization
 import XCTest
 
 final class HTTPServerTests: XCTestCase {
@@ -313,6 +314,28 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(text.contains(#"http_requests_total{route="unmatched",status="404"} 1"#))
         XCTAssertTrue(text.contains(#"http_request_duration_seconds_count{route="GET /hello"} 3"#))
         XCTAssertTrue(text.contains("worker_queue_depth 0"))
+    }
+
+    /// The Prometheus exposition from swift-prometheus: types, cumulative buckets with the old
+    /// bounds, and gauges read at scrape time (dashboards read these names).
+    func testMetricsExpositionFormat() throws {
+        let s = try helloServer()
+        defer { s.stop() }
+        let c = try RawClient(port: s.port)
+        for _ in 0..<2 { c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse() }
+        let depth = Atomic<Int>(7)
+        s.server.metrics.gauge("test_gauge") { depth.load(ordering: .relaxed) }
+        var text = s.server.metrics.render()
+        XCTAssertTrue(text.contains("# TYPE http_requests_total counter"), text)
+        XCTAssertTrue(text.contains("# TYPE http_request_duration_seconds histogram"), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /hello",le="10.0"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /hello",le="+Inf"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /hello",le="0.0005"}"#), text)
+        XCTAssertTrue(text.contains("test_gauge 7"), text)
+        depth.store(3, ordering: .relaxed)
+        text = s.server.metrics.render()
+        XCTAssertTrue(text.contains("test_gauge 3"), "gauges are read at each scrape:\n\(text)")
+        XCTAssertEqual(text.components(separatedBy: "# TYPE test_gauge gauge").count, 2, "one TYPE line per family")
     }
 
     func testRandomGarbageNeverCrashesServer() throws {

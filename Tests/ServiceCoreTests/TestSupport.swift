@@ -25,7 +25,7 @@ final class TestServer: Sendable {
         let router = Router()
         configure(router)
         let config = ServiceConfig(name: "test", environment: [:])
-        server = HTTPServer(options: opts, router: router, logger: Logger(service: "test", minimum: .error)) {
+        server = HTTPServer(options: opts, router: router, logger: Logger.json(service: "test", level: .error)) {
             WorkerContext(config: config, index: $0)
         }
         try server.start()

@@ -98,7 +98,7 @@ final class EventLoop: @unchecked Sendable {
                     // Out of descriptors: stop polling the listener until the next tick frees some.
                     _ = cshim_epoll_del(epfd, listenFd)
                     listening = false
-                    server.logger.warn("accept: out of file descriptors")
+                    server.logger.warning("accept: out of file descriptors")
                 }
                 return
             }
@@ -325,7 +325,7 @@ final class EventLoop: @unchecked Sendable {
         server.metrics.record(shard: index, route: route, status: response.status,
                               seconds: Double(Clock.monotonicNanos() &- started) / 1e9)
         if response.status >= 500 && response.status != 503 {
-            server.logger.warn("request failed", [("route", .string(route)), ("status", .int(response.status))])
+            server.logger.warning("request failed", metadata: ["route": .string(route), "status": .stringConvertible(response.status)])
         }
     }
 

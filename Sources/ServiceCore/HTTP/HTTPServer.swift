@@ -96,13 +96,13 @@ extension HTTPResponse {
         case let e as PGError where e.isUnavailable:
             // A restart or failover: say so at once, and never as success. If the request wrote,
             // the connection may have died during COMMIT, so its outcome is unknown.
-            logger.warn("database unavailable", [("route", .string(route)), ("error", .string("\(e)"))])
+            logger.warning("database unavailable", error: e, metadata: ["route": .string(route)])
             var response = HTTPResponse.error(503, "database unavailable (restart or failover in progress): a write in flight "
                 + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again")
             response.headers.append(("Retry-After", "1"))
             return response
         default:
-            logger.error("handler error", [("route", .string(route)), ("error", .string("\(error)"))])
+            logger.error("handler error", error: error, metadata: ["route": .string(route)])
             return .error(500, "internal error")
         }
     }

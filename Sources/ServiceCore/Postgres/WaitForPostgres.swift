@@ -14,7 +14,7 @@ extension PGConnection {
                 return try body()
             } catch {
                 if Clock.monotonicNanos() > deadline { throw error }
-                if attempt % 20 == 0 { logger.warn(what, [("error", .string("\(error)"))]) }
+                if attempt % 20 == 0 { logger.warning("\(what)", error: error) }
                 attempt += 1
                 usleep(100_000)
             }

@@ -26,7 +26,7 @@ public final class Service: @unchecked Sendable {
     public init(name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
                 environment: [String: String] = ProcessInfo.processInfo.environment) {
         config = ServiceConfig(name: name, environment: environment)
-        logger = Logger(config: config)
+        logger = Logger.json(config: config)
         options = HTTPServerOptions(config: config, defaultPort: defaultPort, defaultWorkers: defaultWorkers)
         self.callers = callers
     }
@@ -84,7 +84,7 @@ public final class Service: @unchecked Sendable {
         for (name, read) in pendingGauges { server.metrics.gauge(name, read) }
         try server.start()
         self.server = server
-        logger.info("listening", [("port", .int(server.port)), ("loops", .int(options.loops)), ("workers", .int(options.workers))])
+        logger.info("listening", metadata: ["port": .stringConvertible(server.port), "loops": .stringConvertible(options.loops), "workers": .stringConvertible(options.workers)])
         return server.port
     }
 
@@ -103,7 +103,7 @@ public final class Service: @unchecked Sendable {
         do {
             try start()
         } catch {
-            logger.error("start failed", [("error", .string("\(error)"))])
+            logger.error("start failed", error: error)
             exit(1)
         }
         let server = self.server

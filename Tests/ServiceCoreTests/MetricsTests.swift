@@ -1,0 +1,30 @@
+import XCTest
+@_spi(Benchmarks) import ServiceCore
+
+/// The request metrics on their own: counts per route and status, durations into the right
+/// buckets, and no trap on a duration a clock glitch could produce.
+final class MetricsTests: XCTestCase {
+    func testCountsAndBucketsPerRouteAcrossShards() {
+        let metrics = BenchmarkProbes.metrics(shards: 2)
+        BenchmarkProbes.record(metrics, shard: 0, route: "GET /a", status: 200, seconds: 0.0004)
+        BenchmarkProbes.record(metrics, shard: 1, route: "GET /a", status: 200, seconds: 0.003)
+        BenchmarkProbes.record(metrics, shard: 1, route: "GET /a", status: 404, seconds: 0.02)
+        let text = metrics.render()
+        XCTAssertTrue(text.contains(#"http_requests_total{route="GET /a",status="200"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_requests_total{route="GET /a",status="404"} 1"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /a",le="0.0005"} 1"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /a",le="0.005"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_bucket{route="GET /a",le="0.025"} 3"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_count{route="GET /a"} 3"#), text)
+    }
+
+    func testOddDurationsAreClampedNotFatal() {
+        let metrics = BenchmarkProbes.metrics(shards: 1)
+        for seconds in [Double.nan, .infinity, -1, 1e30] {
+            BenchmarkProbes.record(metrics, shard: 0, route: "GET /odd", status: 200, seconds: seconds)
+        }
+        let text = metrics.render()
+        XCTAssertTrue(text.contains(#"http_requests_total{route="GET /odd",status="200"} 4"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_count{route="GET /odd"} 4"#), text)
+    }
+}
