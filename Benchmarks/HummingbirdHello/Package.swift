@@ -18,7 +18,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
-        ),
+        )
     ],
     swiftLanguageModes: [.v6]
 )

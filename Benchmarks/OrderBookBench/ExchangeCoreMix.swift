@@ -25,8 +25,9 @@ func exchangeCoreMix(count: Int, seed: UInt64, shape: ExchangeCoreShape = Exchan
         ops.append(g.step(g.next()))
         peak = max(peak, g.book.restingOrderCount)
     }
-    return Workload(name: "exchange-core mix (9% GTC, 3% IOC, 6% cancel, 82% move)", prefill: prefill, ops: ops,
-                    peakResting: peak)
+    return Workload(
+        name: "exchange-core mix (9% GTC, 3% IOC, 6% cancel, 82% move)", prefill: prefill, ops: ops,
+        peakResting: peak)
 }
 
 /// Dry-runs every operation on its own book, so targets are live and moves see the real last trade.
@@ -81,8 +82,9 @@ struct ExchangeCoreGenerator {
     }
 
     mutating func newOrder(_ side: Side, price: Int64, tif: TimeInForce) -> Operation {
-        let order = Order.limit(id: nextId, owner: Int64.random(in: 1...1_000, using: &rng), side: side,
-                                quantity: size(), price: price, timeInForce: tif)
+        let order = Order.limit(
+            id: nextId, owner: Int64.random(in: 1...1_000, using: &rng), side: side,
+            quantity: size(), price: price, timeInForce: tif)
         nextId += 1
         return .submit(order)
     }

@@ -63,8 +63,9 @@ func measureLatency(_ w: Workload, clock: ContinuousClock) -> LatencyRun {
     }
     func at(_ percentile: Double) -> Double { Double(ns.valueAtPercentile(percentile)) }
     let n = max(sum.samples, 1)
-    return LatencyRun(p50: at(50), p99: at(99), p999: at(99.9), max: Double(ns.max),
-                      meanShape: Shape(orders: sum.orders / n, levels: sum.levels / n), minShape: lo, maxShape: hi)
+    return LatencyRun(
+        p50: at(50), p99: at(99), p999: at(99.9), max: Double(ns.max),
+        meanShape: Shape(orders: sum.orders / n, levels: sum.levels / n), minShape: lo, maxShape: hi)
 }
 
 /// What reading the clock twice costs (included in every per-command figure).
@@ -86,7 +87,7 @@ func seconds(_ d: Duration) -> Double {
 func fixed(_ x: Double, _ digits: Int) -> String {
     var scale: Int64 = 1
     for _ in 0..<digits { scale *= 10 }
-    let n = Int64(x * Double(scale) + 0.5)  // x ≥ 0 here; avoids libm's round
+    let n = Int64(x * Double(scale) + 0.5) // x ≥ 0 here; avoids libm's round
     guard digits > 0 else { return String(n) }
     var frac = String(n % scale)
     while frac.count < digits { frac = "0" + frac }
@@ -107,8 +108,9 @@ func benchmark(_ w: Workload, repetitions: Int, clock: ContinuousClock) {
         }
     }
     print("\n== \(w.name)")
-    print("\(w.ops.count) timed operations (\(counts.submit) submits, \(counts.cancel) cancels, \(counts.move) moves) "
-          + "after \(w.prefill.count) untimed prefill orders; peak resting \(w.peakResting)")
+    print(
+        "\(w.ops.count) timed operations (\(counts.submit) submits, \(counts.cancel) cancels, \(counts.move) moves) "
+            + "after \(w.prefill.count) untimed prefill orders; peak resting \(w.peakResting)")
     var best = Double.infinity
     for rep in 1...max(repetitions, 1) {
         var book = freshBook(w)
@@ -116,14 +118,17 @@ func benchmark(_ w: Workload, repetitions: Int, clock: ContinuousClock) {
         let stats = run(w.ops, book: &book)
         let elapsed = seconds(clock.now - start)
         best = min(best, elapsed)
-        print("run \(rep): \(fixed(elapsed, 3)) s, \(rate(operations: w.ops.count, elapsed: elapsed)); "
-              + "fills \(stats.fills), rested \(stats.rested), cancelled \(stats.cancelled), rejected \(stats.rejected), "
-              + "checksum \(stats.checksum)")
+        print(
+            "run \(rep): \(fixed(elapsed, 3)) s, \(rate(operations: w.ops.count, elapsed: elapsed)); "
+                + "fills \(stats.fills), rested \(stats.rested), cancelled \(stats.cancelled), rejected \(stats.rejected), "
+                + "checksum \(stats.checksum)")
     }
     print("best of \(max(repetitions, 1)): \(rate(operations: w.ops.count, elapsed: best))")
     let l = measureLatency(w, clock: clock)
-    print("per command (ns, incl. ~\(fixed(clockOverhead(clock), 0)) ns clock): p50 \(fixed(l.p50, 0)), "
-          + "p99 \(fixed(l.p99, 0)), p99.9 \(fixed(l.p999, 0)), max \(fixed(l.max, 0))")
-    print("book shape: orders mean \(l.meanShape.orders) (\(l.minShape.orders)–\(l.maxShape.orders)), "
-          + "levels mean \(l.meanShape.levels) (\(l.minShape.levels)–\(l.maxShape.levels))")
+    print(
+        "per command (ns, incl. ~\(fixed(clockOverhead(clock), 0)) ns clock): p50 \(fixed(l.p50, 0)), "
+            + "p99 \(fixed(l.p99, 0)), p99.9 \(fixed(l.p999, 0)), max \(fixed(l.max, 0))")
+    print(
+        "book shape: orders mean \(l.meanShape.orders) (\(l.minShape.orders)–\(l.maxShape.orders)), "
+            + "levels mean \(l.meanShape.levels) (\(l.minShape.levels)–\(l.maxShape.levels))")
 }

@@ -24,16 +24,20 @@ func standardMix(count: Int, seed: UInt64) -> Workload {
         let op: Operation
         if roll < 60 {
             let side: Side = Bool.random(using: &rng) ? .buy : .sell
-            let offset = Int64.random(in: -3...25, using: &rng)   // < 0: crosses the mid
+            let offset = Int64.random(in: -3...25, using: &rng) // < 0: crosses the mid
             let price = side == .buy ? mid - offset : mid + offset
-            op = .submit(.limit(id: nextId, owner: owner, side: side,
-                                quantity: Int64.random(in: 1...100, using: &rng), price: price))
+            op = .submit(
+                .limit(
+                    id: nextId, owner: owner, side: side,
+                    quantity: Int64.random(in: 1...100, using: &rng), price: price))
             nextId += 1
         } else if roll < 80 {
             let side: Side = Bool.random(using: &rng) ? .buy : .sell
             let maxCost: Int64? = side == .buy && Bool.random(using: &rng) ? 1_000_000_000 : nil
-            op = .submit(.market(id: nextId, owner: owner, side: side,
-                                 quantity: Int64.random(in: 1...150, using: &rng), maxCost: maxCost))
+            op = .submit(
+                .market(
+                    id: nextId, owner: owner, side: side,
+                    quantity: Int64.random(in: 1...150, using: &rng), maxCost: maxCost))
             nextId += 1
         } else {
             // A random live order (filled ones are pruned as they are met).

@@ -29,7 +29,9 @@ struct BenchCommand: ParsableCommand {
     var mix: Mix?
 
     func validate() throws {
-        guard operations >= 1, repetitions >= 1 else { throw ValidationError("operations and repetitions must be at least 1") }
+        guard operations >= 1, repetitions >= 1 else {
+            throw ValidationError("operations and repetitions must be at least 1")
+        }
     }
 }
 

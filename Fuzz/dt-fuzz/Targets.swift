@@ -25,14 +25,19 @@ enum FuzzTargets {
         case .failure(let status, let message):
             precondition((400..<600).contains(status) && !message.isEmpty, "failure without a status or message")
         case .head(let request, let headLength, let bodyLength):
-            precondition(headLength <= bytes.count && headLength <= limits.maxHeaderBytes + 4, "head length out of range")
+            precondition(
+                headLength <= bytes.count && headLength <= limits.maxHeaderBytes + 4, "head length out of range")
             precondition(bodyLength >= 0 && bodyLength <= limits.maxBodyBytes, "body length out of range")
-            precondition(!request.method.isEmpty && (request.path.hasPrefix("/") || request.path == "*"), "bad method or path")
+            precondition(
+                !request.method.isEmpty && (request.path.hasPrefix("/") || request.path == "*"), "bad method or path")
             precondition(request.versionMinor == 0 || request.versionMinor == 1, "bad version")
             // Early rejection must never refuse a prefix of a request that parses in full.
             for cut in [headLength - 1, headLength / 2, 1] where cut > 0 && cut < headLength {
-                if case .failure(let status, let message) = HTTPParser.parseHead(UnsafeBufferPointer(rebasing: bytes[..<cut]), limits: limits) {
-                    preconditionFailure("prefix of \(cut) bytes refused (\(status) \(message)) though the whole head parses")
+                if case .failure(let status, let message) = HTTPParser.parseHead(
+                    UnsafeBufferPointer(rebasing: bytes[..<cut]), limits: limits)
+                {
+                    preconditionFailure(
+                        "prefix of \(cut) bytes refused (\(status) \(message)) though the whole head parses")
                 }
             }
             // The accessors handlers use on the parsed request.
@@ -50,7 +55,9 @@ enum FuzzTargets {
         precondition(length > 0 && length <= bytes.count, "reply length out of range")
         // A reply cut short is incomplete: never a different reply, never garbage.
         for cut in [length - 1, length / 2, 1] where cut > 0 && cut < length {
-            precondition(RESP.parse(UnsafeRawBufferPointer(rebasing: raw[..<cut])) == .incomplete, "prefix of \(cut) bytes not incomplete")
+            precondition(
+                RESP.parse(UnsafeRawBufferPointer(rebasing: raw[..<cut])) == .incomplete,
+                "prefix of \(cut) bytes not incomplete")
         }
     }
 

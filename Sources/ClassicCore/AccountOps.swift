@@ -12,7 +12,8 @@ extension ClassicEngine {
     /// Locks the user's account row, or UNKNOWN_USER; applies lazy expiry of pending BUY/SELLs.
     func lockAccount(_ tx: PGConnection, _ c: inout CommandContext) throws -> LockedAccount {
         let user = try c.requireUser()
-        let r = try tx.query("""
+        let r = try tx.query(
+            """
             SELECT a.user_id, a.cash_cents, a.reserved_cents,
                    EXISTS (SELECT 1 FROM classic_pending p WHERE p.user_id = a.user_id AND p.expires_ms <= $2)
             FROM users u JOIN accounts a ON a.user_id = u.id
@@ -43,7 +44,8 @@ extension ClassicEngine {
 
     func precheck(_ c: inout CommandContext, _ db: PGConnection) throws -> Precheck {
         let user = try c.requireUser()
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT a.user_id, a.cash_cents FROM users u JOIN accounts a ON a.user_id = u.id
             WHERE u.user_name = $1 AND ($2::BIGINT IS NULL OR u.id = $2)
             """, [user, c.request.actingUserId])
@@ -60,10 +62,13 @@ extension ClassicEngine {
             return Precheck(username: user, userId: userId, symbol: symbol, amount: amount)
         case .SELL:
             let amount = try ClassicInput.positiveAmount(c.request.amount)
-            let owned = try db.query("""
-                SELECT h.quantity + h.reserved FROM holdings h JOIN stocks s ON s.id = h.stock_id
-                WHERE h.user_id = $1 AND s.name = $2
-                """, [userId, symbol]).int64(0, 0) ?? 0
+            let owned =
+                try db.query(
+                    """
+                    SELECT h.quantity + h.reserved FROM holdings h JOIN stocks s ON s.id = h.stock_id
+                    WHERE h.user_id = $1 AND s.name = $2
+                    """, [userId, symbol]
+                ).int64(0, 0) ?? 0
             guard owned > 0 else { throw ClassicError(.NOT_OWNED, "\(user) holds no \(symbol) shares") }
             return Precheck(username: user, userId: userId, symbol: symbol, amount: amount)
         default:

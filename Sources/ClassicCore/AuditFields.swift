@@ -12,15 +12,17 @@ enum AuditFields {
         let t = raw.trimmingSpaces()
         guard !t.isEmpty else { return nil }
         guard t.utf8.count <= maxFilenameBytes, t.utf8.allSatisfy(isFilenameByte) else {
-            throw ClassicError(.INVALID_ARGUMENT, "filename must be at most \(maxFilenameBytes) characters from A-Z a-z 0-9 . _ - /")
+            throw ClassicError(
+                .INVALID_ARGUMENT, "filename must be at most \(maxFilenameBytes) characters from A-Z a-z 0-9 . _ - /")
         }
         return t
     }
 
     private static func isFilenameByte(_ b: UInt8) -> Bool {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "/"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "/"):
             return true
         default:
             return false

@@ -11,8 +11,12 @@ public enum ClassicCommandName: String, Sendable, CaseIterable {
     case DUMPLOG, DISPLAY_SUMMARY
 
     /// Commands routed to each service (the gateway's split).
-    public static let buySide: [ClassicCommandName] = [.BUY, .COMMIT_BUY, .CANCEL_BUY, .SET_BUY_AMOUNT, .SET_BUY_TRIGGER, .CANCEL_SET_BUY]
-    public static let sellSide: [ClassicCommandName] = [.SELL, .COMMIT_SELL, .CANCEL_SELL, .SET_SELL_AMOUNT, .SET_SELL_TRIGGER, .CANCEL_SET_SELL]
+    public static let buySide: [ClassicCommandName] = [
+        .BUY, .COMMIT_BUY, .CANCEL_BUY, .SET_BUY_AMOUNT, .SET_BUY_TRIGGER, .CANCEL_SET_BUY,
+    ]
+    public static let sellSide: [ClassicCommandName] = [
+        .SELL, .COMMIT_SELL, .CANCEL_SELL, .SET_SELL_AMOUNT, .SET_SELL_TRIGGER, .CANCEL_SET_SELL,
+    ]
     public static let utilities: [ClassicCommandName] = [.ADD, .QUOTE, .DISPLAY_SUMMARY, .DUMPLOG]
 }
 
@@ -34,8 +38,10 @@ public struct ClassicRequest: Sendable {
     /// The request's Idempotency-Key: its outcome is stored in the command's transaction.
     public var key: IdempotencyTicket?
 
-    public init(_ command: ClassicCommandName, userid: String? = nil, stock: String? = nil, amount: String? = nil,
-                filename: String? = nil, transactionNum: Int64? = nil) {
+    public init(
+        _ command: ClassicCommandName, userid: String? = nil, stock: String? = nil, amount: String? = nil,
+        filename: String? = nil, transactionNum: Int64? = nil
+    ) {
         self.command = command
         self.userid = userid
         self.stock = stock
@@ -80,8 +86,10 @@ enum ClassicInput {
     static let maxCents: Int64 = 1_000_000_000_000
 
     /// A credit that would pass `LedgerBounds` (checked before anything is written).
-    static let balanceBound = ClassicError(.INVALID_ARGUMENT, "the account would pass the ledger's bound of \(Money.format(LedgerBounds.maxBalanceCents))")
-    static let holdingBound = ClassicError(.INVALID_ARGUMENT, "the holding would pass the ledger's bound of \(LedgerBounds.maxHoldingShares) shares")
+    static let balanceBound = ClassicError(
+        .INVALID_ARGUMENT, "the account would pass the ledger's bound of \(Money.format(LedgerBounds.maxBalanceCents))")
+    static let holdingBound = ClassicError(
+        .INVALID_ARGUMENT, "the holding would pass the ledger's bound of \(LedgerBounds.maxHoldingShares) shares")
 
     /// Cents of a decimal dollar text, nil if malformed (used for the log's `funds` too).
     static func cents(_ text: String?) -> Int64? {
@@ -95,7 +103,8 @@ enum ClassicInput {
             throw ClassicError(.INVALID_ARGUMENT, "\(what) is missing")
         }
         guard let c = cents(raw) else {
-            throw ClassicError(.INVALID_ARGUMENT, "\(what) '\(raw.prefix(40))' is not a dollar amount with at most 2 decimals")
+            throw ClassicError(
+                .INVALID_ARGUMENT, "\(what) '\(raw.prefix(40))' is not a dollar amount with at most 2 decimals")
         }
         guard c > 0 else { throw ClassicError(.INVALID_ARGUMENT, "\(what) \(Money.format(c)) must be greater than 0") }
         guard c <= maxCents else { throw ClassicError(.INVALID_ARGUMENT, "\(what) \(Money.format(c)) is too large") }
@@ -105,7 +114,8 @@ enum ClassicInput {
     /// A stock symbol of 1–3 letters (upper-cased), or nil.
     static func symbol(_ text: String?) -> String? {
         guard let t = text?.trimmingSpaces().uppercased(), (1...3).contains(t.utf8.count),
-              t.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return nil }
+            t.utf8.allSatisfy({ $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") })
+        else { return nil }
         return t
     }
 

@@ -49,8 +49,10 @@ public final class ClassicEngine: Sendable {
         let priced = req.command == .QUOTE || req.command == .BUY || req.command == .SELL
         let (txn, claim) = try transactionNumber(req, db, claimNow: false, check: priced)
         guard req.command != .DUMPLOG else {
-            return Outcome(transactionNum: txn, timestamp: clock.nowMillis(),
-                           result: .failure(ClassicError(.INVALID_ARGUMENT, "DUMPLOG goes through beginDump/writeDump")), triggersFired: 0)
+            return Outcome(
+                transactionNum: txn, timestamp: clock.nowMillis(),
+                result: .failure(ClassicError(.INVALID_ARGUMENT, "DUMPLOG goes through beginDump/writeDump")),
+                triggersFired: 0)
         }
         var c = CommandContext(request: req, txn: txn, t: clock.nowMillis(), server: server)
         c.claimTxn = claim
@@ -90,8 +92,10 @@ public final class ClassicEngine: Sendable {
     /// `claimNow` false: only checks (read-only; none when `check` is false) and says whether the
     /// number still has to be claimed, which the command's own transaction then does (no commit
     /// of its own).
-    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true,
-                           check: Bool = true) throws -> (txn: Int64, claim: Bool) {
+    func transactionNumber(
+        _ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true,
+        check: Bool = true
+    ) throws -> (txn: Int64, claim: Bool) {
         if let n = req.transactionNum, n >= 1 {
             guard let caller = req.callerId else { return (n, false) }
             if claimNow {
@@ -115,11 +119,13 @@ public final class ClassicEngine: Sendable {
 
     /// Claims a client-chosen number for `caller`, or throws `txnTaken` (nothing written).
     func claimTransactionNumber(_ db: PGConnection, _ n: Int64, caller: Int64) throws {
-        let owner = try db.query("""
+        let owner = try db.query(
+            """
             WITH claimed AS (
                 INSERT INTO classic_txn_owners (txn, user_id) VALUES ($1, $2) ON CONFLICT (txn) DO NOTHING RETURNING user_id)
             SELECT user_id FROM claimed UNION ALL SELECT user_id FROM classic_txn_owners WHERE txn = $1 LIMIT 1
-            """, [n, caller]).int64(0, 0)
+            """, [n, caller]
+        ).int64(0, 0)
         guard owner == caller else { throw Self.txnTaken(n) }
     }
 
@@ -130,13 +136,15 @@ public final class ClassicEngine: Sendable {
     /// `stampAtDecision`: the command's timestamp is taken when its batch runs it (its decision,
     /// §10), not when it was queued — so a trigger fired meanwhile is ordered before it in the log
     /// exactly as it was in the ledger. (QUOTE/BUY/SELL keep the quote's time, as before.)
-    func runLogged(_ db: PGConnection, _ c: inout CommandContext, stampAtDecision: Bool = false,
-                   _ body: @escaping @Sendable (PGConnection, inout CommandContext) throws -> JSON) throws -> Result<JSON, ClassicError> {
+    func runLogged(
+        _ db: PGConnection, _ c: inout CommandContext, stampAtDecision: Bool = false,
+        _ body: @escaping @Sendable (PGConnection, inout CommandContext) throws -> JSON
+    ) throws -> Result<JSON, ClassicError> {
         let start = c
         let box = OutcomeBox()
         let clock = self.clock
         let work: CommitGroup.Work = { tx, log in
-            var work = start   // a retried transaction starts over from the same state
+            var work = start // a retried transaction starts over from the same state
             if stampAtDecision { work.t = clock.nowMillis() }
             if work.claimTxn, let caller = work.request.callerId {
                 // Another user took the number since the check: refused, nothing logged.

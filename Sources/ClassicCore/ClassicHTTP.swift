@@ -6,7 +6,9 @@ import ServiceCore
 /// with the status of the code. DUMPLOG answers 200 application/xml.
 public enum ClassicHTTP {
     /// Adds one route per command, plus RECENT_TRANSACTIONS when `recent` is set.
-    public static func register(_ router: Router, engine: ClassicEngine, commands: [ClassicCommandName], recent: Bool = false) {
+    public static func register(
+        _ router: Router, engine: ClassicEngine, commands: [ClassicCommandName], recent: Bool = false
+    ) {
         for command in commands {
             router.post("/classic/\(command.rawValue)", mode: .blocking) { request, ctx in
                 try handle(command, request, ctx, engine)
@@ -25,9 +27,17 @@ public enum ClassicHTTP {
             let (hits, cacheHits) = try QuoteCache.counters(try ctx.redis())
             let total = hits + cacheHits
             let ratio = total == 0 ? "0.0000" : ratioText(cacheHits, total)
-            return .json(.object([("success", .bool(true)), ("data", .object([
-                ("quoteHits", .int(hits)), ("cacheHits", .int(cacheHits)), ("cacheHitRatio", .number(ratio)),
-            ]))]))
+            return .json(
+                .object([
+                    ("success", .bool(true)),
+                    (
+                        "data",
+                        .object([
+                            ("quoteHits", .int(hits)), ("cacheHits", .int(cacheHits)),
+                            ("cacheHitRatio", .number(ratio)),
+                        ])
+                    ),
+                ]))
         }
     }
 
@@ -38,9 +48,12 @@ public enum ClassicHTTP {
     }
 
     public static func errorResponse(_ e: ClassicError) -> HTTPResponse {
-        .json(.object([("success", .bool(false)),
-                       ("data", .object([("error", .string(e.message)), ("code", .string(e.code.rawValue))]))]),
-              status: e.code.httpStatus)
+        .json(
+            .object([
+                ("success", .bool(false)),
+                ("data", .object([("error", .string(e.message)), ("code", .string(e.code.rawValue))])),
+            ]),
+            status: e.code.httpStatus)
     }
 
     public static func success(_ data: JSON) -> HTTPResponse {
@@ -56,7 +69,8 @@ public enum ClassicHTTP {
 
     static func caller(_ request: HTTPRequest) throws -> Caller {
         guard let idText = request.header("x-user-id"), let id = Int64(idText), id > 0,
-              let name = request.header("x-user-name"), UserName.isValid(name) else {
+            let name = request.header("x-user-name"), UserName.isValid(name)
+        else {
             throw ClassicError(.FORBIDDEN, "no caller identity (call through the gateway)")
         }
         return Caller(id: id, name: name, isAdmin: request.header("x-user-role") == "admin")
@@ -82,8 +96,11 @@ public enum ClassicHTTP {
         req.amount = text(body["amount"])
         req.filename = try AuditFields.filename(text(body["filename"]), command: command)
         if let t = body["transactionNum"], !t.isNull {
-            guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1, n <= AuditFields.maxTransactionNum else {
-                throw ClassicError(.INVALID_ARGUMENT, "transactionNum must be an integer from 1 to \(AuditFields.maxTransactionNum)")
+            guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1,
+                n <= AuditFields.maxTransactionNum
+            else {
+                throw ClassicError(
+                    .INVALID_ARGUMENT, "transactionNum must be an integer from 1 to \(AuditFields.maxTransactionNum)")
             }
             req.transactionNum = n
         }
@@ -116,15 +133,17 @@ public enum ClassicHTTP {
         }
     }
 
-    static func handle(_ command: ClassicCommandName, _ request: HTTPRequest, _ ctx: WorkerContext,
-                       _ engine: ClassicEngine) throws -> HTTPResponse {
+    static func handle(
+        _ command: ClassicCommandName, _ request: HTTPRequest, _ ctx: WorkerContext,
+        _ engine: ClassicEngine
+    ) throws -> HTTPResponse {
         let req: ClassicRequest
         let who: Caller
         do {
             who = try caller(request)
             req = try parse(command, request, who)
         } catch let e as ClassicError {
-            return errorResponse(e)   // not a command of any user yet: nothing is logged
+            return errorResponse(e) // not a command of any user yet: nothing is logged
         } catch {
             return errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)"))
         }
@@ -138,12 +157,15 @@ public enum ClassicHTTP {
                 return try run(command, keyed, who, db, try? ctx.redis(), engine)
             }
         } catch let e as ClassicError {
-            return errorResponse(e)   // e.g. another user's transactionNum: nothing is logged
+            return errorResponse(e) // e.g. another user's transactionNum: nothing is logged
         }
     }
 
-    private static func run(_ command: ClassicCommandName, _ req: ClassicRequest, _ who: Caller, _ db: PGConnection, _ redis: RedisConnection?,
-                            _ engine: ClassicEngine) throws -> HTTPResponse {
+    private static func run(
+        _ command: ClassicCommandName, _ req: ClassicRequest, _ who: Caller, _ db: PGConnection,
+        _ redis: RedisConnection?,
+        _ engine: ClassicEngine
+    ) throws -> HTTPResponse {
         if command == .DUMPLOG {
             switch try engine.beginDump(req, callerName: who.name, callerIsAdmin: who.isAdmin, db: db) {
             case .failure(let e):

@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import ServiceCore
 
 /// Start-up and background work shared by the classic executables (buy, sell, user-utilities,
@@ -16,20 +16,28 @@ public enum ClassicRuntime {
     /// DT_QUOTE_TTL_MS (≤ 60000), DT_SERVER_NAME (the log's `server`, default the service name),
     /// DT_CLASSIC_LANES / DT_CLASSIC_MAX_BATCH (the group commit, `CommitGroup`).
     public static func engine(_ config: ServiceConfig) -> ClassicEngine {
-        let endpoint = Endpoint(config.string("DT_QUOTE_URL", default: "127.0.0.1:8500")) ?? Endpoint(host: "127.0.0.1", port: 8500)
-        let source = HTTPQuoteSource(endpoint: endpoint, timeoutMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000),
-                                     signer: config.internalProof)
+        let endpoint =
+            Endpoint(config.string("DT_QUOTE_URL", default: "127.0.0.1:8500"))
+            ?? Endpoint(host: "127.0.0.1", port: 8500)
+        let source = HTTPQuoteSource(
+            endpoint: endpoint, timeoutMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000),
+            signer: config.internalProof)
         let clock = SystemClock()
-        let cache = QuoteCache(source: source, clock: clock, ttlMillis: Int64(config.int("DT_QUOTE_TTL_MS", default: 60_000)),
-                               waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
+        let cache = QuoteCache(
+            source: source, clock: clock, ttlMillis: Int64(config.int("DT_QUOTE_TTL_MS", default: 60_000)),
+            waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
         // DT_CLASSIC_LANES commit lanes (0 = no batching: each command commits alone on its worker's
         // connection), DT_CLASSIC_MAX_BATCH commands per transaction at most.
         let lanes = config.int("DT_CLASSIC_LANES", default: 1)
-        let committer = lanes > 0
-            ? CommitGroup(connInfo: config.postgresConnInfo, lanes: lanes, maxBatch: config.int("DT_CLASSIC_MAX_BATCH", default: 64))
+        let committer =
+            lanes > 0
+            ? CommitGroup(
+                connInfo: config.postgresConnInfo, lanes: lanes,
+                maxBatch: config.int("DT_CLASSIC_MAX_BATCH", default: 64))
             : nil
-        return ClassicEngine(clock: clock, quotes: cache, server: config.string("DT_SERVER_NAME", default: config.name),
-                             committer: committer)
+        return ClassicEngine(
+            clock: clock, quotes: cache, server: config.string("DT_SERVER_NAME", default: config.name),
+            committer: committer)
     }
 
     /// Migrations + engine + sweeper: what every classic service does before serving.

@@ -33,8 +33,10 @@ struct CommandContext {
 
     /// The userCommand / errorEvent shape: every field the command carried.
     func commandEntry(_ kind: AuditKind, message: String? = nil) -> AuditEntry {
-        AuditEntry(kind: kind, timestamp: t, server: server, transactionNum: txn, command: request.command,
-                   username: username, stockSymbol: symbol, filename: request.filename, fundsCents: fundsCents, message: message)
+        AuditEntry(
+            kind: kind, timestamp: t, server: server, transactionNum: txn, command: request.command,
+            username: username, stockSymbol: symbol, filename: request.filename, fundsCents: fundsCents,
+            message: message)
     }
 
     mutating func account(_ action: String, _ cents: Int64, user: String) {
@@ -51,13 +53,11 @@ struct CommandContext {
     /// Which commit lane the command goes to: its user's (the verified id, else its name).
     var userKey: Int64 {
         if let id = request.actingUserId { return id }
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325   // FNV-1a: stable across processes
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a: stable across processes
         for b in (username ?? "").utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
         return Int64(bitPattern: h)
     }
 }
-
-
 
 /// What a command's transactional part decided, handed from the commit lane to the worker.
 enum CommandOutcome: Sendable {

@@ -28,7 +28,9 @@ public final class CommitGroup: Sendable {
 
     /// `connInfo`: libpq conninfo; `lanes` ≥ 1 threads/connections; `maxBatch` commands per transaction.
     public init(connInfo: String, lanes: Int = 2, maxBatch: Int = 64, logger: Logger? = nil) {
-        self.lanes = (0..<max(1, lanes)).map { Lane(index: $0, connInfo: connInfo, maxBatch: max(1, maxBatch), logger: logger) }
+        self.lanes = (0..<max(1, lanes)).map {
+            Lane(index: $0, connInfo: connInfo, maxBatch: max(1, maxBatch), logger: logger)
+        }
         for lane in self.lanes { lane.start() }
     }
 
@@ -165,8 +167,9 @@ private final class Lane: @unchecked Sendable {
                 // COMMIT was sent: it may or may not have happened, so no command may be retried.
                 try? tx.execute("ROLLBACK")
                 for job in batch { job.error = error }
-                logger?.warning("batch commit failed", error: error,
-                                metadata: ["lane": .stringConvertible(index), "commands": .stringConvertible(batch.count)])
+                logger?.warning(
+                    "batch commit failed", error: error,
+                    metadata: ["lane": .stringConvertible(index), "commands": .stringConvertible(batch.count)])
                 return
             }
             try? tx.execute("ROLLBACK")

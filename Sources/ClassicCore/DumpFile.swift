@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import ServiceCore
 
 /// Writes a DUMPLOG's XML to a temporary file (deleted by the server once sent).

@@ -17,13 +17,16 @@ extension ClassicEngine {
 
     /// Logs the DUMPLOG userCommand and decides what to dump. `userid` nil = whole-system form,
     /// which needs `callerIsAdmin` (else FORBIDDEN, logged as an errorEvent of the caller).
-    public func beginDump(_ req: ClassicRequest, callerName: String?, callerIsAdmin: Bool,
-                          db: PGConnection) throws -> Result<DumpPlan, ClassicError> {
+    public func beginDump(
+        _ req: ClassicRequest, callerName: String?, callerIsAdmin: Bool,
+        db: PGConnection
+    ) throws -> Result<DumpPlan, ClassicError> {
         let txn = try transactionNumber(req, db).txn
         let user = ClassicInput.userid(req.userid)
         let t = clock.nowMillis()
-        var entry = AuditEntry(kind: .userCommand, timestamp: t, server: server, transactionNum: txn, command: .DUMPLOG,
-                               username: user, filename: req.filename)
+        var entry = AuditEntry(
+            kind: .userCommand, timestamp: t, server: server, transactionNum: txn, command: .DUMPLOG,
+            username: user, filename: req.filename)
         if user == nil && !callerIsAdmin {
             let e = ClassicError(.FORBIDDEN, "the whole-system DUMPLOG needs the admin role")
             entry.username = callerName.flatMap { ClassicInput.userid($0) }
@@ -38,7 +41,8 @@ extension ClassicEngine {
             return .failure(e)
         }
         let id = try db.transaction { tx -> Int64 in
-            let r = try tx.query("""
+            let r = try tx.query(
+                """
                 INSERT INTO classic_log (kind, ts_ms, server, txn, command, username, filename)
                 VALUES ('userCommand', $1, $2, $3, 'DUMPLOG', $4, $5) RETURNING id
                 """, [t, server, txn, user, req.filename])
@@ -49,14 +53,17 @@ extension ClassicEngine {
     }
 
     /// Writes the XML document of `plan` to `sink`, one chunk per page of rows.
-    public static func writeDump(_ plan: DumpPlan, db: PGConnection, pageSize: Int = 5000,
-                                 sink: ([UInt8]) throws -> Void) throws {
+    public static func writeDump(
+        _ plan: DumpPlan, db: PGConnection, pageSize: Int = 5000,
+        sink: ([UInt8]) throws -> Void
+    ) throws {
         var after: Int64 = 0
         var started = false
         var chunk: [UInt8] = []
         chunk.reserveCapacity(pageSize * 300)
         while true {
-            let rows = try AuditReader.page(db, username: plan.username, afterId: after, beforeId: plan.beforeId, limit: pageSize)
+            let rows = try AuditReader.page(
+                db, username: plan.username, afterId: after, beforeId: plan.beforeId, limit: pageSize)
             if !started {
                 chunk.append(contentsOf: "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n".utf8)
                 if rows.isEmpty {

@@ -16,26 +16,36 @@ extension ClassicEngine {
 
     /// The newest live pending order of one side, locked (lazy expiry already removed dead ones).
     func popNewest(_ tx: PGConnection, userId: Int64, side: Side) throws -> Pending? {
-        let r = try tx.query("""
+        let r = try tx.query(
+            """
             DELETE FROM classic_pending WHERE id = (
                 SELECT id FROM classic_pending WHERE user_id = $1 AND side = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE)
             RETURNING id, stock_id, symbol, price_cents, shares, held_cents, expires_ms
             """, [userId, side.rawValue])
-        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2), let price = r.int64(0, 3),
-              let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6) else { return nil }
-        return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
+        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2),
+            let price = r.int64(0, 3),
+            let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6)
+        else { return nil }
+        return Pending(
+            id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp
+        )
     }
 
     /// The newest live pending order of one side, locked but kept: a COMMIT deletes it with
     /// `remove` only once the ledger accepted the settlement (a refused one leaves it pending).
     func lockNewest(_ tx: PGConnection, userId: Int64, side: Side) throws -> Pending? {
-        let r = try tx.query("""
+        let r = try tx.query(
+            """
             SELECT id, stock_id, symbol, price_cents, shares, held_cents, expires_ms FROM classic_pending
             WHERE user_id = $1 AND side = $2 ORDER BY id DESC LIMIT 1 FOR UPDATE
             """, [userId, side.rawValue])
-        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2), let price = r.int64(0, 3),
-              let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6) else { return nil }
-        return Pending(id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp)
+        guard let id = r.int64(0, 0), let stockId = r.int64(0, 1), let symbol = r.string(0, 2),
+            let price = r.int64(0, 3),
+            let shares = r.int64(0, 4), let held = r.int64(0, 5), let exp = r.int64(0, 6)
+        else { return nil }
+        return Pending(
+            id: id, stockId: stockId, symbol: symbol, priceCents: price, shares: shares, heldCents: held, expiresAt: exp
+        )
     }
 
     func remove(_ tx: PGConnection, _ p: Pending) throws {
@@ -47,18 +57,26 @@ extension ClassicEngine {
     func noPending(_ c: CommandContext, buy: Bool) -> ClassicError {
         let word = buy ? "BUY" : "SELL"
         let expired = buy ? c.expiredBuys : c.expiredSells
-        let sentence = expired > 0
+        let sentence =
+            expired > 0
             ? "the pending \(word) expired (older than 60 s)"
             : "no \(word) is pending (none made in the last 60 s)"
         return ClassicError(buy ? .NO_PENDING_BUY : .NO_PENDING_SELL, sentence)
     }
 
-    func insertPending(_ tx: PGConnection, _ c: CommandContext, userId: Int64, user: String, side: Side, stockId: Int64,
-                       symbol: String, price: Int64, shares: Int64, held: Int64) throws {
-        try tx.query("""
+    func insertPending(
+        _ tx: PGConnection, _ c: CommandContext, userId: Int64, user: String, side: Side, stockId: Int64,
+        symbol: String, price: Int64, shares: Int64, held: Int64
+    ) throws {
+        try tx.query(
+            """
             INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents, created_ms, expires_ms, txn)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-            """, [userId, user, side.rawValue, stockId, symbol, price, shares, held, c.t, c.t + pendingLifetimeMillis, c.txn])
+            """,
+            [
+                userId, user, side.rawValue, stockId, symbol, price, shares, held, c.t, c.t + pendingLifetimeMillis,
+                c.txn,
+            ])
     }
 
     // MARK: buy side
@@ -67,34 +85,45 @@ extension ClassicEngine {
         let acct = try lockAccount(tx, &c)
         // The precheck ran without a lock: check cash again now that it cannot change.
         guard acct.cash >= pre.amount else {
-            throw ClassicError(.INSUFFICIENT_FUNDS, "cash \(Money.format(acct.cash)) < amount \(Money.format(pre.amount))")
+            throw ClassicError(
+                .INSUFFICIENT_FUNDS, "cash \(Money.format(acct.cash)) < amount \(Money.format(pre.amount))")
         }
         let shares = pre.amount / q.priceCents
         guard shares > 0 else {
-            throw ClassicError(.ZERO_SHARES, "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
+            throw ClassicError(
+                .ZERO_SHARES,
+                "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
         }
         let cost = shares * q.priceCents
         guard let stockId = try LedgerOps.stockId(tx, name: pre.symbol, create: true) else {
             throw LedgerInvariantError("stock \(pre.symbol) could not be created")
         }
         try shiftCash(tx, userId: acct.userId, hold: cost)
-        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: .buy, stockId: stockId, symbol: pre.symbol,
-                          price: q.priceCents, shares: shares, held: cost)
+        try insertPending(
+            tx, c, userId: acct.userId, user: pre.username, side: .buy, stockId: stockId, symbol: pre.symbol,
+            price: q.priceCents, shares: shares, held: cost)
         c.account("remove", cost, user: pre.username)
-        return .object([("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
-                        ("cost", money(cost)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
-                        ("cash", money(acct.cash - cost)), ("transactionNum", .int(c.txn))])
+        return .object([
+            ("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
+            ("cost", money(cost)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
+            ("cash", money(acct.cash - cost)), ("transactionNum", .int(c.txn)),
+        ])
     }
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let acct = try lockAccount(tx, &c)
         guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         // The held cash leaves the system for the shares (a buy from the market).
-        guard try LedgerTx(tx).settleMarketBuy(acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
-                                               shares: p.shares, kind: .classicBuy) else { throw ClassicInput.holdingBound }
+        guard
+            try LedgerTx(tx).settleMarketBuy(
+                acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
+                shares: p.shares, kind: .classicBuy)
+        else { throw ClassicInput.holdingBound }
         try remove(tx, p)
-        return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-                        ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn))])
+        return .object([
+            ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
+            ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn)),
+        ])
     }
 
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
@@ -103,9 +132,11 @@ extension ClassicEngine {
         guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
         c.account("add", p.heldCents, user: user)
-        return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-                        ("released", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
-                        ("transactionNum", .int(c.txn))])
+        return .object([
+            ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
+            ("released", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
+            ("transactionNum", .int(c.txn)),
+        ])
     }
 
     // MARK: sell side
@@ -118,18 +149,23 @@ extension ClassicEngine {
         let holding = try lockHolding(tx, userId: acct.userId, stockId: stockId)
         let shares = pre.amount / q.priceCents
         guard shares > 0 else {
-            throw ClassicError(.ZERO_SHARES, "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
+            throw ClassicError(
+                .ZERO_SHARES,
+                "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
         }
         guard holding.free >= shares else {
             throw ClassicError(.INSUFFICIENT_SHARES, "\(holding.free) free \(pre.symbol) shares < \(shares) to sell")
         }
         let value = shares * q.priceCents
         try shiftReserved(tx, userId: acct.userId, stockId: stockId, by: shares)
-        try insertPending(tx, c, userId: acct.userId, user: pre.username, side: .sell, stockId: stockId, symbol: pre.symbol,
-                          price: q.priceCents, shares: shares, held: value)
-        return .object([("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
-                        ("proceeds", money(value)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
-                        ("transactionNum", .int(c.txn))])
+        try insertPending(
+            tx, c, userId: acct.userId, user: pre.username, side: .sell, stockId: stockId, symbol: pre.symbol,
+            price: q.priceCents, shares: shares, held: value)
+        return .object([
+            ("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
+            ("proceeds", money(value)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
+            ("transactionNum", .int(c.txn)),
+        ])
     }
 
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
@@ -137,21 +173,28 @@ extension ClassicEngine {
         let acct = try lockAccount(tx, &c)
         guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
         // The held shares leave the system for cash at the SELL's price (a sale to the market).
-        guard try LedgerTx(tx).settleMarketSell(acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
-                                                kind: .classicSell) else { throw ClassicInput.balanceBound }
+        guard
+            try LedgerTx(tx).settleMarketSell(
+                acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
+                kind: .classicSell)
+        else { throw ClassicInput.balanceBound }
         try remove(tx, p)
         c.account("add", p.heldCents, user: user)
-        return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-                        ("proceeds", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
-                        ("transactionNum", .int(c.txn))])
+        return .object([
+            ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
+            ("proceeds", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
+            ("transactionNum", .int(c.txn)),
+        ])
     }
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let acct = try lockAccount(tx, &c)
         guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
         try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
-        return .object([("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-                        ("transactionNum", .int(c.txn))])
+        return .object([
+            ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
+            ("transactionNum", .int(c.txn)),
+        ])
     }
 }
 

@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import ServiceCore
 
 /// One Redis entry per symbol, shared by every user and every classic service. A quote obtained
@@ -49,14 +49,14 @@ public final class QuoteCache: Sendable {
                 let r = try redis.command(["SET", QuoteCache.lockKey(symbol), token, "NX", "PX", String(waitMillis)])
                 locked = r == .status("OK")
             } catch {
-                return try fetch(symbol: symbol, user: user, redis: nil)   // Redis down: no cache, still answer
+                return try fetch(symbol: symbol, user: user, redis: nil) // Redis down: no cache, still answer
             }
             if locked {
                 defer { release(symbol, token, redis) }
                 return try fetch(symbol: symbol, user: user, redis: redis)
             }
             if Clock.monotonicNanos() >= deadline { return try fetch(symbol: symbol, user: user, redis: redis) }
-            usleep(10_000)   // another caller is fetching this symbol; its reply lands in the cache
+            usleep(10_000) // another caller is fetching this symbol; its reply lands in the cache
         }
     }
 
@@ -86,11 +86,14 @@ public final class QuoteCache: Sendable {
             throw ClassicError(.QUOTE_UNAVAILABLE, "quote server failed for \(symbol): \(error)")
         }
         let at = clock.nowMillis()
-        let q = Quote(symbol: symbol, user: reply.user.isEmpty ? user : reply.user, priceCents: reply.priceCents,
-                      quoteServerTime: reply.quoteServerTime, cryptokey: reply.cryptokey, obtainedAt: at)
+        let q = Quote(
+            symbol: symbol, user: reply.user.isEmpty ? user : reply.user, priceCents: reply.priceCents,
+            quoteServerTime: reply.quoteServerTime, cryptokey: reply.cryptokey, obtainedAt: at)
         if let redis {
-            _ = try? redis.pipeline([["SET", QuoteCache.key(symbol), QuoteCache.encode(q), "PX", String(ttlMillis)],
-                                     ["INCR", QuoteCache.hitsKey]])
+            _ = try? redis.pipeline([
+                ["SET", QuoteCache.key(symbol), QuoteCache.encode(q), "PX", String(ttlMillis)],
+                ["INCR", QuoteCache.hitsKey],
+            ])
         }
         return Lookup(quote: q, fresh: true, at: at)
     }
@@ -102,20 +105,26 @@ public final class QuoteCache: Sendable {
 
     private func release(_ symbol: String, _ token: String, _ redis: RedisConnection) {
         // Delete the lock only if it is still ours (it may have timed out and been taken over).
-        _ = try? redis.command(["EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
-                                "1", QuoteCache.lockKey(symbol), token])
+        _ = try? redis.command([
+            "EVAL", "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end",
+            "1", QuoteCache.lockKey(symbol), token,
+        ])
     }
 
     // JSON, so free-text fields (user, cryptokey) cannot break the encoding.
     static func encode(_ q: Quote) -> String {
-        JSON.object([("p", .int(q.priceCents)), ("at", .int(q.obtainedAt)), ("qt", .int(q.quoteServerTime)),
-                     ("u", .string(q.user)), ("k", .string(q.cryptokey))]).serialized()
+        JSON.object([
+            ("p", .int(q.priceCents)), ("at", .int(q.obtainedAt)), ("qt", .int(q.quoteServerTime)),
+            ("u", .string(q.user)), ("k", .string(q.cryptokey)),
+        ]).serialized()
     }
 
     static func decode(_ text: String, symbol: String) -> Quote? {
         guard let j = try? JSON.parse(text), let p = j["p"]?.int64Value, p > 0, let at = j["at"]?.int64Value,
-              let qt = j["qt"]?.int64Value else { return nil }
-        return Quote(symbol: symbol, user: j["u"]?.stringValue ?? "", priceCents: p, quoteServerTime: qt,
-                     cryptokey: j["k"]?.stringValue ?? "", obtainedAt: at)
+            let qt = j["qt"]?.int64Value
+        else { return nil }
+        return Quote(
+            symbol: symbol, user: j["u"]?.stringValue ?? "", priceCents: p, quoteServerTime: qt,
+            cryptokey: j["k"]?.stringValue ?? "", obtainedAt: at)
     }
 }

@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import ServiceCore
 
 /// A price from the quote server, as logged in a quoteServer entry.
@@ -14,7 +14,9 @@ public struct Quote: Sendable, Equatable {
     /// Our clock when the reply arrived: the quote serves commands stamped < obtainedAt + 60000.
     public var obtainedAt: Int64
 
-    public init(symbol: String, user: String, priceCents: Int64, quoteServerTime: Int64, cryptokey: String, obtainedAt: Int64) {
+    public init(
+        symbol: String, user: String, priceCents: Int64, quoteServerTime: Int64, cryptokey: String, obtainedAt: Int64
+    ) {
         self.symbol = symbol
         self.user = user
         self.priceCents = priceCents
@@ -98,14 +100,17 @@ public struct HTTPQuoteSource: QuoteSource {
         }
         let ts: Int64 = j["timestamp"]?.int64Value ?? j["timestamp"]?.stringValue.flatMap { Int64($0) } ?? 0
         let key = (j["cryptokey"]?.stringValue ?? "").trimmingSpaces()
-        return QuoteReply(priceCents: p, symbol: j["symbol"]?.stringValue ?? symbol, user: j["user"]?.stringValue ?? user,
-                          quoteServerTime: ts, cryptokey: key)
+        return QuoteReply(
+            priceCents: p, symbol: j["symbol"]?.stringValue ?? symbol, user: j["user"]?.stringValue ?? user,
+            quoteServerTime: ts, cryptokey: key)
     }
 
     static func encode(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {
-            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F || b == 0x2E {
+            if (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
+                || b == 0x5F || b == 0x2E
+            {
                 out.unicodeScalars.append(UnicodeScalar(b))
             } else {
                 out += String(format: "%%%02X", b)

@@ -12,7 +12,8 @@ extension ClassicEngine {
         let now = clock.nowMillis()
         guard now < quote.obtainedAt + quotes.ttlMillis else { return 0 }
         let p = quote.priceCents
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT user_id, side FROM classic_triggers
             WHERE symbol = $1 AND trigger_cents IS NOT NULL
               AND ((side = 'B' AND trigger_cents >= $2 AND reserved_cents >= $2) OR (side = 'S' AND trigger_cents <= $2))
@@ -27,39 +28,56 @@ extension ClassicEngine {
     }
 
     /// Fires one trigger if it is still armed and its condition still holds (re-checked under lock).
-    func fire(_ db: PGConnection, userId: Int64, side: Side, symbol: String, priceCents p: Int64, now: Int64) throws -> Bool {
+    func fire(_ db: PGConnection, userId: Int64, side: Side, symbol: String, priceCents p: Int64, now: Int64) throws
+        -> Bool
+    {
         try db.transaction { tx -> Bool in
             guard try LedgerTx(tx).lockAccount(userId) else { return false }
-            let r = try tx.query("""
+            let r = try tx.query(
+                """
                 SELECT stock_id, username, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers
                 WHERE user_id = $1 AND side = $2 AND symbol = $3 FOR UPDATE
                 """, [userId, side.rawValue, symbol])
-            guard let stockId = r.int64(0, 0), let user = r.string(0, 1), let rc = r.int64(0, 2), let rs = r.int64(0, 3),
-                  let trigger = r.int64(0, 4), let txn = r.int64(0, 5) else { return false }
+            guard let stockId = r.int64(0, 0), let user = r.string(0, 1), let rc = r.int64(0, 2),
+                let rs = r.int64(0, 3),
+                let trigger = r.int64(0, 4), let txn = r.int64(0, 5)
+            else { return false }
             var log = AuditBuffer()
             if side == .buy {
                 let shares = rc / p
-                guard p <= trigger, shares > 0 else { return false }   // stays armed (§10.5)
+                guard p <= trigger, shares > 0 else { return false } // stays armed (§10.5)
                 let cost = shares * p
                 let rest = rc - cost
                 // The whole reserve leaves escrow: `cost` goes to the market, the rest back to cash.
                 // Past the holding's bound the trigger stays armed (the ledger checks it first).
-                guard try LedgerTx(tx).settleMarketBuy(userId, stockId: stockId, heldCents: rc, costCents: cost, shares: shares,
-                                                       kind: .classicTriggerBuy) else { return false }
-                log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
-                                      command: .SET_BUY_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
+                guard
+                    try LedgerTx(tx).settleMarketBuy(
+                        userId, stockId: stockId, heldCents: rc, costCents: cost, shares: shares,
+                        kind: .classicTriggerBuy)
+                else { return false }
+                log.append(
+                    AuditEntry(
+                        kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
+                        command: .SET_BUY_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
                 if rest > 0 { log.append(.account("add", cents: rest, user: user, at: now, server: server, txn: txn)) }
             } else {
                 guard p >= trigger, rs > 0 else { return false }
                 let (proceeds, overflow) = rs.multipliedReportingOverflow(by: p)
                 // Past the balance's bound the trigger stays armed (the ledger checks it first).
-                guard !overflow, try LedgerTx(tx).settleMarketSell(userId, stockId: stockId, shares: rs, proceedsCents: proceeds,
-                                                                   kind: .classicTriggerSell) else { return false }
-                log.append(AuditEntry(kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
-                                      command: .SET_SELL_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
+                guard !overflow,
+                    try LedgerTx(tx).settleMarketSell(
+                        userId, stockId: stockId, shares: rs, proceedsCents: proceeds,
+                        kind: .classicTriggerSell)
+                else { return false }
+                log.append(
+                    AuditEntry(
+                        kind: .systemEvent, timestamp: now, server: server, transactionNum: txn,
+                        command: .SET_SELL_TRIGGER, username: user, stockSymbol: symbol, fundsCents: p))
                 log.append(.account("add", cents: proceeds, user: user, at: now, server: server, txn: txn))
             }
-            try tx.query("DELETE FROM classic_triggers WHERE user_id = $1 AND side = $2 AND stock_id = $3", [userId, side.rawValue, stockId])
+            try tx.query(
+                "DELETE FROM classic_triggers WHERE user_id = $1 AND side = $2 AND stock_id = $3",
+                [userId, side.rawValue, stockId])
             try log.flush(tx)
             return true
         }
@@ -74,7 +92,8 @@ extension ClassicEngine {
     }
 
     public func watchedSymbols(db: PGConnection) throws -> [WatchedSymbol] {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT DISTINCT ON (symbol) symbol, username, armed_txn FROM classic_triggers
             WHERE trigger_cents IS NOT NULL ORDER BY symbol, armed_txn
             """)

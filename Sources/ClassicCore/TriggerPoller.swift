@@ -1,5 +1,5 @@
-import Ledger
 import Foundation
+import Ledger
 import ServiceCore
 import Synchronization
 
@@ -65,14 +65,24 @@ public final class TriggerPoller: Sendable {
         var redis: RedisConnection?
         while true {
             work.wait()
-            guard let w = queue.withLock({ $0.popLast() }) else { done.signal(); continue }
+            guard let w = queue.withLock({ $0.popLast() }) else {
+                done.signal()
+                continue
+            }
             do {
                 if db == nil || db?.isHealthy == false { db = try PGConnection(config.postgresConnInfo) }
                 if redis == nil { redis = try? RedisConnection(config.redis) }
                 if let db {
                     let fired = try engine.pollSymbol(w, db: db, redis: redis)
-                    stats.withLock { $0.polled += 1; $0.fired += fired }
-                    if fired > 0 { logger.info("triggers fired", metadata: ["symbol": .string(w.symbol), "count": .stringConvertible(fired)]) }
+                    stats.withLock {
+                        $0.polled += 1
+                        $0.fired += fired
+                    }
+                    if fired > 0 {
+                        logger.info(
+                            "triggers fired",
+                            metadata: ["symbol": .string(w.symbol), "count": .stringConvertible(fired)])
+                    }
                 }
             } catch {
                 stats.withLock { $0.failures += 1 }

@@ -5,7 +5,10 @@ import Synchronization
 /// `failureThreshold` in a row open it. Open: no requests for `openNanos`. Then half-open: exactly
 /// one probe goes through; its success closes the breaker, its failure opens it again.
 public final class CircuitBreaker: Sendable {
-    public enum State: String, Sendable { case closed, open, halfOpen = "half_open" }
+    public enum State: String, Sendable {
+        case closed, open
+        case halfOpen = "half_open"
+    }
 
     public struct Snapshot: Sendable {
         public let state: State
@@ -26,7 +29,9 @@ public final class CircuitBreaker: Sendable {
     private let inner = Mutex(Inner())
     private let now: @Sendable () -> UInt64
 
-    public init(failureThreshold: Int, openMillis: Int, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
+    public init(
+        failureThreshold: Int, openMillis: Int, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }
+    ) {
         self.failureThreshold = max(1, failureThreshold)
         self.openNanos = UInt64(max(0, openMillis)) * 1_000_000
         self.now = now
@@ -122,6 +127,8 @@ public final class CircuitBreaker: Sendable {
     }
 
     public var snapshot: Snapshot {
-        inner.withLock { Snapshot(state: $0.state, consecutiveFailures: $0.consecutiveFailures, timesOpened: $0.timesOpened) }
+        inner.withLock {
+            Snapshot(state: $0.state, consecutiveFailures: $0.consecutiveFailures, timesOpened: $0.timesOpened)
+        }
     }
 }

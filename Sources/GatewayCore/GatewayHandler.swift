@@ -9,7 +9,10 @@ public struct GatewayHandler: Sendable {
     let proxy: Proxy
     let requestIds: RequestIds
 
-    public init(authenticator: TokenAuthenticator, ipLimiter: RateLimiter, userLimiter: RateLimiter, proxy: Proxy, requestIds: RequestIds) {
+    public init(
+        authenticator: TokenAuthenticator, ipLimiter: RateLimiter, userLimiter: RateLimiter, proxy: Proxy,
+        requestIds: RequestIds
+    ) {
         self.authenticator = authenticator
         self.ipLimiter = ipLimiter
         self.userLimiter = userLimiter
@@ -29,7 +32,9 @@ public struct GatewayHandler: Sendable {
         case .answer(let response):
             responder.respond(Proxy.tagged(response, requestId))
         case .forward(let group, let identity, let clientIP):
-            proxy.forward(request, group: group, identity: identity, clientIP: clientIP, requestId: requestId, responder: responder)
+            proxy.forward(
+                request, group: group, identity: identity, clientIP: clientIP, requestId: requestId,
+                responder: responder)
         }
     }
 

@@ -29,8 +29,9 @@ public struct GatewaySettings: Sendable {
             ups[group] = config.endpoints(group.variable, default: local)
             let name = "DT_BULKHEAD_" + group.rawValue.uppercased()
             let requests = group == .auth || group == .engine ? 4096 : 512
-            bulkheads[group] = BulkheadLimits(requests: max(1, config.int(name + "_REQUESTS", default: requests)),
-                                              bytes: max(1, config.int(name + "_BYTES", default: 64 << 20)))
+            bulkheads[group] = BulkheadLimits(
+                requests: max(1, config.int(name + "_REQUESTS", default: requests)),
+                bytes: max(1, config.int(name + "_BYTES", default: 64 << 20)))
         }
         upstreams = ups
         self.bulkheads = bulkheads

@@ -20,11 +20,15 @@ public struct Proxy: Sendable {
     /// `last-event-id`: where a reconnecting EventSource resumes the event stream.
     static let forwardedRequestHeaders: Set<String> = ["content-type", "accept", "idempotency-key", "last-event-id"]
     /// Response headers the server writes itself, or that describe the upstream hop only.
-    static let droppedResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "content-length", "date",
-                                                      "x-request-id"]
+    static let droppedResponseHeaders: Set<String> = [
+        "connection", "keep-alive", "transfer-encoding", "content-length", "date",
+        "x-request-id",
+    ]
 
-    public init(pools: [UpstreamGroup: UpstreamPool], bulkheads: [UpstreamGroup: Bulkhead], timeoutMillis: Int, logger: Logger,
-                signer: GatewayProof) {
+    public init(
+        pools: [UpstreamGroup: UpstreamPool], bulkheads: [UpstreamGroup: Bulkhead], timeoutMillis: Int, logger: Logger,
+        signer: GatewayProof
+    ) {
         self.pools = pools
         self.bulkheads = bulkheads
         self.timeoutMillis = timeoutMillis
@@ -33,19 +37,25 @@ public struct Proxy: Sendable {
     }
 
     /// Starts forwarding; the answer goes to `responder` (at once when the group cannot take it).
-    func forward(_ request: HTTPRequest, group: UpstreamGroup, identity: Identity?, clientIP: String, requestId: String,
-                 responder: Responder) {
+    func forward(
+        _ request: HTTPRequest, group: UpstreamGroup, identity: Identity?, clientIP: String, requestId: String,
+        responder: Responder
+    ) {
         guard let pool = pools[group], !pool.instances.isEmpty, let bulkhead = bulkheads[group] else {
-            return responder.respond(Self.tagged(.error(503, "service unavailable: no \(group.rawValue) instances configured"), requestId))
+            return responder.respond(
+                Self.tagged(.error(503, "service unavailable: no \(group.rawValue) instances configured"), requestId))
         }
-        let upstream = UpstreamRequest(request, identity: identity, clientIP: clientIP, requestId: requestId, signer: signer)
+        let upstream = UpstreamRequest(
+            request, identity: identity, clientIP: clientIP, requestId: requestId, signer: signer)
         guard bulkhead.tryEnter(bytes: upstream.bytes) else {
-            var busy = HTTPResponse.error(503, "service busy: too many \(group.rawValue) requests in progress, retry shortly")
+            var busy = HTTPResponse.error(
+                503, "service busy: too many \(group.rawValue) requests in progress, retry shortly")
             busy.headers.append(("Retry-After", "1"))
             return responder.respond(Self.tagged(busy, requestId))
         }
-        let plan = ForwardPlan(request: upstream, group: group, pool: pool, bulkhead: bulkhead, timeoutMillis: timeoutMillis,
-                               requestId: requestId, logger: logger)
+        let plan = ForwardPlan(
+            request: upstream, group: group, pool: pool, bulkhead: bulkhead, timeoutMillis: timeoutMillis,
+            requestId: requestId, logger: logger)
         ProxyExchange(plan: plan, responder: responder, loop: ProxyLoop.of(responder)).start()
     }
 
@@ -73,7 +83,12 @@ struct ForwardPlan {
     func fail(_ instance: UpstreamInstance, _ reason: String) {
         instance.failures.add(1, ordering: .relaxed)
         if instance.breaker.recordFailure() {
-            logger.warning("breaker opened", metadata: ["upstream": .string(group.rawValue), "endpoint": .string(instance.endpoint.description), "reason": .string(reason)])
+            logger.warning(
+                "breaker opened",
+                metadata: [
+                    "upstream": .string(group.rawValue), "endpoint": .string(instance.endpoint.description),
+                    "reason": .string(reason),
+                ])
         }
     }
 }
@@ -91,7 +106,9 @@ struct UpstreamRequest {
     init(_ request: HTTPRequest, identity: Identity?, clientIP: String, requestId: String, signer: GatewayProof) {
         var headers: [(String, String)] = []
         headers.reserveCapacity(9)
-        for h in request.headers where Proxy.forwardedRequestHeaders.contains(h.name) { headers.append((h.name, h.value)) }
+        for h in request.headers where Proxy.forwardedRequestHeaders.contains(h.name) {
+            headers.append((h.name, h.value))
+        }
         if let id = identity {
             headers.append(("x-user-id", id.userId))
             headers.append(("x-user-name", id.userName))

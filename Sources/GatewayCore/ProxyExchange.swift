@@ -56,8 +56,10 @@ final class ProxyExchange: FDWatcher {
 
     private func nextInstance() {
         guard let index = plan.pool.acquire(excluding: tried) else {
-            finish(connectFailed ? .error(502, "bad gateway: no \(plan.group.rawValue) instance reachable")
-                                 : .error(503, "service unavailable: every \(plan.group.rawValue) instance is failing"))
+            finish(
+                connectFailed
+                    ? .error(502, "bad gateway: no \(plan.group.rawValue) instance reachable")
+                    : .error(503, "service unavailable: every \(plan.group.rawValue) instance is failing"))
             return
         }
         tried.insert(index)
@@ -119,11 +121,20 @@ final class ProxyExchange: FDWatcher {
     private func send() {
         while sent < wire.count {
             let n = wire.withUnsafeBytes { write(fd, $0.baseAddress! + sent, $0.count - sent) }
-            if n > 0 { sent += n; continue }
+            if n > 0 {
+                sent += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
-            if n < 0 && errno == EAGAIN { loop.io.change(fd, .writable); return }
+            if n < 0 && errno == EAGAIN {
+                loop.io.change(fd, .writable)
+                return
+            }
             // The server closed a pooled socket: it has not got the request, a fresh one may carry it.
-            if reused { dropSocket(); return connect() }
+            if reused {
+                dropSocket()
+                return connect()
+            }
             return upstreamFailed("send: \(String(cString: strerror(errno)))")
         }
         phase = .awaitingHead
@@ -165,7 +176,7 @@ final class ProxyExchange: FDWatcher {
         case .length(let n) where body >= n:
             answerWhole(h, body: Array(input[h.length..<(h.length + n)]))
         case .length(let n) where n <= Self.wholeBodyLimit:
-            return   // small body still arriving: answer it whole
+            return // small body still arriving: answer it whole
         case .length(let n):
             beginStream(h, contentLength: n)
         case .untilClose:
@@ -204,7 +215,8 @@ final class ProxyExchange: FDWatcher {
     private func relay(_ bytes: UnsafeRawBufferPointer) {
         guard phase == .streaming, !bytes.isEmpty else { return }
         deadline = now + UInt64(plan.timeoutMillis)
-        let used: Int, ended: Bool
+        let used: Int
+        let ended: Bool
         if var decoder = chunks {
             do {
                 used = try decoder.feed(bytes) { [responder] in _ = responder.write($0) }
@@ -219,7 +231,7 @@ final class ProxyExchange: FDWatcher {
             responder.write(UnsafeRawBufferPointer(rebasing: bytes[0..<used]))
             ended = remaining == 0
         }
-        guard phase == .streaming, responder.isOpen else { return }   // the client left while being written to
+        guard phase == .streaming, responder.isOpen else { return } // the client left while being written to
         if ended {
             complete(reusable: used == bytes.count && !(head?.closes ?? true))
             responder.finish()
@@ -227,7 +239,7 @@ final class ProxyExchange: FDWatcher {
         }
         if !responder.wantsMore {
             paused = true
-            deadline = .max   // waiting on the client now; the server's write timeout covers a stalled one
+            deadline = .max // waiting on the client now; the server's write timeout covers a stalled one
             loop.io.change(fd, [])
             responder.whenDrained { [unowned self] in self.resume() }
         }
@@ -315,7 +327,9 @@ final class ProxyExchange: FDWatcher {
         } else if status == 503 {
             chosen.breaker.recordNeutral()
         } else if chosen.breaker.recordSuccess() {
-            plan.logger.info("breaker closed", metadata: ["upstream": .string(plan.group.rawValue), "endpoint": .string(chosen.endpoint.description)])
+            plan.logger.info(
+                "breaker closed",
+                metadata: ["upstream": .string(plan.group.rawValue), "endpoint": .string(chosen.endpoint.description)])
         }
     }
 

@@ -34,7 +34,10 @@ public final class RateLimiter: Sendable {
     }
 
     /// `ratePerSecond <= 0` disables the limiter.
-    public init(ratePerSecond: Double, burst: Double, shards: Int = 64, now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }) {
+    public init(
+        ratePerSecond: Double, burst: Double, shards: Int = 64,
+        now: @escaping @Sendable () -> UInt64 = { Clock.monotonicNanos() }
+    ) {
         self.ratePerSecond = ratePerSecond
         self.burst = max(1, burst)
         self.shards = (0..<max(1, shards)).map { _ in ShardBox() }
@@ -81,7 +84,8 @@ public enum ClientAddress {
     public static func of(_ request: HTTPRequest) -> String {
         if let ip = request.header("x-real-ip"), !ip.isEmpty { return ip }
         if let xff = request.header("x-forwarded-for"),
-           let last = xff.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty {
+            let last = xff.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
             return last
         }
         return request.remoteAddress

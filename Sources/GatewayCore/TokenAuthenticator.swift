@@ -47,11 +47,14 @@ public struct TokenAuthenticator: Sendable {
         }
         // Claims go on as header values: refuse anything that could not be one (we never sign such).
         // A name outside the user-name rule (a look-alike stored before the rule) gets no identity.
-        guard !claims.subject.isEmpty, claims.subject.utf8.count <= 19, claims.subject.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-              UserName.isValid(claims.name) else {
+        guard !claims.subject.isEmpty, claims.subject.utf8.count <= 19,
+            claims.subject.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            UserName.isValid(claims.name)
+        else {
             return .failure(.invalid)
         }
-        let identity = Identity(userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user")
+        let identity = Identity(
+            userId: claims.subject, userName: claims.name, role: claims.role == "admin" ? "admin" : "user")
         cache?.store(token, identity, expiresAt: claims.expiresAt)
         return .success(identity)
     }

@@ -44,24 +44,25 @@ public final class UpstreamPool: Sendable {
         }
         // Stable sort keeps the rotation order among equally busy instances.
         for candidate in order.enumerated().sorted(by: { ($0.element.busy, $0.offset) < ($1.element.busy, $1.offset) })
-            where instances[candidate.element.index].breaker.tryAcquire() {
+        where instances[candidate.element.index].breaker.tryAcquire() {
             return candidate.element.index
         }
         return nil
     }
 
     public func statusJSON() -> JSON {
-        .array(instances.map { inst in
-            let s = inst.breaker.snapshot
-            return .object([
-                ("endpoint", .string(inst.endpoint.description)),
-                ("breaker", .string(s.state.rawValue)),
-                ("consecutive_failures", .int(s.consecutiveFailures)),
-                ("times_opened", .int(s.timesOpened)),
-                ("in_flight", .int(inst.inFlight.load(ordering: .relaxed))),
-                ("requests", .int(inst.requests.load(ordering: .relaxed))),
-                ("failures", .int(inst.failures.load(ordering: .relaxed))),
-            ])
-        })
+        .array(
+            instances.map { inst in
+                let s = inst.breaker.snapshot
+                return .object([
+                    ("endpoint", .string(inst.endpoint.description)),
+                    ("breaker", .string(s.state.rawValue)),
+                    ("consecutive_failures", .int(s.consecutiveFailures)),
+                    ("times_opened", .int(s.timesOpened)),
+                    ("in_flight", .int(inst.inFlight.load(ordering: .relaxed))),
+                    ("requests", .int(inst.requests.load(ordering: .relaxed))),
+                    ("failures", .int(inst.failures.load(ordering: .relaxed))),
+                ])
+            })
     }
 }

@@ -34,24 +34,28 @@ public enum Idempotency {
         let target = request.query.isEmpty ? request.path : request.path + "?" + request.query
         let fingerprint = Base64.encode(Crypto.sha256(Array("\(request.method) \(target)\n".utf8) + request.body))
         let ticket = IdempotencyTicket(userId: userId, key: key, fingerprint: fingerprint)
-        guard try db.query("SELECT pg_try_advisory_lock(hashtextextended($1, 7))", [ticket.lockName]).bool(0, 0) == true else {
+        guard try db.query("SELECT pg_try_advisory_lock(hashtextextended($1, 7))", [ticket.lockName]).bool(0, 0) == true
+        else {
             var busy = HTTPResponse.error(409, "a request with this Idempotency-Key is still in progress")
             busy.headers.append(("Retry-After", "1"))
             return .answer(busy)
         }
         do {
             if Int.random(in: 0..<4096) == 0 {
-                try db.query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)", [keepHours])
+                try db.query(
+                    "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)", [keepHours])
             }
-            let stored = try db.query("SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
-                                      [userId, key])
+            let stored = try db.query(
+                "SELECT fingerprint, status, body FROM idempotency_keys WHERE user_id = $1 AND key = $2",
+                [userId, key])
             guard stored.count == 1 else { return .execute(ticket) }
             finish(ticket, db: db)
             guard stored.string(0, 0) == fingerprint else {
                 return .answer(.error(422, "this Idempotency-Key was used with a different request"))
             }
-            var replay = HTTPResponse(status: Int(stored.int64(0, 1) ?? 500), headers: [("Content-Type", "application/json")],
-                                      body: Array((stored.string(0, 2) ?? "").utf8))
+            var replay = HTTPResponse(
+                status: Int(stored.int64(0, 1) ?? 500), headers: [("Content-Type", "application/json")],
+                body: Array((stored.string(0, 2) ?? "").utf8))
             replay.headers.append(("Idempotent-Replayed", "true"))
             return .answer(replay)
         } catch {
@@ -68,8 +72,10 @@ public enum Idempotency {
     /// The whole cycle for a handler that writes in its own transaction and stores the outcome
     /// there with `ticket?.record`. A 4xx it throws (its transaction rolled back, so nothing
     /// happened) is stored on its own, so a repeat gets the same answer.
-    public static func perform(_ request: HTTPRequest, userId: Int64, db: PGConnection,
-                               _ body: (IdempotencyTicket?) throws -> HTTPResponse) throws -> HTTPResponse {
+    public static func perform(
+        _ request: HTTPRequest, userId: Int64, db: PGConnection,
+        _ body: (IdempotencyTicket?) throws -> HTTPResponse
+    ) throws -> HTTPResponse {
         switch try start(request, userId: userId, db: db) {
         case .answer(let response):
             return response
@@ -99,7 +105,8 @@ public struct IdempotencyTicket: Sendable {
     /// Stores the outcome inside `tx`, the transaction that writes the request's effect.
     public func record(_ tx: PGConnection, _ response: HTTPResponse) throws {
         guard response.status < 500 else { return }
-        try tx.query("""
+        try tx.query(
+            """
             INSERT INTO idempotency_keys (user_id, key, fingerprint, status, body) VALUES ($1, $2, $3, $4, $5)
             """, [userId, key, fingerprint, response.status, String(decoding: response.body, as: UTF8.self)])
     }

@@ -43,21 +43,27 @@ extension LedgerTx {
     /// A market buy's cost leaves free cash (decided under the account lock the engine took
     /// before asking the book, so it cannot go negative; the CHECK constraint is the backstop).
     public func debitCash(_ userId: Int64, cents: Int64) throws -> CashRow? {
-        Self.cashRow(userId, try db.query("UPDATE accounts SET cash_cents = cash_cents - $1 WHERE user_id = $2 RETURNING cash_cents, version",
-                                          [cents, userId]))
+        Self.cashRow(
+            userId,
+            try db.query(
+                "UPDATE accounts SET cash_cents = cash_cents - $1 WHERE user_id = $2 RETURNING cash_cents, version",
+                [cents, userId]))
     }
 
     /// A market sell takes its shares out of the free holding before the book trades them
     /// (given back through `applyDeltas` if the book refuses). False = fewer free shares.
     public func takeFreeShares(_ userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
-        try db.query("UPDATE holdings SET quantity = quantity - $1 WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1",
-                     [shares, userId, stockId]).affectedRows == 1
+        try db.query(
+            "UPDATE holdings SET quantity = quantity - $1 WHERE user_id = $2 AND stock_id = $3 AND quantity >= $1",
+            [shares, userId, stockId]
+        ).affectedRows == 1
     }
 
     /// A platform deposit's credit under `bound` (total of free + reserved + incoming), creating
     /// the account; the caller records the flow. Nil = past the bound.
     public func creditCashVersioned(_ userId: Int64, cents: Int64, bound: Int64) throws -> CashRow? {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
             ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
             WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
@@ -72,20 +78,24 @@ extension LedgerTx {
     /// plain UPDATE, since an upsert checks constraints on the would-be new row first.
     public func applyAccountDeltas(_ rows: [RowDelta]) throws -> [CashRow] {
         let sorted = rows.sorted { $0.userId < $1.userId }
-        let gains = sorted.filter(\.onlyGains), others = sorted.filter { !$0.onlyGains }
+        let gains = sorted.filter(\.onlyGains)
+        let others = sorted.filter { !$0.onlyGains }
         var results: [PGResult] = []
         if !gains.isEmpty {
-            results.append(try db.query("""
-                INSERT INTO accounts (user_id, cash_cents, reserved_cents, incoming_cents)
-                SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
-                ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
-                                                    reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents,
-                                                    incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
-                RETURNING user_id, cash_cents, version
-                """, Self.columns(gains)))
+            results.append(
+                try db.query(
+                    """
+                    INSERT INTO accounts (user_id, cash_cents, reserved_cents, incoming_cents)
+                    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[])
+                    ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents,
+                                                        reserved_cents = accounts.reserved_cents + EXCLUDED.reserved_cents,
+                                                        incoming_cents = accounts.incoming_cents + EXCLUDED.incoming_cents
+                    RETURNING user_id, cash_cents, version
+                    """, Self.columns(gains)))
         }
         if !others.isEmpty {
-            let r = try db.query("""
+            let r = try db.query(
+                """
                 UPDATE accounts a SET cash_cents = a.cash_cents + d.c, reserved_cents = a.reserved_cents + d.r,
                                       incoming_cents = a.incoming_cents + d.i
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(u, c, r, i) WHERE a.user_id = d.u
@@ -99,7 +109,9 @@ extension LedgerTx {
         var out: [CashRow] = []
         for r in results {
             for i in 0..<r.count {
-                if let u = r.int64(i, 0), let c = r.int64(i, 1), let v = r.int64(i, 2) { out.append(CashRow(userId: u, cents: c, version: v)) }
+                if let u = r.int64(i, 0), let c = r.int64(i, 1), let v = r.int64(i, 2) {
+                    out.append(CashRow(userId: u, cents: c, version: v))
+                }
             }
         }
         return out
@@ -108,9 +120,11 @@ extension LedgerTx {
     /// Adds summed deltas to holdings (`stockId` set), in ascending (user, stock) order.
     public func applyHoldingDeltas(_ rows: [RowDelta]) throws {
         let sorted = rows.sorted { ($0.userId, $0.stockId ?? 0) < ($1.userId, $1.stockId ?? 0) }
-        let gains = sorted.filter(\.onlyGains), others = sorted.filter { !$0.onlyGains }
+        let gains = sorted.filter(\.onlyGains)
+        let others = sorted.filter { !$0.onlyGains }
         if !gains.isEmpty {
-            try db.query("""
+            try db.query(
+                """
                 INSERT INTO holdings (user_id, stock_id, quantity, reserved, incoming)
                 SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])
                 ON CONFLICT (user_id, stock_id) DO UPDATE SET quantity = holdings.quantity + EXCLUDED.quantity,
@@ -119,7 +133,8 @@ extension LedgerTx {
                 """, Self.holdingColumns(gains))
         }
         if !others.isEmpty {
-            let r = try db.query("""
+            let r = try db.query(
+                """
                 UPDATE holdings h SET quantity = h.quantity + d.q, reserved = h.reserved + d.r, incoming = h.incoming + d.i
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(u, s, q, r, i)
                 WHERE h.user_id = d.u AND h.stock_id = d.s
@@ -131,11 +146,14 @@ extension LedgerTx {
     }
 
     private static func columns(_ rows: [RowDelta]) -> [String] {
-        [SQLArray.ints(rows.map(\.userId)), SQLArray.ints(rows.map(\.free)), SQLArray.ints(rows.map(\.reserved)),
-         SQLArray.ints(rows.map(\.incoming))]
+        [
+            SQLArray.ints(rows.map(\.userId)), SQLArray.ints(rows.map(\.free)), SQLArray.ints(rows.map(\.reserved)),
+            SQLArray.ints(rows.map(\.incoming)),
+        ]
     }
 
     private static func holdingColumns(_ rows: [RowDelta]) -> [String] {
-        [SQLArray.ints(rows.map(\.userId)), SQLArray.ints(rows.map { $0.stockId ?? 0 })] + Array(columns(rows).dropFirst())
+        [SQLArray.ints(rows.map(\.userId)), SQLArray.ints(rows.map { $0.stockId ?? 0 })]
+            + Array(columns(rows).dropFirst())
     }
 }

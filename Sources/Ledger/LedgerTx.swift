@@ -23,8 +23,9 @@ public struct LedgerTx {
 
     /// Locked free and reserved shares of one holding ((0, 0) when there is none).
     public func lockHolding(_ userId: Int64, stockId: Int64) throws -> (free: Int64, reserved: Int64) {
-        let r = try db.query("SELECT quantity, reserved FROM holdings WHERE user_id = $1 AND stock_id = $2 FOR UPDATE",
-                             [userId, stockId])
+        let r = try db.query(
+            "SELECT quantity, reserved FROM holdings WHERE user_id = $1 AND stock_id = $2 FOR UPDATE",
+            [userId, stockId])
         return (r.int64(0, 0) ?? 0, r.int64(0, 1) ?? 0)
     }
 
@@ -46,13 +47,16 @@ public struct LedgerTx {
     /// A buy from the market settles: `heldCents` leaves the account's reserve, `costCents` of it
     /// leaves the system, the rest returns to free cash, and `shares` arrive free. False = the
     /// holding would pass its bound (checked first, nothing changed). Caller holds the account lock.
-    public func settleMarketBuy(_ userId: Int64, stockId: Int64, heldCents: Int64, costCents: Int64, shares: Int64,
-                                kind: FlowKind) throws -> Bool {
+    public func settleMarketBuy(
+        _ userId: Int64, stockId: Int64, heldCents: Int64, costCents: Int64, shares: Int64,
+        kind: FlowKind
+    ) throws -> Bool {
         guard costCents >= 0, costCents <= heldCents else {
             throw LedgerInvariantError("buy of user \(userId) costs \(costCents) but holds \(heldCents)")
         }
         guard try LedgerOps.creditShares(db, userId: userId, stockId: stockId, shares: shares) else { return false }
-        let r = try db.query("""
+        let r = try db.query(
+            """
             UPDATE accounts SET reserved_cents = reserved_cents - $2, cash_cents = cash_cents + $3
             WHERE user_id = $1 AND reserved_cents >= $2
             """, [userId, heldCents, heldCents - costCents])
@@ -64,12 +68,17 @@ public struct LedgerTx {
     /// A sale to the market settles: `shares` leave the holding's reserve and the system,
     /// `proceedsCents` arrive as free cash. False = the balance would pass its bound (checked
     /// first, nothing changed). Caller holds the account lock.
-    public func settleMarketSell(_ userId: Int64, stockId: Int64, shares: Int64, proceedsCents: Int64,
-                                 kind: FlowKind) throws -> Bool {
+    public func settleMarketSell(
+        _ userId: Int64, stockId: Int64, shares: Int64, proceedsCents: Int64,
+        kind: FlowKind
+    ) throws -> Bool {
         guard try LedgerOps.credit(db, userId: userId, cents: proceedsCents) != nil else { return false }
-        let r = try db.query("UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
-                             [userId, stockId, shares])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(userId) lacks \(shares) held shares") }
+        let r = try db.query(
+            "UPDATE holdings SET reserved = reserved - $3 WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3",
+            [userId, stockId, shares])
+        guard r.affectedRows == 1 else {
+            throw LedgerInvariantError("holding of user \(userId) lacks \(shares) held shares")
+        }
         try record(LedgerFlow(userId: userId, kind: kind, cents: proceedsCents, stockId: stockId, shares: -shares))
         return true
     }
@@ -84,7 +93,8 @@ public struct LedgerTx {
     /// Moves reserved cash back to free; the reserve must hold it (else the locks failed: throws).
     public func releaseCash(_ userId: Int64, cents: Int64) throws {
         guard cents != 0 else { return }
-        let r = try db.query("""
+        let r = try db.query(
+            """
             UPDATE accounts SET cash_cents = cash_cents + $2, reserved_cents = reserved_cents - $2
             WHERE user_id = $1 AND reserved_cents >= $2 AND $2 > 0
             """, [userId, cents])
@@ -94,7 +104,8 @@ public struct LedgerTx {
     /// Moves free shares into the reserve. False = fewer free shares than `shares`.
     public func reserveShares(_ userId: Int64, stockId: Int64, shares: Int64) throws -> Bool {
         guard shares > 0 else { return shares == 0 }
-        let r = try db.query("""
+        let r = try db.query(
+            """
             UPDATE holdings SET quantity = quantity - $3, reserved = reserved + $3
             WHERE user_id = $1 AND stock_id = $2 AND quantity >= $3
             """, [userId, stockId, shares])
@@ -104,11 +115,14 @@ public struct LedgerTx {
     /// Moves reserved shares back to free; the reserve must hold them (else throws).
     public func releaseShares(_ userId: Int64, stockId: Int64, shares: Int64) throws {
         guard shares != 0 else { return }
-        let r = try db.query("""
+        let r = try db.query(
+            """
             UPDATE holdings SET quantity = quantity + $3, reserved = reserved - $3
             WHERE user_id = $1 AND stock_id = $2 AND reserved >= $3 AND $3 > 0
             """, [userId, stockId, shares])
-        guard r.affectedRows == 1 else { throw LedgerInvariantError("holding of user \(userId) cannot release \(shares) shares") }
+        guard r.affectedRows == 1 else {
+            throw LedgerInvariantError("holding of user \(userId) cannot release \(shares) shares")
+        }
     }
 
     // MARK: helpers
@@ -119,21 +133,27 @@ public struct LedgerTx {
     public func record(_ flows: [LedgerFlow]) throws {
         guard !flows.isEmpty else { return }
         if flows.count == 1, let f = flows.first {
-            try LedgerOps.recordFlow(db, userId: f.userId, kind: f.kind.rawValue, cents: f.cents, stockId: f.stockId, shares: f.shares)
+            try LedgerOps.recordFlow(
+                db, userId: f.userId, kind: f.kind.rawValue, cents: f.cents, stockId: f.stockId, shares: f.shares)
             return
         }
-        try db.query("""
+        try db.query(
+            """
             INSERT INTO external_flows (user_id, kind, cents, stock_id, shares)
             SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
-            """, [SQLArray.ints(flows.map(\.userId)), SQLArray.words(flows.map(\.kind.rawValue)),
-                  SQLArray.ints(flows.map(\.cents)), SQLArray.optionalInts(flows.map(\.stockId)),
-                  SQLArray.ints(flows.map(\.shares))])
+            """,
+            [
+                SQLArray.ints(flows.map(\.userId)), SQLArray.words(flows.map(\.kind.rawValue)),
+                SQLArray.ints(flows.map(\.cents)), SQLArray.optionalInts(flows.map(\.stockId)),
+                SQLArray.ints(flows.map(\.shares)),
+            ])
     }
 
     /// `returning` is a constant of this module, never input.
     func reserveCashRow(_ userId: Int64, cents: Int64, returning: String) throws -> PGResult? {
         guard cents >= 0 else { return nil }
-        let r = try db.query("""
+        let r = try db.query(
+            """
             UPDATE accounts SET cash_cents = cash_cents - $2, reserved_cents = reserved_cents + $2
             WHERE user_id = $1 AND cash_cents >= $2 RETURNING \(returning)
             """, [userId, cents])

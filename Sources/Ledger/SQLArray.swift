@@ -32,7 +32,10 @@ public enum SQLArray {
         var s = "{"
         for (i, v) in values.enumerated() {
             if i > 0 { s.append(",") }
-            guard let v else { s.append("NULL"); continue }
+            guard let v else {
+                s.append("NULL")
+                continue
+            }
             s.append("\"")
             for ch in v.unicodeScalars {
                 if ch == "\\" || ch == "\"" { s.append("\\") }

@@ -20,7 +20,8 @@ public struct Recorder: Sendable {
     public mutating func record(_ label: String, startNanos: UInt64, endNanos: UInt64, error: String?) {
         let micros = max(1, (endNanos &- startNanos) / 1000)
         if byLabel[label] == nil && !labels.contains(label) { labels.append(label) }
-        byLabel[label, default: LabelSummary()].record(micros: micros, startNanos: startNanos, endNanos: endNanos, error: error)
+        byLabel[label, default: LabelSummary()].record(
+            micros: micros, startNanos: startNanos, endNanos: endNanos, error: error)
         let second = endNanos > originNanos ? Int((endNanos - originNanos) / 1_000_000_000) : 0
         while seconds.count <= second { seconds.append(SecondBucket()) }
         seconds[second].record(micros: micros, failed: error != nil)

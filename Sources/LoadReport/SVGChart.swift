@@ -29,14 +29,17 @@ public struct SVGChart {
     public func render() -> String {
         let n = series.map(\.values.count).max() ?? 0
         let top = niceCeiling(series.flatMap(\.values).max() ?? 0)
-        let plotW = width - left - right, plotH = height - self.top - bottom
+        let plotW = width - left - right
+        let plotH = height - self.top - bottom
         func x(_ i: Int) -> Double { left + (n > 1 ? plotW * Double(i) / Double(n - 1) : plotW / 2) }
         func y(_ v: Double) -> Double { self.top + plotH - (top > 0 ? plotH * v / top : 0) }
-        var out = #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(Int(width)) \#(Int(height))" role="img" aria-label="\#(Self.escape(title))">"#
+        var out =
+            #"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 \#(Int(width)) \#(Int(height))" role="img" aria-label="\#(Self.escape(title))">"#
         out += "<title>\(Self.escape(title))</title>"
         out += #"<text x="\#(left)" y="18" class="t">\#(Self.escape(title)) (\#(Self.escape(yUnit)))</text>"#
         for k in 0...4 {
-            let v = top * Double(k) / 4, yy = y(v)
+            let v = top * Double(k) / 4
+            let yy = y(v)
             out += #"<line x1="\#(left)" x2="\#(width - right)" y1="\#(fmt(yy))" y2="\#(fmt(yy))" class="g"/>"#
             out += #"<text x="\#(left - 6)" y="\#(fmt(yy + 4))" class="yl">\#(label(v))</text>"#
         }
@@ -45,7 +48,8 @@ public struct SVGChart {
             out += #"<text x="\#(fmt(x(i)))" y="\#(height - bottom + 16)" class="xl">\#(i)s</text>"#
         }
         for (k, s) in series.enumerated() where !s.values.isEmpty {
-            let points = s.values.enumerated().map { "\(fmt(x($0.offset))),\(fmt(y($0.element)))" }.joined(separator: " ")
+            let points = s.values.enumerated().map { "\(fmt(x($0.offset))),\(fmt(y($0.element)))" }.joined(
+                separator: " ")
             out += #"<polyline fill="none" stroke="\#(s.color)" stroke-width="1.8" points="\#(points)"/>"#
             let lx = left + Double(k) * 150
             out += #"<rect x="\#(lx)" y="\#(height - 14)" width="12" height="4" fill="\#(s.color)"/>"#
@@ -62,7 +66,9 @@ public struct SVGChart {
         return 10 * p
     }
 
-    func label(_ v: Double) -> String { v >= 100 || v == v.rounded() ? String(Int(v.rounded())) : String(format: "%.1f", v) }
+    func label(_ v: Double) -> String {
+        v >= 100 || v == v.rounded() ? String(Int(v.rounded())) : String(format: "%.1f", v)
+    }
     func fmt(_ v: Double) -> String { String(format: "%.1f", v) }
 
     static func escape(_ s: String) -> String {

@@ -2,7 +2,9 @@ import Foundation
 
 /// The JMeter dashboard's statistics table, as plain text rows (first row = header).
 public enum SummaryTable {
-    public static let header = ["Label", "#Samples", "FAIL", "Error %", "Throughput/s", "Mean ms", "p50 ms", "p95 ms", "p99 ms", "Max ms"]
+    public static let header = [
+        "Label", "#Samples", "FAIL", "Error %", "Throughput/s", "Mean ms", "p50 ms", "p95 ms", "p99 ms", "Max ms",
+    ]
 
     public static func rows(_ r: Recorder) -> [[String]] {
         var rows = [header]
@@ -16,10 +18,13 @@ public enum SummaryTable {
 
     public static func row(_ label: String, _ s: LabelSummary) -> [String] {
         guard s.count > 0 else { return [label, "0", "0", "-", "-", "-", "-", "-", "-", "-"] }
-        return [label, String(s.count), String(s.errors), String(format: "%.2f%%", Double(s.errors) * 100 / Double(s.count)),
-                String(format: "%.2f", s.throughput), String(format: "%.2f", s.meanMillis),
-                String(format: "%.2f", s.millis(atPercentile: 50)), String(format: "%.2f", s.millis(atPercentile: 95)),
-                String(format: "%.2f", s.millis(atPercentile: 99)), String(format: "%.2f", s.maxMillis)]
+        return [
+            label, String(s.count), String(s.errors),
+            String(format: "%.2f%%", Double(s.errors) * 100 / Double(s.count)),
+            String(format: "%.2f", s.throughput), String(format: "%.2f", s.meanMillis),
+            String(format: "%.2f", s.millis(atPercentile: 50)), String(format: "%.2f", s.millis(atPercentile: 95)),
+            String(format: "%.2f", s.millis(atPercentile: 99)), String(format: "%.2f", s.maxMillis),
+        ]
     }
 
     /// Columns aligned, a rule under the header and above the TOTAL row, then error examples.
@@ -30,10 +35,14 @@ public enum SummaryTable {
         var out = ""
         for (n, row) in rows.enumerated() {
             let cells = row.enumerated().map { i, c in
-                i == 0 ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - c.count) + c
+                i == 0
+                    ? c.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                    : String(repeating: " ", count: widths[i] - c.count) + c
             }
             out += cells.joined(separator: "  ") + "\n"
-            if n == 0 || n == rows.count - 2 { out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n" }
+            if n == 0 || n == rows.count - 2 {
+                out += widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ") + "\n"
+            }
         }
         var examples = ""
         for l in r.labels {

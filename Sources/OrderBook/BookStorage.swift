@@ -18,7 +18,9 @@ struct Node: Sendable {
     var level: Int32 = nilSlot
     var side: Side
 
-    init(id: Int64, owner: Int64, remaining: Int64, price: Int64, sequence: UInt64, prev: Int32, next: Int32, side: Side) {
+    init(
+        id: Int64, owner: Int64, remaining: Int64, price: Int64, sequence: UInt64, prev: Int32, next: Int32, side: Side
+    ) {
         self.id = id
         self.owner = owner
         self.remaining = remaining
@@ -72,7 +74,7 @@ struct OrderStore: Sendable {
     var index: OrderIndex
 
     init(expectedOrders: Int) {
-        let expected = min(max(expectedOrders, 1), 1 << 20)  // a hint (beyond it the book just grows)
+        let expected = min(max(expectedOrders, 1), 1 << 20) // a hint (beyond it the book just grows)
         nodes.reserveCapacity(expected)
         index = OrderIndex(minimumCapacity: expected)
     }
@@ -110,7 +112,10 @@ struct OrderStore: Sendable {
         let sequence = nodes[Int(slot)].sequence
         var after = level.tail
         while after != nilSlot && nodes[Int(after)].sequence > sequence { after = nodes[Int(after)].prev }
-        if after == level.tail { append(slot, to: &level); return }
+        if after == level.tail {
+            append(slot, to: &level)
+            return
+        }
         let before = after == nilSlot ? level.head : nodes[Int(after)].next
         nodes[Int(slot)].prev = after
         nodes[Int(slot)].next = before

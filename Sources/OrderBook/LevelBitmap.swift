@@ -10,12 +10,12 @@ struct LevelBitmap: Sendable {
     static let maxSpanLog2 = 17
 
     private(set) var base: Int64 = 0
-    private(set) var spanLog2 = 0           // 0: no window yet
+    private(set) var spanLog2 = 0 // 0: no window yet
     private(set) var span: Int64 = 0
-    private var l0: [UInt64] = []           // bit per key
-    private var l1: [UInt64] = []           // bit per non-zero l0 word
-    private var l2: UInt64 = 0              // bit per non-zero l1 word
-    private var slots: [Int32] = []         // level slot per key, nilSlot where none
+    private var l0: [UInt64] = [] // bit per key
+    private var l1: [UInt64] = [] // bit per non-zero l0 word
+    private var l2: UInt64 = 0 // bit per non-zero l1 word
+    private var slots: [Int32] = [] // level slot per key, nilSlot where none
     /// Keys currently set.
     private(set) var count = 0
 

@@ -14,8 +14,10 @@ extension OrderBook {
 
     /// Fills `taker` against `book` from the best level down while a level's key is ≥ `limitKey`
     /// (`.min` for market orders), skipping the taker's owner's orders.
-    static func walk(taker: Order, limitKey: Int64, on book: borrowing BookSide, nodes: inout [Node],
-                     touched: inout [Int32], fills: inout [Fill]) -> MatchTotals {
+    static func walk(
+        taker: Order, limitKey: Int64, on book: borrowing BookSide, nodes: inout [Node],
+        touched: inout [Int32], fills: inout [Fill]
+    ) -> MatchTotals {
         var need = taker.quantity
         var cost: Int64 = 0
         var lastPrice: Int64 = 0
@@ -28,14 +30,17 @@ extension OrderBook {
                 if node.owner != taker.owner {
                     let q = min(need, node.remaining)
                     guard addNotional(q, price, to: &cost) else {
-                        return MatchTotals(quantity: taker.quantity &- need, cost: cost, lastPrice: lastPrice, overflow: true)
+                        return MatchTotals(
+                            quantity: taker.quantity &- need, cost: cost, lastPrice: lastPrice, overflow: true)
                     }
                     need &-= q
                     lastPrice = price
                     let left = node.remaining &- q
                     nodes[Int(slot)].remaining = left
-                    fills.append(Fill(makerOrderId: node.id, makerOwner: node.owner, takerOrderId: taker.id,
-                                      price: price, quantity: q, makerRemaining: left))
+                    fills.append(
+                        Fill(
+                            makerOrderId: node.id, makerOwner: node.owner, takerOrderId: taker.id,
+                            price: price, quantity: q, makerRemaining: left))
                     touched.append(slot)
                 }
                 slot = node.next
@@ -55,8 +60,10 @@ extension OrderBook {
     }
 
     /// Makes a walk final: level and side totals drop, emptied makers and levels go.
-    static func commit(from start: Int, fills: [Fill], touched: inout [Int32],
-                       book: inout BookSide, store: inout OrderStore) {
+    static func commit(
+        from start: Int, fills: [Fill], touched: inout [Int32],
+        book: inout BookSide, store: inout OrderStore
+    ) {
         var taken: Int64 = 0
         for i in 0..<touched.count {
             let slot = touched[i]

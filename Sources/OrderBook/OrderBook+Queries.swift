@@ -65,7 +65,8 @@ extension OrderBook {
     /// Throws `.invalidQuantity` for quantity ≤ 0 and `.overflow` if the cost does not fit Int64.
     public func quoteCost(side: Side, quantity: Int64, owner: Int64) throws(OrderBookError) -> CostQuote {
         guard quantity > 0 else { throw .invalidQuantity }
-        let quote = side == .buy
+        let quote =
+            side == .buy
             ? Self.walkCost(quantity: quantity, owner: owner, on: asks, nodes: store.nodes)
             : Self.walkCost(quantity: quantity, owner: owner, on: bids, nodes: store.nodes)
         guard let quote else { throw .overflow }

@@ -12,11 +12,14 @@ extension OrderBook {
     }
 
     /// `amend` returning its fills in a new array (allocates; the engine passes its own buffer).
-    public mutating func amend(orderId: Int64, owner: Int64, quantity: Int64? = nil, price: Int64? = nil,
-                               sequence: UInt64? = nil) throws(OrderBookError) -> AmendResult {
+    public mutating func amend(
+        orderId: Int64, owner: Int64, quantity: Int64? = nil, price: Int64? = nil,
+        sequence: UInt64? = nil
+    ) throws(OrderBookError) -> AmendResult {
         var fills: [Fill] = []
-        let report = try amend(orderId: orderId, owner: owner, quantity: quantity, price: price, sequence: sequence,
-                               fills: &fills)
+        let report = try amend(
+            orderId: orderId, owner: owner, quantity: quantity, price: price, sequence: sequence,
+            fills: &fills)
         return AmendResult(report: report, fills: fills)
     }
 
@@ -24,8 +27,10 @@ extension OrderBook {
     /// quantity at the same price keeps the order's place; anything else sends it to the back at
     /// its new price (a new sequence: `sequence` or the book's own), where it may trade at once
     /// like a new GTC limit order (self-trade prevention applies). On error nothing changes.
-    public mutating func amend(orderId: Int64, owner: Int64, quantity: Int64? = nil, price: Int64? = nil,
-                               sequence: UInt64? = nil, fills: inout [Fill]) throws(OrderBookError) -> AmendReport {
+    public mutating func amend(
+        orderId: Int64, owner: Int64, quantity: Int64? = nil, price: Int64? = nil,
+        sequence: UInt64? = nil, fills: inout [Fill]
+    ) throws(OrderBookError) -> AmendReport {
         let (slot, node) = try owned(orderId, by: owner)
         let newQuantity = quantity ?? node.remaining
         let newPrice = price ?? node.price
@@ -35,9 +40,14 @@ extension OrderBook {
         if newPrice == node.price && newQuantity <= node.remaining {
             let cut = node.remaining &- newQuantity
             store.nodes[Int(slot)].remaining = newQuantity
-            if node.side == .buy { Self.shrink(node.level, by: cut, on: &bids) } else { Self.shrink(node.level, by: cut, on: &asks) }
-            let report = SubmitReport(outcome: .rested(remaining: newQuantity), filledQuantity: 0, cost: 0,
-                                      sequence: node.sequence)
+            if node.side == .buy {
+                Self.shrink(node.level, by: cut, on: &bids)
+            } else {
+                Self.shrink(node.level, by: cut, on: &asks)
+            }
+            let report = SubmitReport(
+                outcome: .rested(remaining: newQuantity), filledQuantity: 0, cost: 0,
+                sequence: node.sequence)
             return AmendReport(previous: previous, report: report, keptPriority: true)
         }
         if let s = sequence, s < nextSequence { throw .sequenceOutOfOrder }
@@ -45,7 +55,11 @@ extension OrderBook {
         let others = (node.side == .buy ? bids.volume : asks.volume) &- node.remaining
         if let e = limitViolation(node.side, quantity: newQuantity, price: newPrice, resting: others) { throw e }
         // Off its level but still indexed: if it rests again it reuses its slot.
-        if node.side == .buy { Self.detach(slot, on: &bids, store: &store) } else { Self.detach(slot, on: &asks, store: &store) }
+        if node.side == .buy {
+            Self.detach(slot, on: &bids, store: &store)
+        } else {
+            Self.detach(slot, on: &asks, store: &store)
+        }
         let order = Order.limit(id: node.id, owner: node.owner, side: node.side, quantity: newQuantity, price: newPrice)
         let report = submitLimit(order, sequence: sequence, fills: &fills, existing: slot)
         return AmendReport(previous: previous, report: report, keptPriority: false)
@@ -59,10 +73,11 @@ extension OrderBook {
         guard order.price > 0 else { throw .invalidPrice }
         guard store.index.find(order.id) == nil else { throw .duplicateOrderId }
         guard !order.remaining.multipliedReportingOverflow(by: order.price).overflow,
-              !(order.side == .buy ? bids.volume : asks.volume).addingReportingOverflow(order.remaining).overflow
+            !(order.side == .buy ? bids.volume : asks.volume).addingReportingOverflow(order.remaining).overflow
         else { throw .overflow }
-        let node = Node(id: order.id, owner: order.owner, remaining: order.remaining, price: order.price,
-                        sequence: order.sequence, prev: nilSlot, next: nilSlot, side: order.side)
+        let node = Node(
+            id: order.id, owner: order.owner, remaining: order.remaining, price: order.price,
+            sequence: order.sequence, prev: nilSlot, next: nilSlot, side: order.side)
         if order.side == .buy {
             Self.rest(node, on: &bids, store: &store, bySequence: true)
         } else {
@@ -89,8 +104,9 @@ extension OrderBook {
     }
 
     static func resting(_ node: Node) -> RestingOrder {
-        RestingOrder(id: node.id, owner: node.owner, side: node.side, price: node.price,
-                     remaining: node.remaining, sequence: node.sequence)
+        RestingOrder(
+            id: node.id, owner: node.owner, side: node.side, price: node.price,
+            remaining: node.remaining, sequence: node.sequence)
     }
 
     private static func shrink(_ level: Int32, by cut: Int64, on side: inout BookSide) {

@@ -52,8 +52,10 @@ public struct OrderBook: Sendable {
         if store.index.find(order.id) != nil { return Self.rejected(.duplicateOrderId) }
         switch order.kind {
         case .limit:
-            if let e = limitViolation(order.side, quantity: order.quantity, price: order.price,
-                                      resting: order.side == .buy ? bids.volume : asks.volume) {
+            if let e = limitViolation(
+                order.side, quantity: order.quantity, price: order.price,
+                resting: order.side == .buy ? bids.volume : asks.volume)
+            {
                 return Self.rejected(e)
             }
             return submitLimit(order, sequence: sequence, fills: &fills)
@@ -78,9 +80,11 @@ public struct OrderBook: Sendable {
     func limitViolation(_ side: Side, quantity: Int64, price: Int64, resting: Int64) -> OrderBookError? {
         guard price > 0 else { return .invalidPrice }
         guard !quantity.multipliedReportingOverflow(by: price).overflow,
-              !resting.addingReportingOverflow(quantity).overflow else { return .overflow }
+            !resting.addingReportingOverflow(quantity).overflow
+        else { return .overflow }
         if side == .sell, let best = bids.bestPrice, best >= price,
-           quantity.multipliedReportingOverflow(by: best).overflow {
+            quantity.multipliedReportingOverflow(by: best).overflow
+        {
             return .overflow
         }
         return nil
@@ -89,11 +93,16 @@ public struct OrderBook: Sendable {
     /// A validated limit order: match, then rest / cancel / reject the remainder by time in force.
     /// `existing` is the pool slot of an amended order already taken off its level: it is reused
     /// (no index or pool churn) if the order rests again, and freed if it fills.
-    mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill], existing: Int32 = nilSlot) -> SubmitReport {
+    mutating func submitLimit(_ order: Order, sequence: UInt64?, fills: inout [Fill], existing: Int32 = nilSlot)
+        -> SubmitReport
+    {
         let start = fills.count
-        let taken = order.side == .buy
-            ? Self.walk(taker: order, limitKey: -order.price, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
-            : Self.walk(taker: order, limitKey: order.price, on: bids, nodes: &store.nodes, touched: &touched, fills: &fills)
+        let taken =
+            order.side == .buy
+            ? Self.walk(
+                taker: order, limitKey: -order.price, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
+            : Self.walk(
+                taker: order, limitKey: order.price, on: bids, nodes: &store.nodes, touched: &touched, fills: &fills)
         // Limit totals cannot overflow (see limitViolation); FOK needs everything or nothing.
         if taken.overflow || (order.timeInForce == .fok && taken.quantity < order.quantity) {
             Self.rollback(from: start, fills: &fills, touched: &touched, nodes: &store.nodes)
@@ -112,8 +121,9 @@ public struct OrderBook: Sendable {
         } else if order.timeInForce == .ioc {
             outcome = .cancelled(remaining: remaining)
         } else {
-            let node = Node(id: order.id, owner: order.owner, remaining: remaining, price: order.price, sequence: seq,
-                            prev: nilSlot, next: nilSlot, side: order.side)
+            let node = Node(
+                id: order.id, owner: order.owner, remaining: remaining, price: order.price, sequence: seq,
+                prev: nilSlot, next: nilSlot, side: order.side)
             let slot: Int32
             if existing == nilSlot {
                 slot = store.allocate(node)
@@ -139,7 +149,8 @@ public struct OrderBook: Sendable {
         guard (order.side == .buy ? asks.volume : bids.volume) >= order.quantity
         else { return Self.rejected(.insufficientLiquidity) }
         let start = fills.count
-        let taken = order.side == .buy
+        let taken =
+            order.side == .buy
             ? Self.walk(taker: order, limitKey: .min, on: asks, nodes: &store.nodes, touched: &touched, fills: &fills)
             : Self.walk(taker: order, limitKey: .min, on: bids, nodes: &store.nodes, touched: &touched, fills: &fills)
         var failure: OrderBookError?

@@ -20,7 +20,7 @@ struct OrderIndex: Sendable {
     private(set) var count: Int = 0
 
     init(minimumCapacity: Int) {
-        let wanted = min(max(minimumCapacity, 8), 1 << 30) * 2  // load factor ≤ 1/2
+        let wanted = min(max(minimumCapacity, 8), 1 << 30) * 2 // load factor ≤ 1/2
         var capacity = 16
         while capacity < wanted { capacity <<= 1 }
         entries = Array(repeating: Entry(key: 0, slot: -1), count: capacity)

@@ -42,8 +42,10 @@ public struct Order: Sendable, Hashable {
     public var timeInForce: TimeInForce
 
     @inlinable
-    public init(id: Int64, owner: Int64, side: Side, kind: OrderKind, quantity: Int64, price: Int64 = 0,
-                maxCost: Int64? = nil, timeInForce: TimeInForce = .gtc) {
+    public init(
+        id: Int64, owner: Int64, side: Side, kind: OrderKind, quantity: Int64, price: Int64 = 0,
+        maxCost: Int64? = nil, timeInForce: TimeInForce = .gtc
+    ) {
         self.id = id
         self.owner = owner
         self.side = side
@@ -55,9 +57,12 @@ public struct Order: Sendable, Hashable {
     }
 
     @inlinable
-    public static func limit(id: Int64, owner: Int64, side: Side, quantity: Int64, price: Int64,
-                             timeInForce: TimeInForce = .gtc) -> Order {
-        Order(id: id, owner: owner, side: side, kind: .limit, quantity: quantity, price: price, timeInForce: timeInForce)
+    public static func limit(
+        id: Int64, owner: Int64, side: Side, quantity: Int64, price: Int64,
+        timeInForce: TimeInForce = .gtc
+    ) -> Order {
+        Order(
+            id: id, owner: owner, side: side, kind: .limit, quantity: quantity, price: price, timeInForce: timeInForce)
     }
 
     @inlinable
@@ -77,7 +82,10 @@ public struct Fill: Sendable, Hashable {
     public var makerRemaining: Int64
 
     @inlinable
-    public init(makerOrderId: Int64, makerOwner: Int64, takerOrderId: Int64, price: Int64, quantity: Int64, makerRemaining: Int64) {
+    public init(
+        makerOrderId: Int64, makerOwner: Int64, takerOrderId: Int64, price: Int64, quantity: Int64,
+        makerRemaining: Int64
+    ) {
         self.makerOrderId = makerOrderId
         self.makerOwner = makerOwner
         self.takerOrderId = takerOrderId

@@ -26,10 +26,14 @@ extension BatchJournal {
         guard !amends.isEmpty else { return }
         let ids = Array(amends.keys)
         let rows = ids.map { amends[$0] }
-        try db.query("""
+        try db.query(
+            """
             UPDATE stock_transactions t SET quantity = d.q, price_cents = d.p, seq = COALESCE(d.s, t.seq)
             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(id, q, p, s) WHERE t.id = d.id
-            """, [SQLArray.ints(ids), SQLArray.ints(rows.map { $0?.quantity ?? 0 }),
-                  SQLArray.ints(rows.map { $0?.priceCents ?? 0 }), SQLArray.optionalInts(rows.map { $0?.seq })])
+            """,
+            [
+                SQLArray.ints(ids), SQLArray.ints(rows.map { $0?.quantity ?? 0 }),
+                SQLArray.ints(rows.map { $0?.priceCents ?? 0 }), SQLArray.optionalInts(rows.map { $0?.seq }),
+            ])
     }
 }

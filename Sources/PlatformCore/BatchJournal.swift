@@ -87,8 +87,12 @@ final class BatchJournal {
 
     /// Every parent order this batch created or changed, as it leaves them.
     var orderChanges: [BatchEvents.OrderChange] {
-        txRows.filter { $0.parentId == nil }.map { .init(owner: $0.userId, id: $0.id, status: $0.status, remaining: $0.remaining) }
-            + parentUpdates.map { .init(owner: $0.value.owner, id: $0.key, status: $0.value.status, remaining: $0.value.remaining) }
+        txRows.filter { $0.parentId == nil }.map {
+            .init(owner: $0.userId, id: $0.id, status: $0.status, remaining: $0.remaining)
+        }
+            + parentUpdates.map {
+                .init(owner: $0.value.owner, id: $0.key, status: $0.value.status, remaining: $0.value.remaining)
+            }
     }
 
     func addFlow(_ flow: LedgerFlow) { flows.append(flow) }
@@ -156,7 +160,8 @@ final class BatchJournal {
     func write() throws {
         guard !overflowed else { throw EngineInvariantError(description: "a balance delta overflowed Int64") }
         if !txRows.isEmpty {
-            try db.query("""
+            try db.query(
+                """
                 INSERT INTO stock_transactions (id, user_id, stock_id, parent_id, wallet_tx_id, status, is_buy,
                                                 order_type, price_cents, quantity, remaining, created_at, seq)
                 SELECT id, u, s, p, w, st, b, ot, pr, q, r, to_timestamp(ms / 1000.0), id
@@ -164,7 +169,8 @@ final class BatchJournal {
                             $7::bool[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
                      AS t(id, u, s, p, w, st, b, ot, pr, q, r, ms)
                 ORDER BY id
-                """, [
+                """,
+                [
                     SQLArray.ints(txRows.map(\.id)), SQLArray.ints(txRows.map(\.userId)),
                     SQLArray.ints(txRows.map(\.stockId)), SQLArray.optionalInts(txRows.map(\.parentId)),
                     SQLArray.optionalInts(txRows.map(\.walletTxId)), SQLArray.words(txRows.map(\.status.rawValue)),
@@ -174,12 +180,14 @@ final class BatchJournal {
                 ])
         }
         if !walletRows.isEmpty {
-            try db.query("""
+            try db.query(
+                """
                 INSERT INTO wallet_transactions (id, user_id, stock_tx_id, is_debit, amount_cents, created_at)
                 SELECT id, u, t, d, c, to_timestamp(ms / 1000.0)
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bool[], $5::bigint[], $6::bigint[])
                      AS w(id, u, t, d, c, ms)
-                """, [
+                """,
+                [
                     SQLArray.ints(walletRows.map(\.id)), SQLArray.ints(walletRows.map(\.userId)),
                     SQLArray.ints(walletRows.map(\.stockTxId)), SQLArray.bools(walletRows.map(\.isDebit)),
                     SQLArray.ints(walletRows.map(\.cents)), SQLArray.ints(walletRows.map(\.millis)),
@@ -187,11 +195,15 @@ final class BatchJournal {
         }
         if !parentUpdates.isEmpty {
             let ids = Array(parentUpdates.keys)
-            try db.query("""
+            try db.query(
+                """
                 UPDATE stock_transactions t SET remaining = d.r, status = d.st
                 FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(id, r, st) WHERE t.id = d.id
-                """, [SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
-                      SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" })])
+                """,
+                [
+                    SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
+                    SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" }),
+                ])
         }
         try writeAmends()
         if !accountDeltas.isEmpty {
@@ -200,8 +212,9 @@ final class BatchJournal {
             accountDeltas.removeAll()
         }
         if !holdingDeltas.isEmpty {
-            try writeHoldings(holdingDeltas.sorted { ($0.key.userId, $0.key.stockId) < ($1.key.userId, $1.key.stockId) }
-                .map { ($0.key, $0.value) })
+            try writeHoldings(
+                holdingDeltas.sorted { ($0.key.userId, $0.key.stockId) < ($1.key.userId, $1.key.stockId) }
+                    .map { ($0.key, $0.value) })
             holdingDeltas.removeAll()
         }
         try LedgerTx(db).record(flows)
@@ -209,16 +222,19 @@ final class BatchJournal {
 
     /// Account deltas go to the ledger in ascending user id (one lock order for every batch).
     private func writeAccounts(_ rows: [(Int64, Delta)]) throws {
-        let written = try LedgerTx(db).applyAccountDeltas(rows.map {
-            LedgerTx.RowDelta(userId: $0.0, free: $0.1.free, reserved: $0.1.reserved, incoming: $0.1.incoming)
-        })
+        let written = try LedgerTx(db).applyAccountDeltas(
+            rows.map {
+                LedgerTx.RowDelta(userId: $0.0, free: $0.1.free, reserved: $0.1.reserved, incoming: $0.1.incoming)
+            })
         for row in written { noteCash(row) }
     }
 
     private func writeHoldings(_ rows: [(HoldingKey, Delta)]) throws {
-        try LedgerTx(db).applyHoldingDeltas(rows.map {
-            LedgerTx.RowDelta(userId: $0.0.userId, stockId: $0.0.stockId, free: $0.1.free, reserved: $0.1.reserved,
-                              incoming: $0.1.incoming)
-        })
+        try LedgerTx(db).applyHoldingDeltas(
+            rows.map {
+                LedgerTx.RowDelta(
+                    userId: $0.0.userId, stockId: $0.0.stockId, free: $0.1.free, reserved: $0.1.reserved,
+                    incoming: $0.1.incoming)
+            })
     }
 }

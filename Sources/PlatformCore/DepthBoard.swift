@@ -14,7 +14,8 @@ public final class DepthBoard: Sendable {
     public func responseBody(_ stockId: Int64) -> [UInt8]? { bodies.withLock { $0[stockId] } }
 
     func publish(_ stockId: Int64, _ book: OrderBook) {
-        let body = Self.render(bids: book.depth(.buy, maxLevels: Self.levels), asks: book.depth(.sell, maxLevels: Self.levels))
+        let body = Self.render(
+            bids: book.depth(.buy, maxLevels: Self.levels), asks: book.depth(.sell, maxLevels: Self.levels))
         bodies.withLock { $0[stockId] = body }
     }
 
@@ -22,8 +23,15 @@ public final class DepthBoard: Sendable {
 
     static func render(bids: [PriceLevel], asks: [PriceLevel]) -> [UInt8] {
         func side(_ levels: [PriceLevel]) -> JSON {
-            .array(levels.map { .object([("price", Money.json($0.price)), ("quantity", .int($0.quantity)), ("orders", .int($0.orderCount))]) })
+            .array(
+                levels.map {
+                    .object([
+                        ("price", Money.json($0.price)), ("quantity", .int($0.quantity)),
+                        ("orders", .int($0.orderCount)),
+                    ])
+                })
         }
-        return JSON.object([("success", .bool(true)), ("data", .object([("bids", side(bids)), ("asks", side(asks))]))]).serializedBytes()
+        return JSON.object([("success", .bool(true)), ("data", .object([("bids", side(bids)), ("asks", side(asks))]))])
+            .serializedBytes()
     }
 }

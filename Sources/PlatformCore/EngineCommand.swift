@@ -40,7 +40,7 @@ extension EngineOutcome {
     public var response: HTTPResponse {
         switch self {
         case .ok: return .json(.object([("success", .bool(true)), ("data", .null)]))
-        case let .failed(status, message): return .error(status, message)
+        case .failed(let status, let message): return .error(status, message)
         }
     }
 }

@@ -14,7 +14,9 @@ public struct EventId: Sendable, Comparable, Hashable, CustomStringConvertible {
 
     public init?(_ text: String) {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
-        guard parts.count == 2, let ms = Int64(parts[0]), let seq = Int64(parts[1]), ms >= 0, seq >= 0 else { return nil }
+        guard parts.count == 2, let ms = Int64(parts[0]), let seq = Int64(parts[1]), ms >= 0, seq >= 0 else {
+            return nil
+        }
         self.init(ms: ms, seq: seq)
     }
 
@@ -67,7 +69,10 @@ public final class EventHub: Sendable {
                 s.head += live - capacity
                 s.droppedThrough = s.events[s.head - 1].id
             }
-            if s.head > capacity { s.events.removeFirst(s.head); s.head = 0 }   // compact now and then
+            if s.head > capacity {
+                s.events.removeFirst(s.head)
+                s.head = 0
+            } // compact now and then
         }
         for wake in listeners.withLock({ $0 }) { wake() }
     }
@@ -95,9 +100,10 @@ public final class EventHub: Sendable {
             guard let after else { return .events([], through: s.events.count > s.head ? s.events.last?.id : nil) }
             if after < floor { return .gap }
             guard s.events.count > s.head else { return .events([], through: after) }
-            if let dropped = s.droppedThrough, after < dropped { return .gap }   // what followed it fell off
+            if let dropped = s.droppedThrough, after < dropped { return .gap } // what followed it fell off
             // First index with id > after (binary search: ids ascend).
-            var lo = s.head, hi = s.events.count
+            var lo = s.head
+            var hi = s.events.count
             while lo < hi {
                 let mid = (lo + hi) / 2
                 if s.events[mid].id <= after { lo = mid + 1 } else { hi = mid }

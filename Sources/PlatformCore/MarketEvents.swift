@@ -35,23 +35,34 @@ public enum MarketEvents {
     /// The batch's events in order, numbered from `ids` (the engine's id source).
     /// `commitMillis`: when the batch's COMMIT returned (wall clock), in every event's data, so a
     /// reader can tell how long a fact took to reach it.
-    static func events(_ e: BatchEvents, orders: [BatchEvents.OrderChange], prices: [(id: Int64, cents: Int64)],
-                       ids: inout EventIds, commitMillis: Int64 = Clock.wallMillis()) -> [StreamEvent] {
+    static func events(
+        _ e: BatchEvents, orders: [BatchEvents.OrderChange], prices: [(id: Int64, cents: Int64)],
+        ids: inout EventIds, commitMillis: Int64 = Clock.wallMillis()
+    ) -> [StreamEvent] {
         var out: [StreamEvent] = []
         func add(_ user: Int64?, _ name: String, _ fields: [(String, JSON)]) {
             let json = JSON.object(fields + [("commit_ms", .int(commitMillis))])
-            out.append(StreamEvent(id: ids.next(nowMillis: commitMillis), user: user, name: name, data: json.serialized()))
+            out.append(
+                StreamEvent(id: ids.next(nowMillis: commitMillis), user: user, name: name, data: json.serialized()))
         }
         for t in e.trades {
-            add(nil, "trade", [("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
-                               ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis))])
+            add(
+                nil, "trade",
+                [
+                    ("stock_id", .string(String(t.stockId))), ("price", Money.json(t.priceCents)),
+                    ("quantity", .int(t.quantity)), ("time_ms", .int(t.millis)),
+                ])
         }
         for p in prices {
             add(nil, "price", [("stock_id", .string(String(p.id))), ("current_price", Money.json(p.cents))])
         }
         for o in orders {
-            add(o.owner, "order", [("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
-                                   ("remaining", .int(o.remaining))])
+            add(
+                o.owner, "order",
+                [
+                    ("stock_tx_id", .string(String(o.id))), ("order_status", .string(o.status.rawValue)),
+                    ("remaining", .int(o.remaining)),
+                ])
         }
         return out
     }

@@ -14,9 +14,11 @@ extension MatchingEngine {
 
     func amend(userId: Int64, _ a: AmendOrderRequest, _ j: BatchJournal) throws {
         guard let stockId = restingStock[a.stockTxId], let st = stocks[stockId],
-              let old = st.book.order(id: a.stockTxId), old.owner == userId else {
-            let r = try j.db.query("SELECT user_id, status FROM stock_transactions WHERE id = $1 AND parent_id IS NULL",
-                                   [a.stockTxId])
+            let old = st.book.order(id: a.stockTxId), old.owner == userId
+        else {
+            let r = try j.db.query(
+                "SELECT user_id, status FROM stock_transactions WHERE id = $1 AND parent_id IS NULL",
+                [a.stockTxId])
             guard r.count == 1, r.int64(0, 0) == userId else { throw Rejection(404, "no such stock transaction") }
             throw Rejection(400, "stock transaction \(a.stockTxId) is \(r.string(0, 1) ?? "closed"): nothing to amend")
         }
@@ -49,11 +51,14 @@ extension MatchingEngine {
         var fills: [Fill] = []
         let amended: AmendReport
         do {
-            amended = try st.book.amend(orderId: old.id, owner: userId, quantity: newRemaining, price: newPrice,
-                                        sequence: seq.map { UInt64($0) }, fills: &fills)
+            amended = try st.book.amend(
+                orderId: old.id, owner: userId, quantity: newRemaining, price: newPrice,
+                sequence: seq.map { UInt64($0) }, fills: &fills)
         } catch {
             // The book refused (a side's volume would overflow): undo the escrow and headroom changes.
-            if isBuy { j.addCash(userId, cash: delta, reserved: -delta) } else {
+            if isBuy {
+                j.addCash(userId, cash: delta, reserved: -delta)
+            } else {
                 j.addShares(userId, stockId: stockId, quantity: delta, reserved: -delta)
             }
             releaseHeadroom(userId, stockId: stockId, isBuy: isBuy, headroomDelta, j)
@@ -63,14 +68,18 @@ extension MatchingEngine {
         let now = Clock.wallMillis()
         let taken = amended.report.filledQuantity
         try recordMakerFills(fills, takerIsBuy: isBuy, stockId: stockId, now: now, j)
-        try recordTakerChildren(fills, takerId: old.id, userId: userId, stockId: stockId, isBuy: isBuy, type: .limit,
-                                now: now, j)
+        try recordTakerChildren(
+            fills, takerId: old.id, userId: userId, stockId: stockId, isBuy: isBuy, type: .limit,
+            now: now, j)
         let remaining = newRemaining - taken
-        settleLimitTaker(userId, stockId: stockId, isBuy: isBuy, limit: newPrice, filled: taken,
-                         cost: amended.report.cost, remaining: remaining, proceedsBound: headroom, j)
-        j.amendOrder(id: old.id, quantity: newQuantity, priceCents: newPrice,
-                     seq: amended.keptPriority ? nil : seq)
-        j.setOrderState(id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining), owner: userId)
+        settleLimitTaker(
+            userId, stockId: stockId, isBuy: isBuy, limit: newPrice, filled: taken,
+            cost: amended.report.cost, remaining: remaining, proceedsBound: headroom, j)
+        j.amendOrder(
+            id: old.id, quantity: newQuantity, priceCents: newPrice,
+            seq: amended.keptPriority ? nil : seq)
+        j.setOrderState(
+            id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining), owner: userId)
         j.events.touchedStocks.insert(stockId)
         if remaining == 0 { restingStock[old.id] = nil }
         if let last = fills.last { st.lastTrade = last.price }
@@ -81,7 +90,9 @@ extension MatchingEngine {
     /// shares are short), or releases −delta through the journal.
     private func reserveMore(_ userId: Int64, stockId: Int64, isBuy: Bool, _ delta: Int64, _ j: BatchJournal) throws {
         if delta < 0 {
-            if isBuy { j.addCash(userId, cash: -delta, reserved: delta) } else {
+            if isBuy {
+                j.addCash(userId, cash: -delta, reserved: delta)
+            } else {
                 j.addShares(userId, stockId: stockId, quantity: -delta, reserved: delta)
             }
         } else if delta > 0 && isBuy {

@@ -16,7 +16,8 @@ extension MatchingEngine {
         let (bound, overflow) = quantity.multipliedReportingOverflow(by: max(limit, st.book.bestBid?.price ?? 0))
         if !overflow && bound <= Limits.maxCents { return bound }
         if limit == 0, let quote = try? st.book.quoteCost(side: .sell, quantity: quantity, owner: owner),
-           quote.cost <= Limits.maxCents {
+            quote.cost <= Limits.maxCents
+        {
             return quote.cost
         }
         throw Rejection(400, "order value is too large")
@@ -48,7 +49,11 @@ extension MatchingEngine {
     /// the journal when `delta` is negative.
     func adjustHeadroom(_ userId: Int64, stockId: Int64, isBuy: Bool, _ delta: Int64, _ j: BatchJournal) throws {
         if delta > 0 {
-            if isBuy { try reserveShares(userId, stockId: stockId, delta, j) } else { try reserveProceeds(userId, delta, j) }
+            if isBuy {
+                try reserveShares(userId, stockId: stockId, delta, j)
+            } else {
+                try reserveProceeds(userId, delta, j)
+            }
         } else if delta < 0 {
             releaseHeadroom(userId, stockId: stockId, isBuy: isBuy, -delta, j)
         }
@@ -56,6 +61,10 @@ extension MatchingEngine {
 
     /// Gives back `amount` of headroom (shares for a buy, cents for a sell) through the journal.
     func releaseHeadroom(_ userId: Int64, stockId: Int64, isBuy: Bool, _ amount: Int64, _ j: BatchJournal) {
-        if isBuy { j.addShares(userId, stockId: stockId, incoming: -amount) } else { j.addCash(userId, incoming: -amount) }
+        if isBuy {
+            j.addShares(userId, stockId: stockId, incoming: -amount)
+        } else {
+            j.addCash(userId, incoming: -amount)
+        }
     }
 }

@@ -31,7 +31,7 @@ extension MatchingEngine {
 
         case .limit:
             guard let price = o.priceCents else { throw Rejection(400, "a LIMIT order needs a price") }
-            let escrow = q * price  // ≤ Limits.maxCents, checked when the request was parsed
+            let escrow = q * price // ≤ Limits.maxCents, checked when the request was parsed
             let proceedsBound: Int64
             if o.isBuy {
                 try j.flushAccount(userId)
@@ -54,8 +54,10 @@ extension MatchingEngine {
                 }
             }
             let id = try nextId(db)
-            let result = st.book.submit(Order.limit(id: id, owner: userId, side: side, quantity: q, price: price,
-                                                    timeInForce: o.timeInForce), sequence: UInt64(id))
+            let result = st.book.submit(
+                Order.limit(
+                    id: id, owner: userId, side: side, quantity: q, price: price,
+                    timeInForce: o.timeInForce), sequence: UInt64(id))
             if case .rejected(let why) = result.outcome {
                 // The book refused (e.g. a side's volume would overflow, a FOK that cannot fill):
                 // give the escrow and the headroom back.
@@ -72,8 +74,9 @@ extension MatchingEngine {
             if case .cancelled(let unfilled) = result.outcome {
                 // IOC: what did not fill now is cancelled at once, exactly like a cancel.
                 restingStock[id] = nil
-                releaseUnfilled(orderId: id, userId: userId, stockId: o.stockId, isBuy: o.isBuy, remaining: unfilled,
-                                price: price, j)
+                releaseUnfilled(
+                    orderId: id, userId: userId, stockId: o.stockId, isBuy: o.isBuy, remaining: unfilled,
+                    price: price, j)
             }
         }
     }
@@ -83,8 +86,10 @@ extension MatchingEngine {
     /// transaction carries the whole amount when it filled at once at one price, and children
     /// otherwise. Cash and share moves go to the journal's per-account/per-holding deltas.
     /// `proceedsBound`: the headroom a sell reserved before matching (0 for buys).
-    func record(takerId: Int64, userId: Int64, _ o: PlaceOrderRequest, _ st: StockState,
-                _ result: SubmitResult, proceedsBound: Int64, _ j: BatchJournal) throws {
+    func record(
+        takerId: Int64, userId: Int64, _ o: PlaceOrderRequest, _ st: StockState,
+        _ result: SubmitResult, proceedsBound: Int64, _ j: BatchJournal
+    ) throws {
         let db = j.db
         let now = Clock.wallMillis()
         let stockId = o.stockId
@@ -111,22 +116,27 @@ extension MatchingEngine {
             price = o.priceCents ?? 0
         }
         let takerWallet: Int64? = whole ? try nextId(db) : nil
-        j.addTransaction(.init(id: takerId, userId: userId, stockId: stockId, parentId: nil, walletTxId: takerWallet,
-                               status: .of(quantity: o.quantity, remaining: remaining), isBuy: o.isBuy, type: o.type,
-                               priceCents: price, quantity: o.quantity, remaining: remaining, millis: now))
+        j.addTransaction(
+            .init(
+                id: takerId, userId: userId, stockId: stockId, parentId: nil, walletTxId: takerWallet,
+                status: .of(quantity: o.quantity, remaining: remaining), isBuy: o.isBuy, type: o.type,
+                priceCents: price, quantity: o.quantity, remaining: remaining, millis: now))
         if let w = takerWallet {
-            j.addWallet(.init(id: w, userId: userId, stockTxId: takerId, isDebit: o.isBuy, cents: result.cost, millis: now))
+            j.addWallet(
+                .init(id: w, userId: userId, stockTxId: takerId, isDebit: o.isBuy, cents: result.cost, millis: now))
         } else {
-            try recordTakerChildren(fills, takerId: takerId, userId: userId, stockId: stockId, isBuy: o.isBuy,
-                                    type: o.type, now: now, j)
+            try recordTakerChildren(
+                fills, takerId: takerId, userId: userId, stockId: stockId, isBuy: o.isBuy,
+                type: o.type, now: now, j)
         }
 
         switch (o.isBuy, o.type) {
         case (true, .market):
             j.addShares(userId, stockId: stockId, quantity: filled, incoming: -o.quantity)
         case (_, .limit):
-            settleLimitTaker(userId, stockId: stockId, isBuy: o.isBuy, limit: o.priceCents ?? 0, filled: filled,
-                             cost: result.cost, remaining: remaining, proceedsBound: proceedsBound, j)
+            settleLimitTaker(
+                userId, stockId: stockId, isBuy: o.isBuy, limit: o.priceCents ?? 0, filled: filled,
+                cost: result.cost, remaining: remaining, proceedsBound: proceedsBound, j)
         case (false, .market):
             j.addCash(userId, cash: result.cost, incoming: -proceedsBound)
         }
@@ -146,8 +156,9 @@ extension MatchingEngine {
             throw Rejection(404, "no such stock transaction")
         }
         restingStock[stockTxId] = nil
-        releaseUnfilled(orderId: stockTxId, userId: userId, stockId: stockId, isBuy: order.side == .buy,
-                        remaining: order.remaining, price: order.price, j)
+        releaseUnfilled(
+            orderId: stockTxId, userId: userId, stockId: stockId, isBuy: order.side == .buy,
+            remaining: order.remaining, price: order.price, j)
         pricesDirty = true
     }
 

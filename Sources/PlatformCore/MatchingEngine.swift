@@ -127,7 +127,9 @@ public final class MatchingEngine: @unchecked Sendable {
             while queue.isEmpty { queueLock.wait() }
             var take = min(queue.count, maxBatch)
             // A reset or an inspection runs alone, between batches.
-            if queue[0].command.runsAlone { take = 1 } else if let r = queue.prefix(take).firstIndex(where: { $0.command.runsAlone }) {
+            if queue[0].command.runsAlone {
+                take = 1
+            } else if let r = queue.prefix(take).firstIndex(where: { $0.command.runsAlone }) {
                 take = r
             }
             let batch = Array(queue.prefix(take))
@@ -160,7 +162,9 @@ public final class MatchingEngine: @unchecked Sendable {
         if needsRebuild {
             do { try rebuild() } catch {
                 logger.error("engine cannot rebuild its books", error: error)
-                for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: ledger unreachable")) }
+                for t in batch {
+                    t.finish(.failed(status: 503, message: "order engine unavailable: ledger unreachable"))
+                }
                 return
             }
         }
@@ -194,10 +198,14 @@ public final class MatchingEngine: @unchecked Sendable {
                 // COMMIT) nobody knows; say so, and how to find out.
                 // A server shutting down or a read-only node rolled back too, but that is an outage (503).
                 let outage = (error as? PGError)?.isUnavailable ?? false
-                let outcome: EngineOutcome = serverSaidNo
+                let outcome: EngineOutcome =
+                    serverSaidNo
                     ? .failed(status: outage ? 503 : 500, message: "not recorded: \(error)")
-                    : .failed(status: 503, message: "outcome unknown (the ledger connection was lost): retry with the same "
-                        + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again")
+                    : .failed(
+                        status: 503,
+                        message: "outcome unknown (the ledger connection was lost): retry with the same "
+                            + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again"
+                    )
                 for t in batch { t.finish(outcome) }
                 return
             }
@@ -237,10 +245,10 @@ public final class MatchingEngine: @unchecked Sendable {
 
     private func apply(_ command: EngineCommand, _ j: BatchJournal) throws {
         switch command {
-        case let .place(userId, order, _): try place(userId: userId, order, j)
-        case let .cancel(userId, txId, _): try cancel(userId: userId, stockTxId: txId, j)
-        case let .amend(userId, order, _): try amend(userId: userId, order, j)
-        case let .deposit(userId, cents, _): try deposit(userId: userId, cents: cents, j)
+        case .place(let userId, let order, _): try place(userId: userId, order, j)
+        case .cancel(let userId, let txId, _): try cancel(userId: userId, stockTxId: txId, j)
+        case .amend(let userId, let order, _): try amend(userId: userId, order, j)
+        case .deposit(let userId, let cents, _): try deposit(userId: userId, cents: cents, j)
         case .reset, .inspect: throw Rejection(400, "runs alone")
         }
     }
@@ -282,7 +290,9 @@ public final class MatchingEngine: @unchecked Sendable {
     /// Appends the batch's committed facts to the event streams; Redis trouble only costs events.
     private func publishEvents(_ j: BatchJournal) {
         for id in j.events.touchedStocks { if let st = stocks[id] { depth.publish(id, st.book) } }
-        let prices = j.events.touchedStocks.sorted().compactMap { id in stocks[id]?.currentPrice.map { (id: id, cents: $0) } }
+        let prices = j.events.touchedStocks.sorted().compactMap { id in
+            stocks[id]?.currentPrice.map { (id: id, cents: $0) }
+        }
         let events = MarketEvents.events(j.events, orders: j.orderChanges, prices: prices, ids: &eventIds)
         guard !events.isEmpty else { return }
         hub.append(events)
@@ -292,9 +302,10 @@ public final class MatchingEngine: @unchecked Sendable {
 
     func publishPrices() {
         pricesDirty = false
-        prices.publish(stocks.compactMap { id, st in
-            st.currentPrice.map { PriceBoard.Entry(stockId: id, name: st.name, priceCents: $0) }
-        })
+        prices.publish(
+            stocks.compactMap { id, st in
+                st.currentPrice.map { PriceBoard.Entry(stockId: id, name: st.name, priceCents: $0) }
+            })
     }
 
     // MARK: rebuild
@@ -307,7 +318,8 @@ public final class MatchingEngine: @unchecked Sendable {
         var resting: [Int64: Int64] = [:]
         try db.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         do {
-            let open = try db.query("""
+            let open = try db.query(
+                """
                 SELECT t.id, t.user_id, t.stock_id, t.is_buy, t.price_cents, t.remaining, t.seq, s.name
                 FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
                 WHERE t.parent_id IS NULL AND t.status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND t.remaining > 0
@@ -315,28 +327,33 @@ public final class MatchingEngine: @unchecked Sendable {
                 """)
             for row in 0..<open.count {
                 guard let id = open.int64(row, 0), let owner = open.int64(row, 1), let stock = open.int64(row, 2),
-                      let isBuy = open.bool(row, 3), let price = open.int64(row, 4), let remaining = open.int64(row, 5),
-                      let seq = open.int64(row, 6), let name = open.string(row, 7) else {
+                    let isBuy = open.bool(row, 3), let price = open.int64(row, 4), let remaining = open.int64(row, 5),
+                    let seq = open.int64(row, 6), let name = open.string(row, 7)
+                else {
                     throw EngineInvariantError(description: "unreadable resting order row \(row)")
                 }
                 let st = fresh[stock] ?? StockState(name: name)
                 fresh[stock] = st
                 do {
-                    try st.book.restore(RestingOrder(id: id, owner: owner, side: isBuy ? .buy : .sell, price: price,
-                                                     remaining: remaining, sequence: UInt64(seq)))
+                    try st.book.restore(
+                        RestingOrder(
+                            id: id, owner: owner, side: isBuy ? .buy : .sell, price: price,
+                            remaining: remaining, sequence: UInt64(seq)))
                 } catch {
                     throw EngineInvariantError(description: "cannot restore order \(id): \(error)")
                 }
                 resting[id] = stock
             }
-            let last = try db.query("""
+            let last = try db.query(
+                """
                 SELECT DISTINCT ON (t.stock_id) t.stock_id, t.price_cents, s.name
                 FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
                 WHERE t.parent_id IS NOT NULL
                 ORDER BY t.stock_id, t.seq DESC
                 """)
             for row in 0..<last.count {
-                guard let stock = last.int64(row, 0), let price = last.int64(row, 1), let name = last.string(row, 2) else { continue }
+                guard let stock = last.int64(row, 0), let price = last.int64(row, 1), let name = last.string(row, 2)
+                else { continue }
                 let st = fresh[stock] ?? StockState(name: name)
                 st.lastTrade = price
                 fresh[stock] = st
@@ -354,7 +371,9 @@ public final class MatchingEngine: @unchecked Sendable {
         needsRebuild = false
         healthy.store(true, ordering: .relaxed)
         publishPrices()
-        logger.info("books rebuilt from the ledger", metadata: ["stocks": .stringConvertible(fresh.count), "resting": .stringConvertible(resting.count)])
+        logger.info(
+            "books rebuilt from the ledger",
+            metadata: ["stocks": .stringConvertible(fresh.count), "resting": .stringConvertible(resting.count)])
     }
 
     /// Every resting order of every book (engine thread): lets tests compare the books with the ledger.
@@ -363,9 +382,12 @@ public final class MatchingEngine: @unchecked Sendable {
         for (stockId, st) in stocks.sorted(by: { $0.key < $1.key }) {
             for side in [OrderSide.buy, .sell] {
                 for o in st.book.orders(side) {
-                    orders.append(.object([("stock_tx_id", .string(String(o.id))), ("stock_id", .string(String(stockId))),
-                                           ("user_id", .string(String(o.owner))), ("is_buy", .bool(side == .buy)),
-                                           ("price_cents", .int(o.price)), ("remaining", .int(o.remaining))]))
+                    orders.append(
+                        .object([
+                            ("stock_tx_id", .string(String(o.id))), ("stock_id", .string(String(stockId))),
+                            ("user_id", .string(String(o.owner))), ("is_buy", .bool(side == .buy)),
+                            ("price_cents", .int(o.price)), ("remaining", .int(o.remaining)),
+                        ]))
                 }
             }
         }

@@ -7,11 +7,17 @@ extension PlatformHTTP {
     static func registerBalance(on router: Router, engine: MatchingEngine) {
         router.getAsync(PublicAPI.Engine.getWalletBalance.path) { request, responder in
             let user: Int64
-            do { user = try userId(request) } catch { responder.fail(error); return }
+            do { user = try userId(request) } catch {
+                responder.fail(error)
+                return
+            }
             let cache = engine.walletCache
             let redis = responder.redis
             cache.read(redis, userId: user) { cached in
-                if let cents = cached { responder.respond(balance(cents)); return }
+                if let cents = cached {
+                    responder.respond(balance(cents))
+                    return
+                }
                 responder.offload({ ctx in try PlatformReads.balanceCents(ctx.postgres(), userId: user) }) { result in
                     switch result {
                     case .success(let read):

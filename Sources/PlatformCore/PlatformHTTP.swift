@@ -5,8 +5,10 @@ import ServiceCore
 /// (services listen on loopback only). Writes that touch money or books go through the engine
 /// thread; reads go straight to PostgreSQL (or the price board / wallet cache).
 public enum PlatformHTTP {
-    public static func register(on router: Router, engine: MatchingEngine, allowReset: Bool, tickets: StreamTicket,
-                                streams: StreamLimits = StreamLimits()) {
+    public static func register(
+        on router: Router, engine: MatchingEngine, allowReset: Bool, tickets: StreamTicket,
+        streams: StreamLimits = StreamLimits()
+    ) {
         typealias E = PublicAPI.Engine
 
         router.get(E.getDepth.path, mode: .inline) { request, _ in
@@ -33,7 +35,8 @@ public enum PlatformHTTP {
             let db = try ctx.postgres()
             return try Idempotency.perform(request, userId: user, db: db) { key in
                 try db.transaction { tx in
-                    let r = try tx.query("INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
+                    let r = try tx.query(
+                        "INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
                     guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }
                     let response = ok(.object([("stock_id", .string(String(id)))]))
                     try key?.record(tx, response)
@@ -46,22 +49,25 @@ public enum PlatformHTTP {
             let user = try userId(request)
             let (stockId, quantity) = try Requests.addStockToUser(request.body)
             let db = try ctx.postgres()
-            return try Idempotency.perform(request, userId: user, db: db) { key in try db.transaction { tx in
-                guard try tx.query("SELECT 1 FROM stocks WHERE id = $1", [stockId]).count == 1 else {
-                    throw HTTPError(404, "unknown stock_id \(stockId)")
+            return try Idempotency.perform(request, userId: user, db: db) { key in
+                try db.transaction { tx in
+                    guard try tx.query("SELECT 1 FROM stocks WHERE id = $1", [stockId]).count == 1 else {
+                        throw HTTPError(404, "unknown stock_id \(stockId)")
+                    }
+                    guard try LedgerTx(tx).grantShares(user, stockId: stockId, shares: quantity) else {
+                        throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares")
+                    }
+                    let response = ok(.null)
+                    try key?.record(tx, response)
+                    return response
                 }
-                guard try LedgerTx(tx).grantShares(user, stockId: stockId, shares: quantity) else {
-                    throw HTTPError(400, "the holding would exceed \(Limits.maxShares) shares")
-                }
-                let response = ok(.null)
-                try key?.record(tx, response)
-                return response
-            } }
+            }
         }
 
         router.get(E.getStockPrices.path, mode: .inline) { request, _ in
             _ = try userId(request)
-            return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: engine.prices.responseBody)
+            return HTTPResponse(
+                status: 200, headers: [("Content-Type", "application/json")], body: engine.prices.responseBody)
         }
 
         router.get(E.getStockPortfolio.path) { request, ctx in
@@ -126,8 +132,10 @@ public enum PlatformHTTP {
 
     /// An engine write under the request's Idempotency-Key (if any): the engine stores the
     /// outcome in the command's batch; this worker holds the key's in-flight lock meanwhile.
-    static func keyed(_ request: HTTPRequest, _ ctx: WorkerContext, _ user: Int64,
-                      _ run: (IdempotencyTicket?) -> EngineOutcome) throws -> HTTPResponse {
+    static func keyed(
+        _ request: HTTPRequest, _ ctx: WorkerContext, _ user: Int64,
+        _ run: (IdempotencyTicket?) -> EngineOutcome
+    ) throws -> HTTPResponse {
         let db = try ctx.postgres()
         switch try Idempotency.start(request, userId: user, db: db) {
         case .answer(let response): return response

@@ -6,58 +6,66 @@ public enum PlatformReads {
     static let isoTime = #"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"#
 
     public static func stockTransactions(_ db: PGConnection, userId: Int64) throws -> JSON {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT id, parent_id, stock_id, wallet_tx_id, status, is_buy, order_type, price_cents, quantity, \(isoTime)
             FROM stock_transactions WHERE user_id = $1 ORDER BY seq
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)
         for i in 0..<r.count {
-            items.append(.object([
-                ("stock_tx_id", idJSON(r, i, 0)),
-                ("parent_stock_tx_id", idJSON(r, i, 1)),
-                ("stock_id", idJSON(r, i, 2)),
-                ("wallet_tx_id", idJSON(r, i, 3)),
-                ("order_status", .string(r.string(i, 4) ?? "")),
-                ("is_buy", .bool(r.bool(i, 5) ?? false)),
-                ("order_type", .string(r.string(i, 6) ?? "")),
-                ("stock_price", Money.json(r.int64(i, 7) ?? 0)),
-                ("quantity", .int(r.int64(i, 8) ?? 0)),
-                ("time_stamp", .string(r.string(i, 9) ?? "")),
-            ]))
+            items.append(
+                .object([
+                    ("stock_tx_id", idJSON(r, i, 0)),
+                    ("parent_stock_tx_id", idJSON(r, i, 1)),
+                    ("stock_id", idJSON(r, i, 2)),
+                    ("wallet_tx_id", idJSON(r, i, 3)),
+                    ("order_status", .string(r.string(i, 4) ?? "")),
+                    ("is_buy", .bool(r.bool(i, 5) ?? false)),
+                    ("order_type", .string(r.string(i, 6) ?? "")),
+                    ("stock_price", Money.json(r.int64(i, 7) ?? 0)),
+                    ("quantity", .int(r.int64(i, 8) ?? 0)),
+                    ("time_stamp", .string(r.string(i, 9) ?? "")),
+                ]))
         }
         return .array(items)
     }
 
     public static func walletTransactions(_ db: PGConnection, userId: Int64) throws -> JSON {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT id, stock_tx_id, is_debit, amount_cents, \(isoTime)
             FROM wallet_transactions WHERE user_id = $1 ORDER BY id
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)
         for i in 0..<r.count {
-            items.append(.object([
-                ("wallet_tx_id", idJSON(r, i, 0)),
-                ("stock_tx_id", idJSON(r, i, 1)),
-                ("is_debit", .bool(r.bool(i, 2) ?? false)),
-                ("amount", Money.json(r.int64(i, 3) ?? 0)),
-                ("time_stamp", .string(r.string(i, 4) ?? "")),
-            ]))
+            items.append(
+                .object([
+                    ("wallet_tx_id", idJSON(r, i, 0)),
+                    ("stock_tx_id", idJSON(r, i, 1)),
+                    ("is_debit", .bool(r.bool(i, 2) ?? false)),
+                    ("amount", Money.json(r.int64(i, 3) ?? 0)),
+                    ("time_stamp", .string(r.string(i, 4) ?? "")),
+                ]))
         }
         return .array(items)
     }
 
     /// Free shares only (escrowed shares have left the portfolio), in the order the user got them.
     public static func portfolio(_ db: PGConnection, userId: Int64) throws -> JSON {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT h.stock_id, s.name, h.quantity FROM holdings h JOIN stocks s ON s.id = h.stock_id
             WHERE h.user_id = $1 AND h.quantity > 0 ORDER BY h.seq, h.stock_id
             """, [userId])
-        return .array((0..<r.count).map { i in
-            .object([("stock_id", idJSON(r, i, 0)), ("stock_name", .string(r.string(i, 1) ?? "")),
-                     ("quantity_owned", .int(r.int64(i, 2) ?? 0))])
-        })
+        return .array(
+            (0..<r.count).map { i in
+                .object([
+                    ("stock_id", idJSON(r, i, 0)), ("stock_name", .string(r.string(i, 1) ?? "")),
+                    ("quantity_owned", .int(r.int64(i, 2) ?? 0)),
+                ])
+            })
     }
 
     /// Free cash in cents (0 before the first deposit).

@@ -9,39 +9,41 @@ import ServiceCore
 /// id is also the order in which the engine accepted things (`seq` is the book's time priority).
 public enum PlatformSchema {
     public static let migrations: [Migration] = [
-        Migration(200, "platform stock and wallet transactions", """
-        CREATE SEQUENCE platform_ids;
-        CREATE TABLE stock_transactions (
-            id           BIGINT PRIMARY KEY,
-            user_id      BIGINT NOT NULL REFERENCES users(id),
-            stock_id     BIGINT NOT NULL REFERENCES stocks(id),
-            parent_id    BIGINT REFERENCES stock_transactions(id),
-            -- no FK: the wallet row references this one; both are written by the engine together
-            wallet_tx_id BIGINT,
-            status       TEXT NOT NULL CHECK (status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE', 'COMPLETED', 'CANCELLED')),
-            is_buy       BOOLEAN NOT NULL,
-            order_type   TEXT NOT NULL CHECK (order_type IN ('MARKET', 'LIMIT')),
-            price_cents  BIGINT NOT NULL CHECK (price_cents >= 0),
-            quantity     BIGINT NOT NULL CHECK (quantity > 0),
-            -- unfilled part; > 0 with an open status = resting in the book
-            remaining    BIGINT NOT NULL CHECK (remaining >= 0),
-            created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
-            seq          BIGINT NOT NULL
-        );
-        CREATE INDEX stock_transactions_user ON stock_transactions (user_id, seq);
-        CREATE INDEX stock_transactions_open ON stock_transactions (seq)
-            WHERE status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE');
-        CREATE INDEX stock_transactions_fills ON stock_transactions (stock_id, seq) WHERE parent_id IS NOT NULL;
-        CREATE TABLE wallet_transactions (
-            id           BIGINT PRIMARY KEY,
-            user_id      BIGINT NOT NULL REFERENCES users(id),
-            stock_tx_id  BIGINT NOT NULL REFERENCES stock_transactions(id),
-            is_debit     BOOLEAN NOT NULL,
-            amount_cents BIGINT NOT NULL CHECK (amount_cents > 0),
-            created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
-        );
-        CREATE INDEX wallet_transactions_user ON wallet_transactions (user_id, id);
-        """),
+        Migration(
+            200, "platform stock and wallet transactions",
+            """
+            CREATE SEQUENCE platform_ids;
+            CREATE TABLE stock_transactions (
+                id           BIGINT PRIMARY KEY,
+                user_id      BIGINT NOT NULL REFERENCES users(id),
+                stock_id     BIGINT NOT NULL REFERENCES stocks(id),
+                parent_id    BIGINT REFERENCES stock_transactions(id),
+                -- no FK: the wallet row references this one; both are written by the engine together
+                wallet_tx_id BIGINT,
+                status       TEXT NOT NULL CHECK (status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE', 'COMPLETED', 'CANCELLED')),
+                is_buy       BOOLEAN NOT NULL,
+                order_type   TEXT NOT NULL CHECK (order_type IN ('MARKET', 'LIMIT')),
+                price_cents  BIGINT NOT NULL CHECK (price_cents >= 0),
+                quantity     BIGINT NOT NULL CHECK (quantity > 0),
+                -- unfilled part; > 0 with an open status = resting in the book
+                remaining    BIGINT NOT NULL CHECK (remaining >= 0),
+                created_at   TIMESTAMPTZ NOT NULL DEFAULT now(),
+                seq          BIGINT NOT NULL
+            );
+            CREATE INDEX stock_transactions_user ON stock_transactions (user_id, seq);
+            CREATE INDEX stock_transactions_open ON stock_transactions (seq)
+                WHERE status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE');
+            CREATE INDEX stock_transactions_fills ON stock_transactions (stock_id, seq) WHERE parent_id IS NOT NULL;
+            CREATE TABLE wallet_transactions (
+                id           BIGINT PRIMARY KEY,
+                user_id      BIGINT NOT NULL REFERENCES users(id),
+                stock_tx_id  BIGINT NOT NULL REFERENCES stock_transactions(id),
+                is_debit     BOOLEAN NOT NULL,
+                amount_cents BIGINT NOT NULL CHECK (amount_cents > 0),
+                created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
+            );
+            CREATE INDEX wallet_transactions_user ON wallet_transactions (user_id, id);
+            """)
     ]
 
     /// Everything a service using the platform tables applies at start-up.
@@ -49,7 +51,9 @@ public enum PlatformSchema {
     /// reports cash changes made by everyone else (classic commands, triggers, expiry sweeps).
     public static let engineApplicationName = "dt-matching-engine"
 
-    static let walletNotify = Migration(201, "notify wallet changes made outside the engine", """
+    static let walletNotify = Migration(
+        201, "notify wallet changes made outside the engine",
+        """
         CREATE FUNCTION notify_wallet_change() RETURNS trigger AS $$
         BEGIN
             IF current_setting('application_name', true) IS DISTINCT FROM '\(engineApplicationName)'
@@ -64,7 +68,9 @@ public enum PlatformSchema {
 
     /// A version per account row, bumped whenever its cash changes, so the wallet cache can
     /// compare-and-set and never re-cache a balance read before a later commit.
-    static let accountVersions = Migration(203, "account versions for the wallet cache", """
+    static let accountVersions = Migration(
+        203, "account versions for the wallet cache",
+        """
         ALTER TABLE accounts ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
         CREATE FUNCTION bump_account_version() RETURNS trigger AS $$
         BEGIN

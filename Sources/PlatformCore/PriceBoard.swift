@@ -29,10 +29,13 @@ public final class PriceBoard: Sendable {
     }
 
     static func render(_ entries: [Entry]) -> [UInt8] {
-        let data = JSON.array(entries.map {
-            .object([("stock_id", .string(String($0.stockId))), ("stock_name", .string($0.name)),
-                     ("current_price", Money.json($0.priceCents))])
-        })
+        let data = JSON.array(
+            entries.map {
+                .object([
+                    ("stock_id", .string(String($0.stockId))), ("stock_name", .string($0.name)),
+                    ("current_price", Money.json($0.priceCents)),
+                ])
+            })
         return JSON.object([("success", .bool(true)), ("data", data)]).serializedBytes()
     }
 }

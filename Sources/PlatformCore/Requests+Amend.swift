@@ -25,9 +25,13 @@ extension Requests {
     public static func amendOrder(_ bytes: [UInt8]) throws -> AmendOrderRequest {
         let json = try body(bytes)
         let stockTxId = try id(json["stock_tx_id"], field: "stock_tx_id")
-        let quantity = try present(json["quantity"]).map { try positiveInt($0, field: "quantity", max: Limits.maxShares) }
+        let quantity = try present(json["quantity"]).map {
+            try positiveInt($0, field: "quantity", max: Limits.maxShares)
+        }
         // Whole currency units like placeStockOrder's price.
-        let units = try present(json["price"]).map { try positiveInt($0, field: "price", max: Limits.maxPriceCents / 100) }
+        let units = try present(json["price"]).map {
+            try positiveInt($0, field: "price", max: Limits.maxPriceCents / 100)
+        }
         guard quantity != nil || units != nil else { throw bad("give a new quantity, a new price, or both") }
         return AmendOrderRequest(stockTxId: stockTxId, quantity: quantity, priceCents: units.map { $0 * 100 })
     }

@@ -30,7 +30,8 @@ public enum Requests {
         switch value {
         case .string(let s)?:
             guard !s.isEmpty, s.utf8.count <= 19, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                  let v = Int64(s), v > 0 else { throw bad("\(field) is not a valid id") }
+                let v = Int64(s), v > 0
+            else { throw bad("\(field) is not a valid id") }
             return v
         case .number?:
             guard let v = value?.int64Value, v > 0 else { throw bad("\(field) is not a valid id") }
@@ -62,8 +63,10 @@ public enum Requests {
 
     public static func addStockToUser(_ bytes: [UInt8]) throws -> (stockId: Int64, quantity: Int64) {
         let json = try body(bytes)
-        return (try id(json["stock_id"], field: "stock_id"),
-                try positiveInt(json["quantity"], field: "quantity", max: Limits.maxShares))
+        return (
+            try id(json["stock_id"], field: "stock_id"),
+            try positiveInt(json["quantity"], field: "quantity", max: Limits.maxShares)
+        )
     }
 
     /// Deposit in cents: a JSON number with at most two decimals, > 0, ≤ the bound.
@@ -100,8 +103,9 @@ public enum Requests {
             let cents = units * 100
             let (notional, overflow) = quantity.multipliedReportingOverflow(by: cents)
             guard !overflow, notional <= Limits.maxCents else { throw bad("quantity × price is too large") }
-            return PlaceOrderRequest(stockId: stockId, isBuy: isBuy, type: .limit, quantity: quantity, priceCents: cents,
-                                     timeInForce: try timeInForce(json["time_in_force"]))
+            return PlaceOrderRequest(
+                stockId: stockId, isBuy: isBuy, type: .limit, quantity: quantity, priceCents: cents,
+                timeInForce: try timeInForce(json["time_in_force"]))
         }
     }
 

@@ -16,7 +16,8 @@ struct StreamEndpoint: Sendable {
 
     func handle(_ request: HTTPRequest, _ responder: Responder) {
         guard let ticket = request.queryParam("ticket"), !ticket.isEmpty else {
-            return responder.respond(.error(401, "a stream ticket is required: POST /engine/streamTicket, then ?ticket="))
+            return responder.respond(
+                .error(401, "a stream ticket is required: POST /engine/streamTicket, then ?ticket="))
         }
         guard let user = tickets.verify(ticket, nowMillis: Clock.wallMillis()) else {
             return responder.respond(.error(401, "invalid or expired stream ticket"))
@@ -35,17 +36,21 @@ struct StreamEndpoint: Sendable {
         case nil:
             break
         }
-        responder.startStream(HTTPResponse(status: 200, headers: [
-            ("Content-Type", "text/event-stream; charset=utf-8"),
-            ("Cache-Control", "no-cache, no-store"),
-            ("X-Accel-Buffering", "no"),   // nginx: pass each event on at once
-        ]), contentLength: nil)
-        guard responder.isOpen else {   // HEAD, or the client left already
+        responder.startStream(
+            HTTPResponse(
+                status: 200,
+                headers: [
+                    ("Content-Type", "text/event-stream; charset=utf-8"),
+                    ("Cache-Control", "no-cache, no-store"),
+                    ("X-Accel-Buffering", "no"), // nginx: pass each event on at once
+                ]), contentLength: nil)
+        guard responder.isOpen else { // HEAD, or the client left already
             limits.release(user)
             return
         }
         limits.opened.add(1, ordering: .relaxed)
         StreamRegistry.of(responder, hub: hub, prices: prices, limits: limits)
-            .add(responder, user: user, resumeFrom: resumeFrom, resumeRequested: resumeText.map { !$0.isEmpty } ?? false)
+            .add(
+                responder, user: user, resumeFrom: resumeFrom, resumeRequested: resumeText.map { !$0.isEmpty } ?? false)
     }
 }

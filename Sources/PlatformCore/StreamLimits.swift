@@ -26,9 +26,10 @@ public final class StreamLimits: Sendable {
     }
 
     public convenience init(_ config: ServiceConfig) {
-        self.init(maxStreams: config.int("DT_STREAM_MAX", default: 10_000),
-                  maxPerUser: config.int("DT_STREAM_MAX_PER_USER", default: 16),
-                  heartbeatMillis: config.int("DT_STREAM_HEARTBEAT_MS", default: 15_000))
+        self.init(
+            maxStreams: config.int("DT_STREAM_MAX", default: 10_000),
+            maxPerUser: config.int("DT_STREAM_MAX_PER_USER", default: 16),
+            heartbeatMillis: config.int("DT_STREAM_HEARTBEAT_MS", default: 15_000))
     }
 
     enum Refusal { case processFull, userFull }

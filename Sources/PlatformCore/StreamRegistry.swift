@@ -54,7 +54,9 @@ final class StreamRegistry {
     }
 
     static func of(_ responder: Responder, hub: EventHub, prices: PriceBoard, limits: StreamLimits) -> StreamRegistry {
-        responder.context.local(StreamRegistry.self) { StreamRegistry(io: responder.io, hub: hub, prices: prices, limits: limits) }
+        responder.context.local(StreamRegistry.self) {
+            StreamRegistry(io: responder.io, hub: hub, prices: prices, limits: limits)
+        }
     }
 
     /// Starts serving a stream whose head has been sent: a reset first if its position is gone,
@@ -68,7 +70,7 @@ final class StreamRegistry {
         responder.onClientGone = { [unowned self, unowned sub] in self.remove(sub) }
         var opening = StreamWire.opening()
         if let from = resumeFrom, from <= head {
-            sub.position = from   // a position the hub never held (before this process) reads as a gap
+            sub.position = from // a position the hub never held (before this process) reads as a gap
         } else if resumeRequested {
             // Unparseable, or ahead of anything assigned (another process's ids): start over.
             opening += resetBytes(head, "unknown Last-Event-ID")

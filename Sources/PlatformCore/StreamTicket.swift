@@ -13,7 +13,8 @@ public struct StreamTicket: Sendable {
 
     public func issue(userId: Int64, nowMillis: Int64) -> String {
         let claims = "\(userId).\(nowMillis + Self.lifetimeSeconds * 1000).\(Base64.encodeURL(Crypto.randomBytes(9)))"
-        return claims + "." + Base64.encodeURL(Crypto.hmacSHA256(key: key, data: Array(("stream-ticket:" + claims).utf8)))
+        return claims + "."
+            + Base64.encodeURL(Crypto.hmacSHA256(key: key, data: Array(("stream-ticket:" + claims).utf8)))
     }
 
     /// The user the ticket was issued to, or nil (malformed, forged or expired).
@@ -21,7 +22,8 @@ public struct StreamTicket: Sendable {
         guard ticket.utf8.count <= 256 else { return nil }
         let parts = ticket.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4, let user = Int64(parts[0]), user > 0, let expires = Int64(parts[1]),
-              let given = Base64.decode(String(parts[3])) else { return nil }
+            let given = Base64.decode(String(parts[3]))
+        else { return nil }
         let claims = parts[0...2].joined(separator: ".")
         let expected = Crypto.hmacSHA256(key: key, data: Array(("stream-ticket:" + claims).utf8))
         guard Crypto.constantTimeEqual(expected, given), nowMillis <= expires else { return nil }

@@ -25,10 +25,16 @@ enum StreamWire {
         let data = JSON.object([
             ("reason", .string(reason)),
             ("last_event_id", .string(head.description)),
-            ("prices", .array(prices.map {
-                .object([("stock_id", .string(String($0.stockId))), ("stock_name", .string($0.name)),
-                         ("current_price", Money.json($0.priceCents))])
-            })),
+            (
+                "prices",
+                .array(
+                    prices.map {
+                        .object([
+                            ("stock_id", .string(String($0.stockId))), ("stock_name", .string($0.name)),
+                            ("current_price", Money.json($0.priceCents)),
+                        ])
+                    })
+            ),
         ])
         var out: [UInt8] = []
         append(id: head, name: "reset", data: data.serialized(), to: &out)

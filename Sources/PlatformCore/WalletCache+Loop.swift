@@ -6,7 +6,10 @@ import ServiceCore
 extension WalletCache {
     /// `done(cents)` on a hit; nil on a miss, a tombstone, a bypass, or Redis trouble.
     public func read(_ redis: LoopRedis, userId: Int64, _ done: @escaping (Int64?) -> Void) {
-        guard !bypassing else { done(nil); return }
+        guard !bypassing else {
+            done(nil)
+            return
+        }
         redis.send(["GET", Self.key(userId)]) { reply in done(Self.cents(reply)) }
     }
 

@@ -40,14 +40,16 @@ public final class WalletCache: Sendable {
     var bypassing: Bool { Clock.monotonicNanos() < bypassUntilNanos.load(ordering: .acquiring) }
 
     func markUnreliable() {
-        bypassUntilNanos.store(Clock.monotonicNanos() + UInt64(Self.ttlSeconds + 1) * 1_000_000_000, ordering: .releasing)
+        bypassUntilNanos.store(
+            Clock.monotonicNanos() + UInt64(Self.ttlSeconds + 1) * 1_000_000_000, ordering: .releasing)
     }
 
     /// Cached cents, or nil (miss, tombstone, bypass, or Redis down).
     public func read(_ redis: () throws -> RedisConnection, userId: Int64) -> Int64? {
         guard !bypassing else { return nil }
         guard let reply = try? redis().command(["GET", Self.key(userId)]), let text = reply.text,
-              let sep = text.firstIndex(of: ":") else { return nil }
+            let sep = text.firstIndex(of: ":")
+        else { return nil }
         return Int64(text[text.index(after: sep)...])
     }
 
@@ -70,10 +72,15 @@ public final class WalletCache: Sendable {
     }
 
     private func send(_ redis: RedisConnection?, _ commands: [[String]]) {
-        guard let redis else { markUnreliable(); return }
+        guard let redis else {
+            markUnreliable()
+            return
+        }
         do {
             let replies = try redis.pipeline(commands)
-            if replies.contains(where: { if case .error = $0 { return true } else { return false } }) { markUnreliable() }
+            if replies.contains(where: { if case .error = $0 { return true } else { return false } }) {
+                markUnreliable()
+            }
         } catch {
             markUnreliable()
         }
@@ -81,13 +88,20 @@ public final class WalletCache: Sendable {
 
     /// Drops every cached balance (test reset).
     func clearAll(_ redis: RedisConnection?) {
-        guard let redis else { markUnreliable(); return }
+        guard let redis else {
+            markUnreliable()
+            return
+        }
         do {
             var cursor = "0"
             repeat {
                 let reply = try redis.command(["SCAN", cursor, "MATCH", "wallet:*", "COUNT", "1000"])
                 guard case .array(let parts) = reply, parts.count == 2, let next = parts[0].text,
-                      case .array(let keys) = parts[1] else { markUnreliable(); return }
+                    case .array(let keys) = parts[1]
+                else {
+                    markUnreliable()
+                    return
+                }
                 let names = keys.compactMap(\.text)
                 if !names.isEmpty { try redis.command(["DEL"] + names) }
                 cursor = next

@@ -38,7 +38,9 @@ public final class WalletInvalidator: Sendable {
                     var versions: [Int64: Int64] = [:]
                     for note in notes {
                         let parts = note.payload.split(separator: ":")
-                        guard parts.count == 2, let user = Int64(parts[0]), let version = Int64(parts[1]) else { continue }
+                        guard parts.count == 2, let user = Int64(parts[0]), let version = Int64(parts[1]) else {
+                            continue
+                        }
                         versions[user] = max(versions[user] ?? version, version)
                     }
                     if redisConnection == nil { redisConnection = try? RedisConnection(redis) }

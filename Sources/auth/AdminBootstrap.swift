@@ -6,7 +6,8 @@ enum AdminBootstrap {
     static let userName = "admin"
 
     static func ensure(_ db: PGConnection, password: String, hasher: PasswordHasher, logger: Logger) throws {
-        let inserted = try db.query("""
+        let inserted = try db.query(
+            """
             INSERT INTO users (user_name, name, password_hash, role) VALUES ($1, 'Administrator', $2, 'admin')
             ON CONFLICT (user_name) DO NOTHING RETURNING id
             """, [userName, hasher.hash(password)])
@@ -19,7 +20,8 @@ enum AdminBootstrap {
         var matches = false
         if case .match = hasher.verify(password, stored: stored) { matches = true }
         if !matches || row.string(0, 2) != "admin" {
-            try db.query("UPDATE users SET password_hash = $1, role = 'admin' WHERE id = $2", [hasher.hash(password), id])
+            try db.query(
+                "UPDATE users SET password_hash = $1, role = 'admin' WHERE id = $2", [hasher.hash(password), id])
             logger.warning("admin user updated to match DT_ADMIN_PASSWORD and role admin")
         }
     }

@@ -16,7 +16,8 @@ struct AuthHandlers: Sendable {
         let creds = try Credentials.register(request.body)
         let hash = hasher.hash(creds.password)
         let db = try ctx.postgres()
-        let inserted = try db.query("""
+        let inserted = try db.query(
+            """
             INSERT INTO users (user_name, name, password_hash) VALUES ($1, $2, $3)
             ON CONFLICT (user_name) DO NOTHING RETURNING id
             """, [creds.userName, creds.name, hash])
@@ -47,12 +48,15 @@ struct AuthHandlers: Sendable {
         if needsRehash {
             // The cost changed since this hash was made: store one at the current cost. The
             // condition keeps a concurrent password change from being overwritten.
-            try db.query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
-                         [hasher.hash(creds.password), id, stored])
+            try db.query(
+                "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+                [hasher.hash(creds.password), id, stored])
         }
         let now = Clock.wallMillis() / 1000
-        let token = jwt.sign(JWTClaims(subject: String(id), name: creds.userName, role: row.string(0, 2) ?? "user",
-                                       issuedAt: now, expiresAt: now + tokenTTLSeconds))
+        let token = jwt.sign(
+            JWTClaims(
+                subject: String(id), name: creds.userName, role: row.string(0, 2) ?? "user",
+                issuedAt: now, expiresAt: now + tokenTTLSeconds))
         return .json(.object([("success", .bool(true)), ("data", .object([("token", .string(token))]))]))
     }
 
@@ -62,10 +66,17 @@ struct AuthHandlers: Sendable {
         guard let id = request.header("x-user-id"), let name = request.header("x-user-name") else {
             throw HTTPError(401, "missing identity")
         }
-        return .json(.object([("success", .bool(true)), ("data", .object([
-            ("user_id", .string(id)), ("user_name", .string(name)),
-            ("role", .string(request.header("x-user-role") ?? "user")),
-            ("request_id", request.header("x-request-id").map { .string($0) } ?? .null),
-        ]))]))
+        return .json(
+            .object([
+                ("success", .bool(true)),
+                (
+                    "data",
+                    .object([
+                        ("user_id", .string(id)), ("user_name", .string(name)),
+                        ("role", .string(request.header("x-user-role") ?? "user")),
+                        ("request_id", request.header("x-request-id").map { .string($0) } ?? .null),
+                    ])
+                ),
+            ]))
     }
 }

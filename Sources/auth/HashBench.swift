@@ -25,8 +25,9 @@ enum HashBench {
             }
             group.wait()
             let seconds = Double(Clock.monotonicNanos() - parallelStart) / 1e9
-            print("pbkdf2-sha256 iterations=\(iterations): \(String(format: "%.3f", perHashMs)) ms/hash on one thread; "
-                  + "\(Int(Double(threads * n) / seconds)) hashes/s on \(threads) threads")
+            print(
+                "pbkdf2-sha256 iterations=\(iterations): \(String(format: "%.3f", perHashMs)) ms/hash on one thread; "
+                    + "\(Int(Double(threads * n) / seconds)) hashes/s on \(threads) threads")
         }
     }
 }

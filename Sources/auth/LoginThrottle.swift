@@ -26,9 +26,12 @@ struct LoginThrottle: Sendable {
     /// Counts a failure; blocks the name once the free failures are used up.
     func failed(_ name: String, redis: RedisConnection?) {
         guard let redis,
-              let replies = try? redis.pipeline([["INCR", Self.failKey(name)],
-                                                 ["EXPIRE", Self.failKey(name), String(Self.windowSeconds)]]),
-              let count = replies.first?.int, count >= Self.freeFailures else { return }
+            let replies = try? redis.pipeline([
+                ["INCR", Self.failKey(name)],
+                ["EXPIRE", Self.failKey(name), String(Self.windowSeconds)],
+            ]),
+            let count = replies.first?.int, count >= Self.freeFailures
+        else { return }
         let seconds = Self.blockSeconds(afterFailures: count)
         _ = try? redis.command(["SET", Self.blockKey(name), "1", "EX", String(seconds)])
     }

@@ -59,9 +59,11 @@ struct PasswordHasher: Sendable {
 
         init?(_ text: String) {
             let parts = text.split(separator: "$", omittingEmptySubsequences: false)
-            guard parts.count == 4, parts[0] == PasswordHasher.scheme, let iter = Int(parts[1]), iter > 0, iter <= 10_000_000,
-                  let salt = Base64.decode(String(parts[2])), !salt.isEmpty,
-                  let hash = Base64.decode(String(parts[3])), hash.count >= 16 else { return nil }
+            guard parts.count == 4, parts[0] == PasswordHasher.scheme, let iter = Int(parts[1]), iter > 0,
+                iter <= 10_000_000,
+                let salt = Base64.decode(String(parts[2])), !salt.isEmpty,
+                let hash = Base64.decode(String(parts[3])), hash.count >= 16
+            else { return nil }
             iterations = iter
             self.salt = salt
             self.hash = hash

@@ -26,9 +26,11 @@ service.requireSecret("DT_PG_PASSWORD", "PostgreSQL")
 service.requireSecret("DT_REDIS_PASSWORD", "Redis (per-account login throttling)")
 // Hashing may use all cores but one (at least one), whatever the worker count.
 let hashSlots = ConcurrencyLimit(config.int("DT_HASH_THREADS", default: max(1, config.cores - 1)))
-let hasher = PasswordHasher(iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations), slots: hashSlots)
-let handlers = AuthHandlers(hasher: hasher, jwt: JWT(secret: secret),
-                            tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
+let hasher = PasswordHasher(
+    iterations: config.int("DT_PBKDF2_ITERATIONS", default: PasswordHasher.defaultIterations), slots: hashSlots)
+let handlers = AuthHandlers(
+    hasher: hasher, jwt: JWT(secret: secret),
+    tokenTTLSeconds: Int64(max(1, config.int("DT_TOKEN_TTL_S", default: 7200))), logger: service.logger)
 
 // Schema and admin user before serving; PostgreSQL may still be starting, so retry for a while.
 do {
@@ -46,5 +48,10 @@ service.router.post("/authentication/login", mode: .blocking) { try handlers.log
 service.router.get("/authentication/whoami", mode: .inline) { try handlers.whoami($0, $1) }
 service.addHealthCheck("postgres") { ctx in (try? ctx.postgres().query("SELECT 1")) != nil }
 service.gauge("auth_hash_peak_concurrency") { hashSlots.peakConcurrency }
-service.logger.info("auth ready", metadata: ["pbkdf2_iterations": .stringConvertible(hasher.iterations), "hash_threads": .stringConvertible(hashSlots.limit), "token_ttl_s": .stringConvertible(handlers.tokenTTLSeconds)])
+service.logger.info(
+    "auth ready",
+    metadata: [
+        "pbkdf2_iterations": .stringConvertible(hasher.iterations), "hash_threads": .stringConvertible(hashSlots.limit),
+        "token_ttl_s": .stringConvertible(handlers.tokenTTLSeconds),
+    ])
 service.runForever()

@@ -10,8 +10,9 @@ enum WireResponse {
         switch buf.withUnsafeBytes({ BufferedResponse.parse($0, eof: eof) }) {
         case .incomplete: return .incomplete
         case .malformed(let why): return .malformed(why)
-        case let .complete(head, body, _):
-            return .complete(status: head.status, body: body, keepAlive: !head.closes && head.framing(forHead: false) != .untilClose)
+        case .complete(let head, let body, _):
+            return .complete(
+                status: head.status, body: body, keepAlive: !head.closes && head.framing(forHead: false) != .untilClose)
         }
     }
 }

@@ -41,16 +41,19 @@ struct LoadCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Apple's stock id (with --skip-setup).", valueName: "id"))
     var appleId: String?
 
-    @Option(help: ArgumentHelp(
-        "Written after InitialSetup (googleStockId,appleStockId header + ids), read with --skip-setup.",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Written after InitialSetup (googleStockId,appleStockId header + ids), read with --skip-setup.",
+            valueName: "file"))
     var stockIdsFile: String?
 
     @Option(help: "Seconds between progress lines on stderr; 0 = off.")
     var progress = 5.0
 
-    @Option(help: ArgumentHelp(
-        "Also write an HTML report (throughput, latency percentiles and errors over time).", valueName: "file.html"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write an HTML report (throughput, latency percentiles and errors over time).", valueName: "file.html")
+    )
     var report: String?
 
     func validate() throws {

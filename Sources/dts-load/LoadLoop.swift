@@ -63,7 +63,8 @@ struct TimerHeap {
             items[0] = last
             var i = 0
             while true {
-                let l = 2 * i + 1, r = l + 1
+                let l = 2 * i + 1
+                let r = l + 1
                 var m = i
                 if l < items.count && items[l].deadline < items[m].deadline { m = l }
                 if r < items.count && items[r].deadline < items[m].deadline { m = r }
@@ -93,8 +94,10 @@ final class LoadLoop: @unchecked Sendable {
     private var active = 0
     private var readBuffer = [UInt8](repeating: 0, count: 65536)
 
-    init(steps: [Step], host: String, port: Int, address: sockaddr_in, pauseScale: Double, timeoutMillis: Int,
-         progress: LoadProgress, originNanos: UInt64) {
+    init(
+        steps: [Step], host: String, port: Int, address: sockaddr_in, pauseScale: Double, timeoutMillis: Int,
+        progress: LoadProgress, originNanos: UInt64
+    ) {
         self.steps = steps
         self.host = host
         self.port = port
@@ -117,7 +120,8 @@ final class LoadLoop: @unchecked Sendable {
             u.generation &+= 1
             timers.push(u.startAtNanos + pause(0), Int32(i), u.generation)
         }
-        var datas = [UInt64](repeating: 0, count: 1024), masks = [UInt32](repeating: 0, count: 1024)
+        var datas = [UInt64](repeating: 0, count: 1024)
+        var masks = [UInt32](repeating: 0, count: 1024)
         while active > 0 {
             let now = Clock.monotonicNanos()
             var timeout: Int32 = 1000
@@ -170,13 +174,16 @@ final class LoadLoop: @unchecked Sendable {
     /// Connects if needed, then writes what is pending.
     private func send(_ u: VirtualUser) {
         if u.fd < 0 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(
+                AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
             guard fd >= 0 else { return fail(u, "socket: \(String(cString: strerror(errno)))") }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             var addr = address
             let rc = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             if rc < 0 && errno != EINPROGRESS {
                 let e = errno
@@ -190,8 +197,13 @@ final class LoadLoop: @unchecked Sendable {
             if u.connecting { return watch(u, CSHIM_EPOLLOUT | CSHIM_EPOLLIN) }
         }
         while u.outPos < u.out.count {
-            let n = u.out.withUnsafeBufferPointer { Glibc.send(u.fd, $0.baseAddress! + u.outPos, $0.count - u.outPos, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { u.outPos += n; continue }
+            let n = u.out.withUnsafeBufferPointer {
+                Glibc.send(u.fd, $0.baseAddress! + u.outPos, $0.count - u.outPos, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                u.outPos += n
+                continue
+            }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { return watch(u, CSHIM_EPOLLOUT | CSHIM_EPOLLIN) }
             return connectionLost(u, "send: \(String(cString: strerror(errno)))")
         }
@@ -201,7 +213,11 @@ final class LoadLoop: @unchecked Sendable {
 
     private func watch(_ u: VirtualUser, _ mask: UInt32) {
         guard u.interest != mask else { return }
-        if u.interest == 0 { _ = cshim_epoll_add(epfd, u.fd, mask, UInt64(u.index)) } else { _ = cshim_epoll_mod(epfd, u.fd, mask, UInt64(u.index)) }
+        if u.interest == 0 {
+            _ = cshim_epoll_add(epfd, u.fd, mask, UInt64(u.index))
+        } else {
+            _ = cshim_epoll_mod(epfd, u.fd, mask, UInt64(u.index))
+        }
         u.interest = mask
     }
 
@@ -225,8 +241,14 @@ final class LoadLoop: @unchecked Sendable {
         var eof = false
         while u.fd >= 0 {
             let n = readBuffer.withUnsafeMutableBufferPointer { recv(u.fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 { u.inbuf.append(contentsOf: readBuffer[0..<n]); continue }
-            if n == 0 { eof = true; break }
+            if n > 0 {
+                u.inbuf.append(contentsOf: readBuffer[0..<n])
+                continue
+            }
+            if n == 0 {
+                eof = true
+                break
+            }
             if errno == EAGAIN || errno == EWOULDBLOCK { break }
             if errno == EINTR { continue }
             eof = true
@@ -243,7 +265,7 @@ final class LoadLoop: @unchecked Sendable {
         case .malformed(let why):
             closeConnection(u)
             finish(u, status: 0, body: [], error: "malformed response: \(why)", keepAlive: false)
-        case let .complete(status, body, keepAlive):
+        case .complete(let status, let body, let keepAlive):
             if !keepAlive || eof { closeConnection(u) }
             finish(u, status: status, body: body, error: nil, keepAlive: keepAlive)
         }

@@ -21,10 +21,12 @@ struct LoadOptions: Sendable {
         var rest = Substring(text)
         if rest.hasPrefix("http://") { rest = rest.dropFirst(7) } else if rest.contains("://") { return nil }
         let hostPort = rest.prefix { $0 != "/" }
-        var host = String(hostPort), port = 80
+        var host = String(hostPort)
+        var port = 80
         if let colon = hostPort.lastIndex(of: ":") {
             guard let p = Int(hostPort[hostPort.index(after: colon)...]), p > 0, p < 65536 else { return nil }
-            host = String(hostPort[..<colon]); port = p
+            host = String(hostPort[..<colon])
+            port = p
         }
         if host == "localhost" { host = "127.0.0.1" }
         return host.isEmpty ? nil : (host, port)
@@ -44,7 +46,9 @@ struct UserCreds: Sendable {
     let name: String
 
     static func load(_ path: String, limit: Int?) throws -> [UserCreds] {
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw LoadError("cannot read \(path)") }
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw LoadError("cannot read \(path)")
+        }
         var rows: [UserCreds] = []
         for line in text.split(whereSeparator: \.isNewline).dropFirst() {
             let f = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)

@@ -29,13 +29,17 @@ struct ClassicSession {
     /// Registers (a duplicate answers 400, which is fine) and logs in.
     mutating func open(register: Bool, tally: inout Tally) throws {
         if register {
-            let body: JSON = .object([("user_name", .string(user)), ("password", .string(password)), ("name", .string(user))])
+            let body: JSON = .object([
+                ("user_name", .string(user)), ("password", .string(password)), ("name", .string(user)),
+            ])
             let r = try ClassicSession.retrying(tally: &tally) {
-                try HTTPClient.shared.json(base.endpoint, method: "POST", path: base.path("/authentication/register"),
-                                           body: body, timeoutMillis: timeoutMillis)
+                try HTTPClient.shared.json(
+                    base.endpoint, method: "POST", path: base.path("/authentication/register"),
+                    body: body, timeoutMillis: timeoutMillis)
             }
             guard r.status == 200 || r.status == 201 || r.status == 400 || r.status == 409 else {
-                throw ReplayError.fatal("register \(user): HTTP \(r.status) \(String(decoding: r.body.prefix(200), as: UTF8.self))")
+                throw ReplayError.fatal(
+                    "register \(user): HTTP \(r.status) \(String(decoding: r.body.prefix(200), as: UTF8.self))")
             }
         }
         try login(tally: &tally)
@@ -44,11 +48,13 @@ struct ClassicSession {
     mutating func login(tally: inout Tally) throws {
         let body: JSON = .object([("user_name", .string(user)), ("password", .string(password))])
         let r = try ClassicSession.retrying(tally: &tally) {
-            try HTTPClient.shared.json(base.endpoint, method: "POST", path: base.path("/authentication/login"),
-                                       body: body, timeoutMillis: timeoutMillis)
+            try HTTPClient.shared.json(
+                base.endpoint, method: "POST", path: base.path("/authentication/login"),
+                body: body, timeoutMillis: timeoutMillis)
         }
         guard r.status == 200, let t = (try? r.json())?["data"]?["token"]?.stringValue else {
-            throw ReplayError.fatal("login \(user): HTTP \(r.status) \(String(decoding: r.body.prefix(200), as: UTF8.self))")
+            throw ReplayError.fatal(
+                "login \(user): HTTP \(r.status) \(String(decoding: r.body.prefix(200), as: UTF8.self))")
         }
         token = t
     }
@@ -63,13 +69,16 @@ struct ClassicSession {
     func direct(to service: BaseURL, signer: GatewayProof?) throws -> ClassicSession {
         let parts = (token ?? "").split(separator: ".")
         guard parts.count == 3, let payload = Base64.decode(String(parts[1])), let claims = try? JSON.parse(payload),
-              let sub = claims["sub"]?.stringValue else {
+            let sub = claims["sub"]?.stringValue
+        else {
             throw ReplayError.fatal("cannot read the admin token's claims for --dump-url")
         }
         var s = ClassicSession(base: service, user: user, password: password, timeoutMillis: timeoutMillis)
         s.token = token
-        s.identityHeaders = [("x-user-id", sub), ("x-user-name", claims["name"]?.stringValue ?? user),
-                             ("x-user-role", claims["role"]?.stringValue ?? "user"), ("x-request-id", "dts-replay-dump")]
+        s.identityHeaders = [
+            ("x-user-id", sub), ("x-user-name", claims["name"]?.stringValue ?? user),
+            ("x-user-role", claims["role"]?.stringValue ?? "user"), ("x-request-id", "dts-replay-dump"),
+        ]
         s.signer = signer
         return s
     }
@@ -80,19 +89,22 @@ struct ClassicSession {
         let body = ClassicSession.body(cmd).serializedBytes()
         var relogged = false
         while true {
-            let status: Int, errorBody: [UInt8]
+            let status: Int
+            let errorBody: [UInt8]
             do {
                 var headers = authHeaders
                 headers.append(("Content-Type", "application/json"))
                 if let signer { headers = signer.signed(method: "POST", target: base.path(path), headers: headers) }
                 if let dumpFile {
-                    let r = try StreamingPost.post(base, path: path, headers: headers, body: body, to: dumpFile,
-                                                   timeoutMillis: max(timeoutMillis, 600_000))
+                    let r = try StreamingPost.post(
+                        base, path: path, headers: headers, body: body, to: dumpFile,
+                        timeoutMillis: max(timeoutMillis, 600_000))
                     (status, errorBody) = (r.status, r.errorBody)
                 } else {
                     let r = try ClassicSession.retrying(tally: &tally) {
-                        try HTTPClient.shared.request(base.endpoint, method: "POST", path: base.path(path), headers: headers,
-                                                      body: body, timeoutMillis: timeoutMillis)
+                        try HTTPClient.shared.request(
+                            base.endpoint, method: "POST", path: base.path(path), headers: headers,
+                            body: body, timeoutMillis: timeoutMillis)
                     }
                     (status, errorBody) = (r.status, r.body)
                 }
@@ -104,7 +116,10 @@ struct ClassicSession {
             if (200..<300).contains(status) { return .ok }
             if status == 401 && !relogged {
                 relogged = true
-                do { try login(tally: &tally); continue } catch { return .transportError("HTTP 401 (re-login failed)") }
+                do {
+                    try login(tally: &tally)
+                    continue
+                } catch { return .transportError("HTTP 401 (re-login failed)") }
             }
             return ClassicSession.classify(status: status, body: errorBody)
         }

@@ -20,8 +20,11 @@ enum ExternalStats {
         var numbers: [(path: String, value: Int)] = []
         flatten(json, "", &numbers)
         func pick(_ word: String) -> Int? {
-            let candidates = numbers.filter { $0.path.contains(word) && !$0.path.contains("ratio") && !$0.path.contains("rate") }
-            let preferred = candidates.first { $0.path.contains("quote") || $0.path.contains("cache") } ?? candidates.first
+            let candidates = numbers.filter {
+                $0.path.contains(word) && !$0.path.contains("ratio") && !$0.path.contains("rate")
+            }
+            let preferred =
+                candidates.first { $0.path.contains("quote") || $0.path.contains("cache") } ?? candidates.first
             return preferred?.value
         }
         guard let h = pick("hit"), let m = pick("miss") else { return nil }
@@ -38,8 +41,11 @@ enum ExternalStats {
 
     /// Services answer only signed requests (GatewayProof); without a key this gives n/a.
     private static func get(_ url: BaseURL, _ path: String, _ signer: GatewayProof?) -> JSON? {
-        guard let r = try? HTTPClient(signer: signer).request(url.endpoint, method: "GET", path: url.path(path), timeoutMillis: 2000),
-              r.status == 200 else { return nil }
+        guard
+            let r = try? HTTPClient(signer: signer).request(
+                url.endpoint, method: "GET", path: url.path(path), timeoutMillis: 2000),
+            r.status == 200
+        else { return nil }
         return try? r.json()
     }
 }

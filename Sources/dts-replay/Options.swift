@@ -13,10 +13,12 @@ struct BaseURL: Sendable, CustomStringConvertible {
         let hostPort = rest[..<slash]
         var prefix = String(rest[slash...])
         while prefix.hasSuffix("/") { prefix.removeLast() }
-        var host = String(hostPort), port = 80
+        var host = String(hostPort)
+        var port = 80
         if let colon = hostPort.lastIndex(of: ":") {
             guard let p = Int(hostPort[hostPort.index(after: colon)...]), p > 0, p < 65536 else { return nil }
-            host = String(hostPort[..<colon]); port = p
+            host = String(hostPort[..<colon])
+            port = p
         }
         guard !host.isEmpty else { return nil }
         // "localhost" may resolve to ::1 first while the stack listens on 127.0.0.1.
@@ -44,7 +46,7 @@ struct ReplayOptions: Sendable {
     var remapSalt: String? = nil
     var summaryJSONPath: String? = nil
     var reportPath: String? = nil
-    var progress: Bool? = nil   // nil: a bar when stderr is a TTY, periodic lines otherwise
+    var progress: Bool? = nil // nil: a bar when stderr is a TTY, periodic lines otherwise
     var abortAfter = 1000
     var dryRun = false
     var dumpURL: BaseURL? = nil
@@ -56,13 +58,16 @@ struct ReplayOptions: Sendable {
         if adminPassword == nil {
             adminPassword = Self.secret("DT_ADMIN_PASSWORD", stateFile: "admin-password", environment)
         }
-        internalProof = Self.secret("DT_INTERNAL_KEY", stateFile: "internal-key", environment).flatMap { GatewayProof(key: $0) }
+        internalProof = Self.secret("DT_INTERNAL_KEY", stateFile: "internal-key", environment).flatMap {
+            GatewayProof(key: $0)
+        }
     }
 
     /// A secret from the environment, else from the file scripts/up keeps in STATE_DIR.
     private static func secret(_ key: String, stateFile: String, _ environment: [String: String]) -> String? {
         if let v = environment[key], !v.isEmpty { return v }
-        guard let dir = environment["STATE_DIR"], let data = FileManager.default.contents(atPath: dir + "/" + stateFile) else { return nil }
+        guard let dir = environment["STATE_DIR"], let data = FileManager.default.contents(atPath: dir + "/" + stateFile)
+        else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return text.isEmpty ? nil : text
     }

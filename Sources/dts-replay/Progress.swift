@@ -57,7 +57,8 @@ final class Progress: @unchecked Sendable {
         let rate = secs > 0 ? Double(done) / secs : 0
         let pct = total > 0 ? Double(done) * 100 / Double(total) : 100
         var s = "\(done)/\(total) \(String(format: "%.1f", pct))%  \(String(format: "%.0f", rate)) cmd/s"
-        s += "  errors: \(live.commandErrors.load(ordering: .relaxed)) command, \(live.transportErrors.load(ordering: .relaxed)) transport"
+        s +=
+            "  errors: \(live.commandErrors.load(ordering: .relaxed)) command, \(live.transportErrors.load(ordering: .relaxed)) transport"
         s += "  \(Progress.clock(secs))"
         if rate > 0 && done < total { s += " ETA \(Progress.clock(Double(total - done) / rate))" }
         return s
@@ -65,7 +66,8 @@ final class Progress: @unchecked Sendable {
 
     static func clock(_ secs: Double) -> String {
         let s = Int(secs.rounded())
-        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+        return s >= 3600
+            ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
     }
 
     static func err(_ s: String) {

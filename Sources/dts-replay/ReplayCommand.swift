@@ -12,7 +12,8 @@ struct ReplayCommand: ParsableCommand {
 
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Replays a workload: one ordered stream per user, users in parallel, whole-system DUMPLOG last (as admin).",
+            abstract:
+                "Replays a workload: one ordered stream per user, users in parallel, whole-system DUMPLOG last (as admin).",
             discussion: """
                 Requests straight to a service (--dump-url, --stats-url, --quote-url) are signed with env \
                 DT_INTERNAL_KEY, else $STATE_DIR/internal-key. Exit status: 0 = no transport errors, \
@@ -34,7 +35,8 @@ struct ReplayCommand: ParsableCommand {
         @Option(help: ArgumentHelp("The admin's user name.", valueName: "name"))
         var adminUser = "admin"
 
-        @Option(help: ArgumentHelp("Else env DT_ADMIN_PASSWORD, else $STATE_DIR/admin-password.", valueName: "password"))
+        @Option(
+            help: ArgumentHelp("Else env DT_ADMIN_PASSWORD, else $STATE_DIR/admin-password.", valueName: "password"))
         var adminPassword: String?
 
         @Option(help: ArgumentHelp("Where DUMPLOG files are written.", valueName: "dir"))
@@ -49,19 +51,25 @@ struct ReplayCommand: ParsableCommand {
         @Option(help: ArgumentHelp("Per-request timeout in ms (at least 100).", valueName: "ms"))
         var timeout = 60_000
 
-        @Option(name: .customLong("remap-users"),
-                help: ArgumentHelp("Replace every userid by a 10-character id derived from this salt (fresh users per run).",
-                                   valueName: "salt"))
+        @Option(
+            name: .customLong("remap-users"),
+            help: ArgumentHelp(
+                "Replace every userid by a 10-character id derived from this salt (fresh users per run).",
+                valueName: "salt"))
         var remapSalt: String?
 
         @Option(help: ArgumentHelp("Also write the summary as JSON.", valueName: "file"))
         var summaryJson: String?
 
-        @Option(help: ArgumentHelp("Also write an HTML report (throughput, latency percentiles, errors over time, per command).",
-                                   valueName: "file.html"))
+        @Option(
+            help: ArgumentHelp(
+                "Also write an HTML report (throughput, latency percentiles, errors over time, per command).",
+                valueName: "file.html"))
         var report: String?
 
-        @Flag(inversion: .prefixedNo, help: "Force the live progress bar on or off (default: on when stderr is a terminal).")
+        @Flag(
+            inversion: .prefixedNo,
+            help: "Force the live progress bar on or off (default: on when stderr is a terminal).")
         var progress: Bool?
 
         @Option(help: "Stop after this many transport errors.")
@@ -70,10 +78,12 @@ struct ReplayCommand: ParsableCommand {
         @Flag(help: "Parse and group the workload, print its shape, send nothing.")
         var dryRun = false
 
-        @Option(help: ArgumentHelp("""
-            Send the whole-system DUMPLOG straight to this service (user-utilities), with the identity headers \
-            the gateway would add for the admin: for dumps larger than the gateway's proxy buffers.
-            """, valueName: "url"))
+        @Option(
+            help: ArgumentHelp(
+                """
+                Send the whole-system DUMPLOG straight to this service (user-utilities), with the identity headers \
+                the gateway would add for the admin: for dumps larger than the gateway's proxy buffers.
+                """, valueName: "url"))
         var dumpUrl: String?
 
         func validate() throws {
@@ -92,8 +102,11 @@ struct ReplayCommand: ParsableCommand {
                 return u
             }
             guard let base = try parse("--url", url, optional: false) else { throw ValidationError("--url is empty") }
-            return (base, try parse("--stats-url", statsUrl, optional: true), try parse("--quote-url", quoteUrl, optional: true),
-                    try parse("--dump-url", dumpUrl, optional: true))
+            return (
+                base, try parse("--stats-url", statsUrl, optional: true),
+                try parse("--quote-url", quoteUrl, optional: true),
+                try parse("--dump-url", dumpUrl, optional: true)
+            )
         }
 
         func options(environment: [String: String]) throws -> ReplayOptions {

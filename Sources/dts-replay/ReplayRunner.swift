@@ -56,12 +56,15 @@ final class ReplayRunner: @unchecked Sendable {
         }
         merged.withLock { $0.merge(finalTally) }
         let seconds = Double(Clock.monotonicNanos() - start) / 1e9
-        return Result(tally: merged.withLock { $0 }, seconds: seconds, dumps: dumps.withLock { $0 }, notes: messages.withLock { $0 })
+        return Result(
+            tally: merged.withLock { $0 }, seconds: seconds, dumps: dumps.withLock { $0 },
+            notes: messages.withLock { $0 })
     }
 
     private func note(_ s: String) { messages.withLock { if $0.count < 50 { $0.append(s) } } }
 
-    private func record(_ outcome: Outcome, _ label: String, startNanos: UInt64, endNanos: UInt64, _ tally: inout Tally) {
+    private func record(_ outcome: Outcome, _ label: String, startNanos: UInt64, endNanos: UInt64, _ tally: inout Tally)
+    {
         let error: String?
         switch outcome {
         case .ok: error = nil
@@ -94,9 +97,10 @@ final class ReplayRunner: @unchecked Sendable {
     }
 
     private func play(_ user: String, _ commands: [WorkloadCommand], _ tally: inout Tally) {
-        var session = ClassicSession(base: options.url, user: user,
-                                     password: ClassicSession.password(for: user, salt: options.passwordSalt),
-                                     timeoutMillis: options.timeoutMillis)
+        var session = ClassicSession(
+            base: options.url, user: user,
+            password: ClassicSession.password(for: user, salt: options.passwordSalt),
+            timeoutMillis: options.timeoutMillis)
         do {
             try session.open(register: true, tally: &tally)
         } catch {
@@ -105,13 +109,20 @@ final class ReplayRunner: @unchecked Sendable {
             return
         }
         for (i, cmd) in commands.enumerated() {
-            if live.abort.load(ordering: .relaxed) { skip(commands.count - i, kind: "not sent (aborted)", &tally); return }
+            if live.abort.load(ordering: .relaxed) {
+                skip(commands.count - i, kind: "not sent (aborted)", &tally)
+                return
+            }
             execute(cmd, &session, &tally)
         }
     }
 
     private func execute(_ cmd: WorkloadCommand, _ session: inout ClassicSession, _ tally: inout Tally) {
-        guard cmd.name.utf8.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39) }) else {
+        guard
+            cmd.name.utf8.allSatisfy({
+                ($0 >= 0x41 && $0 <= 0x5A) || $0 == UInt8(ascii: "_") || ($0 >= 0x30 && $0 <= 0x39)
+            })
+        else {
             let now = Clock.monotonicNanos()
             record(.commandError("UNSENDABLE_COMMAND"), "?", startNanos: now, endNanos: now, &tally)
             return
@@ -128,7 +139,9 @@ final class ReplayRunner: @unchecked Sendable {
         if case .commandError = outcome, let dumpFile { try? FileManager.default.removeItem(atPath: dumpFile) }
         if case .ok = outcome, let dumpFile {
             let size = (try? FileManager.default.attributesOfItem(atPath: dumpFile)[.size] as? Int) ?? 0
-            dumps.withLock { $0.append((cmd.user.isEmpty ? cmd.filename : "\(cmd.user) \(cmd.filename)", dumpFile, size)) }
+            dumps.withLock {
+                $0.append((cmd.user.isEmpty ? cmd.filename : "\(cmd.user) \(cmd.filename)", dumpFile, size))
+            }
         }
         if case .transportError(let kind) = outcome {
             note("\(cmd.user) \(cmd.name) [\(cmd.txn)]: \(kind)")
@@ -142,7 +155,8 @@ final class ReplayRunner: @unchecked Sendable {
             skip(workload.finalDumps.count, kind: "no admin password", &tally)
             return
         }
-        var admin = ClassicSession(base: options.url, user: options.adminUser, password: password, timeoutMillis: options.timeoutMillis)
+        var admin = ClassicSession(
+            base: options.url, user: options.adminUser, password: password, timeoutMillis: options.timeoutMillis)
         do {
             try admin.open(register: false, tally: &tally)
         } catch {
@@ -165,7 +179,8 @@ final class ReplayRunner: @unchecked Sendable {
         let parts = filename.split(separator: "/").filter { $0 != "." && $0 != ".." && !$0.isEmpty }
         let rel = parts.isEmpty ? "dumplog.xml" : parts.joined(separator: "/")
         let full = (outDir as NSString).appendingPathComponent(rel)
-        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(
+            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         return full
     }
 }

@@ -14,8 +14,10 @@ enum StreamingPost {
         let errorBody: [UInt8]
     }
 
-    static func post(_ base: BaseURL, path: String, headers: [(String, String)], body: [UInt8],
-                     to file: String, timeoutMillis: Int) throws -> Result {
+    static func post(
+        _ base: BaseURL, path: String, headers: [(String, String)], body: [UInt8],
+        to file: String, timeoutMillis: Int
+    ) throws -> Result {
         let fd = cshim_connect_tcp(base.endpoint.host, Int32(base.endpoint.port), Int32(min(timeoutMillis, 10_000)))
         guard fd >= 0 else { throw HTTPClientError.connect("\(base.endpoint): \(String(cString: strerror(-fd)))") }
         defer { close(fd) }
@@ -26,7 +28,9 @@ enum StreamingPost {
         wire.append(contentsOf: body)
         var off = 0
         while off < wire.count {
-            let n = wire.withUnsafeBufferPointer { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = wire.withUnsafeBufferPointer {
+                send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else { throw HTTPClientError.io("send: \(String(cString: strerror(errno)))") }
             off += n
@@ -81,11 +85,17 @@ struct SocketReader {
     init(fd: Int32) { self.fd = fd }
 
     private mutating func fill() throws -> Bool {
-        if pos > 0 && pos == buf.count { buf.removeAll(keepingCapacity: true); pos = 0 }
+        if pos > 0 && pos == buf.count {
+            buf.removeAll(keepingCapacity: true)
+            pos = 0
+        }
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         while true {
             let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n > 0 { buf.append(contentsOf: chunk[0..<n]); return true }
+            if n > 0 {
+                buf.append(contentsOf: chunk[0..<n])
+                return true
+            }
             if n == 0 { return false }
             if errno == EINTR { continue }
             if errno == EAGAIN || errno == EWOULDBLOCK { throw HTTPClientError.timeout }
@@ -103,7 +113,9 @@ struct SocketReader {
             case .invalid(let why):
                 throw HTTPClientError.malformedResponse(why)
             case .incomplete:
-                guard try fill() else { throw HTTPClientError.malformedResponse("connection closed in the response head") }
+                guard try fill() else {
+                    throw HTTPClientError.malformedResponse("connection closed in the response head")
+                }
             }
         }
     }
@@ -112,7 +124,9 @@ struct SocketReader {
     mutating func copyChunked(to sink: inout BodySink) throws {
         var decoder = ChunkedDecoder()
         while true {
-            if pos == buf.count { guard try fill() else { throw HTTPClientError.io("recv: connection closed mid-body") } }
+            if pos == buf.count {
+                guard try fill() else { throw HTTPClientError.io("recv: connection closed mid-body") }
+            }
             pos += try buf[pos...].withUnsafeBytes { raw in try decoder.feed(raw) { sink.write(ArraySlice($0)) } }
             if decoder.finished { return }
         }
@@ -121,7 +135,9 @@ struct SocketReader {
     mutating func copy(_ count: Int, to sink: inout BodySink) throws {
         var left = count
         while left > 0 {
-            if pos == buf.count { guard try fill() else { throw HTTPClientError.io("recv: connection closed mid-body") } }
+            if pos == buf.count {
+                guard try fill() else { throw HTTPClientError.io("recv: connection closed mid-body") }
+            }
             let take = min(left, buf.count - pos)
             sink.write(buf[pos..<(pos + take)])
             pos += take
@@ -131,7 +147,10 @@ struct SocketReader {
 
     mutating func copyToEOF(to sink: inout BodySink) throws {
         while true {
-            if pos < buf.count { sink.write(buf[pos...]); pos = buf.count }
+            if pos < buf.count {
+                sink.write(buf[pos...])
+                pos = buf.count
+            }
             guard try fill() else { return }
         }
     }

@@ -54,19 +54,37 @@ struct Summary {
     func json() -> JSON {
         let l = latency
         let t = result.tally
-        func counts(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) }
+        func counts(_ d: [String: Int]) -> JSON {
+            .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) })
+        }
         func num(_ x: Double) -> JSON { .number(String(format: "%.3f", x)) }
         return .object([
             ("commands", .int(commands)), ("users", .int(users)), ("seconds", num(result.seconds)),
             ("commandsPerSecond", num(rate)),
-            ("latencyMs", .object([("p50", num(l.millis(atPercentile: 50))), ("p90", num(l.millis(atPercentile: 90))),
-                                   ("p99", num(l.millis(atPercentile: 99))), ("max", num(l.maxMillis))])),
-            ("ok", .int(t.ok)), ("commandErrors", counts(t.commandErrors)), ("transportErrors", counts(t.transportErrors)),
-            ("retries", .object([("429", .int(t.retried429)), ("503", .int(t.retried503)), ("connect", .int(t.retriedConnect))])),
+            (
+                "latencyMs",
+                .object([
+                    ("p50", num(l.millis(atPercentile: 50))), ("p90", num(l.millis(atPercentile: 90))),
+                    ("p99", num(l.millis(atPercentile: 99))), ("max", num(l.maxMillis)),
+                ])
+            ),
+            ("ok", .int(t.ok)), ("commandErrors", counts(t.commandErrors)),
+            ("transportErrors", counts(t.transportErrors)),
+            (
+                "retries",
+                .object([("429", .int(t.retried429)), ("503", .int(t.retried503)), ("connect", .int(t.retriedConnect))])
+            ),
             ("quoteServerHits", quoteHits.map { .int($0) } ?? .null),
-            ("cacheHits", cache.map { .int($0.hits) } ?? .null), ("cacheMisses", cache.map { .int($0.misses) } ?? .null),
+            ("cacheHits", cache.map { .int($0.hits) } ?? .null),
+            ("cacheMisses", cache.map { .int($0.misses) } ?? .null),
             ("cacheHitRatio", cacheRatio.map { num($0) } ?? .null),
-            ("dumps", .array(result.dumps.map { .object([("name", .string($0.name)), ("path", .string($0.path)), ("bytes", .int($0.bytes))]) })),
+            (
+                "dumps",
+                .array(
+                    result.dumps.map {
+                        .object([("name", .string($0.name)), ("path", .string($0.path)), ("bytes", .int($0.bytes))])
+                    })
+            ),
         ])
     }
 
@@ -74,7 +92,8 @@ struct Summary {
 
     private func breakdown(_ d: [String: Int]) -> String {
         guard !d.isEmpty else { return "" }
-        return " (" + d.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+        return " ("
+            + d.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { "\($0.key) \($0.value)" }
             .joined(separator: ", ") + ")"
     }
 }

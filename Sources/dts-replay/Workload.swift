@@ -24,9 +24,10 @@ enum WorkloadParser {
         switch name {
         case "ADD": return [.amount]
         case "QUOTE", "CANCEL_SET_BUY", "CANCEL_SET_SELL": return [.stock]
-        case "BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER": return [.stock, .amount]
+        case "BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER":
+            return [.stock, .amount]
         case "COMMIT_BUY", "CANCEL_BUY", "COMMIT_SELL", "CANCEL_SELL", "DISPLAY_SUMMARY": return []
-        default: return [.stock, .amount]   // unknown commands: sent as they are; the server answers
+        default: return [.stock, .amount] // unknown commands: sent as they are; the server answers
         }
     }
 
@@ -35,7 +36,9 @@ enum WorkloadParser {
     enum ParseError: Error, CustomStringConvertible {
         case malformed(line: Int, text: String, why: String)
         var description: String {
-            switch self { case let .malformed(line, text, why): return "line \(line): \(why): \(text.prefix(80))" }
+            switch self {
+            case .malformed(let line, let text, let why): return "line \(line): \(why): \(text.prefix(80))"
+            }
         }
     }
 
@@ -45,7 +48,9 @@ enum WorkloadParser {
         if text.isEmpty || text.hasPrefix("#") { return nil }
         var txn = 0
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), let n = Int(text[text.index(after: text.startIndex)..<close]), n > 0 else {
+            guard let close = text.firstIndex(of: "]"), let n = Int(text[text.index(after: text.startIndex)..<close]),
+                n > 0
+            else {
                 throw ParseError.malformed(line: lineNumber, text: String(raw), why: "bad [N] prefix")
             }
             txn = n
@@ -53,7 +58,7 @@ enum WorkloadParser {
         } else if text.hasPrefix("$") {
             text = text.dropFirst()
         } else if let space = text.firstIndex(of: " "), let n = Int(text[..<space]), n > 0 {
-            txn = n   // a bare `N CMD,args` numbering
+            txn = n // a bare `N CMD,args` numbering
             text = text[text.index(after: space)...]
         }
         let fields = text.trimmingCharacters(in: .whitespaces).split(separator: ",", omittingEmptySubsequences: false)
@@ -64,7 +69,12 @@ enum WorkloadParser {
         var cmd = WorkloadCommand(txn: txn, name: name.uppercased())
         let args = Array(fields.dropFirst())
         if cmd.name == "DUMPLOG" {
-            if args.count >= 2 { cmd.user = args[0]; cmd.filename = args[1] } else { cmd.filename = args.first ?? "" }
+            if args.count >= 2 {
+                cmd.user = args[0]
+                cmd.filename = args[1]
+            } else {
+                cmd.filename = args.first ?? ""
+            }
             cmd.hasFilename = true
             return cmd
         }
@@ -74,8 +84,12 @@ enum WorkloadParser {
         cmd.user = user
         for (i, field) in layout(cmd.name).enumerated() where i + 1 < args.count {
             switch field {
-            case .stock: cmd.stock = args[i + 1]; cmd.hasStock = true
-            case .amount: cmd.amount = args[i + 1]; cmd.hasAmount = true
+            case .stock:
+                cmd.stock = args[i + 1]
+                cmd.hasStock = true
+            case .amount:
+                cmd.amount = args[i + 1]
+                cmd.hasAmount = true
             }
         }
         return cmd
@@ -105,7 +119,10 @@ struct Workload: Sendable {
         var streams: [(user: String, commands: [WorkloadCommand])] = []
         var dumps: [WorkloadCommand] = []
         for c in commands {
-            if c.isSystemDump { dumps.append(c); continue }
+            if c.isSystemDump {
+                dumps.append(c)
+                continue
+            }
             if let i = index[c.user] {
                 streams[i].commands.append(c)
             } else {
@@ -133,7 +150,9 @@ struct Workload: Sendable {
     }
 
     static func readFile(_ path: String) throws -> [WorkloadCommand] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw ReplayError.usage("cannot read \(path)") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ReplayError.usage("cannot read \(path)")
+        }
         do {
             return try WorkloadParser.parse(text: String(decoding: data, as: UTF8.self))
         } catch {
@@ -143,13 +162,16 @@ struct Workload: Sendable {
 
     /// Every regular file below `dir`, in name order (each holds one user's stream, or the final DUMPLOG).
     static func readDirectory(_ dir: String) throws -> [WorkloadCommand] {
-        guard let walker = FileManager.default.enumerator(atPath: dir) else { throw ReplayError.usage("cannot list \(dir)") }
+        guard let walker = FileManager.default.enumerator(atPath: dir) else {
+            throw ReplayError.usage("cannot list \(dir)")
+        }
         var files: [String] = []
         for case let rel as String in walker {
             var isDir: ObjCBool = false
             let full = dir + "/" + rel
             if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue,
-               !(rel as NSString).lastPathComponent.hasPrefix(".") {
+                !(rel as NSString).lastPathComponent.hasPrefix(".")
+            {
                 files.append(full)
             }
         }

@@ -37,7 +37,10 @@ struct WorkloadGenerator {
         while remaining > 0 {
             var pick = Int(rng.below(UInt64(remaining)))
             var u = 0
-            while pick >= streams[u].count - cursors[u] { pick -= streams[u].count - cursors[u]; u += 1 }
+            while pick >= streams[u].count - cursors[u] {
+                pick -= streams[u].count - cursors[u]
+                u += 1
+            }
             lines.append("[\(lines.count + 1)] \(streams[u][cursors[u]]) ")
             cursors[u] += 1
             remaining -= 1
@@ -81,8 +84,12 @@ private struct UserScript {
         case 14..<36:
             out.append("BUY,\(user),\(sym),\(rng.money(10_00, 750_00))")
             let r = rng.below(100)
-            if r < 65 { out.append("COMMIT_BUY,\(user)"); if !owned.contains(sym) { owned.append(sym) } }
-            else if r < 88 { out.append("CANCEL_BUY,\(user)") }
+            if r < 65 {
+                out.append("COMMIT_BUY,\(user)")
+                if !owned.contains(sym) { owned.append(sym) }
+            } else if r < 88 {
+                out.append("CANCEL_BUY,\(user)")
+            }
         case 36..<46:
             let s = owned.isEmpty || rng.below(4) == 0 ? sym : owned[Int(rng.below(UInt64(owned.count)))]
             out.append("SELL,\(user),\(s),\(rng.money(10_00, 750_00))")
@@ -91,22 +98,32 @@ private struct UserScript {
         case 46..<55:
             let amount = rng.below(740_00) + 10_00
             out.append("SET_BUY_AMOUNT,\(user),\(sym),\(Rng.dollars(amount))")
-            if rng.below(100) < 85 { out.append("SET_BUY_TRIGGER,\(user),\(sym),\(Rng.dollars(rng.below(amount - 100) + 100))") }
-            if rng.below(100) < 25 { deferred.append((out.count + Int(rng.below(8)) + 1, "CANCEL_SET_BUY,\(user),\(sym)")) }
+            if rng.below(100) < 85 {
+                out.append("SET_BUY_TRIGGER,\(user),\(sym),\(Rng.dollars(rng.below(amount - 100) + 100))")
+            }
+            if rng.below(100) < 25 {
+                deferred.append((out.count + Int(rng.below(8)) + 1, "CANCEL_SET_BUY,\(user),\(sym)"))
+            }
         case 55..<62:
             let s = owned.isEmpty || rng.below(3) == 0 ? sym : owned[Int(rng.below(UInt64(owned.count)))]
             let amount = rng.below(740_00) + 10_00
             out.append("SET_SELL_AMOUNT,\(user),\(s),\(Rng.dollars(amount))")
-            if rng.below(100) < 85 { out.append("SET_SELL_TRIGGER,\(user),\(s),\(Rng.dollars(rng.below(amount - 100) + 100))") }
-            if rng.below(100) < 25 { deferred.append((out.count + Int(rng.below(8)) + 1, "CANCEL_SET_SELL,\(user),\(s)")) }
+            if rng.below(100) < 85 {
+                out.append("SET_SELL_TRIGGER,\(user),\(s),\(Rng.dollars(rng.below(amount - 100) + 100))")
+            }
+            if rng.below(100) < 25 {
+                deferred.append((out.count + Int(rng.below(8)) + 1, "CANCEL_SET_SELL,\(user),\(s)"))
+            }
         case 62..<72:
             out.append("DISPLAY_SUMMARY,\(user)")
         case 72..<78:
             out.append("ADD,\(user),\(rng.money(1_000_00, 50_000_00))")
         default:
             // Strays, as in the official files: mostly nothing pending.
-            let strays = ["COMMIT_BUY,\(user)", "CANCEL_BUY,\(user)", "COMMIT_SELL,\(user)", "CANCEL_SELL,\(user)",
-                          "CANCEL_SET_BUY,\(user),\(sym)", "CANCEL_SET_SELL,\(user),\(sym)"]
+            let strays = [
+                "COMMIT_BUY,\(user)", "CANCEL_BUY,\(user)", "COMMIT_SELL,\(user)", "CANCEL_SELL,\(user)",
+                "CANCEL_SET_BUY,\(user),\(sym)", "CANCEL_SET_SELL,\(user),\(sym)",
+            ]
             out.append(strays[Int(rng.below(UInt64(strays.count)))])
         }
     }

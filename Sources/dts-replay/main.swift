@@ -25,7 +25,8 @@ do {
             FileHandle.standardOutput.write(Data(text.utf8))
         } else {
             try Data(text.utf8).write(to: URL(fileURLWithPath: gen.out))
-            FileHandle.standardError.write(Data("wrote \(generator.commands) commands for \(generator.users) users to \(gen.out)\n".utf8))
+            FileHandle.standardError.write(
+                Data("wrote \(generator.commands) commands for \(generator.users) users to \(gen.out)\n".utf8))
         }
         exit(0)
     default:
@@ -49,14 +50,19 @@ if options.dryRun {
     var byName: [String: Int] = [:]
     for s in workload.streams { for c in s.commands { byName[c.name, default: 0] += 1 } }
     for c in workload.finalDumps { byName[c.name, default: 0] += 1 }
-    print("\(workload.commandCount) commands, \(workload.streams.count) users, \(workload.finalDumps.count) whole-system DUMPLOG(s)")
+    print(
+        "\(workload.commandCount) commands, \(workload.streams.count) users, \(workload.finalDumps.count) whole-system DUMPLOG(s)"
+    )
     for (name, n) in byName.sorted(by: { $0.value > $1.value }) { print("  \(name) \(n)") }
     exit(0)
 }
 
 let quoteBefore = ExternalStats.quoteHits(options.quoteURL, signer: options.internalProof)
 let cacheBefore = ExternalStats.cacheCounts(options.statsURL, signer: options.internalProof)
-FileHandle.standardError.write(Data("dts-replay: \(workload.commandCount) commands, \(workload.streams.count) users → \(options.url) (concurrency \(min(options.concurrency, max(1, workload.streams.count))))\n".utf8))
+FileHandle.standardError.write(
+    Data(
+        "dts-replay: \(workload.commandCount) commands, \(workload.streams.count) users → \(options.url) (concurrency \(min(options.concurrency, max(1, workload.streams.count))))\n"
+            .utf8))
 
 let runner = ReplayRunner(options: options, workload: workload)
 let showBar = options.progress ?? (isatty(2) == 1)
@@ -80,14 +86,16 @@ if let path = options.summaryJSONPath {
     }
 }
 if let path = options.reportPath {
-    let html = HTMLReport.render(title: "dts-replay: \(options.workloadPath)", facts: [
-        ("command", HTMLReport.commandLine()), ("target", options.url.description),
-        ("users", String(workload.streams.count)), ("commands", String(summary.commands)),
-        ("concurrency", String(options.concurrency)), ("duration", String(format: "%.1f s", result.seconds)),
-        ("rate", String(format: "%.1f commands/s", summary.rate)),
-        ("transport errors", String(summary.transportErrors)), ("command errors", String(summary.commandErrors)),
-        ("finished", ISO8601DateFormatter().string(from: Date())),
-    ], recorder: result.tally.recorder)
+    let html = HTMLReport.render(
+        title: "dts-replay: \(options.workloadPath)",
+        facts: [
+            ("command", HTMLReport.commandLine()), ("target", options.url.description),
+            ("users", String(workload.streams.count)), ("commands", String(summary.commands)),
+            ("concurrency", String(options.concurrency)), ("duration", String(format: "%.1f s", result.seconds)),
+            ("rate", String(format: "%.1f commands/s", summary.rate)),
+            ("transport errors", String(summary.transportErrors)), ("command errors", String(summary.commandErrors)),
+            ("finished", ISO8601DateFormatter().string(from: Date())),
+        ], recorder: result.tally.recorder)
     do { try html.write(toFile: path, atomically: true, encoding: .utf8) } catch {
         FileHandle.standardError.write(Data("cannot write \(path): \(error)\n".utf8))
     }

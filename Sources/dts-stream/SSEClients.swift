@@ -21,7 +21,7 @@ final class SSEConnection {
     var decoder = ChunkedDecoder()
     var text: [UInt8] = []
     var open = true
-    var opened = false   // the `: stream open` comment arrived
+    var opened = false // the `: stream open` comment arrived
     var trades = 0
     var resets = 0
 
@@ -106,7 +106,7 @@ final class SSEClients: @unchecked Sendable {
     private func receive(_ c: SSEConnection, _ buf: inout [UInt8]) {
         while true {
             let n = buf.withUnsafeMutableBytes { recv(c.fd, $0.baseAddress, $0.count, 0) }
-            let now = wallMicros()   // when these bytes were read
+            let now = wallMicros() // when these bytes were read
             if n == 0 { return fail(c) }
             if n < 0 {
                 if errno != EAGAIN { fail(c) }
@@ -146,7 +146,8 @@ final class SSEClients: @unchecked Sendable {
             let block = c.text[start..<end]
             start = end + 2
             if Self.find(Self.tradeName, in: block) != nil {
-                if Self.find(stockMarker, in: block) != nil, let commit = Self.number(after: Self.commitKey, in: block) {
+                if Self.find(stockMarker, in: block) != nil, let commit = Self.number(after: Self.commitKey, in: block)
+                {
                     c.trades += 1
                     latencies.append(now - commit * 1000)
                 }
@@ -156,7 +157,11 @@ final class SSEClients: @unchecked Sendable {
                 c.opened = true
             }
         }
-        if start == c.text.count { c.text.removeAll(keepingCapacity: true) } else if start > 0 { c.text.removeFirst(start) }
+        if start == c.text.count {
+            c.text.removeAll(keepingCapacity: true)
+        } else if start > 0 {
+            c.text.removeFirst(start)
+        }
     }
 
     /// Index of the first occurrence of `needle` in `hay` (plain scan: blocks are short).

@@ -16,24 +16,42 @@ let usage = """
 
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-var url = "http://127.0.0.1:80", clients = 1000, users = 0, trades = 300, rate = 10.0
+var url = "http://127.0.0.1:80"
+var clients = 1000
+var users = 0
+var trades = 300
+var rate = 10.0
 var args = Array(CommandLine.arguments.dropFirst())[...]
 while let a = args.popFirst() {
-    guard a != "--help" else { print(usage); exit(0) }
-    guard let v = args.popFirst() else { log("dts-stream: \(a) needs a value\n" + usage); exit(2) }
+    guard a != "--help" else {
+        print(usage)
+        exit(0)
+    }
+    guard let v = args.popFirst() else {
+        log("dts-stream: \(a) needs a value\n" + usage)
+        exit(2)
+    }
     switch a {
     case "--url": url = v
     case "--clients": clients = Int(v) ?? -1
     case "--users": users = Int(v) ?? -1
     case "--trades": trades = Int(v) ?? -1
     case "--rate": rate = Double(v) ?? -1
-    default: log("dts-stream: unknown option \(a)\n" + usage); exit(2)
+    default:
+        log("dts-stream: unknown option \(a)\n" + usage)
+        exit(2)
     }
 }
-guard clients > 0, users >= 0, trades > 0, rate > 0 else { log(usage); exit(2) }
+guard clients > 0, users >= 0, trades > 0, rate > 0 else {
+    log(usage)
+    exit(2)
+}
 if users == 0 { users = (clients + 9) / 10 }
 let hostPort = url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
-guard let endpoint = Endpoint(hostPort) else { log("dts-stream: --url must be http://host:port"); exit(2) }
+guard let endpoint = Endpoint(hostPort) else {
+    log("dts-stream: --url must be http://host:port")
+    exit(2)
+}
 
 var lim = rlimit()
 getrlimit(Int32(RLIMIT_NOFILE.rawValue), &lim)
@@ -50,16 +68,23 @@ do {
     let sse = SSEClients(stockId: stock)
     for i in 0..<clients {
         let ticket = try api.ticket(tokens[i % users])
-        let path = "/engine/stream?ticket=" + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ticket)
-        guard sse.add(host: endpoint.host, port: endpoint.port, path: path) else { throw BenchError(description: "socket \(i) failed") }
+        let path =
+            "/engine/stream?ticket=" + (ticket.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ticket)
+        guard sse.add(host: endpoint.host, port: endpoint.port, path: path) else {
+            throw BenchError(description: "socket \(i) failed")
+        }
     }
     let loop = Thread { sse.run() }
     loop.stackSize = 1 << 22
     loop.start()
     let openStart = Date()
     while sse.openedCount + sse.failed < clients && Date().timeIntervalSince(openStart) < 30 { usleep(50_000) }
-    log("streams: \(sse.openedCount) open, \(sse.failed) failed, in \(String(format: "%.1f", Date().timeIntervalSince(openStart))) s")
-    guard sse.openedCount == clients else { throw BenchError(description: "only \(sse.openedCount) of \(clients) streams opened") }
+    log(
+        "streams: \(sse.openedCount) open, \(sse.failed) failed, in \(String(format: "%.1f", Date().timeIntervalSince(openStart))) s"
+    )
+    guard sse.openedCount == clients else {
+        throw BenchError(description: "only \(sse.openedCount) of \(clients) streams opened")
+    }
 
     // --- anchor: nginx alone ----------------------------------------------------------------
     var nginxRTT: [Int64] = []
@@ -93,13 +118,19 @@ do {
     nginxRTT.sort()
     orderRTT.sort()
     func row(_ name: String, _ v: [Int64]) -> String {
-        "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(v.count).leftPad(8))  " +
-            [50, 90, 99, 99.9].map { ms(percentile(v, $0)).leftPad(8) }.joined(separator: " ") + "  " + ms(v.last ?? 0).leftPad(8)
+        "\(name.padding(toLength: 44, withPad: " ", startingAt: 0)) \(String(v.count).leftPad(8))  "
+            + [50, 90, 99, 99.9].map { ms(percentile(v, $0)).leftPad(8) }.joined(separator: " ") + "  "
+            + ms(v.last ?? 0).leftPad(8)
     }
-    print("dts-stream: \(clients) SSE clients (\(users) users) through \(url); \(trades) trades at \(rate)/s in \(String(format: "%.1f", elapsed)) s")
-    print("trade receipts: \(sse.tradeReceipts) of \(expected) expected; resets \(sse.resets); streams lost \(sse.failed)")
-    print("\("latency (ms)".padding(toLength: 44, withPad: " ", startingAt: 0)) \("n".leftPad(8))  " +
-          ["p50", "p90", "p99", "p99.9"].map { $0.leftPad(8) }.joined(separator: " ") + "  " + "max".leftPad(8))
+    print(
+        "dts-stream: \(clients) SSE clients (\(users) users) through \(url); \(trades) trades at \(rate)/s in \(String(format: "%.1f", elapsed)) s"
+    )
+    print(
+        "trade receipts: \(sse.tradeReceipts) of \(expected) expected; resets \(sse.resets); streams lost \(sse.failed)"
+    )
+    print(
+        "\("latency (ms)".padding(toLength: 44, withPad: " ", startingAt: 0)) \("n".leftPad(8))  "
+            + ["p50", "p90", "p99", "p99.9"].map { $0.leftPad(8) }.joined(separator: " ") + "  " + "max".leftPad(8))
     print(row("trade commit → client receipt (SSE)", lat))
     print(row("anchor: order round trip (placeStockOrder)", orderRTT))
     print(row("anchor: nginx /nginx-health round trip", nginxRTT))

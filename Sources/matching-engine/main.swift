@@ -21,19 +21,23 @@ do {
 
 // The engine's connection is named so the wallet-change trigger can tell its writes from others'.
 let engineConnInfo = config.postgresConnInfo + " application_name=\(PlatformSchema.engineApplicationName)"
-let engine = MatchingEngine(connInfo: engineConnInfo, redis: config.redis, logger: service.logger,
-                            maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256))
+let engine = MatchingEngine(
+    connInfo: engineConnInfo, redis: config.redis, logger: service.logger,
+    maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256))
 do {
     try engine.start()
 } catch {
     service.logger.error("engine start failed", error: error)
     exit(1)
 }
-WalletInvalidator(connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger).start()
+WalletInvalidator(
+    connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger
+).start()
 let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets").utf8)
 let streams = StreamLimits(config)
-PlatformHTTP.register(on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
-                      tickets: StreamTicket(key: ticketKey), streams: streams)
+PlatformHTTP.register(
+    on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
+    tickets: StreamTicket(key: ticketKey), streams: streams)
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }
 service.gauge("engine_batches_total") { engine.batchCount }

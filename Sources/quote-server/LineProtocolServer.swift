@@ -62,8 +62,13 @@ final class LineProtocolServer: @unchecked Sendable {
         let bytes = Array(reply.line.utf8)
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
-            if n <= 0 { if n < 0 && errno == EINTR { continue }; return }
+            let n = bytes.withUnsafeBufferPointer {
+                send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL))
+            }
+            if n <= 0 {
+                if n < 0 && errno == EINTR { continue }
+                return
+            }
             off += n
         }
     }
@@ -81,11 +86,14 @@ final class LineProtocolServer: @unchecked Sendable {
                     _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &short, socklen_t(MemoryLayout<timeval>.size))
                 }
                 buf.append(contentsOf: chunk[0..<n])
-                if let nl = buf.firstIndex(of: 10) { buf.removeSubrange(nl...); break }
+                if let nl = buf.firstIndex(of: 10) {
+                    buf.removeSubrange(nl...)
+                    break
+                }
             } else if n < 0 && errno == EINTR {
                 continue
             } else {
-                break   // EOF or timeout: answer what arrived
+                break // EOF or timeout: answer what arrived
             }
         }
         return buf.isEmpty ? nil : String(decoding: buf, as: UTF8.self)
@@ -104,7 +112,9 @@ final class LineProtocolServer: @unchecked Sendable {
             throw HTTPError(500, "bad DT_HOST for the TCP listener: \(host)")
         }
         let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, Glibc.listen(fd, 1024) == 0 else {
             let msg = String(cString: strerror(errno))

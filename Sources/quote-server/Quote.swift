@@ -15,8 +15,10 @@ struct Quote: Sendable {
     var line: String { "\(price),\(symbol),\(user),\(timestamp),\(cryptokey)\n" }
 
     var json: JSON {
-        .object([("price", .string(price)), ("symbol", .string(symbol)), ("user", .string(user)),
-                 ("timestamp", .int(timestamp)), ("cryptokey", .string(cryptokey))])
+        .object([
+            ("price", .string(price)), ("symbol", .string(symbol)), ("user", .string(user)),
+            ("timestamp", .int(timestamp)), ("cryptokey", .string(cryptokey)),
+        ])
     }
 }
 
@@ -51,6 +53,7 @@ enum QuoteInput {
 
     private static func echo(_ field: Substring?) -> String {
         guard let f = field else { return "" }
-        return String(String.UnicodeScalarView(f.unicodeScalars.filter { $0.isASCII && $0.value > 0x20 && $0 != "," }.prefix(16)))
+        return String(
+            String.UnicodeScalarView(f.unicodeScalars.filter { $0.isASCII && $0.value > 0x20 && $0 != "," }.prefix(16)))
     }
 }

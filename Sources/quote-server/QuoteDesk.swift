@@ -21,7 +21,7 @@ final class QuoteDesk: Sendable {
     }
 
     var delay: Int {
-        get { delayMillis.load(ordering: .relaxed) }
+        delayMillis.load(ordering: .relaxed)
     }
 
     func setDelay(_ ms: Int) { delayMillis.store(max(0, min(ms, 60_000)), ordering: .relaxed) }
@@ -38,21 +38,26 @@ final class QuoteDesk: Sendable {
         let cents = walk.next(symbol: symbol)
         let ts = Clock.wallMillis()
         let price = Money.format(cents)
-        return Quote(priceCents: cents, symbol: symbol, user: user, timestamp: ts,
-                     cryptokey: signer.cryptokey(price: price, symbol: symbol, user: user, timestamp: ts))
+        return Quote(
+            priceCents: cents, symbol: symbol, user: user, timestamp: ts,
+            cryptokey: signer.cryptokey(price: price, symbol: symbol, user: user, timestamp: ts))
     }
 
     /// The legacy answer to unusable input: price 0.00 and user NA, still signed.
     func badQuote(echoSymbol: String) -> Quote {
         let ts = Clock.wallMillis()
-        return Quote(priceCents: 0, symbol: echoSymbol, user: "NA", timestamp: ts,
-                     cryptokey: signer.cryptokey(price: "0.00", symbol: echoSymbol, user: "NA", timestamp: ts))
+        return Quote(
+            priceCents: 0, symbol: echoSymbol, user: "NA", timestamp: ts,
+            cryptokey: signer.cryptokey(price: "0.00", symbol: echoSymbol, user: "NA", timestamp: ts))
     }
 
     var statsJSON: JSON {
-        let http = httpHits.load(ordering: .relaxed), tcp = tcpHits.load(ordering: .relaxed)
-        return .object([("hits", .int(http + tcp)), ("httpHits", .int(http)), ("tcpHits", .int(tcp)),
-                        ("badRequests", .int(badRequests.load(ordering: .relaxed))),
-                        ("symbols", .int(walk.symbolCount)), ("delayMs", .int(delay)), ("seeded", .bool(seeded))])
+        let http = httpHits.load(ordering: .relaxed)
+        let tcp = tcpHits.load(ordering: .relaxed)
+        return .object([
+            ("hits", .int(http + tcp)), ("httpHits", .int(http)), ("tcpHits", .int(tcp)),
+            ("badRequests", .int(badRequests.load(ordering: .relaxed))),
+            ("symbols", .int(walk.symbolCount)), ("delayMs", .int(delay)), ("seeded", .bool(seeded)),
+        ])
     }
 }

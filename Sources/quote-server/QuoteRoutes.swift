@@ -25,8 +25,9 @@ enum QuoteRoutes {
 
         router.get("/verify", mode: .inline) { request, _ in
             guard let price = request.queryParam("price"), let symbol = request.queryParam("symbol"),
-                  let user = request.queryParam("user"), let ts = request.queryParam("timestamp").flatMap({ Int64($0) }),
-                  let key = request.queryParam("cryptokey") else {
+                let user = request.queryParam("user"), let ts = request.queryParam("timestamp").flatMap({ Int64($0) }),
+                let key = request.queryParam("cryptokey")
+            else {
                 throw HTTPError(400, "need price, symbol, user, timestamp and cryptokey")
             }
             let valid = desk.signer.verify(price: price, symbol: symbol, user: user, timestamp: ts, cryptokey: key)

@@ -12,16 +12,23 @@ let config = service.config
 
 let seedText = config.string("DT_QUOTE_SEED", default: "")
 let seed: UInt64? = seedText.isEmpty ? nil : (UInt64(seedText) ?? PriceWalk.fnv1a(seedText))
-let desk = QuoteDesk(seed: seed, secret: config.string("DT_QUOTE_SECRET", default: ""),
-                     delayMillis: config.int("DT_QUOTE_DELAY_MS", default: 0))
+let desk = QuoteDesk(
+    seed: seed, secret: config.string("DT_QUOTE_SECRET", default: ""),
+    delayMillis: config.int("DT_QUOTE_DELAY_MS", default: 0))
 
 QuoteRoutes.install(on: service.router, desk: desk)
 
 let tcp = LineProtocolServer(desk: desk, logger: service.logger)
 do {
-    try tcp.start(host: config.host, port: config.int("DT_QUOTE_TCP_PORT", default: 4444),
-                  threads: config.int("DT_QUOTE_TCP_THREADS", default: config.int("DT_WORKERS", default: 64)))
-    service.logger.info("line protocol listening", metadata: ["port": .stringConvertible(tcp.port), "delayMs": .stringConvertible(desk.delay), "seeded": .stringConvertible(desk.seeded)])
+    try tcp.start(
+        host: config.host, port: config.int("DT_QUOTE_TCP_PORT", default: 4444),
+        threads: config.int("DT_QUOTE_TCP_THREADS", default: config.int("DT_WORKERS", default: 64)))
+    service.logger.info(
+        "line protocol listening",
+        metadata: [
+            "port": .stringConvertible(tcp.port), "delayMs": .stringConvertible(desk.delay),
+            "seeded": .stringConvertible(desk.seeded),
+        ])
 } catch {
     service.logger.error("tcp start failed", error: error)
     exit(1)

@@ -11,9 +11,17 @@ let poller = TriggerPoller(engine: engine, config: service.config, logger: servi
 poller.start()
 service.router.get("/trigger-stats", mode: .inline) { _, _ in
     let s = poller.snapshot
-    return .json(.object([("success", .bool(true)), ("data", .object([
-        ("rounds", .int(s.rounds)), ("symbolsPolled", .int(s.polled)), ("fired", .int(s.fired)), ("failures", .int(s.failures)),
-    ]))]))
+    return .json(
+        .object([
+            ("success", .bool(true)),
+            (
+                "data",
+                .object([
+                    ("rounds", .int(s.rounds)), ("symbolsPolled", .int(s.polled)), ("fired", .int(s.fired)),
+                    ("failures", .int(s.failures)),
+                ])
+            ),
+        ]))
 }
 ClassicHTTP.registerStats(service.router)
 service.runForever()

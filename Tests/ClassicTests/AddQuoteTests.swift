@@ -1,6 +1,7 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class AddQuoteTests: ClassicTestCase {

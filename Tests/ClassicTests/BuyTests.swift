@@ -1,6 +1,7 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class BuyTests: ClassicTestCase {
@@ -44,7 +45,8 @@ final class BuyTests: ClassicTestCase {
         let before = try snapshot(u)
         let n = txn()
         try fails(.BUY, u, stock: sym, amount: "100.00", txn: n, .ZERO_SHARES)
-        XCTAssertEqual(try entries(n, u).map(\.kind), [.userCommand, .quoteServer, .errorEvent], "the paid hit is still logged")
+        XCTAssertEqual(
+            try entries(n, u).map(\.kind), [.userCommand, .quoteServer, .errorEvent], "the paid hit is still logged")
         XCTAssertEqual(try snapshot(u), before)
     }
 
@@ -94,9 +96,9 @@ final class BuyTests: ClassicTestCase {
         let u = try newUser(cash: 100_000)
         let a = try newSymbol(price: 1000)
         let b = try newSymbol(price: 2000)
-        try ok(.BUY, u, stock: a, amount: "50.00")      // 5 × 10.00
+        try ok(.BUY, u, stock: a, amount: "50.00") // 5 × 10.00
         clock.advance(1000)
-        try ok(.BUY, u, stock: b, amount: "50.00")      // 2 × 20.00
+        try ok(.BUY, u, stock: b, amount: "50.00") // 2 × 20.00
         XCTAssertEqual(try account(u), Account(cash: 91_000, reserved: 9_000))
         XCTAssertEqual(try ok(.COMMIT_BUY, u)["stock"], .string(b))
         XCTAssertEqual(try ok(.CANCEL_BUY, u)["stock"], .string(a))

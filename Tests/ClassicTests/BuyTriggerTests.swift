@@ -1,12 +1,13 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class BuyTriggerTests: ClassicTestCase {
     func testSetBuyAmountHoldsCashAndRepeatsMoveTheDifference() throws {
         let u = try newUser(cash: 50_000)
-        let sym = try newSymbol(price: 2000)   // above the 12.00 trigger below: never due here
+        let sym = try newSymbol(price: 2000) // above the 12.00 trigger below: never due here
         let n1 = txn()
         let d = try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00", txn: n1)
         XCTAssertEqual(d["triggerPrice"], .null)
@@ -46,14 +47,16 @@ final class BuyTriggerTests: ClassicTestCase {
         let sym = try newSymbol(price: 1000)
         let before = try snapshot(u)
         try fails(.SET_BUY_AMOUNT, u, stock: sym, amount: "10.01", .INSUFFICIENT_FUNDS)
-        for bad in ["0.00", "-3.00", "x", "3.333"] { try fails(.SET_BUY_AMOUNT, u, stock: sym, amount: bad, .INVALID_ARGUMENT) }
+        for bad in ["0.00", "-3.00", "x", "3.333"] {
+            try fails(.SET_BUY_AMOUNT, u, stock: sym, amount: bad, .INVALID_ARGUMENT)
+        }
         try fails(.SET_BUY_AMOUNT, u, stock: "", amount: "1.00", .INVALID_ARGUMENT)
         XCTAssertEqual(try snapshot(u), before)
     }
 
     func testSetBuyTriggerNeedsAnAmountAndAReachablePrice() throws {
         let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 6000)   // above the 50.00 trigger below: never due here
+        let sym = try newSymbol(price: 6000) // above the 50.00 trigger below: never due here
         let before = try snapshot(u)
         let e = try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00", .NO_BUY_AMOUNT)
         XCTAssertEqual(e?.code.httpStatus, 400)
@@ -61,8 +64,10 @@ final class BuyTriggerTests: ClassicTestCase {
         XCTAssertEqual(try snapshot(u), before)
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "50.00")
         let armed = try snapshot(u)
-        try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.01", .ZERO_SHARES)   // §10.6
-        for bad in ["0.00", "-1.00", "abc"] { try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: bad, .INVALID_ARGUMENT) }
+        try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.01", .ZERO_SHARES) // §10.6
+        for bad in ["0.00", "-1.00", "abc"] {
+            try fails(.SET_BUY_TRIGGER, u, stock: sym, amount: bad, .INVALID_ARGUMENT)
+        }
         XCTAssertEqual(try snapshot(u), armed)
         let n = txn()
         let d = try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.00", txn: n)
@@ -131,11 +136,12 @@ final class BuyTriggerTests: ClassicTestCase {
     func testBuyTriggerWhoseReserveBuysNoShareStaysArmed() throws {
         let u = try newUser(cash: 100_000)
         let sym = try newSymbol(price: 6000)
-        try ok(.QUOTE, u, stock: sym)   // the shared cache says 60.00: not due for anyone
+        try ok(.QUOTE, u, stock: sym) // the shared cache says 60.00: not due for anyone
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00")
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.00")
-        try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "5.00")   // below a 10.00 price now
-        let at10 = Quote(symbol: sym, user: u, priceCents: 1000, quoteServerTime: 0, cryptokey: "k", obtainedAt: clock.nowMillis())
+        try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "5.00") // below a 10.00 price now
+        let at10 = Quote(
+            symbol: sym, user: u, priceCents: 1000, quoteServerTime: 0, cryptokey: "k", obtainedAt: clock.nowMillis())
         XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: at10, db: db), 0)
         XCTAssertEqual(try account(u), Account(cash: 99_500, reserved: 500))
         XCTAssertEqual(try snapshot(u).triggers.count, 1, "it stays armed (§10.5)")
@@ -150,20 +156,23 @@ final class BuyTriggerTests: ClassicTestCase {
     func testAQuoteOlderThanSixtySecondsFiresNothing() throws {
         let u = try newUser(cash: 100_000)
         let sym = try newSymbol(price: 2000)
-        try ok(.QUOTE, u, stock: sym)   // 20.00 in the shared cache: not due
+        try ok(.QUOTE, u, stock: sym) // 20.00 in the shared cache: not due
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00")
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00")
-        let old = Quote(symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 60_000)
+        let old = Quote(
+            symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 60_000)
         XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: old, db: db), 0)
-        let young = Quote(symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 59_999)
-        XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: young, db: db), 1, "< 60 s old is still good (§10.13)")
+        let young = Quote(
+            symbol: sym, user: u, priceCents: 900, quoteServerTime: 0, cryptokey: "k", obtainedAt: start - 59_999)
+        XCTAssertEqual(
+            try engine.checkTriggers(symbol: sym, quote: young, db: db), 1, "< 60 s old is still good (§10.13)")
         XCTAssertEqual(try holding(u, sym).free, 11)
     }
 
     func testWorkerPollLogsItsHitUnderTheArmingTransaction() throws {
         let u = try newUser(cash: 100_000)
         let sym = try newSymbol(price: 2000)
-        try park(sym, 2000)   // not due until the poll's own fresh quote
+        try park(sym, 2000) // not due until the poll's own fresh quote
         try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "20.00")
         let armTxn = txn()
         try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "10.00", txn: armTxn)
@@ -176,7 +185,8 @@ final class BuyTriggerTests: ClassicTestCase {
         XCTAssertEqual(try holding(u, sym).free, 2)
         XCTAssertEqual(try account(u), Account(cash: 98_400, reserved: 0))
         let fire = try entries(armTxn, u).filter { $0.kind != .userCommand }
-        XCTAssertEqual(fire.map(\.kind).sorted { $0.rawValue < $1.rawValue }, [.accountTransaction, .quoteServer, .systemEvent])
+        XCTAssertEqual(
+            fire.map(\.kind).sorted { $0.rawValue < $1.rawValue }, [.accountTransaction, .quoteServer, .systemEvent])
         XCTAssertEqual(fire.first { $0.kind == .quoteServer }?.priceCents, 800)
         XCTAssertEqual(fire.first { $0.kind == .systemEvent }?.fundsCents, 800)
         XCTAssertEqual(fire.first { $0.kind == .accountTransaction }?.fundsCents, 400)

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 /// The HTTP glue the services use: identity headers, JSON shapes, status codes, DUMPLOG as XML.
@@ -10,8 +11,10 @@ final class ClassicHTTPTests: ClassicTestCase {
 
     override func setUpWithError() throws {
         try super.setUpWithError()
-        let env = ["DT_PG": TestEnv.value("DT_TEST_PG") ?? "", "DT_REDIS": TestEnv.value("DT_TEST_REDIS") ?? "",
-                   "DT_REDIS_PASSWORD": TestEnv.value("DT_TEST_REDIS_PASSWORD") ?? ""]
+        let env = [
+            "DT_PG": TestEnv.value("DT_TEST_PG") ?? "", "DT_REDIS": TestEnv.value("DT_TEST_REDIS") ?? "",
+            "DT_REDIS_PASSWORD": TestEnv.value("DT_TEST_REDIS_PASSWORD") ?? "",
+        ]
         ctx = WorkerContext(config: ServiceConfig(name: "test", environment: env), index: 0)
     }
 
@@ -20,10 +23,13 @@ final class ClassicHTTPTests: ClassicTestCase {
         String(try LedgerOps.userId(db, name: name) ?? 9_000_000_000 + Int64.random(in: 0..<1_000_000))
     }
 
-    func post(_ cmd: ClassicCommandName, as caller: String, role: String = "user", _ body: String) throws -> (Int, JSON?, HTTPResponse) {
-        let req = HTTPRequest(method: "POST", path: "/classic/\(cmd.rawValue)",
-                              headers: [("x-user-name", caller), ("x-user-role", role), ("x-user-id", try idHeader(caller))],
-                              body: Array(body.utf8))
+    func post(_ cmd: ClassicCommandName, as caller: String, role: String = "user", _ body: String) throws -> (
+        Int, JSON?, HTTPResponse
+    ) {
+        let req = HTTPRequest(
+            method: "POST", path: "/classic/\(cmd.rawValue)",
+            headers: [("x-user-name", caller), ("x-user-role", role), ("x-user-id", try idHeader(caller))],
+            body: Array(body.utf8))
         let r = try ClassicHTTP.handle(cmd, req, ctx, engine)
         return (r.status, try? JSON.parse(r.body), r)
     }
@@ -74,7 +80,8 @@ final class ClassicHTTPTests: ClassicTestCase {
         let (sa, _, _) = try post(.ADD, as: "admin", role: "admin", #"{"userid":"\#(u)","amount":"5.00"}"#)
         XCTAssertEqual(sa, 200)
         XCTAssertEqual(try account(u)?.cash, 1500)
-        let noIdentity = HTTPRequest(method: "POST", path: "/classic/ADD", body: Array(#"{"userid":"x","amount":"1"}"#.utf8))
+        let noIdentity = HTTPRequest(
+            method: "POST", path: "/classic/ADD", body: Array(#"{"userid":"x","amount":"1"}"#.utf8))
         XCTAssertEqual(try ClassicHTTP.handle(.ADD, noIdentity, ctx, engine).status, 403)
     }
 
@@ -100,8 +107,10 @@ final class ClassicHTTPTests: ClassicTestCase {
     func testRecentTransactionsAndStats() throws {
         let u = try newUser(cash: 1000)
         try ok(.DISPLAY_SUMMARY, u)
-        let req = HTTPRequest(method: "POST", path: "/classic/RECENT_TRANSACTIONS", headers: [("x-user-name", u), ("x-user-id", try idHeader(u))],
-                              body: Array(#"{"limit":2}"#.utf8))
+        let req = HTTPRequest(
+            method: "POST", path: "/classic/RECENT_TRANSACTIONS",
+            headers: [("x-user-name", u), ("x-user-id", try idHeader(u))],
+            body: Array(#"{"limit":2}"#.utf8))
         let r = try ClassicHTTP.recentTransactions(req, ctx)
         let j = try JSON.parse(r.body)
         XCTAssertEqual(r.status, 200)

@@ -3,6 +3,7 @@ import Ledger
 import ServiceCore
 import Synchronization
 import XCTest
+
 @testable import ClassicCore
 
 /// A clock the test moves by hand.
@@ -26,8 +27,9 @@ final class FakeQuoteSource: QuoteSource, @unchecked Sendable {
             if s.failing { throw QuoteSourceError(message: "fake quote server is down") }
             guard let p = s.prices[symbol] else { throw QuoteSourceError(message: "no price for \(symbol)") }
             s.fetches[symbol, default: 0] += 1
-            return QuoteReply(priceCents: p, symbol: symbol, user: user, quoteServerTime: Clock.wallMillis() - 250,
-                              cryptokey: "fakeKey\(symbol)\(s.fetches[symbol] ?? 0)/+==")
+            return QuoteReply(
+                priceCents: p, symbol: symbol, user: user, quoteServerTime: Clock.wallMillis() - 250,
+                cryptokey: "fakeKey\(symbol)\(s.fetches[symbol] ?? 0)/+==")
         }
     }
 }
@@ -68,7 +70,9 @@ enum TestEnv {
     /// Signs requests straight to a service port with the stack's key (DT_TEST_INTERNAL_KEY).
     static let signedClient = HTTPClient(signer: GatewayProof.fromEnvironment("DT_TEST_INTERNAL_KEY"))
 
-    static func redis() throws -> RedisConnection { try RedisConnection(try redisEndpoint(), password: value("DT_TEST_REDIS_PASSWORD")) }
+    static func redis() throws -> RedisConnection {
+        try RedisConnection(try redisEndpoint(), password: value("DT_TEST_REDIS_PASSWORD"))
+    }
 }
 
 /// A missing test environment is a failure, never a silent skip.
@@ -98,8 +102,9 @@ class ClassicTestCase: XCTestCase {
         clock = ManualClock(start)
         source = FakeQuoteSource()
         // Through the group commit, as the services run them.
-        engine = ClassicEngine(clock: clock, quotes: QuoteCache(source: source, clock: clock), server: "test",
-                               committer: TestEnv.committer)
+        engine = ClassicEngine(
+            clock: clock, quotes: QuoteCache(source: source, clock: clock), server: "test",
+            committer: TestEnv.committer)
     }
 
     override func tearDownWithError() throws {
@@ -130,33 +135,45 @@ class ClassicTestCase: XCTestCase {
         let n = try redis.command(["INCR", "classic:test:symseq"]).int ?? Int64.random(in: 0..<17576)
         var v = Int(n % 17576)
         var s = ""
-        for _ in 0..<3 { s = String(UnicodeScalar(UInt8(65 + v % 26))) + s; v /= 26 }
+        for _ in 0..<3 {
+            s = String(UnicodeScalar(UInt8(65 + v % 26))) + s
+            v /= 26
+        }
         source.setPrice(s, price)
-        try engine.quotes.store(Quote(symbol: s, user: "seed", priceCents: price, quoteServerTime: 0, cryptokey: "seed",
-                                      obtainedAt: Clock.wallMillis()), redis: redis)
+        try engine.quotes.store(
+            Quote(
+                symbol: s, user: "seed", priceCents: price, quoteServerTime: 0, cryptokey: "seed",
+                obtainedAt: Clock.wallMillis()), redis: redis)
         return s
     }
 
     /// Puts `cents` in the shared cache as a quote obtained now (no hit, nothing logged): parks
     /// a symbol at a price where the test's armed triggers are not due.
     func park(_ symbol: String, _ cents: Int64) throws {
-        try engine.quotes.store(Quote(symbol: symbol, user: "seed", priceCents: cents, quoteServerTime: 0, cryptokey: "seed",
-                                      obtainedAt: clock.nowMillis()), redis: redis)
+        try engine.quotes.store(
+            Quote(
+                symbol: symbol, user: "seed", priceCents: cents, quoteServerTime: 0, cryptokey: "seed",
+                obtainedAt: clock.nowMillis()), redis: redis)
     }
 
     // MARK: running commands
 
     @discardableResult
-    func run(_ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil,
-             txn: Int64? = nil, filename: String? = nil) throws -> ClassicEngine.Outcome {
-        try engine.execute(ClassicRequest(cmd, userid: user, stock: stock, amount: amount, filename: filename, transactionNum: txn),
-                           db: db, redis: redis)
+    func run(
+        _ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil,
+        txn: Int64? = nil, filename: String? = nil
+    ) throws -> ClassicEngine.Outcome {
+        try engine.execute(
+            ClassicRequest(cmd, userid: user, stock: stock, amount: amount, filename: filename, transactionNum: txn),
+            db: db, redis: redis)
     }
 
     /// Runs a command that must succeed; returns its data.
     @discardableResult
-    func ok(_ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil, txn: Int64? = nil,
-            file: StaticString = #filePath, line: UInt = #line) throws -> JSON {
+    func ok(
+        _ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil, txn: Int64? = nil,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> JSON {
         let o = try run(cmd, user, stock: stock, amount: amount, txn: txn)
         guard let data = o.data else {
             XCTFail("\(cmd) failed: \(o.error?.message ?? "?")", file: file, line: line)
@@ -167,11 +184,14 @@ class ClassicTestCase: XCTestCase {
 
     /// Runs a command that must fail with `code`; checks its errorEvent and returns the error.
     @discardableResult
-    func fails(_ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil, txn: Int64? = nil,
-               _ code: ClassicErrorCode, file: StaticString = #filePath, line: UInt = #line) throws -> ClassicError? {
+    func fails(
+        _ cmd: ClassicCommandName, _ user: String?, stock: String? = nil, amount: String? = nil, txn: Int64? = nil,
+        _ code: ClassicErrorCode, file: StaticString = #filePath, line: UInt = #line
+    ) throws -> ClassicError? {
         let o = try run(cmd, user, stock: stock, amount: amount, txn: txn)
         guard let e = o.error else {
-            XCTFail("\(cmd) should fail with \(code) but succeeded: \(o.data?.serialized() ?? "")", file: file, line: line)
+            XCTFail(
+                "\(cmd) should fail with \(code) but succeeded: \(o.data?.serialized() ?? "")", file: file, line: line)
             return nil
         }
         XCTAssertEqual(e.code, code, "\(cmd): \(e.message)", file: file, line: line)
@@ -187,18 +207,27 @@ class ClassicTestCase: XCTestCase {
 
     // MARK: reading state
 
-    struct Account: Equatable { var cash: Int64; var reserved: Int64 }
+    struct Account: Equatable {
+        var cash: Int64
+        var reserved: Int64
+    }
 
     func account(_ user: String) throws -> Account? {
-        let r = try db.query("SELECT a.cash_cents, a.reserved_cents FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.user_name = $1", [user])
+        let r = try db.query(
+            "SELECT a.cash_cents, a.reserved_cents FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.user_name = $1",
+            [user])
         guard let c = r.int64(0, 0), let res = r.int64(0, 1) else { return nil }
         return Account(cash: c, reserved: res)
     }
 
-    struct Holding: Equatable { var free: Int64; var reserved: Int64 }
+    struct Holding: Equatable {
+        var free: Int64
+        var reserved: Int64
+    }
 
     func holding(_ user: String, _ symbol: String) throws -> Holding {
-        let r = try db.query("""
+        let r = try db.query(
+            """
             SELECT h.quantity, h.reserved FROM holdings h JOIN users u ON u.id = h.user_id JOIN stocks s ON s.id = h.stock_id
             WHERE u.user_name = $1 AND s.name = $2
             """, [user, symbol])
@@ -220,9 +249,15 @@ class ClassicTestCase: XCTestCase {
         }
         return Snapshot(
             account: try account(user),
-            holdings: try rows("SELECT s.name, h.quantity, h.reserved FROM holdings h JOIN users u ON u.id = h.user_id JOIN stocks s ON s.id = h.stock_id WHERE u.user_name = $1 ORDER BY s.name"),
-            pending: try rows("SELECT id, side, symbol, shares, held_cents, expires_ms FROM classic_pending WHERE username = $1 ORDER BY id"),
-            triggers: try rows("SELECT side, symbol, amount_cents, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers WHERE username = $1 ORDER BY symbol, side"))
+            holdings: try rows(
+                "SELECT s.name, h.quantity, h.reserved FROM holdings h JOIN users u ON u.id = h.user_id JOIN stocks s ON s.id = h.stock_id WHERE u.user_name = $1 ORDER BY s.name"
+            ),
+            pending: try rows(
+                "SELECT id, side, symbol, shares, held_cents, expires_ms FROM classic_pending WHERE username = $1 ORDER BY id"
+            ),
+            triggers: try rows(
+                "SELECT side, symbol, amount_cents, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers WHERE username = $1 ORDER BY symbol, side"
+            ))
     }
 
     /// The user's log entries in order (all kinds).

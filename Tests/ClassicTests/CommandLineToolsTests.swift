@@ -19,7 +19,8 @@ final class CommandLineToolsTests: XCTestCase {
 
     func testReplayGeneratesTheSameWorkloadForASeedAndRefusesBadUsage() throws {
         let tool = try binary("dts-replay")
-        let a = temporaryFile("a.txt"), b = temporaryFile("b.txt")
+        let a = temporaryFile("a.txt")
+        let b = temporaryFile("b.txt")
         defer { for f in [a, b] { try? FileManager.default.removeItem(atPath: f) } }
         for out in [a, b] {
             let run = try workloadRun(tool, ["gen", "--users", "3", "--commands", "20", "--seed", "7", "--out", out])
@@ -76,7 +77,9 @@ final class CommandLineToolsTests: XCTestCase {
 
     func testFuzzReplayerTakesATargetAndPaths() throws {
         let tool = try binary("dt-fuzz")
-        guard let repo = ProcessInfo.processInfo.environment["DT_TEST_REPO"] else { throw XCTSkip("DT_TEST_REPO is not set") }
+        guard let repo = ProcessInfo.processInfo.environment["DT_TEST_REPO"] else {
+            throw XCTSkip("DT_TEST_REPO is not set")
+        }
         let run = try workloadRun(tool, ["--target", "json", repo + "/Fuzz/corpus/json"])
         XCTAssertEqual(run.status, 0, run.output)
         XCTAssertTrue(run.output.contains("dt-fuzz: json:"), run.output)

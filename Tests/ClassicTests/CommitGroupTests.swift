@@ -3,6 +3,7 @@ import Ledger
 import ServiceCore
 import Synchronization
 import XCTest
+
 @testable import ClassicCore
 
 /// The group commit itself: several commands in one transaction, a failing one does not spoil
@@ -11,7 +12,8 @@ final class CommitGroupTests: ClassicTestCase {
     /// Holds a one-lane group's lane inside a batch until released, so whatever is submitted
     /// meanwhile forms the next batch, deterministically.
     private func withBlockedLane(_ group: CommitGroup, _ body: () throws -> Void) throws {
-        let entered = DispatchSemaphore(value: 0), release = DispatchSemaphore(value: 0)
+        let entered = DispatchSemaphore(value: 0)
+        let release = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
         Thread {
             try? group.run(userKey: 0) { _, _ in
@@ -72,23 +74,29 @@ final class CommitGroupTests: ClassicTestCase {
         let works: [CommitGroup.Work] = (0..<8).map { i in
             { tx, log in
                 if i == 3 {
-                    try tx.query("INSERT INTO classic_log (kind, ts_ms, server, txn) VALUES ('debugEvent', $2, $1, $3)",
-                                 [marker + "-bad", now, CommitGroupTests.txn])
+                    try tx.query(
+                        "INSERT INTO classic_log (kind, ts_ms, server, txn) VALUES ('debugEvent', $2, $1, $3)",
+                        [marker + "-bad", now, CommitGroupTests.txn])
                     throw Boom()
                 }
-                log.append(AuditEntry(kind: .debugEvent, timestamp: now, server: marker, transactionNum: CommitGroupTests.txn,
-                                      message: "w\(i)"))
+                log.append(
+                    AuditEntry(
+                        kind: .debugEvent, timestamp: now, server: marker, transactionNum: CommitGroupTests.txn,
+                        message: "w\(i)"))
             }
         }
         let before = group.stats
         let errors = try submitTogether(group, works)
         XCTAssertTrue(errors[3] is Boom, "the failing command gets its own error")
-        XCTAssertEqual(errors.enumerated().filter { $0.offset != 3 }.compactMap(\.element).count, 0, "the others succeed")
+        XCTAssertEqual(
+            errors.enumerated().filter { $0.offset != 3 }.compactMap(\.element).count, 0, "the others succeed")
         let rows = try db.query("SELECT message FROM classic_log WHERE server = $1 ORDER BY id", [marker])
-        XCTAssertEqual(Set((0..<rows.count).compactMap { rows.string($0, 0) }), Set((0..<8).filter { $0 != 3 }.map { "w\($0)" }),
-                       "the seven good commands' entries, once each")
-        XCTAssertEqual(try db.query("SELECT count(*) FROM classic_log WHERE server = $1", [marker + "-bad"]).int64(0, 0), 0,
-                       "the failed command's write rolled back")
+        XCTAssertEqual(
+            Set((0..<rows.count).compactMap { rows.string($0, 0) }), Set((0..<8).filter { $0 != 3 }.map { "w\($0)" }),
+            "the seven good commands' entries, once each")
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM classic_log WHERE server = $1", [marker + "-bad"]).int64(0, 0), 0,
+            "the failed command's write rolled back")
         let after = group.stats
         XCTAssertEqual(after.fallbacks - before.fallbacks, 1, "the batch fell back once")
     }
@@ -102,8 +110,10 @@ final class CommitGroupTests: ClassicTestCase {
         let works: [CommitGroup.Work] = (0..<6).map { i in
             { tx, log in
                 let xid = try tx.query("SELECT txid_current()").int64(0, 0) ?? -1
-                log.append(AuditEntry(kind: .debugEvent, timestamp: now, server: marker, transactionNum: CommitGroupTests.txn,
-                                      message: "\(xid)"))
+                log.append(
+                    AuditEntry(
+                        kind: .debugEvent, timestamp: now, server: marker, transactionNum: CommitGroupTests.txn,
+                        message: "\(xid)"))
             }
         }
         let before = group.stats
@@ -132,9 +142,11 @@ final class CommitGroupTests: ClassicTestCase {
             Thread {
                 defer { finished.leave() }
                 for _ in 0..<5 {
-                    _ = try? engine.execute(ClassicRequest(.BUY, userid: u, stock: sym, amount: "30.00"), db: pg, redis: rd)
+                    _ = try? engine.execute(
+                        ClassicRequest(.BUY, userid: u, stock: sym, amount: "30.00"), db: pg, redis: rd)
                     _ = try? engine.execute(ClassicRequest(.COMMIT_BUY, userid: u), db: pg, redis: rd)
-                    _ = try? engine.execute(ClassicRequest(.BUY, userid: u, stock: sym, amount: "999999.00"), db: pg, redis: rd)
+                    _ = try? engine.execute(
+                        ClassicRequest(.BUY, userid: u, stock: sym, amount: "999999.00"), db: pg, redis: rd)
                 }
             }.start()
         }
@@ -143,12 +155,16 @@ final class CommitGroupTests: ClassicTestCase {
             let a = try XCTUnwrap(try account(u))
             XCTAssertEqual(a, Account(cash: 50_000 - 5 * 3_000, reserved: 0), u)
             XCTAssertEqual(try holding(u, sym), Holding(free: 15, reserved: 0), u)
-            let log = try db.query("""
+            let log = try db.query(
+                """
                 SELECT COALESCE(SUM(CASE action WHEN 'add' THEN funds_cents ELSE -funds_cents END), 0)
                 FROM classic_log WHERE username = $1 AND kind = 'accountTransaction'
-                """, [u]).int64(0, 0)
+                """, [u]
+            ).int64(0, 0)
             XCTAssertEqual(log, a.cash + a.reserved, "\(u): the log's account transactions sum to the balance")
-            let failed = try db.query("SELECT count(*) FROM classic_log WHERE username = $1 AND kind = 'errorEvent'", [u]).int64(0, 0)
+            let failed = try db.query(
+                "SELECT count(*) FROM classic_log WHERE username = $1 AND kind = 'errorEvent'", [u]
+            ).int64(0, 0)
             XCTAssertEqual(failed, 5, "\(u): each too-large BUY logged its errorEvent")
         }
     }
@@ -162,13 +178,16 @@ final class AuditBatchInsertTests: ClassicTestCase {
         let texts = [#"a "quoted" \ back\\slash, {braces} NULL"#, "", "line\nbreak\ttab", "NULL", "ünïcode €"]
         var log = AuditBuffer()
         for (i, t) in texts.enumerated() {
-            log.append(AuditEntry(kind: .debugEvent, timestamp: now + Int64(i), server: marker, transactionNum: CommitGroupTests.txn,
-                                  username: i == 1 ? nil : t, fundsCents: i == 2 ? nil : Int64(i), message: t))
+            log.append(
+                AuditEntry(
+                    kind: .debugEvent, timestamp: now + Int64(i), server: marker, transactionNum: CommitGroupTests.txn,
+                    username: i == 1 ? nil : t, fundsCents: i == 2 ? nil : Int64(i), message: t))
         }
         let entries = log
         try db.transaction { tx in try entries.flush(tx) }
         defer { _ = try? db.query("DELETE FROM classic_log WHERE server = $1", [marker]) }
-        let r = try db.query("SELECT message, username, funds_cents, ts_ms FROM classic_log WHERE server = $1 ORDER BY id", [marker])
+        let r = try db.query(
+            "SELECT message, username, funds_cents, ts_ms FROM classic_log WHERE server = $1 ORDER BY id", [marker])
         XCTAssertEqual(r.count, texts.count)
         for i in 0..<r.count {
             XCTAssertEqual(r.string(i, 0), texts[i], "message \(i)")

@@ -3,12 +3,15 @@ import Ledger
 import ServiceCore
 import Synchronization
 import XCTest
+
 @testable import ClassicCore
 
 /// Real threads, each with its own PostgreSQL and Redis connection, racing on one account.
 final class ConcurrencyTests: ClassicTestCase {
     /// Runs `work(i)` on `count` threads released together; returns the results in index order.
-    func race<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int, PGConnection, RedisConnection) throws -> T) throws -> [T] {
+    func race<T: Sendable>(_ count: Int, _ work: @escaping @Sendable (Int, PGConnection, RedisConnection) throws -> T)
+        throws -> [T]
+    {
         let results = Mutex<[Int: Result<T, Error>]>([:])
         var conns: [(PGConnection, RedisConnection)] = []
         for _ in 0..<count { conns.append((try TestEnv.postgres(), try TestEnv.redis())) }
@@ -36,7 +39,7 @@ final class ConcurrencyTests: ClassicTestCase {
     func testConcurrentBuysNeverOverdraw() throws {
         let u = try newUser(cash: 100_000)
         let sym = try newSymbol(price: 1000)
-        try ok(.QUOTE, u, stock: sym)   // every racer then uses the cached 10.00
+        try ok(.QUOTE, u, stock: sym) // every racer then uses the cached 10.00
         let engine = self.engine!
         let outcomes = try race(12) { _, pg, rd in
             try engine.execute(ClassicRequest(.BUY, userid: u, stock: sym, amount: "150.00"), db: pg, redis: rd)
@@ -53,15 +56,18 @@ final class ConcurrencyTests: ClassicTestCase {
         let sym = try newSymbol(price: 1000)
         let trig = try newSymbol(price: 2500)
         try ok(.QUOTE, u, stock: sym)
-        for _ in 0..<6 { try ok(.BUY, u, stock: sym, amount: "150.00") }    // 6 × (15 × 10.00)
-        try ok(.SET_BUY_AMOUNT, u, stock: trig, amount: "100.00")            // all the remaining cash
+        for _ in 0..<6 { try ok(.BUY, u, stock: sym, amount: "150.00") } // 6 × (15 × 10.00)
+        try ok(.SET_BUY_AMOUNT, u, stock: trig, amount: "100.00") // all the remaining cash
         try ok(.SET_BUY_TRIGGER, u, stock: trig, amount: "25.00")
         XCTAssertEqual(try account(u), Account(cash: 0, reserved: 100_000))
-        try ok(.QUOTE, u, stock: trig)   // 25.00 in the cache: the trigger may fire (4 shares)
+        try ok(.QUOTE, u, stock: trig) // 25.00 in the cache: the trigger may fire (4 shares)
         let quote = try XCTUnwrap(engine.quotes.peek(symbol: trig, redis: redis))
         let engine = self.engine!
 
-        enum Result: Sendable { case committed, cancelled, noPending, fired(Int) }
+        enum Result: Sendable {
+            case committed, cancelled, noPending
+            case fired(Int)
+        }
         let results = try race(16) { i, pg, rd -> Result in
             switch i % 4 {
             case 0:
@@ -75,7 +81,9 @@ final class ConcurrencyTests: ClassicTestCase {
                 return o.data != nil ? .committed : .noPending
             }
         }
-        var committed = 0, cancelled = 0, fired = 0
+        var committed = 0
+        var cancelled = 0
+        var fired = 0
         for r in results {
             switch r {
             case .committed: committed += 1

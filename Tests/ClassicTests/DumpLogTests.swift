@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class DumpLogTests: ClassicTestCase {
@@ -13,12 +14,15 @@ final class DumpLogTests: ClassicTestCase {
         }
         let path = repo + "/data/classic/schema/logfile.xsd"
         var xsd = try String(contentsOfFile: path, encoding: .utf8)
-        xsd = xsd.replacingOccurrences(of: #"<xsd:minInclusive value="\d+"/>"#, with: #"<xsd:minInclusive value="1577836800000"/>"#,
-                                       options: .regularExpression)
-        xsd = xsd.replacingOccurrences(of: #"<xsd:maxInclusive value="\d+"/>"#, with: #"<xsd:maxInclusive value="4102444800000"/>"#,
-                                       options: .regularExpression)
+        xsd = xsd.replacingOccurrences(
+            of: #"<xsd:minInclusive value="\d+"/>"#, with: #"<xsd:minInclusive value="1577836800000"/>"#,
+            options: .regularExpression)
+        xsd = xsd.replacingOccurrences(
+            of: #"<xsd:maxInclusive value="\d+"/>"#, with: #"<xsd:maxInclusive value="4102444800000"/>"#,
+            options: .regularExpression)
         XCTAssertTrue(xsd.contains("1577836800000") && xsd.contains("4102444800000"), "window rewritten")
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("classic-logfile-\(UUID().uuidString).xsd")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "classic-logfile-\(UUID().uuidString).xsd")
         try xsd.write(to: out, atomically: true, encoding: .utf8)
         return out
     }
@@ -51,10 +55,13 @@ final class DumpLogTests: ClassicTestCase {
         XCTAssertTrue(text.contains("validates"), text, file: file, line: line)
     }
 
-    func beginDump(_ user: String?, caller: String, admin: Bool, filename: String = "./testLOG",
-                   txn: Int64? = nil) throws -> Result<ClassicEngine.DumpPlan, ClassicError> {
-        try engine.beginDump(ClassicRequest(.DUMPLOG, userid: user, filename: filename, transactionNum: txn),
-                             callerName: caller, callerIsAdmin: admin, db: db)
+    func beginDump(
+        _ user: String?, caller: String, admin: Bool, filename: String = "./testLOG",
+        txn: Int64? = nil
+    ) throws -> Result<ClassicEngine.DumpPlan, ClassicError> {
+        try engine.beginDump(
+            ClassicRequest(.DUMPLOG, userid: user, filename: filename, transactionNum: txn),
+            callerName: caller, callerIsAdmin: admin, db: db)
     }
 
     /// A user with every kind of entry: commands, a quote hit, money moves, errors, expiry, a firing.
@@ -67,11 +74,11 @@ final class DumpLogTests: ClassicTestCase {
         try ok(.COMMIT_BUY, u)
         try ok(.BUY, u, stock: sym, amount: "50.00")
         try ok(.SELL, u, stock: sym, amount: "24.68")
-        clock.advance(60_000)   // both pending orders expire: systemEvents + accountTransaction
+        clock.advance(60_000) // both pending orders expire: systemEvents + accountTransaction
         try fails(.COMMIT_BUY, u, .NO_PENDING_BUY)
         try ok(.SET_BUY_AMOUNT, u, stock: two, amount: "20.00")
         try ok(.SET_BUY_TRIGGER, u, stock: two, amount: "6.00")
-        try ok(.QUOTE, u, stock: two)   // fresh hit at 5.00 fires the trigger
+        try ok(.QUOTE, u, stock: two) // fresh hit at 5.00 fires the trigger
         try fails(.ADD, u, amount: "-73280.58", .INVALID_ARGUMENT)
         try fails(.SELL, u, stock: "ABCD", amount: "1.00", .INVALID_ARGUMENT)
         try ok(.DISPLAY_SUMMARY, u)
@@ -82,7 +89,7 @@ final class DumpLogTests: ClassicTestCase {
         let u = try busyUser()
         let xsd = try widenedSchema()
         let plan = try beginDump(u, caller: u, admin: false, filename: "./a&b<c>.xml").get()
-        let url = try dump(plan, pageSize: 7)   // several pages
+        let url = try dump(plan, pageSize: 7) // several pages
         try xmllint(url, xsd)
         let xml = try String(contentsOf: url, encoding: .utf8)
         let logged = try log(u).filter { $0.command != .DUMPLOG }
@@ -107,7 +114,8 @@ final class DumpLogTests: ClassicTestCase {
         let ghost = newUserName()
         let plan = try beginDump(ghost, caller: "admin", admin: true).get()
         let url = try dump(plan)
-        XCTAssertEqual(try String(contentsOf: url, encoding: .utf8), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<log/>\n")
+        XCTAssertEqual(
+            try String(contentsOf: url, encoding: .utf8), "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<log/>\n")
         try xmllint(url, try widenedSchema())
         XCTAssertEqual(try log(ghost).map(\.command), [.DUMPLOG], "the DUMPLOG is still logged")
     }

@@ -1,6 +1,7 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class SellTests: ClassicTestCase {
@@ -18,7 +19,7 @@ final class SellTests: ClassicTestCase {
         let (u, sym) = try owner(shares: 10, price: 1000)
         let cashBefore = try account(u)?.cash ?? 0
         source.setPrice(sym, 1250)
-        clock.advance(60_000)   // the old quote is stale: SELL gets a new one
+        clock.advance(60_000) // the old quote is stale: SELL gets a new one
         let sellTxn = txn()
         let data = try ok(.SELL, u, stock: sym, amount: "40.00", txn: sellTxn)
         XCTAssertEqual(data["shares"], .int(3))

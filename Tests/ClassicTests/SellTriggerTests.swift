@@ -1,6 +1,7 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class SellTriggerTests: ClassicTestCase {
@@ -9,7 +10,7 @@ final class SellTriggerTests: ClassicTestCase {
         let sym = try newSymbol(price: price)
         try ok(.BUY, u, stock: sym, amount: Money.format(shares * price))
         try ok(.COMMIT_BUY, u)
-        try park(sym, 1)   // 0.01: no sell trigger of these tests is due unless a test says so
+        try park(sym, 1) // 0.01: no sell trigger of these tests is due unless a test says so
         return (u, sym)
     }
 
@@ -20,7 +21,9 @@ final class SellTriggerTests: ClassicTestCase {
         try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.00", .NO_SELL_AMOUNT)
         try fails(.CANCEL_SET_SELL, u, stock: sym, .NO_SELL_AMOUNT)
         let (o, s) = try owner(shares: 10, price: 1000)
-        for bad in ["0.00", "-1.00", "1.5.0"] { try fails(.SET_SELL_AMOUNT, o, stock: s, amount: bad, .INVALID_ARGUMENT) }
+        for bad in ["0.00", "-1.00", "1.5.0"] {
+            try fails(.SET_SELL_AMOUNT, o, stock: s, amount: bad, .INVALID_ARGUMENT)
+        }
         let n = txn()
         try ok(.SET_SELL_AMOUNT, o, stock: s, amount: "55.00", txn: n)
         XCTAssertEqual(try holding(o, s), Holding(free: 10, reserved: 0), "nothing reserved before the trigger price")
@@ -31,8 +34,8 @@ final class SellTriggerTests: ClassicTestCase {
         let (u, sym) = try owner(shares: 10, price: 1000)
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "55.00")
         let before = try snapshot(u)
-        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "55.01", .ZERO_SHARES)   // §10.6
-        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "5.00", .INSUFFICIENT_SHARES)   // needs 11
+        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "55.01", .ZERO_SHARES) // §10.6
+        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "5.00", .INSUFFICIENT_SHARES) // needs 11
         try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "0.00", .INVALID_ARGUMENT)
         XCTAssertEqual(try snapshot(u), before)
         let d = try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "12.00")
@@ -41,7 +44,7 @@ final class SellTriggerTests: ClassicTestCase {
         // Re-setting restores the old reserve and takes the new one.
         try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "6.00")
         XCTAssertEqual(try holding(u, sym), Holding(free: 1, reserved: 9))
-        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "5.00", .INSUFFICIENT_SHARES)   // 11 > 1 + 9
+        try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "5.00", .INSUFFICIENT_SHARES) // 11 > 1 + 9
         XCTAssertEqual(try holding(u, sym), Holding(free: 1, reserved: 9))
     }
 
@@ -50,12 +53,12 @@ final class SellTriggerTests: ClassicTestCase {
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "30.00")
         try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.00")
         XCTAssertEqual(try holding(u, sym), Holding(free: 7, reserved: 3))
-        let d = try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "80.00")   // §10.7
+        let d = try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "80.00") // §10.7
         XCTAssertEqual(d["reservedShares"], .int(8))
         XCTAssertEqual(d["triggerPrice"], .string("10.00"))
         XCTAssertEqual(try holding(u, sym), Holding(free: 2, reserved: 8))
         let before = try snapshot(u)
-        try fails(.SET_SELL_AMOUNT, u, stock: sym, amount: "110.00", .INSUFFICIENT_SHARES)   // §10.11
+        try fails(.SET_SELL_AMOUNT, u, stock: sym, amount: "110.00", .INSUFFICIENT_SHARES) // §10.11
         try fails(.SET_SELL_AMOUNT, u, stock: sym, amount: "9.99", .ZERO_SHARES)
         XCTAssertEqual(try snapshot(u), before)
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "20.00")
@@ -65,10 +68,10 @@ final class SellTriggerTests: ClassicTestCase {
     func testSetSellAmountCountsReservedSharesAsOwned() throws {
         let (u, sym) = try owner(shares: 2, price: 1000)
         try park(sym, 1000)
-        try ok(.SELL, u, stock: sym, amount: "20.00")   // both shares held by the pending SELL
+        try ok(.SELL, u, stock: sym, amount: "20.00") // both shares held by the pending SELL
         try park(sym, 1)
         XCTAssertEqual(try holding(u, sym), Holding(free: 0, reserved: 2))
-        try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "10.00")   // §10.8
+        try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "10.00") // §10.8
         try fails(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.00", .INSUFFICIENT_SHARES)
         try ok(.CANCEL_SELL, u)
         try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.00")
@@ -93,7 +96,7 @@ final class SellTriggerTests: ClassicTestCase {
         let cash = try account(u)?.cash ?? 0
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "60.00")
         let armTxn = txn()
-        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "12.00", txn: armTxn)   // 5 shares
+        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "12.00", txn: armTxn) // 5 shares
         let cached = try XCTUnwrap(engine.quotes.peek(symbol: sym, redis: redis))
         XCTAssertEqual(try engine.checkTriggers(symbol: sym, quote: cached, db: db), 0, "0.01 < 12.00")
         clock.advance(60_000)
@@ -106,7 +109,8 @@ final class SellTriggerTests: ClassicTestCase {
         // By kind, not position: a trigger-worker of a running stack may fire from the cached
         // 13.00 between this poll storing it and logging its hit; the entries are the same.
         let fire = try entries(armTxn, u).filter { $0.kind != .userCommand }
-        XCTAssertEqual(fire.map(\.kind).sorted { $0.rawValue < $1.rawValue }, [.accountTransaction, .quoteServer, .systemEvent])
+        XCTAssertEqual(
+            fire.map(\.kind).sorted { $0.rawValue < $1.rawValue }, [.accountTransaction, .quoteServer, .systemEvent])
         let event = try XCTUnwrap(fire.first { $0.kind == .systemEvent })
         XCTAssertEqual(event.command, .SET_SELL_TRIGGER)
         XCTAssertEqual(event.fundsCents, 1300)
@@ -120,7 +124,7 @@ final class SellTriggerTests: ClassicTestCase {
     func testAnotherUsersFreshQuoteFiresTheTrigger() throws {
         let (u, sym) = try owner(shares: 4, price: 1000)
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "40.00")
-        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.50")   // 3 shares
+        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "10.50") // 3 shares
         let other = try newUser(cash: 100_000)
         clock.advance(60_000)
         source.setPrice(sym, 1100)

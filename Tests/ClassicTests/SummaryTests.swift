@@ -1,6 +1,7 @@
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import ClassicCore
 
 final class SummaryTests: ClassicTestCase {
@@ -15,13 +16,14 @@ final class SummaryTests: ClassicTestCase {
         try ok(.SELL, u, stock: sym, amount: "20.00")
         try ok(.SET_BUY_AMOUNT, u, stock: two, amount: "30.00")
         try ok(.SET_SELL_AMOUNT, u, stock: sym, amount: "20.00")
-        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "15.00")   // 1 share; not due at 10.00
+        try ok(.SET_SELL_TRIGGER, u, stock: sym, amount: "15.00") // 1 share; not due at 10.00
         clock.advance(1_500)
         let n = txn()
         let s = try ok(.DISPLAY_SUMMARY, u, txn: n)
-        XCTAssertEqual(s["cash"]?["free"], .string("880.00"))      // 1000 - 50 - 40 - 30
+        XCTAssertEqual(s["cash"]?["free"], .string("880.00")) // 1000 - 50 - 40 - 30
         XCTAssertEqual(s["cash"]?["reserved"], .string("70.00"))
-        XCTAssertEqual(s["holdings"], .array([.object([("stock", .string(sym)), ("shares", .int(2)), ("reserved", .int(3))])]))
+        XCTAssertEqual(
+            s["holdings"], .array([.object([("stock", .string(sym)), ("shares", .int(2)), ("reserved", .int(3))])]))
         XCTAssertEqual(s["pendingBuys"]?[0]?["stock"], .string(two))
         XCTAssertEqual(s["pendingBuys"]?[0]?["secondsLeft"], .number("58.500"))
         XCTAssertEqual(s["pendingSells"]?[0]?["shares"], .int(2))

@@ -39,24 +39,35 @@ enum WorkloadLogReader {
         var sawRoot = false
         func tagName(_ from: Int) -> (String, Int, Bool) {
             var j = from
-            while j < bytes.count, bytes[j] != UInt8(ascii: ">"), bytes[j] != UInt8(ascii: " "), bytes[j] != UInt8(ascii: "/"),
-                  bytes[j] != UInt8(ascii: "\n"), bytes[j] != UInt8(ascii: "\t"), bytes[j] != UInt8(ascii: "\r") { j += 1 }
+            while j < bytes.count, bytes[j] != UInt8(ascii: ">"), bytes[j] != UInt8(ascii: " "),
+                bytes[j] != UInt8(ascii: "/"),
+                bytes[j] != UInt8(ascii: "\n"), bytes[j] != UInt8(ascii: "\t"), bytes[j] != UInt8(ascii: "\r")
+            { j += 1 }
             let name = String(decoding: bytes[from..<j], as: UTF8.self)
             while j < bytes.count, bytes[j] != UInt8(ascii: ">") { j += 1 }
             let selfClosing = j > 0 && bytes[j - 1] == UInt8(ascii: "/")
             return (name, j + 1, selfClosing)
         }
         while i < bytes.count {
-            guard bytes[i] == UInt8(ascii: "<") else { i += 1; continue }
+            guard bytes[i] == UInt8(ascii: "<") else {
+                i += 1
+                continue
+            }
             let next = i + 1 < bytes.count ? bytes[i + 1] : 0
             if next == UInt8(ascii: "?") || next == UInt8(ascii: "!") {
                 // Declaration or comment.
-                if let end = find(bytes, next == UInt8(ascii: "!") ? "-->" : "?>", from: i) { i = end; continue }
+                if let end = find(bytes, next == UInt8(ascii: "!") ? "-->" : "?>", from: i) {
+                    i = end
+                    continue
+                }
                 throw Malformed(description: "unterminated declaration at byte \(i)")
             }
             if next == UInt8(ascii: "/") {
                 let (name, after, _) = tagName(i + 2)
-                if depth == 2, let c = current, name == c.kind { entries.append(c); current = nil }
+                if depth == 2, let c = current, name == c.kind {
+                    entries.append(c)
+                    current = nil
+                }
                 depth -= 1
                 i = after
                 continue
@@ -71,11 +82,22 @@ enum WorkloadLogReader {
                 i = after
             case 1:
                 current = WorkloadLogEntry(kind: name)
-                if selfClosing { if let c = current { entries.append(c) }; current = nil } else { depth = 2 }
+                if selfClosing {
+                    if let c = current { entries.append(c) }
+                    current = nil
+                } else {
+                    depth = 2
+                }
                 i = after
             case 2:
-                if selfClosing { current?.fields[name] = ""; i = after; continue }
-                guard let close = find(bytes, "</", from: after) else { throw Malformed(description: "unclosed <\(name)>") }
+                if selfClosing {
+                    current?.fields[name] = ""
+                    i = after
+                    continue
+                }
+                guard let close = find(bytes, "</", from: after) else {
+                    throw Malformed(description: "unclosed <\(name)>")
+                }
                 current?.fields[name] = unescape(String(decoding: bytes[after..<(close - 2)], as: UTF8.self))
                 let (closeName, afterClose, _) = tagName(close)
                 guard closeName == name else { throw Malformed(description: "<\(name)> closed by </\(closeName)>") }
@@ -106,7 +128,8 @@ enum WorkloadLogReader {
         while let r = out.range(of: "&#"), let end = out[r.upperBound...].firstIndex(of: ";") {
             let body = out[r.upperBound..<end]
             let value = body.hasPrefix("x") ? UInt32(body.dropFirst(), radix: 16) : UInt32(body)
-            out.replaceSubrange(r.lowerBound...end, with: value.flatMap(UnicodeScalar.init).map { String(Character($0)) } ?? "")
+            out.replaceSubrange(
+                r.lowerBound...end, with: value.flatMap(UnicodeScalar.init).map { String(Character($0)) } ?? "")
         }
         return out.replacingOccurrences(of: "&amp;", with: "&").trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -118,14 +141,20 @@ enum WorkloadMoney {
     static func cents(_ text: String) -> Int64? {
         var s = Substring(text.trimmingCharacters(in: .whitespaces))
         var sign: Int64 = 1
-        if s.hasPrefix("-") { sign = -1; s = s.dropFirst() }
+        if s.hasPrefix("-") {
+            sign = -1
+            s = s.dropFirst()
+        }
         let parts = s.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count <= 2, let whole = parts.first, !whole.isEmpty, whole.count <= 15,
-              whole.allSatisfy({ $0.isASCII && $0.isNumber }), let w = Int64(whole) else { return nil }
+            whole.allSatisfy({ $0.isASCII && $0.isNumber }), let w = Int64(whole)
+        else { return nil }
         var frac: Int64 = 0
         if parts.count == 2 {
             let f = parts[1]
-            guard !f.isEmpty, f.count <= 2, f.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int64(f) else { return nil }
+            guard !f.isEmpty, f.count <= 2, f.allSatisfy({ $0.isASCII && $0.isNumber }), let v = Int64(f) else {
+                return nil
+            }
             frac = f.count == 1 ? v * 10 : v
         }
         return sign * (w * 100 + frac)
@@ -163,7 +192,8 @@ struct WorkloadLogIndex {
                 errors[key] = e
             case "accountTransaction" where users.contains(e.user):
                 accountTransactions[key, default: []].append(e)
-            case "systemEvent" where users.contains(e.user) && (e.command == "SET_BUY_TRIGGER" || e.command == "SET_SELL_TRIGGER"):
+            case "systemEvent"
+            where users.contains(e.user) && (e.command == "SET_BUY_TRIGGER" || e.command == "SET_SELL_TRIGGER"):
                 firings[e.user, default: []].append(e)
             default:
                 break

@@ -18,10 +18,34 @@ struct WorkloadModelCommand {
 /// the 60 s boundary), each reading is tried and the one matching the logged outcome is kept; a
 /// command that no reading explains is a problem.
 final class WorkloadModel {
-    struct PendingBuy { let symbol: String; let price: Int64; let shares: Int64; let cost: Int64; let at: Int64; let txn: Int }
-    struct PendingSell { let symbol: String; let price: Int64; let shares: Int64; let at: Int64; let txn: Int }
-    struct BuyTrigger { var reserve: Int64; var price: Int64?; var armTxn: Int; var armedAt: Int64 }
-    struct SellTrigger { var amount: Int64; var price: Int64?; var reserved: Int64; var armTxn: Int; var armedAt: Int64 }
+    struct PendingBuy {
+        let symbol: String
+        let price: Int64
+        let shares: Int64
+        let cost: Int64
+        let at: Int64
+        let txn: Int
+    }
+    struct PendingSell {
+        let symbol: String
+        let price: Int64
+        let shares: Int64
+        let at: Int64
+        let txn: Int
+    }
+    struct BuyTrigger {
+        var reserve: Int64
+        var price: Int64?
+        var armTxn: Int
+        var armedAt: Int64
+    }
+    struct SellTrigger {
+        var amount: Int64
+        var price: Int64?
+        var reserved: Int64
+        var armTxn: Int
+        var armedAt: Int64
+    }
 
     struct Account {
         var exists = false
@@ -40,12 +64,26 @@ final class WorkloadModel {
 
         var reservedCash: Int64 { buys.reduce(0) { $0 + $1.cost } + buyTriggers.values.reduce(0) { $0 + $1.reserve } }
 
-        mutating func credit(_ cents: Int64, txn: Int) { cash += cents; cashByTxn[txn, default: 0] += cents }
-        mutating func debit(_ cents: Int64, txn: Int) { cash -= cents; cashByTxn[txn, default: 0] -= cents }
+        mutating func credit(_ cents: Int64, txn: Int) {
+            cash += cents
+            cashByTxn[txn, default: 0] += cents
+        }
+        mutating func debit(_ cents: Int64, txn: Int) {
+            cash -= cents
+            cashByTxn[txn, default: 0] -= cents
+        }
     }
 
     /// An armed trigger's parameters over a span of time (for the "every fresh quote is checked" rule).
-    struct ArmedSpan { let user: String; let symbol: String; let isBuy: Bool; let price: Int64; let size: Int64; let from: Int64; var to: Int64 }
+    struct ArmedSpan {
+        let user: String
+        let symbol: String
+        let isBuy: Bool
+        let price: Int64
+        let size: Int64
+        let from: Int64
+        var to: Int64
+    }
 
     let log: WorkloadLogIndex
     private(set) var accounts: [String: Account] = [:]
@@ -84,9 +122,13 @@ final class WorkloadModel {
                 problem("\(user) [\(cmd.txn)] \(cmd.name): no userCommand in the DUMPLOG")
                 continue
             }
-            if uc.command != cmd.name { problem("\(user) [\(cmd.txn)]: userCommand says \(uc.command), workload says \(cmd.name)") }
+            if uc.command != cmd.name {
+                problem("\(user) [\(cmd.txn)]: userCommand says \(uc.command), workload says \(cmd.name)")
+            }
             let t = uc.timestamp
-            if t < lastT { problem("\(user) [\(cmd.txn)] \(cmd.name): timestamp \(t) is before the previous command's \(lastT)") }
+            if t < lastT {
+                problem("\(user) [\(cmd.txn)] \(cmd.name): timestamp \(t) is before the previous command's \(lastT)")
+            }
             lastT = max(lastT, t)
             // Firings stamped before this command happened before it (a tie goes after: a command's
             // own fresh quote can fire a trigger in the same millisecond).
@@ -125,12 +167,14 @@ final class WorkloadModel {
         let logged: String? = log.errors[key].map { $0.errorCode }
         // A BUY's hold shows as its `remove` (a later expiry adds an `add` under the same number).
         let loggedRemoves = (log.accountTransactions[key] ?? []).filter { $0.fields["action"] == "remove" }
-        let loggedHold: Int64? = loggedRemoves.isEmpty ? nil : loggedRemoves.reduce(Int64(0)) { $0 + ($1.fundsCents ?? 0) }
+        let loggedHold: Int64? =
+            loggedRemoves.isEmpty ? nil : loggedRemoves.reduce(Int64(0)) { $0 + ($1.fundsCents ?? 0) }
 
         // Readings to try: expiry boundary exact, then ±1.5 s (timestamps vs when the order was
         // really made); for each, the price candidates.
         let needsQuote = ["QUOTE", "BUY", "SELL"].contains(cmd.name)
-        let boundaryNear = acct.buys.contains { abs(t - ($0.at + 60_000)) < 1500 }
+        let boundaryNear =
+            acct.buys.contains { abs(t - ($0.at + 60_000)) < 1500 }
             || acct.sells.contains { abs(t - ($0.at + 60_000)) < 1500 }
         let offsets: [Int64] = boundaryNear ? [0, -1500, 1500] : [0]
 
@@ -144,7 +188,10 @@ final class WorkloadModel {
                 let r = (base, Optional(code), WorkloadLogEntry?.none)
                 readings += 1
                 if first == nil { first = r }
-                if matches(code, logged, cmd) { chosen = r; break }
+                if matches(code, logged, cmd) {
+                    chosen = r
+                    break
+                }
                 continue
             }
             var prices: [WorkloadLogEntry?] = [nil]
@@ -168,24 +215,33 @@ final class WorkloadModel {
                 let r = (a, code, q)
                 if first == nil { first = r }
                 let cashOK = code != nil || cmd.name != "BUY" || loggedHold == nil || a.buys.last?.cost == loggedHold
-                if matches(code, logged, cmd) && cashOK { chosen = r; break }
+                if matches(code, logged, cmd) && cashOK {
+                    chosen = r
+                    break
+                }
             }
             if chosen != nil { break }
         }
         guard let pick = chosen ?? first else { return }
         if chosen == nil {
-            problem("\(cmd.user) [\(cmd.txn)] \(cmd.name) \(cmd.stock) \(cmd.amount): model says \(pick.1 ?? "ok"), log says \(logged ?? "ok")"
-                    + (needsQuote ? " (price \(pick.2.flatMap { $0.priceCents }.map(WorkloadMoney.text) ?? "none"))" : ""))
+            problem(
+                "\(cmd.user) [\(cmd.txn)] \(cmd.name) \(cmd.stock) \(cmd.amount): model says \(pick.1 ?? "ok"), log says \(logged ?? "ok")"
+                    + (needsQuote
+                        ? " (price \(pick.2.flatMap { $0.priceCents }.map(WorkloadMoney.text) ?? "none"))" : ""))
         } else if readings > 1 {
             ambiguousChoices += 1
         }
         if let q = pick.2 { usedQuotes.append(q) }
         if pick.1 == nil { succeeded += 1 } else { failed += 1 }
         if pick.1 != nil, needsQuote, pick.2 == nil, let fresh = log.freshQuotes[key], !fresh.isEmpty {
-            problem("\(cmd.user) [\(cmd.txn)] \(cmd.name): failed before needing a price (\(pick.1 ?? "")) but paid for a quote hit")
+            problem(
+                "\(cmd.user) [\(cmd.txn)] \(cmd.name): failed before needing a price (\(pick.1 ?? "")) but paid for a quote hit"
+            )
         }
         if needsQuote && pick.1 == nil && pick.2 == nil {
-            problem("\(cmd.user) [\(cmd.txn)] \(cmd.name) \(cmd.stock): succeeded with no quote of \(cmd.stock) obtained in the 60 s before it")
+            problem(
+                "\(cmd.user) [\(cmd.txn)] \(cmd.name) \(cmd.stock): succeeded with no quote of \(cmd.stock) obtained in the 60 s before it"
+            )
         }
         let before = acct
         acct = pick.0
@@ -214,15 +270,19 @@ final class WorkloadModel {
             break
         }
         guard a.exists else { return "UNKNOWN_USER" }
-        let withSymbol: Set<String> = ["QUOTE", "BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "CANCEL_SET_BUY",
-                                       "SET_SELL_AMOUNT", "SET_SELL_TRIGGER", "CANCEL_SET_SELL"]
-        let withAmount: Set<String> = ["BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER"]
+        let withSymbol: Set<String> = [
+            "QUOTE", "BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "CANCEL_SET_BUY",
+            "SET_SELL_AMOUNT", "SET_SELL_TRIGGER", "CANCEL_SET_SELL",
+        ]
+        let withAmount: Set<String> = [
+            "BUY", "SELL", "SET_BUY_AMOUNT", "SET_BUY_TRIGGER", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER",
+        ]
         if withAmount.contains(c.name) && WorkloadModel.positiveCents(c.amount) == nil { return "INVALID_ARGUMENT" }
         if withSymbol.contains(c.name) && !WorkloadModel.isSymbol(c.stock) { return "INVALID_ARGUMENT" }
         let amount = WorkloadModel.positiveCents(c.amount) ?? 0
         switch c.name {
         case "BUY":
-            return a.cash >= amount ? nil : "INSUFFICIENT_FUNDS"       // §10.3: free cash ≥ amount
+            return a.cash >= amount ? nil : "INSUFFICIENT_FUNDS" // §10.3: free cash ≥ amount
         case "SELL":
             return a.free[c.stock, default: 0] + a.held[c.stock, default: 0] > 0 ? nil : "NOT_OWNED"
         default:
@@ -292,7 +352,7 @@ final class WorkloadModel {
             }
         case "SET_BUY_TRIGGER":
             guard var tr = a.buyTriggers[sym] else { return "NO_BUY_AMOUNT" }
-            guard amount <= tr.reserve else { return "ZERO_SHARES" }       // §10.6: could never buy a share
+            guard amount <= tr.reserve else { return "ZERO_SHARES" } // §10.6: could never buy a share
             tr.price = amount
             tr.armTxn = c.txn
             tr.armedAt = t
@@ -301,7 +361,7 @@ final class WorkloadModel {
             guard let tr = a.buyTriggers.removeValue(forKey: sym) else { return "NO_BUY_AMOUNT" }
             a.credit(tr.reserve, txn: c.txn)
         case "SET_SELL_AMOUNT":
-            guard a.free[sym, default: 0] + a.held[sym, default: 0] > 0 else { return "NOT_OWNED" }   // §10.8
+            guard a.free[sym, default: 0] + a.held[sym, default: 0] > 0 else { return "NOT_OWNED" } // §10.8
             if var tr = a.sellTriggers[sym] {
                 if let p = tr.price {
                     // §10.7: re-reserve at the armed price.
@@ -345,20 +405,34 @@ final class WorkloadModel {
     /// transactionNum), the price meets it, and the price is a real quote < 60 s old (§10.5, §10.13).
     private func fire(_ a: inout Account, user: String, _ f: WorkloadLogEntry) {
         let sym = f.symbol
-        guard let p = f.fundsCents, p > 0 else { problem("\(user) firing \(f.command) \(sym): no price in funds"); return }
-        let real = (log.quotesBySymbol[sym] ?? []).first { $0.priceCents == p && $0.timestamp > f.timestamp - 60_000 && $0.timestamp <= f.timestamp + 1000 }
-        if let real { usedQuotes.append(real) } else {
-            problem("\(user) firing \(f.command) \(sym) at \(WorkloadMoney.text(p)): no quote of that price in the 60 s before")
+        guard let p = f.fundsCents, p > 0 else {
+            problem("\(user) firing \(f.command) \(sym): no price in funds")
+            return
+        }
+        let real = (log.quotesBySymbol[sym] ?? []).first {
+            $0.priceCents == p && $0.timestamp > f.timestamp - 60_000 && $0.timestamp <= f.timestamp + 1000
+        }
+        if let real {
+            usedQuotes.append(real)
+        } else {
+            problem(
+                "\(user) firing \(f.command) \(sym) at \(WorkloadMoney.text(p)): no quote of that price in the 60 s before"
+            )
         }
         let before = a
         if f.command == "SET_BUY_TRIGGER" {
             guard let tr = a.buyTriggers[sym], let tp = tr.price else {
-                problem("\(user) firing SET_BUY_TRIGGER \(sym) [\(f.txn)]: no armed buy trigger in the model"); return
+                problem("\(user) firing SET_BUY_TRIGGER \(sym) [\(f.txn)]: no armed buy trigger in the model")
+                return
             }
-            if tr.armTxn != f.txn { problem("\(user) firing SET_BUY_TRIGGER \(sym): logged with [\(f.txn)], armed by [\(tr.armTxn)]") }
+            if tr.armTxn != f.txn {
+                problem("\(user) firing SET_BUY_TRIGGER \(sym): logged with [\(f.txn)], armed by [\(tr.armTxn)]")
+            }
             let shares = tr.reserve / p
             guard p <= tp, shares > 0 else {
-                problem("\(user) firing SET_BUY_TRIGGER \(sym) at \(WorkloadMoney.text(p)): trigger \(WorkloadMoney.text(tp)), reserve \(WorkloadMoney.text(tr.reserve)) — not due")
+                problem(
+                    "\(user) firing SET_BUY_TRIGGER \(sym) at \(WorkloadMoney.text(p)): trigger \(WorkloadMoney.text(tp)), reserve \(WorkloadMoney.text(tr.reserve)) — not due"
+                )
                 return
             }
             a.buyTriggers[sym] = nil
@@ -368,11 +442,16 @@ final class WorkloadModel {
             a.flowShares[sym, default: 0] += shares
         } else {
             guard let tr = a.sellTriggers[sym], let tp = tr.price else {
-                problem("\(user) firing SET_SELL_TRIGGER \(sym) [\(f.txn)]: no armed sell trigger in the model"); return
+                problem("\(user) firing SET_SELL_TRIGGER \(sym) [\(f.txn)]: no armed sell trigger in the model")
+                return
             }
-            if tr.armTxn != f.txn { problem("\(user) firing SET_SELL_TRIGGER \(sym): logged with [\(f.txn)], armed by [\(tr.armTxn)]") }
+            if tr.armTxn != f.txn {
+                problem("\(user) firing SET_SELL_TRIGGER \(sym): logged with [\(f.txn)], armed by [\(tr.armTxn)]")
+            }
             guard p >= tp else {
-                problem("\(user) firing SET_SELL_TRIGGER \(sym) at \(WorkloadMoney.text(p)) below its trigger \(WorkloadMoney.text(tp))")
+                problem(
+                    "\(user) firing SET_SELL_TRIGGER \(sym) at \(WorkloadMoney.text(p)) below its trigger \(WorkloadMoney.text(tp))"
+                )
                 return
             }
             a.sellTriggers[sym] = nil
@@ -390,21 +469,32 @@ final class WorkloadModel {
         func key(_ b: BuyTrigger?) -> [Int64]? { b.flatMap { tr in tr.price.map { [$0, tr.reserve] } } }
         func key(_ s: SellTrigger?) -> [Int64]? { s.flatMap { tr in tr.price.map { [$0, tr.reserved] } } }
         for sym in Set(before.buyTriggers.keys).union(after.buyTriggers.keys) {
-            let old = key(before.buyTriggers[sym]), new = key(after.buyTriggers[sym])
+            let old = key(before.buyTriggers[sym])
+            let new = key(after.buyTriggers[sym])
             guard old != new else { continue }
             if old != nil { close(user, sym, isBuy: true, at: t) }
-            if let n = new { spans.append(ArmedSpan(user: user, symbol: sym, isBuy: true, price: n[0], size: n[1], from: t, to: .max)) }
+            if let n = new {
+                spans.append(
+                    ArmedSpan(user: user, symbol: sym, isBuy: true, price: n[0], size: n[1], from: t, to: .max))
+            }
         }
         for sym in Set(before.sellTriggers.keys).union(after.sellTriggers.keys) {
-            let old = key(before.sellTriggers[sym]), new = key(after.sellTriggers[sym])
+            let old = key(before.sellTriggers[sym])
+            let new = key(after.sellTriggers[sym])
             guard old != new else { continue }
             if old != nil { close(user, sym, isBuy: false, at: t) }
-            if let n = new { spans.append(ArmedSpan(user: user, symbol: sym, isBuy: false, price: n[0], size: n[1], from: t, to: .max)) }
+            if let n = new {
+                spans.append(
+                    ArmedSpan(user: user, symbol: sym, isBuy: false, price: n[0], size: n[1], from: t, to: .max))
+            }
         }
     }
 
     private func close(_ user: String, _ sym: String, isBuy: Bool, at t: Int64) {
-        if let i = spans.lastIndex(where: { $0.user == user && $0.symbol == sym && $0.isBuy == isBuy && $0.to == .max }) { spans[i].to = t }
+        if let i = spans.lastIndex(where: { $0.user == user && $0.symbol == sym && $0.isBuy == isBuy && $0.to == .max })
+        {
+            spans[i].to = t
+        }
     }
 
     private func closeSpans(user: String, at t: Int64) {
@@ -420,8 +510,9 @@ final class WorkloadModel {
                 guard let p = q.priceCents else { continue }
                 let due = s.isBuy ? (p <= s.price && s.size / p >= 1) : (p >= s.price && s.size > 0)
                 if due {
-                    out.append("\(s.user) \(s.isBuy ? "buy" : "sell") trigger \(s.symbol) at \(WorkloadMoney.text(s.price)) "
-                               + "did not fire on the fresh quote \(WorkloadMoney.text(p)) at \(q.timestamp)")
+                    out.append(
+                        "\(s.user) \(s.isBuy ? "buy" : "sell") trigger \(s.symbol) at \(WorkloadMoney.text(s.price)) "
+                            + "did not fire on the fresh quote \(WorkloadMoney.text(p)) at \(q.timestamp)")
                     break
                 }
             }

@@ -14,30 +14,43 @@ struct WorkloadReplayEnv {
 
     enum Missing: Error, CustomStringConvertible {
         case env(String)
-        var description: String { switch self { case .env(let m): return m } }
+        var description: String {
+            switch self {
+            case .env(let m): return m
+            }
+        }
     }
 
     static func load() throws -> WorkloadReplayEnv {
         let env = ProcessInfo.processInfo.environment
         func need(_ k: String) throws -> String {
             guard let v = env[k], !v.isEmpty else {
-                throw Missing.env("\(k) is not set: run the workload replay tests through scripts/test (it starts the stack and exports DT_TEST_*)")
+                throw Missing.env(
+                    "\(k) is not set: run the workload replay tests through scripts/test (it starts the stack and exports DT_TEST_*)"
+                )
             }
             return v
         }
-        let nginx = try need("DT_TEST_NGINX"), pg = try need("DT_TEST_PG"), bin = try need("DT_TEST_BIN_DIR")
+        let nginx = try need("DT_TEST_NGINX")
+        let pg = try need("DT_TEST_PG")
+        let bin = try need("DT_TEST_BIN_DIR")
         let base = Int(try need("DT_TEST_PORT_BASE")) ?? 0
         var admin = env["DT_TEST_ADMIN_PASSWORD"] ?? ""
-        if admin.isEmpty, let state = env["DT_TEST_STATE"], let d = FileManager.default.contents(atPath: state + "/admin-password") {
+        if admin.isEmpty, let state = env["DT_TEST_STATE"],
+            let d = FileManager.default.contents(atPath: state + "/admin-password")
+        {
             admin = String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        guard !admin.isEmpty else { throw Missing.env("DT_TEST_ADMIN_PASSWORD is not set (nor DT_TEST_STATE/admin-password)") }
+        guard !admin.isEmpty else {
+            throw Missing.env("DT_TEST_ADMIN_PASSWORD is not set (nor DT_TEST_STATE/admin-password)")
+        }
         // The course data lives in the repository (data/), copied from the reference material.
         let shared = try need("DT_TEST_REPO") + "/data"
         guard FileManager.default.fileExists(atPath: shared + "/classic/workloads") else {
             throw Missing.env("no data/classic/workloads in the repository at DT_TEST_REPO")
         }
-        return WorkloadReplayEnv(nginx: nginx, postgres: pg, binDir: bin, portBase: base, adminPassword: admin, sharedDir: shared)
+        return WorkloadReplayEnv(
+            nginx: nginx, postgres: pg, binDir: bin, portBase: base, adminPassword: admin, sharedDir: shared)
     }
 
     var nginxEndpoint: Endpoint? {
@@ -77,15 +90,17 @@ struct WorkloadLedgerSnapshot {
     var conservation: [String] = []
 
     static func read(_ db: PGConnection, users: [String]) throws -> WorkloadLedgerSnapshot {
-        let names = "{" + users.joined(separator: ",") + "}"   // 10-character alphanumeric ids: a safe array literal
+        let names = "{" + users.joined(separator: ",") + "}" // 10-character alphanumeric ids: a safe array literal
         return try db.transaction(isolation: "REPEATABLE READ") { tx in
             var s = WorkloadLedgerSnapshot()
-            let a = try tx.query("""
+            let a = try tx.query(
+                """
                 SELECT u.user_name, COALESCE(a.cash_cents, 0), COALESCE(a.reserved_cents, 0)
                 FROM users u LEFT JOIN accounts a ON a.user_id = u.id WHERE u.user_name = ANY($1::text[])
                 """, [names])
             for i in 0..<a.count { if let u = a.string(i, 0) { s.cash[u] = (a.int64(i, 1) ?? 0, a.int64(i, 2) ?? 0) } }
-            let h = try tx.query("""
+            let h = try tx.query(
+                """
                 SELECT u.user_name, st.name, h.quantity, h.reserved FROM holdings h
                 JOIN users u ON u.id = h.user_id JOIN stocks st ON st.id = h.stock_id WHERE u.user_name = ANY($1::text[])
                 """, [names])
@@ -93,12 +108,14 @@ struct WorkloadLedgerSnapshot {
                 guard let u = h.string(i, 0), let sym = h.string(i, 1) else { continue }
                 s.shares[u, default: [:]][sym] = (h.int64(i, 2) ?? 0, h.int64(i, 3) ?? 0)
             }
-            let fc = try tx.query("""
+            let fc = try tx.query(
+                """
                 SELECT u.user_name, COALESCE(SUM(f.cents), 0)::TEXT FROM external_flows f JOIN users u ON u.id = f.user_id
                 WHERE u.user_name = ANY($1::text[]) GROUP BY u.user_name
                 """, [names])
             for i in 0..<fc.count { if let u = fc.string(i, 0) { s.flowCents[u] = Int64(fc.string(i, 1) ?? "") ?? 0 } }
-            let fs = try tx.query("""
+            let fs = try tx.query(
+                """
                 SELECT u.user_name, st.name, COALESCE(SUM(f.shares), 0)::TEXT FROM external_flows f
                 JOIN users u ON u.id = f.user_id JOIN stocks st ON st.id = f.stock_id
                 WHERE u.user_name = ANY($1::text[]) GROUP BY u.user_name, st.name
@@ -118,11 +135,14 @@ enum WorkloadSchemaCheck {
     static func validate(_ xmlPath: String, sharedDir: String) throws -> (ok: Bool, message: String) {
         let xsd = try String(contentsOfFile: sharedDir + "/classic/schema/logfile.xsd", encoding: .utf8)
         let now = Clock.wallMillis()
-        var patched = xsd.replacingOccurrences(of: #"<xsd:minInclusive value="\d+"/>"#,
-                                               with: "<xsd:minInclusive value=\"\(now - 400 * 86_400_000)\"/>", options: .regularExpression)
-        patched = patched.replacingOccurrences(of: #"<xsd:maxInclusive value="\d+"/>"#,
-                                               with: "<xsd:maxInclusive value=\"\(now + 86_400_000)\"/>", options: .regularExpression)
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("logfile-\(UUID().uuidString).xsd").path
+        var patched = xsd.replacingOccurrences(
+            of: #"<xsd:minInclusive value="\d+"/>"#,
+            with: "<xsd:minInclusive value=\"\(now - 400 * 86_400_000)\"/>", options: .regularExpression)
+        patched = patched.replacingOccurrences(
+            of: #"<xsd:maxInclusive value="\d+"/>"#,
+            with: "<xsd:maxInclusive value=\"\(now + 86_400_000)\"/>", options: .regularExpression)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("logfile-\(UUID().uuidString).xsd")
+            .path
         try patched.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
         let r = try workloadRun("/usr/bin/xmllint", ["--noout", "--schema", path, xmlPath])

@@ -1,5 +1,6 @@
-@testable import GatewayCore
 import XCTest
+
+@testable import GatewayCore
 
 final class BulkheadTests: XCTestCase {
     func testRequestLimit() {

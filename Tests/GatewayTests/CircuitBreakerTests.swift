@@ -1,6 +1,7 @@
-@testable import GatewayCore
 import Synchronization
 import XCTest
+
+@testable import GatewayCore
 
 /// A clock the test moves by hand.
 final class ManualClock: Sendable {

@@ -1,15 +1,19 @@
 import CShim
 import Foundation
-@testable import GatewayCore
 import ServiceCore
 import Synchronization
 import XCTest
 
+@testable import GatewayCore
+
 /// Bulkheads, retries and drain of the event-driven proxy, against in-process upstreams.
 final class ProxyIsolationTests: XCTestCase {
-    private static func call(_ gw: TestGateway, _ method: String, _ path: String, timeout: Int = 10_000) throws -> ClientResponse {
-        try HTTPClient().request(gw.endpoint, method: method, path: path, headers: [("token", ProxyTestKeys.token())],
-                                 body: method == "POST" ? Array("{}".utf8) : [], timeoutMillis: timeout)
+    private static func call(_ gw: TestGateway, _ method: String, _ path: String, timeout: Int = 10_000) throws
+        -> ClientResponse
+    {
+        try HTTPClient().request(
+            gw.endpoint, method: method, path: path, headers: [("token", ProxyTestKeys.token())],
+            body: method == "POST" ? Array("{}".utf8) : [], timeoutMillis: timeout)
     }
 
     func testAFullBulkheadAnswers503WithRetryAfterWhileOtherGroupsAnswer() throws {
@@ -19,8 +23,10 @@ final class ProxyIsolationTests: XCTestCase {
             return .json(.object([("slow", .bool(true))]))
         }
         let fast = try TestUpstream { _, _ in .json(.object([("fast", .bool(true))])) }
-        let gw = try TestGateway(["DT_UPSTREAM_UTIL": slow.endpoint.description, "DT_UPSTREAM_ENGINE": fast.endpoint.description,
-                                  "DT_BULKHEAD_UTIL_REQUESTS": "2"])
+        let gw = try TestGateway([
+            "DT_UPSTREAM_UTIL": slow.endpoint.description, "DT_UPSTREAM_ENGINE": fast.endpoint.description,
+            "DT_BULKHEAD_UTIL_REQUESTS": "2",
+        ])
         let held = Mutex<[Int]>([])
         let group = DispatchGroup()
         for _ in 0..<2 {
@@ -42,7 +48,9 @@ final class ProxyIsolationTests: XCTestCase {
         XCTAssertLessThan(Date().timeIntervalSince(started), 1)
         XCTAssertEqual(try gw.bulkheadInFlight("util"), 2, "the slow ones are still held")
 
-        release.signal(); release.signal(); release.signal()
+        release.signal()
+        release.signal()
+        release.signal()
         XCTAssertEqual(group.wait(timeout: .now() + 10), .success)
         XCTAssertEqual(held.withLock { $0 }, [200, 200])
         XCTAssertEqual(try Self.call(gw, "POST", "/classic/QUOTE").status, 200, "room again once they finished")
@@ -50,8 +58,10 @@ final class ProxyIsolationTests: XCTestCase {
     }
 
     func testARequestThatReachedTheUpstreamIsNeverSentAgain() throws {
-        let upstream = try RawUpstream { _ in }   // reads the request, then closes without answering
-        let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description + "," + upstream.endpoint.description])
+        let upstream = try RawUpstream { _ in } // reads the request, then closes without answering
+        let gw = try TestGateway([
+            "DT_UPSTREAM_ENGINE": upstream.endpoint.description + "," + upstream.endpoint.description
+        ])
         let r = try Self.call(gw, "POST", "/engine/placeStockOrder")
         XCTAssertEqual(r.status, 502, String(decoding: r.body, as: UTF8.self))
         XCTAssertEqual(upstream.requests, 1, "not retried on the other instance")

@@ -1,9 +1,10 @@
 import CShim
 import Foundation
-@testable import GatewayCore
 import ServiceCore
 import Synchronization
 import XCTest
+
+@testable import GatewayCore
 
 /// Bodies relayed by the event-driven proxy: large ones streamed with a bounded buffer, and
 /// answers of unknown length (a future event stream) passed on as they arrive.
@@ -12,7 +13,11 @@ final class ProxyStreamingTests: XCTestCase {
         let length = 256 << 20
         let written = Atomic<Int>(0)
         let upstream = try RawUpstream { fd in
-            guard RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\n\r\n") else { return }
+            guard
+                RawSocket.send(
+                    fd, "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: \(length)\r\n\r\n"
+                )
+            else { return }
             let chunk = [UInt8]((0..<(64 * 1024)).map { UInt8(truncatingIfNeeded: $0 % 251) })
             while written.load(ordering: .relaxed) < length {
                 guard RawSocket.send(fd, chunk) else { return }
@@ -22,7 +27,7 @@ final class ProxyStreamingTests: XCTestCase {
         let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
         let client = try RawSocket.connect(gw.endpoint)
         defer { close(client) }
-        var small: Int32 = 64 * 1024   // a slow reader: no receive-buffer autotuning
+        var small: Int32 = 64 * 1024 // a slow reader: no receive-buffer autotuning
         setsockopt(client, SOL_SOCKET, SO_RCVBUF, &small, socklen_t(MemoryLayout<Int32>.size))
         RawSocket.send(client, RawSocket.get("/transaction/getWalletBalance"))
         let head = try XCTUnwrap(RawSocket.readHead(client))
@@ -30,15 +35,21 @@ final class ProxyStreamingTests: XCTestCase {
         XCTAssertTrue(head.contains("Content-Length: \(length)\r\n"), head)
 
         // The client reads nothing more: the upstream must come to a stop well short of the body.
-        var last = -1, stableSince = Date()
+        var last = -1
+        var stableSince = Date()
         try gw.await("the upstream to stall") {
             let now = written.load(ordering: .relaxed)
-            if now != last { last = now; stableSince = Date() }
+            if now != last {
+                last = now
+                stableSince = Date()
+            }
             return Date().timeIntervalSince(stableSince) > 0.5
         }
-        XCTAssertLessThan(last, 96 << 20, "socket buffers plus a bounded gateway buffer, not the body (\(last) bytes sent)")
+        XCTAssertLessThan(
+            last, 96 << 20, "socket buffers plus a bounded gateway buffer, not the body (\(last) bytes sent)")
 
-        var received = 0, firstBytes: [UInt8] = []
+        var received = 0
+        var firstBytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         while received < length {
             let n = chunk.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
@@ -67,8 +78,9 @@ final class ProxyStreamingTests: XCTestCase {
         XCTAssertTrue(head.lowercased().contains("content-type: text/event-stream\r\n"), head)
         var first = [UInt8](repeating: 0, count: 256)
         let n = first.withUnsafeMutableBytes { recv(client, $0.baseAddress, $0.count, 0) }
-        XCTAssertEqual(String(decoding: first.prefix(max(0, n)), as: UTF8.self), "b\r\ndata: one\n\n\r\n",
-                       "the first event arrives while the upstream is still open")
+        XCTAssertEqual(
+            String(decoding: first.prefix(max(0, n)), as: UTF8.self), "b\r\ndata: one\n\n\r\n",
+            "the first event arrives while the upstream is still open")
         more.signal()
         let rest = String(decoding: RawSocket.readUntil(client, suffix: "0\r\n\r\n"), as: UTF8.self)
         XCTAssertEqual(rest, "b\r\ndata: two\n\n\r\n0\r\n\r\n", "the upstream's close ends the chunked body")
@@ -76,24 +88,28 @@ final class ProxyStreamingTests: XCTestCase {
 
     func testAChunkedUpstreamAnswerIsDecodedAndRelayedAndItsSocketReused() throws {
         let upstream = try RawUpstream { fd in
-            RawSocket.send(fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            RawSocket.send(
+                fd, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=1\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
             // Keep-alive: a second request on the same socket gets a plain answer.
             guard RawSocket.readHead(fd) != nil else { return }
             RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nagain")
         }
         let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
         let client = HTTPClient()
-        let first = try client.request(gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
+        let first = try client.request(
+            gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
         XCTAssertEqual(String(decoding: first.body, as: UTF8.self), "hello world")
         XCTAssertEqual(first.header("transfer-encoding"), "chunked", "re-framed for the client")
-        let second = try client.request(gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
+        let second = try client.request(
+            gw.endpoint, method: "GET", path: "/engine/stream", headers: [("token", ProxyTestKeys.token())])
         XCTAssertEqual(String(decoding: second.body, as: UTF8.self), "again")
         XCTAssertEqual(upstream.connections, 1, "the upstream socket went back to the pool after the last chunk")
     }
 
     func testABodyCutShortClosesTheClientConnectionInsteadOfLookingComplete() throws {
         let upstream = try RawUpstream { fd in
-            RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n" + String(repeating: "x", count: 100_000))
+            RawSocket.send(
+                fd, "HTTP/1.1 200 OK\r\nContent-Length: 300000\r\n\r\n" + String(repeating: "x", count: 100_000))
         }
         let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
         let client = try RawSocket.connect(gw.endpoint)

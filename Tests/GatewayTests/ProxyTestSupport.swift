@@ -1,9 +1,10 @@
 import CShim
 import Foundation
-@testable import GatewayCore
 import ServiceCore
 import Synchronization
 import XCTest
+
+@testable import GatewayCore
 
 enum ProxyTestKeys {
     static let internalKey = "proxy-test-internal-key"
@@ -11,19 +12,23 @@ enum ProxyTestKeys {
 
     static func token(sub: String = "7", name: String = "tester") -> String {
         let now = Clock.wallMillis() / 1000
-        return JWT(secret: jwtSecret).sign(JWTClaims(subject: sub, name: name, role: "user", issuedAt: now, expiresAt: now + 600))
+        return JWT(secret: jwtSecret).sign(
+            JWTClaims(subject: sub, name: name, role: "user", issuedAt: now, expiresAt: now + 600))
     }
 }
 
 /// A gateway in this process (one event loop), with upstreams and limits from `env`.
-final class TestGateway: @unchecked Sendable {   // immutable after init
+final class TestGateway: @unchecked Sendable { // immutable after init
     let service: Service
     let port: Int
     var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port) }
 
     init(_ env: [String: String]) throws {
-        var all = ["DT_PORT": "0", "DT_LOOPS": "1", "DT_INTERNAL_KEY": ProxyTestKeys.internalKey, "DT_JWT_SECRET": ProxyTestKeys.jwtSecret,
-                   "DT_LOG_LEVEL": "error", "DT_RATE_USER_RPS": "0"]
+        var all = [
+            "DT_PORT": "0", "DT_LOOPS": "1", "DT_INTERNAL_KEY": ProxyTestKeys.internalKey,
+            "DT_JWT_SECRET": ProxyTestKeys.jwtSecret,
+            "DT_LOG_LEVEL": "error", "DT_RATE_USER_RPS": "0",
+        ]
         for (k, v) in env { all[k] = v }
         service = Service(name: "gateway-test", defaultPort: 0, callers: .publicExcept(["/gateway/"]), environment: all)
         guard let signer = GatewayProof(key: ProxyTestKeys.internalKey) else { throw HTTPError(500, "no key") }
@@ -97,11 +102,17 @@ final class RawUpstream: @unchecked Sendable {
         let thread = Thread { [counter, accepted] in
             while true {
                 let conn = cshim_accept(fd, nil, 0)
-                if conn < 0 { if -conn == EINTR || -conn == EAGAIN { continue }; return }
+                if conn < 0 {
+                    if -conn == EINTR || -conn == EAGAIN { continue }
+                    return
+                }
                 _ = cshim_set_nonblocking(conn, 0)
                 accepted.value.add(1, ordering: .relaxed)
                 Thread {
-                    guard RawSocket.readHead(conn) != nil else { close(conn); return }
+                    guard RawSocket.readHead(conn) != nil else {
+                        close(conn)
+                        return
+                    }
                     counter.value.add(1, ordering: .relaxed)
                     serve(conn)
                     close(conn)

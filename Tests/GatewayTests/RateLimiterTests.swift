@@ -1,6 +1,7 @@
-@testable import GatewayCore
 import ServiceCore
 import XCTest
+
+@testable import GatewayCore
 
 final class RateLimiterTests: XCTestCase {
     func testBurstThenLimitedWithRetryAfterThenRefilled() {

@@ -1,13 +1,15 @@
-@testable import GatewayCore
 import ServiceCore
 import XCTest
+
+@testable import GatewayCore
 
 final class RouteTableTests: XCTestCase {
     func testPathsMapToTheirGroupsAndOnlyRegisterLoginAndTheStreamArePublic() {
         XCTAssertEqual(RouteTable.decide("/authentication/login"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/register"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/whoami"), RouteDecision(group: .auth, isPublic: false))
-        XCTAssertEqual(RouteTable.decide("/transaction/getWalletBalance"), RouteDecision(group: .engine, isPublic: false))
+        XCTAssertEqual(
+            RouteTable.decide("/transaction/getWalletBalance"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/setup/createStock")?.group, .engine)
         XCTAssertEqual(RouteTable.decide("/engine/placeStockOrder")?.group, .engine)
         // The event stream checks its own ticket; its ticket route and look-alike paths still need a token.

@@ -1,6 +1,7 @@
-@testable import GatewayCore
 import ServiceCore
 import XCTest
+
+@testable import GatewayCore
 
 final class TokenAuthenticatorTests: XCTestCase {
     struct FixedClock: WallClock {
@@ -15,8 +16,11 @@ final class TokenAuthenticatorTests: XCTestCase {
         TokenAuthenticator(jwt: JWT(secret: secret), clock: FixedClock(millis: now * 1000))
     }
 
-    private func token(sub: String = "42", name: String = "alice", role: String = "user", exp: Int64? = nil, secret: String? = nil) -> String {
-        JWT(secret: secret ?? self.secret).sign(JWTClaims(subject: sub, name: name, role: role, issuedAt: now, expiresAt: exp ?? now + 60))
+    private func token(
+        sub: String = "42", name: String = "alice", role: String = "user", exp: Int64? = nil, secret: String? = nil
+    ) -> String {
+        JWT(secret: secret ?? self.secret).sign(
+            JWTClaims(subject: sub, name: name, role: role, issuedAt: now, expiresAt: exp ?? now + 60))
     }
 
     private func request(_ headers: [(name: String, value: String)]) -> HTTPRequest {
@@ -28,7 +32,9 @@ final class TokenAuthenticatorTests: XCTestCase {
         XCTAssertEqual(try auth().authenticate(request([("token", token())])).get(), expected)
         XCTAssertEqual(try auth().authenticate(request([("authorization", "Bearer " + token())])).get(), expected)
         XCTAssertEqual(try auth().authenticate(request([("token", token(role: "admin"))])).get().role, "admin")
-        XCTAssertEqual(try auth().authenticate(request([("token", token(role: "root"))])).get().role, "user", "unknown roles are plain users")
+        XCTAssertEqual(
+            try auth().authenticate(request([("token", token(role: "root"))])).get().role, "user",
+            "unknown roles are plain users")
     }
 
     func testMissingExpiredForgedAndUnfitTokensAreRefused() {
@@ -55,9 +61,12 @@ final class TokenAuthenticatorTests: XCTestCase {
             return XCTFail("a cached token is refused once it expires")
         }
         let forged = token(secret: "other")
-        guard case .failure(.invalid) = auth().authenticate(request([("token", forged)]), cache: cache) else { return XCTFail("forged") }
+        guard case .failure(.invalid) = auth().authenticate(request([("token", forged)]), cache: cache) else {
+            return XCTFail("forged")
+        }
         XCTAssertNil(cache.lookup(forged), "only verified tokens are kept")
-        let other = token(sub: "43"), third = token(sub: "44")
+        let other = token(sub: "43")
+        let third = token(sub: "44")
         _ = auth().authenticate(request([("token", other)]), cache: cache)
         _ = auth().authenticate(request([("token", third)]), cache: cache)
         XCTAssertLessThanOrEqual(cache.count, 2, "bounded")

@@ -9,7 +9,7 @@ final class LoadReportTests: XCTestCase {
         let origin: UInt64 = 5 * second
         var a = Recorder(originNanos: origin, labels: ["login", "buy"])
         var b = Recorder(originNanos: origin, labels: ["login", "buy"])
-        for i in 0..<100 {   // 1 ms … 100 ms, all in second 0
+        for i in 0..<100 { // 1 ms … 100 ms, all in second 0
             let start = origin + UInt64(i) * 1_000_000
             a.record("login", startNanos: start, endNanos: start + UInt64(i + 1) * 1_000_000, error: nil)
         }
@@ -39,8 +39,9 @@ final class LoadReportTests: XCTestCase {
         let html = HTMLReport.render(title: "run & check", facts: [("users", "2")], recorder: r)
         XCTAssertTrue(html.hasPrefix("<!DOCTYPE html>"))
         XCTAssertEqual(html.components(separatedBy: "<svg ").count - 1, 3, "throughput, latency and error charts")
-        XCTAssertTrue(html.contains("step &lt;1&gt;") && html.contains("bad &amp; worse") && html.contains("run &amp; check"),
-                      "text is escaped")
+        XCTAssertTrue(
+            html.contains("step &lt;1&gt;") && html.contains("bad &amp; worse") && html.contains("run &amp; check"),
+            "text is escaped")
         XCTAssertFalse(html.contains("<script") || html.contains("src=\"http"), "nothing loaded from elsewhere")
     }
 }

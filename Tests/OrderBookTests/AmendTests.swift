@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 @Suite("Amend")
 struct AmendTests {
@@ -37,8 +37,11 @@ struct AmendTests {
         var fills: [Fill] = []
         let a = try b.amend(orderId: 2, owner: 2, price: 101, fills: &fills)
         #expect(!a.keptPriority && a.previous.price == 100 && fills.isEmpty)
-        #expect(b.depth(.buy) == [PriceLevel(price: 101, quantity: 5, orderCount: 1),
-                                  PriceLevel(price: 100, quantity: 10, orderCount: 2)])
+        #expect(
+            b.depth(.buy) == [
+                PriceLevel(price: 101, quantity: 5, orderCount: 1),
+                PriceLevel(price: 100, quantity: 10, orderCount: 2),
+            ])
         // Back to the old price: behind the orders that stayed there.
         _ = try b.amend(orderId: 2, owner: 2, price: 100, fills: &fills)
         #expect(b.queue(.buy) == [[1, 5], [3, 5], [2, 5]])
@@ -68,7 +71,9 @@ struct AmendTests {
         var fills: [Fill] = []
         #expect(throws: OrderBookError.notFound) { try b.amend(orderId: 77, owner: 1, quantity: 1, fills: &fills) }
         #expect(throws: OrderBookError.notOwner) { try b.amend(orderId: 1, owner: 2, quantity: 1, fills: &fills) }
-        #expect(throws: OrderBookError.invalidQuantity) { try b.amend(orderId: 1, owner: 1, quantity: 0, fills: &fills) }
+        #expect(throws: OrderBookError.invalidQuantity) {
+            try b.amend(orderId: 1, owner: 1, quantity: 0, fills: &fills)
+        }
         #expect(throws: OrderBookError.invalidPrice) { try b.amend(orderId: 1, owner: 1, price: -3, fills: &fills) }
         #expect(throws: OrderBookError.overflow) {
             try b.amend(orderId: 1, owner: 1, quantity: Int64.max / 100 + 1, fills: &fills)

@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 @Suite("Cancel and restore")
 struct CancelRestoreTests {
@@ -104,7 +104,9 @@ struct CancelRestoreTests {
         for id in Int64(1)...2000 {
             let side: Side = Bool.random(using: &rng) ? .buy : .sell
             let price = side == .buy ? Int64.random(in: 90...101, using: &rng) : Int64.random(in: 99...110, using: &rng)
-            book.limit(id, owner: Int64.random(in: 1...5, using: &rng), side, qty: Int64.random(in: 1...9, using: &rng), price: price)
+            book.limit(
+                id, owner: Int64.random(in: 1...5, using: &rng), side, qty: Int64.random(in: 1...9, using: &rng),
+                price: price)
         }
         var snapshot = book.orders(.buy) + book.orders(.sell)
         snapshot.shuffle(using: &rng)

@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 /// The level storage places new levels through a bitmap window and falls back to walking the
 /// links for prices outside it; both must keep every side sorted, whatever the prices.
@@ -9,7 +9,7 @@ struct LevelStorageTests {
     func depthStaysSortedAcrossWindowsAndOutliers(seed: UInt64) {
         var rng = SeededRNG(seed: seed)
         var book = OrderBook()
-        var reference: [Int64: Int64] = [:]          // price → quantity (bids only: nothing crosses)
+        var reference: [Int64: Int64] = [:] // price → quantity (bids only: nothing crosses)
         var live: [(id: Int64, price: Int64, qty: Int64)] = []
         let center = Int64.random(in: 1_000_000...1_000_000_000, using: &rng)
         for id in Int64(1)...3_000 {
@@ -24,7 +24,7 @@ struct LevelStorageTests {
             let price: Int64
             switch Int.random(in: 0..<20, using: &rng) {
             case 0: price = Int64.random(in: 1...1_000, using: &rng)
-            case 1: price = Int64.random(in: (Int64.max / 8)...(Int64.max / 4), using: &rng)  // × qty ≤ 3 fits
+            case 1: price = Int64.random(in: (Int64.max / 8)...(Int64.max / 4), using: &rng) // × qty ≤ 3 fits
             case 2: price = center * 3 + Int64.random(in: -300_000...300_000, using: &rng)
             default: price = center + Int64(id) * 10 + Int64.random(in: -5_000...5_000, using: &rng)
             }

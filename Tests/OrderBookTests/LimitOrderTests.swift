@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 @Suite("Limit orders")
 struct LimitOrderTests {
@@ -15,7 +15,9 @@ struct LimitOrderTests {
         #expect(book.lastTradePrice == nil)
         #expect(book.currentPrice == 101)
         #expect(book.restingOrderCount == 2)
-        #expect(book.order(id: 1) == RestingOrder(id: 1, owner: 10, side: .buy, price: 99, remaining: 5, sequence: r1.sequence))
+        #expect(
+            book.order(id: 1)
+                == RestingOrder(id: 1, owner: 10, side: .buy, price: 99, remaining: 5, sequence: r1.sequence))
     }
 
     @Test func sequencesIncreaseFromOne() {
@@ -33,8 +35,11 @@ struct LimitOrderTests {
         }
         #expect(book.depth(.buy).map(\.price) == [103, 101, 100, 99, 97])
         #expect(book.depth(.sell).map(\.price) == [107, 109, 110, 111, 113])
-        #expect(book.depth(.sell, maxLevels: 2) == [PriceLevel(price: 107, quantity: 2, orderCount: 1),
-                                                     PriceLevel(price: 109, quantity: 2, orderCount: 1)])
+        #expect(
+            book.depth(.sell, maxLevels: 2) == [
+                PriceLevel(price: 107, quantity: 2, orderCount: 1),
+                PriceLevel(price: 109, quantity: 2, orderCount: 1),
+            ])
         #expect(book.depth(.buy, maxLevels: 0).isEmpty)
     }
 
@@ -122,14 +127,14 @@ struct LimitOrderTests {
         #expect(book.isEmpty)
         #expect(book.volume(.sell) == 0)
         #expect(book.lastTradePrice == 109)
-        #expect(book.currentPrice == 109)  // no ask: falls back to the last trade
+        #expect(book.currentPrice == 109) // no ask: falls back to the last trade
     }
 
     @Test func selfTradeIsSkippedAndOwnOrderKeepsPriority() {
         var book = OrderBook()
-        book.limit(1, owner: 7, .sell, qty: 5, price: 100)  // own
+        book.limit(1, owner: 7, .sell, qty: 5, price: 100) // own
         book.limit(2, owner: 8, .sell, qty: 5, price: 100)
-        book.limit(3, owner: 7, .sell, qty: 5, price: 101)  // own
+        book.limit(3, owner: 7, .sell, qty: 5, price: 101) // own
         book.limit(4, owner: 9, .sell, qty: 5, price: 102)
         let r = book.limit(5, owner: 7, .buy, qty: 8, price: 102)
         #expect(r.fills.map(\.tuple) == [[2, 5, 100, 5], [4, 5, 102, 3]])

@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 @Suite("Market orders (fill-or-kill)")
 struct MarketOrderTests {
@@ -21,7 +21,7 @@ struct MarketOrderTests {
         #expect(r.filledQuantity == 7)
         #expect(book.queue(.sell) == [[3, 3]])
         #expect(book.lastTradePrice == 103)
-        #expect(book.order(id: 10) == nil)  // market orders never rest
+        #expect(book.order(id: 10) == nil) // market orders never rest
     }
 
     @Test func marketSellWalksTheBids() {
@@ -41,7 +41,7 @@ struct MarketOrderTests {
         #expect(r.fills.isEmpty && r.sequence == 0)
         #expect(book.orders(.sell) == before)
         #expect(book.lastTradePrice == nil)
-        #expect(book.market(11, owner: 9, .sell, qty: 1).rejection == .insufficientLiquidity)  // no bids
+        #expect(book.market(11, owner: 9, .sell, qty: 1).rejection == .insufficientLiquidity) // no bids
     }
 
     @Test func ownOrdersDoNotCountAsLiquidity() {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import OrderBook
 
 @Suite("Order id index")

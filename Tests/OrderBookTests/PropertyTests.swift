@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 /// Random order streams run against the real book and the reference book; every result, every
 /// fill and the book state must agree, and quantity must be conserved.
@@ -11,12 +11,12 @@ struct PropertyTests {
     @Test(arguments: Array(UInt64(1)...120))
     func randomStreamsMatchTheReference(seed: UInt64) throws {
         var rng = SeededRNG(seed: seed)
-        var book = OrderBook(expectedOrders: 4)  // tiny: exercises index growth
+        var book = OrderBook(expectedOrders: 4) // tiny: exercises index growth
         var ref = ReferenceBook()
         var nextId: Int64 = 1
-        var known: [RestingOrder] = []        // every order that ever rested (for cancels/restores)
+        var known: [RestingOrder] = [] // every order that ever rested (for cancels/restores)
         var cancelled: [RestingOrder] = []
-        var inBook: Int64 = 0                 // conservation ledger: rested − cancelled − filled
+        var inBook: Int64 = 0 // conservation ledger: rested − cancelled − filled
         let owners = Int64(1)...Int64.random(in: 2...6, using: &rng)
         let mid = Int64.random(in: 50...5000, using: &rng)
         let spread = Int64.random(in: 1...8, using: &rng)
@@ -59,8 +59,9 @@ struct PropertyTests {
                 nextId += 1
                 try check(order, sequence: nil, &book, &ref, &inBook, &known)
             } else if roll < 80 {
-                try checkAmend(rng: &rng, owner: owner, mid: mid, spread: spread, &book, &ref, &inBook, &known,
-                               context: "seed \(seed) step \(step)")
+                try checkAmend(
+                    rng: &rng, owner: owner, mid: mid, spread: spread, &book, &ref, &inBook, &known,
+                    context: "seed \(seed) step \(step)")
             } else if roll < 95 {
                 // Cancel: usually a known id with its owner, sometimes the wrong owner or an unknown id.
                 guard let target = known.randomElement(using: &rng) else { continue }
@@ -79,8 +80,9 @@ struct PropertyTests {
                 if Int.random(in: 0..<10, using: &rng) == 0 { o.remaining = 0 }
                 let expected = ref.restore(o)
                 let actual = Result { () throws(OrderBookError) in try book.restore(o) }
-                #expect(actual.isSuccess == expected.isSuccess && actual.failure == expected.failure,
-                        "seed \(seed) step \(step): restore \(o)")
+                #expect(
+                    actual.isSuccess == expected.isSuccess && actual.failure == expected.failure,
+                    "seed \(seed) step \(step): restore \(o)")
                 if expected.isSuccess { inBook += o.remaining }
             }
 
@@ -98,9 +100,10 @@ struct PropertyTests {
         #expect(rebuilt.orders(.buy) == book.orders(.buy) && rebuilt.orders(.sell) == book.orders(.sell))
         for _ in 0..<200 {
             let side: Side = Bool.random(using: &rng) ? .buy : .sell
-            let order = Order.limit(id: nextId, owner: Int64.random(in: owners, using: &rng), side: side,
-                                    quantity: Int64.random(in: 1...30, using: &rng),
-                                    price: mid + Int64.random(in: -spread...spread, using: &rng))
+            let order = Order.limit(
+                id: nextId, owner: Int64.random(in: owners, using: &rng), side: side,
+                quantity: Int64.random(in: 1...30, using: &rng),
+                price: mid + Int64.random(in: -spread...spread, using: &rng))
             nextId += 1
             let seq = max(book.nextSequence, rebuilt.nextSequence)
             #expect(book.submit(order, sequence: seq).fills == rebuilt.submit(order, sequence: seq).fills)
@@ -108,8 +111,10 @@ struct PropertyTests {
     }
 
     /// Runs one order through both books and compares everything about the result.
-    func check(_ order: Order, sequence: UInt64?, _ book: inout OrderBook, _ ref: inout ReferenceBook,
-               _ inBook: inout Int64, _ known: inout [RestingOrder]) throws {
+    func check(
+        _ order: Order, sequence: UInt64?, _ book: inout OrderBook, _ ref: inout ReferenceBook,
+        _ inBook: inout Int64, _ known: inout [RestingOrder]
+    ) throws {
         let oppositeBefore = book.volume(order.side.opposite)
         let expected = ref.submit(order, sequence: sequence)
         var fills: [Fill] = []
@@ -146,8 +151,10 @@ struct PropertyTests {
 
     /// Amends a known order (sometimes with a wrong owner, an unknown id or bad values) in both
     /// books: same error or same report and fills, and quantity conserved.
-    func checkAmend(rng: inout SeededRNG, owner: Int64, mid: Int64, spread: Int64, _ book: inout OrderBook,
-                    _ ref: inout ReferenceBook, _ inBook: inout Int64, _ known: inout [RestingOrder], context: String) throws {
+    func checkAmend(
+        rng: inout SeededRNG, owner: Int64, mid: Int64, spread: Int64, _ book: inout OrderBook,
+        _ ref: inout ReferenceBook, _ inBook: inout Int64, _ known: inout [RestingOrder], context: String
+    ) throws {
         guard let target = known.randomElement(using: &rng) else { return }
         let id = Int.random(in: 0..<20, using: &rng) == 0 ? -target.id : target.id
         let who = Int.random(in: 0..<10, using: &rng) == 0 ? owner : target.owner
@@ -157,21 +164,25 @@ struct PropertyTests {
         var quantity: Int64?
         switch Int.random(in: 0..<10, using: &rng) {
         case 0...2: quantity = nil
-        case 3...5: quantity = Int64.random(in: 1...max(current, 1), using: &rng)   // down (or same)
-        case 6...8: quantity = current + Int64.random(in: 1...10, using: &rng)      // up
+        case 3...5: quantity = Int64.random(in: 1...max(current, 1), using: &rng) // down (or same)
+        case 6...8: quantity = current + Int64.random(in: 1...10, using: &rng) // up
         default: quantity = Int64.random(in: -1...0, using: &rng)
         }
         var price: Int64? = Bool.random(using: &rng) ? nil : mid + Int64.random(in: -spread...spread, using: &rng)
         if Int.random(in: 0..<30, using: &rng) == 0 { price = 0 }
         var sequence: UInt64?
-        if Int.random(in: 0..<20, using: &rng) == 0 { sequence = book.nextSequence + UInt64.random(in: 0...2, using: &rng) &- 1 }
+        if Int.random(in: 0..<20, using: &rng) == 0 {
+            sequence = book.nextSequence + UInt64.random(in: 0...2, using: &rng) &- 1
+        }
 
         let oppositeBefore = book.volume(live.side.opposite)
         let expected = ref.amend(orderId: id, owner: who, quantity: quantity, price: price, sequence: sequence)
         let actual = Result { () throws(OrderBookError) in
             try book.amend(orderId: id, owner: who, quantity: quantity, price: price, sequence: sequence)
         }
-        #expect(actual == expected, "\(context): amend \(id) q \(String(describing: quantity)) p \(String(describing: price))")
+        #expect(
+            actual == expected,
+            "\(context): amend \(id) q \(String(describing: quantity)) p \(String(describing: price))")
         guard case .success(let result) = actual else { return }
         let a = result.report
         let fills = result.fills
@@ -188,8 +199,10 @@ struct PropertyTests {
         }
     }
 
-    func compareState(_ book: OrderBook, _ ref: ReferenceBook, seed: UInt64, step: Int,
-                      owners: ClosedRange<Int64>, rng: inout SeededRNG) throws {
+    func compareState(
+        _ book: OrderBook, _ ref: ReferenceBook, seed: UInt64, step: Int,
+        owners: ClosedRange<Int64>, rng: inout SeededRNG
+    ) throws {
         for side in Side.allCases {
             let expected = ref.orders(side)
             #expect(book.orders(side) == expected, "seed \(seed) step \(step): \(side) orders")
@@ -208,9 +221,15 @@ struct PropertyTests {
             #expect(book.depth(side) == levels)
             let quantity = Int64.random(in: 1...60, using: &rng)
             let owner = Int64.random(in: owners, using: &rng)
-            let quote = Result { () throws(OrderBookError) in try book.quoteCost(side: side, quantity: quantity, owner: owner) }
+            let quote = Result { () throws(OrderBookError) in
+                try book.quoteCost(side: side, quantity: quantity, owner: owner)
+            }
             let refQuote: Result<CostQuote, OrderBookError>
-            if let q = ref.quote(side: side, quantity: quantity, owner: owner) { refQuote = .success(q) } else { refQuote = .failure(.overflow) }
+            if let q = ref.quote(side: side, quantity: quantity, owner: owner) {
+                refQuote = .success(q)
+            } else {
+                refQuote = .failure(.overflow)
+            }
             #expect(quote == refQuote)
         }
         #expect(book.bestBid?.price == ref.orders(.buy).first?.price)

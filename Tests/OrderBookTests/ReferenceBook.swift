@@ -43,7 +43,8 @@ struct ReferenceBook {
 
     mutating func submit(_ order: Order, sequence: UInt64? = nil) -> SubmitResult {
         func reject(_ e: OrderBookError) -> SubmitResult {
-            SubmitResult(report: SubmitReport(outcome: .rejected(e), filledQuantity: 0, cost: 0, sequence: 0), fills: [])
+            SubmitResult(
+                report: SubmitReport(outcome: .rejected(e), filledQuantity: 0, cost: 0, sequence: 0), fills: [])
         }
         guard order.quantity > 0 else { return reject(.invalidQuantity) }
         if let s = sequence, s < nextSequence { return reject(.sequenceOutOfOrder) }
@@ -51,11 +52,13 @@ struct ReferenceBook {
         if order.kind == .limit {
             guard order.price > 0 else { return reject(.invalidPrice) }
             if order.quantity.multipliedReportingOverflow(by: order.price).overflow
-                || volume(order.side).addingReportingOverflow(order.quantity).overflow {
+                || volume(order.side).addingReportingOverflow(order.quantity).overflow
+            {
                 return reject(.overflow)
             }
             if order.side == .sell, let best = orders(.buy).first?.price, best >= order.price,
-               order.quantity.multipliedReportingOverflow(by: best).overflow {
+                order.quantity.multipliedReportingOverflow(by: best).overflow
+            {
                 return reject(.overflow)
             }
             if order.timeInForce == .fok && crossable(order) < order.quantity { return reject(.insufficientLiquidity) }
@@ -78,7 +81,8 @@ struct ReferenceBook {
             // Best crossing order of someone else, found by scanning everything.
             var best: (Int, RestingOrder)?
             for (i, o) in resting.enumerated() where o.side == order.side.opposite && o.owner != order.owner {
-                let crosses = order.kind == .market || (order.side == .buy ? o.price <= order.price : o.price >= order.price)
+                let crosses =
+                    order.kind == .market || (order.side == .buy ? o.price <= order.price : o.price >= order.price)
                 if crosses, best == nil || Self.before((i, o), best!) { best = (i, o) }
             }
             guard let (i, maker) = best else { break }
@@ -86,24 +90,34 @@ struct ReferenceBook {
             need -= q
             cost += q * maker.price
             resting[i].remaining -= q
-            fills.append(Fill(makerOrderId: maker.id, makerOwner: maker.owner, takerOrderId: order.id,
-                              price: maker.price, quantity: q, makerRemaining: resting[i].remaining))
+            fills.append(
+                Fill(
+                    makerOrderId: maker.id, makerOwner: maker.owner, takerOrderId: order.id,
+                    price: maker.price, quantity: q, makerRemaining: resting[i].remaining))
             lastTradePrice = maker.price
             if resting[i].remaining == 0 { resting.remove(at: i) }
         }
         let filled = order.quantity - need
         if need == 0 {
-            return SubmitResult(report: SubmitReport(outcome: .filled, filledQuantity: filled, cost: cost, sequence: seq), fills: fills)
+            return SubmitResult(
+                report: SubmitReport(outcome: .filled, filledQuantity: filled, cost: cost, sequence: seq), fills: fills)
         }
-        precondition(order.kind == .limit && order.timeInForce != .fok, "reference: a fill-or-kill order passed its checks but did not fill")
+        precondition(
+            order.kind == .limit && order.timeInForce != .fok,
+            "reference: a fill-or-kill order passed its checks but did not fill")
         if order.timeInForce == .ioc {
-            return SubmitResult(report: SubmitReport(outcome: .cancelled(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
-                                fills: fills)
+            return SubmitResult(
+                report: SubmitReport(
+                    outcome: .cancelled(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
+                fills: fills)
         }
-        resting.append(RestingOrder(id: order.id, owner: order.owner, side: order.side, price: order.price,
-                                    remaining: need, sequence: seq))
-        return SubmitResult(report: SubmitReport(outcome: .rested(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
-                            fills: fills)
+        resting.append(
+            RestingOrder(
+                id: order.id, owner: order.owner, side: order.side, price: order.price,
+                remaining: need, sequence: seq))
+        return SubmitResult(
+            report: SubmitReport(outcome: .rested(remaining: need), filledQuantity: filled, cost: cost, sequence: seq),
+            fills: fills)
     }
 
     /// Quantity of other owners' orders a limit order's price crosses.
@@ -116,8 +130,10 @@ struct ReferenceBook {
     /// Amend as the rule says it: a smaller quantity at the same price changes nothing else;
     /// anything else is a cancel followed by a new GTC limit order with the same id (undone if
     /// that order is rejected).
-    mutating func amend(orderId: Int64, owner: Int64, quantity: Int64?, price: Int64?,
-                        sequence: UInt64?) -> Result<AmendResult, OrderBookError> {
+    mutating func amend(
+        orderId: Int64, owner: Int64, quantity: Int64?, price: Int64?,
+        sequence: UInt64?
+    ) -> Result<AmendResult, OrderBookError> {
         guard let i = resting.firstIndex(where: { $0.id == orderId }) else { return .failure(.notFound) }
         let old = resting[i]
         guard old.owner == owner else { return .failure(.notOwner) }
@@ -127,18 +143,22 @@ struct ReferenceBook {
         guard p > 0 else { return .failure(.invalidPrice) }
         if p == old.price && q <= old.remaining {
             resting[i].remaining = q
-            let report = SubmitReport(outcome: .rested(remaining: q), filledQuantity: 0, cost: 0, sequence: old.sequence)
-            return .success(AmendResult(report: AmendReport(previous: old, report: report, keptPriority: true), fills: []))
+            let report = SubmitReport(
+                outcome: .rested(remaining: q), filledQuantity: 0, cost: 0, sequence: old.sequence)
+            return .success(
+                AmendResult(report: AmendReport(previous: old, report: report, keptPriority: true), fills: []))
         }
         if let s = sequence, s < nextSequence { return .failure(.sequenceOutOfOrder) }
         resting.remove(at: i)
         let r = submit(.limit(id: old.id, owner: old.owner, side: old.side, quantity: q, price: p), sequence: sequence)
-        let report = SubmitReport(outcome: r.outcome, filledQuantity: r.filledQuantity, cost: r.cost, sequence: r.sequence)
+        let report = SubmitReport(
+            outcome: r.outcome, filledQuantity: r.filledQuantity, cost: r.cost, sequence: r.sequence)
         if case .rejected(let e) = r.outcome {
             resting.insert(old, at: i)
             return .failure(e)
         }
-        return .success(AmendResult(report: AmendReport(previous: old, report: report, keptPriority: false), fills: r.fills))
+        return .success(
+            AmendResult(report: AmendReport(previous: old, report: report, keptPriority: false), fills: r.fills))
     }
 
     mutating func cancel(orderId: Int64, owner: Int64) -> Result<RestingOrder, OrderBookError> {
@@ -152,7 +172,10 @@ struct ReferenceBook {
         guard o.price > 0 else { return .failure(.invalidPrice) }
         if resting.contains(where: { $0.id == o.id }) { return .failure(.duplicateOrderId) }
         if o.remaining.multipliedReportingOverflow(by: o.price).overflow
-            || volume(o.side).addingReportingOverflow(o.remaining).overflow { return .failure(.overflow) }
+            || volume(o.side).addingReportingOverflow(o.remaining).overflow
+        {
+            return .failure(.overflow)
+        }
         resting.append(o)
         nextSequence = max(nextSequence, o.sequence + 1)
         return .success(())

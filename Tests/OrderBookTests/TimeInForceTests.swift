@@ -1,5 +1,5 @@
-import Testing
 import OrderBook
+import Testing
 
 @Suite("Time in force")
 struct TimeInForceTests {

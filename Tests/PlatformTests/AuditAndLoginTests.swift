@@ -5,8 +5,11 @@ import XCTest
 
 /// Audit-log fields a client chooses are bounded, and logins are throttled per account.
 final class AuditAndLoginTests: XCTestCase {
-    private func classic(_ ep: Endpoint, _ token: String, _ command: String, _ fields: [(String, JSON)]) throws -> EdgeResponse {
-        try EdgeHTTP.call(ep, "POST", "/classic/" + command, headers: [("token", token)], body: EdgeHTTP.json(.object(fields)))
+    private func classic(_ ep: Endpoint, _ token: String, _ command: String, _ fields: [(String, JSON)]) throws
+        -> EdgeResponse
+    {
+        try EdgeHTTP.call(
+            ep, "POST", "/classic/" + command, headers: [("token", token)], body: EdgeHTTP.json(.object(fields)))
     }
 
     func testFilenameIsBoundedAndLoggedOnlyForDumplog() throws {
@@ -17,11 +20,15 @@ final class AuditAndLoginTests: XCTestCase {
         let odd = try classic(ep, token, "DUMPLOG", [("filename", .string("log<script>"))])
         XCTAssertEqual(odd.status, 400, odd.text)
         let db = try PTEnv.pg()
-        let add = try classic(ep, token, "ADD", [("amount", .string("1.00")), ("filename", .string(String(repeating: "x", count: 100_000)))])
+        let add = try classic(
+            ep, token, "ADD",
+            [("amount", .string("1.00")), ("filename", .string(String(repeating: "x", count: 100_000)))])
         XCTAssertEqual(add.status, 200, "a filename on another command is ignored")
         let txn = try XCTUnwrap(add.json?["data"]?["transactionNum"]?.int64Value)
-        XCTAssertEqual(try db.query("SELECT count(*) FROM classic_log WHERE txn = $1 AND filename IS NOT NULL", [txn]).int(0, 0), 0,
-                       "and not logged")
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM classic_log WHERE txn = $1 AND filename IS NOT NULL", [txn]).int(0, 0),
+            0,
+            "and not logged")
     }
 
     func testAClientTransactionNumBelongsToItsFirstUser() throws {
@@ -29,19 +36,24 @@ final class AuditAndLoginTests: XCTestCase {
         let (alice, aliceToken) = try EdgeHTTP.newUser(ep, prefix: "atA")
         let (_, bobToken) = try EdgeHTTP.newUser(ep, prefix: "atB")
         let n = Int64.random(in: 100_000_000...900_000_000_000)
-        XCTAssertEqual(try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200)
+        XCTAssertEqual(
+            try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200)
         let stolen = try classic(ep, bobToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))])
         XCTAssertEqual(stolen.status, 400, stolen.text)
-        XCTAssertEqual(try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200,
-                       "its owner may use it again")
+        XCTAssertEqual(
+            try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200,
+            "its owner may use it again")
         let db = try PTEnv.pg()
-        XCTAssertEqual(try db.query("SELECT array_agg(DISTINCT username) FROM classic_log WHERE txn = $1", [n]).string(0, 0),
-                       "{\(alice)}", "only alice's entries carry the number")
-        let huge = try classic(ep, bobToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(1_000_000_000_000))])
+        XCTAssertEqual(
+            try db.query("SELECT array_agg(DISTINCT username) FROM classic_log WHERE txn = $1", [n]).string(0, 0),
+            "{\(alice)}", "only alice's entries carry the number")
+        let huge = try classic(
+            ep, bobToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(1_000_000_000_000))])
         XCTAssertEqual(huge.status, 400, "server-range numbers are not for clients: \(huge.text)")
         let own = try classic(ep, bobToken, "ADD", [("amount", .string("1.00"))])
-        XCTAssertGreaterThan(try XCTUnwrap(own.json?["data"]?["transactionNum"]?.int64Value), 999_999_999_999,
-                             "numbers the server assigns never meet a client's")
+        XCTAssertGreaterThan(
+            try XCTUnwrap(own.json?["data"]?["transactionNum"]?.int64Value), 999_999_999_999,
+            "numbers the server assigns never meet a client's")
     }
 
     func testLoginsBackOffPerAccountAfterRepeatedFailures() throws {

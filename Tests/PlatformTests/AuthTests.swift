@@ -70,8 +70,14 @@ final class AuthTests: XCTestCase {
             ("array name", #"{"user_name":"\#(u)","password":"pw-123456","name":["N"]}"#),
             ("object password", #"{"user_name":"\#(u)","password":{"a":1},"name":"N"}"#),
             ("user_name too long", #"{"user_name":"\#(long)","password":"pw-123456","name":"N"}"#),
-            ("password too long", #"{"user_name":"\#(u)","password":"\#(String(repeating: "p", count: 257))","name":"N"}"#),
-            ("name too long", #"{"user_name":"\#(u)","password":"pw-123456","name":"\#(String(repeating: "n", count: 129))"}"#),
+            (
+                "password too long",
+                #"{"user_name":"\#(u)","password":"\#(String(repeating: "p", count: 257))","name":"N"}"#
+            ),
+            (
+                "name too long",
+                #"{"user_name":"\#(u)","password":"pw-123456","name":"\#(String(repeating: "n", count: 129))"}"#
+            ),
             ("control character", #"{"user_name":"\#(u)\n","password":"pw-123456","name":"N"}"#),
             ("not JSON", "user_name=\(u)&password=x"),
             ("JSON array", #"["\#(u)","pw-123456","N"]"#),
@@ -89,8 +95,10 @@ final class AuthTests: XCTestCase {
 
     func testLoginRejectsMalformedBodies() throws {
         let ep = try EdgeEnv.nginx()
-        for body in [#"{"user_name":"x"}"#, #"{"password":"x"}"#, #"{"user_name":1,"password":"x"}"#,
-                     #"{"user_name":"x","password":false}"#, "[]", "nonsense", ""] {
+        for body in [
+            #"{"user_name":"x"}"#, #"{"password":"x"}"#, #"{"user_name":1,"password":"x"}"#,
+            #"{"user_name":"x","password":false}"#, "[]", "nonsense", "",
+        ] {
             let r = try EdgeHTTP.call(ep, "POST", "/authentication/login", body: body)
             XCTAssertEqual(r.status, 400, "\(body): \(r.text)")
             XCTAssertTrue(r.isErrorEnvelope, "\(body): \(r.text)")
@@ -114,7 +122,8 @@ final class AuthTests: XCTestCase {
 
     func testPasswordsAreStoredAsSaltedPBKDF2() throws {
         let ep = try EdgeEnv.nginx()
-        let a = EdgeEnv.uniqueName("hash"), b = EdgeEnv.uniqueName("hash")
+        let a = EdgeEnv.uniqueName("hash")
+        let b = EdgeEnv.uniqueName("hash")
         let password = "same-password-for-both"
         XCTAssertEqual(try EdgeHTTP.register(ep, a, password).status, 200)
         XCTAssertEqual(try EdgeHTTP.register(ep, b, password).status, 200)
@@ -128,11 +137,17 @@ final class AuthTests: XCTestCase {
             XCTAssertEqual(parts.first, "pbkdf2-sha256", h)
             let iterations = parts.count == 4 ? Int(parts[1]) ?? 0 : 0
             XCTAssertGreaterThanOrEqual(iterations, 1000, h)
-            XCTAssertGreaterThanOrEqual(parts.count == 4 ? Base64.decode(String(parts[2]))?.count ?? 0 : 0, 16, "salt ≥ 16 bytes")
+            XCTAssertGreaterThanOrEqual(
+                parts.count == 4 ? Base64.decode(String(parts[2]))?.count ?? 0 : 0, 16, "salt ≥ 16 bytes")
             XCTAssertFalse(h.contains(password))
             // The stored hash is what PBKDF2-HMAC-SHA256 gives for this password and salt.
-            if parts.count == 4, let salt = Base64.decode(String(parts[2])), let digest = Base64.decode(String(parts[3])) {
-                XCTAssertEqual(Crypto.pbkdf2(password: Array(password.utf8), salt: salt, iterations: iterations, length: digest.count), digest)
+            if parts.count == 4, let salt = Base64.decode(String(parts[2])),
+                let digest = Base64.decode(String(parts[3]))
+            {
+                XCTAssertEqual(
+                    Crypto.pbkdf2(
+                        password: Array(password.utf8), salt: salt, iterations: iterations, length: digest.count),
+                    digest)
             }
         }
         XCTAssertNotEqual(hashes.first, hashes.last, "same password, different salts")
@@ -141,7 +156,9 @@ final class AuthTests: XCTestCase {
     func testAdminUserExistsWithAdminRole() throws {
         let ep = try EdgeEnv.nginx()
         guard let password = EdgeEnv.adminPassword() else {
-            XCTFail("neither DT_TEST_ADMIN_PASSWORD nor $DT_TEST_STATE/admin-password is set (the contract has scripts/up generate it)")
+            XCTFail(
+                "neither DT_TEST_ADMIN_PASSWORD nor $DT_TEST_STATE/admin-password is set (the contract has scripts/up generate it)"
+            )
             return
         }
         let log = try EdgeHTTP.login(ep, "admin", password)
@@ -166,7 +183,9 @@ final class AuthTests: XCTestCase {
         let text = String(decoding: data, as: UTF8.self)
         print("auth --bench-hash: \(text)")
         XCTAssertEqual(p.terminationStatus, 0)
-        let ms = text.split(separator: " ").firstIndex(of: "ms/hash").flatMap { i in Double(text.split(separator: " ")[i - 1]) }
+        let ms = text.split(separator: " ").firstIndex(of: "ms/hash").flatMap { i in
+            Double(text.split(separator: " ")[i - 1])
+        }
         let cost = try XCTUnwrap(ms, text)
         XCTAssertGreaterThan(cost, 0.05, "a hash that cheap would not slow down guessing")
         XCTAssertLessThan(cost, 50, "far above the ~1–2 ms budget")
@@ -176,7 +195,8 @@ final class AuthTests: XCTestCase {
     /// correctness run with a number attached; release figures come from the load tools).
     func testRegisterAndLoginThroughput() throws {
         let ep = try EdgeEnv.nginx()
-        let threads = 8, perThread = 25
+        let threads = 8
+        let perThread = 25
         let failures = EdgeStatusList()
         let prefix = EdgeEnv.uniqueName("tp")
         let start = Clock.monotonicNanos()
@@ -191,8 +211,10 @@ final class AuthTests: XCTestCase {
         }
         let seconds = Double(Clock.monotonicNanos() - start) / 1e9
         let users = Double(threads * perThread)
-        print(String(format: "register+login: %d users in %.2f s = %.0f users/s (%.0f requests/s), %d client threads",
-                     threads * perThread, seconds, users / seconds, 2 * users / seconds, threads))
+        print(
+            String(
+                format: "register+login: %d users in %.2f s = %.0f users/s (%.0f requests/s), %d client threads",
+                threads * perThread, seconds, users / seconds, 2 * users / seconds, threads))
         XCTAssertEqual(failures.values, [], "every register and login succeeds")
     }
 }
@@ -201,6 +223,14 @@ final class AuthTests: XCTestCase {
 final class EdgeStatusList: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [Int] = []
-    func append(_ v: Int) { lock.lock(); items.append(v); lock.unlock() }
-    var values: [Int] { lock.lock(); defer { lock.unlock() }; return items }
+    func append(_ v: Int) {
+        lock.lock()
+        items.append(v)
+        lock.unlock()
+    }
+    var values: [Int] {
+        lock.lock()
+        defer { lock.unlock() }
+        return items
+    }
 }

@@ -20,16 +20,21 @@ final class BoundsTests: XCTestCase {
     func testSellerProceedsNeverPassTheBound() throws {
         let api = try PTClient()
         let failedBefore = try Self.failedBatches()
-        let seller = try api.newUser("ovs"), buyer = try api.newUser("ovb")
+        let seller = try api.newUser("ovs")
+        let buyer = try api.newUser("ovb")
         let stock = try api.createStock(seller.token)
         api.grant(seller.token, stock, 3000)
-        ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: Self.hugePrice, 1000), "first ask: proceeds up to the bound")
-        ptAssertFailure(api.order(seller.token, stock, buy: false, limit: Self.hugePrice, 1000), status: 400,
-                        "second ask: its proceeds could pass the bound")
+        ptAssertSuccess(
+            api.order(seller.token, stock, buy: false, limit: Self.hugePrice, 1000),
+            "first ask: proceeds up to the bound")
+        ptAssertFailure(
+            api.order(seller.token, stock, buy: false, limit: Self.hugePrice, 1000), status: 400,
+            "second ask: its proceeds could pass the bound")
         ptAssertFailure(api.order(seller.token, stock, buy: false, limit: 1, 1), status: 400, "even one more cent")
         api.deposit(buyer.token, String(LedgerBounds.maxBalanceCents / 100))
         ptAssertSuccess(api.order(buyer.token, stock, buy: true, limit: nil, 1000), "the buyer takes the whole ask")
-        XCTAssertEqual(api.balance(seller.token), String(LedgerBounds.maxBalanceCents / 100), "the seller is at the bound")
+        XCTAssertEqual(
+            api.balance(seller.token), String(LedgerBounds.maxBalanceCents / 100), "the seller is at the bound")
         XCTAssertEqual(api.balance(buyer.token), "0")
         // Full: every sale and deposit is refused up front, nothing changes.
         ptAssertFailure(api.order(seller.token, stock, buy: false, limit: 1, 1), status: 400, "sale past the bound")
@@ -40,7 +45,8 @@ final class BoundsTests: XCTestCase {
         XCTAssertEqual(api.owned(seller.token, stock), "2000")
 
         // Others keep trading the same stock and another one.
-        let other = try api.newUser("ovo"), taker = try api.newUser("ovt")
+        let other = try api.newUser("ovo")
+        let taker = try api.newUser("ovt")
         api.grant(other.token, stock, 10)
         ptAssertSuccess(api.order(other.token, stock, buy: false, limit: 7, 10), "another seller's ask")
         api.deposit(taker.token, "100")
@@ -54,19 +60,24 @@ final class BoundsTests: XCTestCase {
     func testBuyerSharesNeverPassTheBound() throws {
         let api = try PTClient()
         let failedBefore = try Self.failedBatches()
-        let seller = try api.newUser("obs"), buyer = try api.newUser("obb")
+        let seller = try api.newUser("obs")
+        let buyer = try api.newUser("obb")
         let stock = try api.createStock(seller.token)
         api.grant(seller.token, stock, 100)
         ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: 1, 100), "ask 100 @ 1")
         api.grant(buyer.token, stock, LedgerBounds.maxHoldingShares - 5)
         api.deposit(buyer.token, "1000")
-        ptAssertFailure(api.order(buyer.token, stock, buy: true, limit: nil, 10), status: 400, "10 more shares pass the bound")
-        ptAssertFailure(api.order(buyer.token, stock, buy: true, limit: 1, 6), status: 400, "a resting bid's shares count too")
+        ptAssertFailure(
+            api.order(buyer.token, stock, buy: true, limit: nil, 10), status: 400, "10 more shares pass the bound")
+        ptAssertFailure(
+            api.order(buyer.token, stock, buy: true, limit: 1, 6), status: 400, "a resting bid's shares count too")
         ptAssertSuccess(api.order(buyer.token, stock, buy: true, limit: nil, 5), "5 fit")
         XCTAssertEqual(api.owned(buyer.token, stock), String(LedgerBounds.maxHoldingShares))
         XCTAssertEqual(api.balance(buyer.token), "995")
-        ptAssertFailure(api.request("POST", "/setup/addStockToUser", token: buyer.token,
-                                    body: #"{"stock_id":"\#(stock)","quantity":1}"#), status: 400, "grant past the bound")
+        ptAssertFailure(
+            api.request(
+                "POST", "/setup/addStockToUser", token: buyer.token,
+                body: #"{"stock_id":"\#(stock)","quantity":1}"#), status: 400, "grant past the bound")
         XCTAssertEqual(try Self.failedBatches(), failedBefore, "no engine batch failed")
         try PTLedger.conservation()
         try PTLedger.headroomMatchesRestingOrders()
@@ -76,7 +87,8 @@ final class BoundsTests: XCTestCase {
     /// gives it back, so the seller can use it again.
     func testHeadroomIsReleasedByFillsAndCancels() throws {
         let api = try PTClient()
-        let seller = try api.newUser("ohs"), buyer = try api.newUser("ohb")
+        let seller = try api.newUser("ohs")
+        let buyer = try api.newUser("ohb")
         let stock = try api.createStock(seller.token)
         api.grant(seller.token, stock, 2000)
         ptAssertSuccess(api.order(seller.token, stock, buy: false, limit: Self.hugePrice, 1000), "ask at the bound")

@@ -18,7 +18,7 @@ final class ClassicCrashTests: XCTestCase {
         let api = try PTClient()
         guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
         let users = try (0..<4).map { _ in try api.newUser("ck") }
-        for u in users {   // QUOTE needs an account
+        for u in users { // QUOTE needs an account
             let r = api.request("POST", "/classic/ADD", token: u.token, body: #"{"amount":"1000.00"}"#)
             XCTAssertEqual(r.status, 200, "first ADD: \(r.body)")
         }
@@ -34,11 +34,14 @@ final class ClassicCrashTests: XCTestCase {
         XCTAssertFalse(symbol.isEmpty, "a symbol priced at most $50")
         let stock = symbol
         let base = Int64.random(in: 3_000_000_000...4_000_000_000)
-        let stop = PTBox(false), answered = PTBox<[String: [Sent]]>([:])
+        let stop = PTBox(false)
+        let answered = PTBox<[String: [Sent]]>([:])
         let group = DispatchGroup()
         // Each user: ADD, then BUY + COMMIT_BUY, SELL + COMMIT_SELL, BUY + CANCEL_BUY, round after round.
-        let cycle: [(String, String?)] = [("ADD", "1000.00"), ("BUY", "300.00"), ("COMMIT_BUY", nil), ("SELL", "100.00"),
-                                          ("COMMIT_SELL", nil), ("BUY", "100.00"), ("CANCEL_BUY", nil)]
+        let cycle: [(String, String?)] = [
+            ("ADD", "1000.00"), ("BUY", "300.00"), ("COMMIT_BUY", nil), ("SELL", "100.00"),
+            ("COMMIT_SELL", nil), ("BUY", "100.00"), ("CANCEL_BUY", nil),
+        ]
         for (t, u) in users.enumerated() {
             group.enter()
             Thread.detachNewThread {
@@ -52,11 +55,12 @@ final class ClassicCrashTests: XCTestCase {
                         if command != "ADD" && !command.hasPrefix("C") { body += #","stock":"\#(stock)""# }
                         if let amount { body += #","amount":"\#(amount)""# }
                         body += "}"
-                        let r = api.request("POST", "/classic/\(command)", token: u.token, body: body, timeoutMillis: 10_000)
+                        let r = api.request(
+                            "POST", "/classic/\(command)", token: u.token, body: body, timeoutMillis: 10_000)
                         if r.status == 200 {
                             answered.update { $0[u.name, default: []].append(Sent(txn: txn, command: command)) }
                         } else if r.status >= 500 {
-                            usleep(20_000)   // something is down: do not spin
+                            usleep(20_000) // something is down: do not spin
                         }
                     }
                 }
@@ -71,13 +75,16 @@ final class ClassicCrashTests: XCTestCase {
         }
         waitForProgress(150, "start")
         for service in ["buy", "sell"] {
-            try kill9(pidFile: try PTEnv.require("DT_TEST_STATE") + "/pids/\(service)-\(try PTEnv.portBase() + (service == "buy" ? 8200 : 8300)).pid")
+            try kill9(
+                pidFile: try PTEnv.require("DT_TEST_STATE")
+                    + "/pids/\(service)-\(try PTEnv.portBase() + (service == "buy" ? 8200 : 8300)).pid")
             usleep(300_000)
             try PTStack.upAgain()
             waitForProgress(100, "kill -9 \(service)")
         }
         let state = try PTEnv.require("DT_TEST_STATE")
-        let dataDir = (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
+        let dataDir =
+            (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? state + "/pg"
         try kill9(pidFile: dataDir + "/postmaster.pid")
         usleep(300_000)
@@ -95,18 +102,24 @@ final class ClassicCrashTests: XCTestCase {
             let acked = answered.value[u.name] ?? []
             XCTAssertFalse(acked.isEmpty, "\(u.name) got answers")
             // The gateway's breakers may still be open from the outage: ask until served.
-            var r = api.request("POST", "/classic/DUMPLOG", token: u.token, body: #"{"userid":"\#(u.name)","filename":"ck.xml"}"#)
+            var r = api.request(
+                "POST", "/classic/DUMPLOG", token: u.token, body: #"{"userid":"\#(u.name)","filename":"ck.xml"}"#)
             let until = Date().addingTimeInterval(30)
             while r.status != 200 && Date() < until {
                 usleep(200_000)
-                r = api.request("POST", "/classic/DUMPLOG", token: u.token, body: #"{"userid":"\#(u.name)","filename":"ck.xml"}"#)
+                r = api.request(
+                    "POST", "/classic/DUMPLOG", token: u.token, body: #"{"userid":"\#(u.name)","filename":"ck.xml"}"#)
             }
             XCTAssertEqual(r.status, 200, "DUMPLOG of \(u.name): \(r.body.prefix(300))")
             let dump = Self.parse(r.body)
             let logged = Set(dump.commands)
             let missing = acked.filter { !logged.contains($0) }
-            XCTAssertTrue(missing.isEmpty, "\(u.name): \(missing.count) answered commands missing from the DUMPLOG, e.g. \(missing.prefix(3))")
-            XCTAssertTrue(dump.failed.isDisjoint(with: Set(acked.map(\.txn))), "\(u.name): an answered command logged an errorEvent")
+            XCTAssertTrue(
+                missing.isEmpty,
+                "\(u.name): \(missing.count) answered commands missing from the DUMPLOG, e.g. \(missing.prefix(3))")
+            XCTAssertTrue(
+                dump.failed.isDisjoint(with: Set(acked.map(\.txn))),
+                "\(u.name): an answered command logged an errorEvent")
             let id = try XCTUnwrap(try LedgerOps.userId(db, name: u.name))
             let cash = try db.query("SELECT cash_cents FROM accounts WHERE user_id = $1", [id]).int64(0, 0) ?? 0
             // Free cash moves only with a logged account transaction (ADD, BUY's hold, CANCEL_BUY's
@@ -124,7 +137,9 @@ final class ClassicCrashTests: XCTestCase {
         XCTAssertEqual(kill(pid, SIGKILL), 0, "kill -9 \(pid) (\(pidFile))")
         let deadline = Date().addingTimeInterval(20)
         while kill(pid, 0) == 0 && Date() < deadline {
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { break }
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
+                break
+            }
             usleep(20_000)
         }
     }
@@ -133,7 +148,9 @@ final class ClassicCrashTests: XCTestCase {
     /// sum of the accountTransactions (add − remove) of a DUMPLOG.
     static func parse(_ xml: String) -> (commands: [Sent], failed: Set<Int64>, accountCents: Int64) {
         func field(_ block: Substring, _ name: String) -> String? {
-            guard let a = block.range(of: "<\(name)>"), let b = block.range(of: "</\(name)>", range: a.upperBound..<block.endIndex) else { return nil }
+            guard let a = block.range(of: "<\(name)>"),
+                let b = block.range(of: "</\(name)>", range: a.upperBound..<block.endIndex)
+            else { return nil }
             return String(block[a.upperBound..<b.lowerBound]).trimmingCharacters(in: .whitespaces)
         }
         func blocks(_ kind: String) -> [Substring] {
@@ -143,7 +160,9 @@ final class ClassicCrashTests: XCTestCase {
             }
         }
         let commands = blocks("userCommand").compactMap { b -> Sent? in
-            guard let t = field(b, "transactionNum").flatMap({ Int64($0) }), let c = field(b, "command") else { return nil }
+            guard let t = field(b, "transactionNum").flatMap({ Int64($0) }), let c = field(b, "command") else {
+                return nil
+            }
             return Sent(txn: t, command: c)
         }
         let failed = Set(blocks("errorEvent").compactMap { field($0, "transactionNum").flatMap { Int64($0) } })

@@ -12,7 +12,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     // MARK: time in force
 
     func testIOCBuyFillsWhatCrossesAndRefundsTheRest() throws {
-        let seller = try api.newUser("is").token, buyer = try api.newUser("ib").token
+        let seller = try api.newUser("is").token
+        let buyer = try api.newUser("ib").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 10)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 4), "ask 4 @ 10")
@@ -32,7 +33,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testIOCSellThatMeetsNothingIsCancelledAndTheSharesReturn() throws {
-        let seller = try api.newUser("in").token, bidder = try api.newUser("ibd").token
+        let seller = try api.newUser("in").token
+        let bidder = try api.newUser("ibd").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 5)
         api.deposit(bidder, "100")
@@ -46,9 +48,12 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testFOKFillsCompletelyOrChangesNothing() throws {
-        let s1 = try api.newUser("f1").token, s2 = try api.newUser("f2").token, buyer = try api.newUser("fk").token
+        let s1 = try api.newUser("f1").token
+        let s2 = try api.newUser("f2").token
+        let buyer = try api.newUser("fk").token
         let s = try api.createStock(s1)
-        api.grant(s1, s, 3); api.grant(s2, s, 3)
+        api.grant(s1, s, 3)
+        api.grant(s2, s, 3)
         ptAssertSuccess(api.order(s1, s, buy: false, limit: 10, 3), "ask 3 @ 10")
         ptAssertSuccess(api.order(s2, s, buy: false, limit: 11, 3), "ask 3 @ 11")
         api.deposit(buyer, "1000")
@@ -69,14 +74,20 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         let u = try api.newUser("tv").token
         let s = try api.createStock(u)
         api.grant(u, s, 5)
-        let body = { (extra: String) in #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":5\#(extra)}"# }
+        let body = { (extra: String) in
+            #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":5\#(extra)}"#
+        }
         for bad in [#","time_in_force":"DAY""#, #","time_in_force":"ioc""#, #","time_in_force":1"#] {
             ptAssertFailure(api.request("POST", "/engine/placeStockOrder", token: u, body: body(bad)), status: 400, bad)
         }
         let market = #"{"stock_id":"\#(s)","is_buy":false,"order_type":"MARKET","quantity":1,"time_in_force":"IOC"}"#
-        ptAssertFailure(api.request("POST", "/engine/placeStockOrder", token: u, body: market), status: 400, "MARKET + IOC")
-        ptAssertSuccess(api.request("POST", "/engine/placeStockOrder", token: u, body: body(#","time_in_force":null"#)), "null = GTC")
-        ptAssertSuccess(api.request("POST", "/engine/placeStockOrder", token: u, body: body(#","time_in_force":"GTC""#)), "GTC")
+        ptAssertFailure(
+            api.request("POST", "/engine/placeStockOrder", token: u, body: market), status: 400, "MARKET + IOC")
+        ptAssertSuccess(
+            api.request("POST", "/engine/placeStockOrder", token: u, body: body(#","time_in_force":null"#)),
+            "null = GTC")
+        ptAssertSuccess(
+            api.request("POST", "/engine/placeStockOrder", token: u, body: body(#","time_in_force":"GTC""#)), "GTC")
         XCTAssertEqual(api.stockTxs(u).map { $0.text("order_status") }, ["IN_PROGRESS", "IN_PROGRESS"])
         XCTAssertEqual(api.owned(u, s), "3")
         try PTLedger.conservation()
@@ -84,7 +95,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testMarketOrdersDecideInOneWalkAndRefusalsChangeNothing() throws {
-        let seller = try api.newUser("ms1").token, buyer = try api.newUser("mb1").token
+        let seller = try api.newUser("ms1").token
+        let buyer = try api.newUser("mb1").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 10)
         api.deposit(buyer, "100")
@@ -106,10 +118,13 @@ final class EngineAmendTimeInForceTests: XCTestCase {
 
     /// b1 then b2 bid 10 @ 50 (each with 1000 deposited); the seller holds 20 shares.
     private func twoBids() throws -> (b1: String, b2: String, seller: String, stock: String, b1Order: String) {
-        let b1 = try api.newUser("bb1").token, b2 = try api.newUser("bb2").token, seller = try api.newUser("bbs").token
+        let b1 = try api.newUser("bb1").token
+        let b2 = try api.newUser("bb2").token
+        let seller = try api.newUser("bbs").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 20)
-        api.deposit(b1, "1000"); api.deposit(b2, "1000")
+        api.deposit(b1, "1000")
+        api.deposit(b2, "1000")
         ptAssertSuccess(api.order(b1, s, buy: true, limit: 50, 10), "b1 bids first")
         ptAssertSuccess(api.order(b2, s, buy: true, limit: 50, 10), "b2 bids second")
         return (b1, b2, seller, s, api.stockTxs(b1)[0].text("stock_tx_id"))
@@ -119,7 +134,7 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         let (b1, b2, seller, s, id) = try twoBids()
         ptAssertSuccess(api.amend(b1, id, quantity: 4), "b1 down to 4")
         XCTAssertEqual(api.balance(b1), "800", "reserve is now 4 × 50")
-        try reopenEngine()   // the kept priority must survive a rebuild from the ledger
+        try reopenEngine() // the kept priority must survive a rebuild from the ledger
         ptAssertSuccess(api.order(seller, s, buy: false, limit: nil, 5), "market sell 5")
         XCTAssertEqual(api.owned(b1, s), "4", "b1 kept its place and fills first")
         XCTAssertEqual(api.owned(b2, s), "1")
@@ -135,7 +150,7 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         XCTAssertEqual(api.balance(b1), "500", "a refused amend changes nothing")
         ptAssertSuccess(api.amend(b1, id, quantity: 12), "b1 up to 12")
         XCTAssertEqual(api.balance(b1), "400")
-        try reopenEngine()   // the lost priority (new seq) must survive a rebuild too
+        try reopenEngine() // the lost priority (new seq) must survive a rebuild too
         ptAssertSuccess(api.order(seller, s, buy: false, limit: nil, 11), "market sell 11")
         XCTAssertEqual(api.owned(b2, s), "10", "b2 is now first")
         XCTAssertEqual(api.owned(b1, s), "1")
@@ -146,7 +161,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testAmendPriceAcrossTheSpreadTradesAsTaker() throws {
-        let buyer = try api.newUser("ap").token, seller = try api.newUser("aps").token
+        let buyer = try api.newUser("ap").token
+        let seller = try api.newUser("aps").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 5)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 60, 5), "ask 5 @ 60")
@@ -158,8 +174,9 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         XCTAssertEqual(api.balance(buyer), "395", "5 × 60 paid, 5 × 61 still reserved")
         XCTAssertEqual(api.balance(seller), "300")
         let txs = api.stockTxs(buyer)
-        XCTAssertEqual(txs.map { "\($0.text("order_status")):\($0.text("quantity"))@\($0.text("stock_price"))" },
-                       ["PARTIALLY_COMPLETE:10@61", "COMPLETED:5@60"])
+        XCTAssertEqual(
+            txs.map { "\($0.text("order_status")):\($0.text("quantity"))@\($0.text("stock_price"))" },
+            ["PARTIALLY_COMPLETE:10@61", "COMPLETED:5@60"])
         XCTAssertEqual(txs[1].text("parent_stock_tx_id"), id)
         XCTAssertEqual(api.stockTxs(seller)[0].text("order_status"), "COMPLETED")
         XCTAssertEqual(api.walletTxs(buyer).map { "\($0.text("is_debit")):\($0.text("amount"))" }, ["true:300"])
@@ -170,7 +187,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testAmendSellCountsTheFilledPart() throws {
-        let seller = try api.newUser("as").token, buyer = try api.newUser("asb").token
+        let seller = try api.newUser("as").token
+        let buyer = try api.newUser("asb").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 12)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 20, 10), "ask 10 @ 20")
@@ -194,7 +212,8 @@ final class EngineAmendTimeInForceTests: XCTestCase {
     }
 
     func testAmendRules() throws {
-        let owner = try api.newUser("ar").token, stranger = try api.newUser("arx").token
+        let owner = try api.newUser("ar").token
+        let stranger = try api.newUser("arx").token
         let s = try api.createStock(owner)
         api.grant(owner, s, 10)
         ptAssertSuccess(api.order(owner, s, buy: false, limit: 7, 10), "ask")
@@ -203,8 +222,10 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         ptAssertFailure(api.amend(owner, "999999999999", quantity: 5), status: 404, "unknown id")
         ptAssertFailure(api.amend(owner, id), status: 400, "neither quantity nor price")
         ptAssertFailure(api.amend(owner, id, quantity: 0), status: 400, "quantity 0")
-        ptAssertFailure(api.request("POST", "/engine/amendStockOrder", token: owner,
-                                    body: #"{"stock_tx_id":"\#(id)","price":7.5}"#), status: 400, "fractional price")
+        ptAssertFailure(
+            api.request(
+                "POST", "/engine/amendStockOrder", token: owner,
+                body: #"{"stock_tx_id":"\#(id)","price":7.5}"#), status: 400, "fractional price")
         ptAssertSuccess(api.cancel(owner, id), "cancel")
         ptAssertFailure(api.amend(owner, id, quantity: 5), status: 400, "cancelled order")
         XCTAssertEqual(api.owned(owner, s), "10")
@@ -214,17 +235,22 @@ final class EngineAmendTimeInForceTests: XCTestCase {
 
     /// Makes the engine rebuild its books from the ledger (skipped where the stack has no reset).
     private func reopenEngine() throws {
-        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(
+            try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
         if r.status == 404 { return }
         XCTAssertEqual(r.status, 200, "engine rebuild: " + String(decoding: r.body, as: UTF8.self))
     }
 }
 
 extension PTClient {
-    func tifOrder(_ token: String, _ stock: String, buy: Bool, limit price: Int64, _ quantity: Int64, _ tif: String) -> PTResponse {
-        request("POST", "/engine/placeStockOrder", token: token, body: """
-            {"stock_id":"\(stock)","is_buy":\(buy),"order_type":"LIMIT","quantity":\(quantity),"price":\(price),"time_in_force":"\(tif)"}
-            """)
+    func tifOrder(_ token: String, _ stock: String, buy: Bool, limit price: Int64, _ quantity: Int64, _ tif: String)
+        -> PTResponse
+    {
+        request(
+            "POST", "/engine/placeStockOrder", token: token,
+            body: """
+                {"stock_id":"\(stock)","is_buy":\(buy),"order_type":"LIMIT","quantity":\(quantity),"price":\(price),"time_in_force":"\(tif)"}
+                """)
     }
 
     func amend(_ token: String, _ txId: String, quantity: Int64? = nil, price: Int64? = nil) -> PTResponse {

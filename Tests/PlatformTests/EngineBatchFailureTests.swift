@@ -22,19 +22,23 @@ final class EngineBatchFailureTests: XCTestCase {
         let missingUser = (try db.query("SELECT COALESCE(MAX(id), 0) + 1000000 FROM users").int64(0, 0)) ?? 1_000_000
 
         @Sendable func call(_ user: Int64, _ path: String, _ body: String) -> Int {
-            (try? client.request(engine, method: "POST", path: path, headers: [("x-user-id", String(user))],
-                                            body: Array(body.utf8), timeoutMillis: 30_000).status) ?? 0
+            (try? client.request(
+                engine, method: "POST", path: path, headers: [("x-user-id", String(user))],
+                body: Array(body.utf8), timeoutMillis: 30_000
+            ).status) ?? 0
         }
         for id in ids { XCTAssertEqual(call(id, "/transaction/addMoneyToWallet", #"{"amount":100}"#), 200) }
 
         // Rounds of 12 buys and 3 poisoned deposits sent at once, so they share batches.
-        let buys = PTBox(0), poisoned = PTBox<[Int]>([])
+        let buys = PTBox(0)
+        let poisoned = PTBox<[Int]>([])
         let rounds = 3
         for _ in 0..<rounds {
             DispatchQueue.concurrentPerform(iterations: ids.count + 3) { i in
                 if i < ids.count {
-                    let status = call(ids[i], "/engine/placeStockOrder",
-                                      #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":10}"#)
+                    let status = call(
+                        ids[i], "/engine/placeStockOrder",
+                        #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":10}"#)
                     if status == 200 { buys.update { $0 += 1 } }
                 } else {
                     let status = call(missingUser, "/transaction/addMoneyToWallet", #"{"amount":5}"#)

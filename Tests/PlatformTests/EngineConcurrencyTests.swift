@@ -13,7 +13,8 @@ final class EngineConcurrencyTests: XCTestCase {
     /// Runs `body(i)` for i in 0..<n on n threads at once; returns the responses in index order.
     func together(_ n: Int, _ body: @escaping @Sendable (Int) -> PTResponse) -> [PTResponse] {
         let results = PTBox<[Int: PTResponse]>([:])
-        let start = DispatchSemaphore(value: 0), done = DispatchGroup()
+        let start = DispatchSemaphore(value: 0)
+        let done = DispatchGroup()
         for i in 0..<n {
             done.enter()
             Thread.detachNewThread {
@@ -52,7 +53,8 @@ final class EngineConcurrencyTests: XCTestCase {
     }
 
     func testBalanceNeverGoesNegative() throws {
-        let seller = try api.newUser("ns").token, buyer = try api.newUser("nb").token
+        let seller = try api.newUser("ns").token
+        let buyer = try api.newUser("nb").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 1000)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 7, 1000), "ask 1000 @ 7")

@@ -22,7 +22,8 @@ final class EngineCrashTests: XCTestCase {
         for u in sellers { api.grant(u.token, s, 10_000_000) }
         for u in buyers { api.deposit(u.token, "100000000") }
 
-        let stop = PTBox(false), successes = PTBox(0)
+        let stop = PTBox(false)
+        let successes = PTBox(0)
         let placed = PTBox<[String: [Placed]]>([:])
         let cancelled = PTBox<[String: [String]]>([:])
         let group = DispatchGroup()
@@ -38,7 +39,10 @@ final class EngineCrashTests: XCTestCase {
                     let (buy, price): (Bool, Int64?) = isSeller ? (false, 100 + q % 3) : (true, q % 2 == 0 ? nil : 50)
                     let r = api.order(u.token, s, buy: buy, limit: price, q)
                     if r.status == 200 {
-                        placed.update { $0[u.name, default: []].append(Placed(quantity: q, isBuy: buy, type: price == nil ? "MARKET" : "LIMIT")) }
+                        placed.update {
+                            $0[u.name, default: []].append(
+                                Placed(quantity: q, isBuy: buy, type: price == nil ? "MARKET" : "LIMIT"))
+                        }
                         successes.update { $0 += 1 }
                     }
                     if isSeller && q % 7 == 0, r.status == 200 {
@@ -48,7 +52,7 @@ final class EngineCrashTests: XCTestCase {
                             cancelled.update { $0[u.name, default: []].append(id) }
                         }
                     }
-                    if r.status != 200 && r.status != 400 { usleep(20_000) }  // engine down: don't spin
+                    if r.status != 200 && r.status != 400 { usleep(20_000) } // engine down: don't spin
                 }
             }
         }
@@ -68,12 +72,18 @@ final class EngineCrashTests: XCTestCase {
             let txs = api.stockTxs(u.token).filter { $0.text("parent_stock_tx_id") == "null" }
             let byQuantity = Dictionary(txs.map { ($0.text("quantity"), $0) }, uniquingKeysWith: { a, _ in a })
             for p in placed.value[u.name] ?? [] {
-                guard let tx = byQuantity[String(p.quantity)] else { XCTFail("\(u.name): answered order of \(p.quantity) is missing"); continue }
+                guard let tx = byQuantity[String(p.quantity)] else {
+                    XCTFail("\(u.name): answered order of \(p.quantity) is missing")
+                    continue
+                }
                 XCTAssertEqual(tx.text("is_buy"), String(p.isBuy))
                 XCTAssertEqual(tx.text("order_type"), p.type)
             }
-            let statuses = Dictionary(txs.map { ($0.text("stock_tx_id"), $0.text("order_status")) }, uniquingKeysWith: { a, _ in a })
-            for id in cancelled.value[u.name] ?? [] { XCTAssertEqual(statuses[id], "CANCELLED", "answered cancel of \(id)") }
+            let statuses = Dictionary(
+                txs.map { ($0.text("stock_tx_id"), $0.text("order_status")) }, uniquingKeysWith: { a, _ in a })
+            for id in cancelled.value[u.name] ?? [] {
+                XCTAssertEqual(statuses[id], "CANCELLED", "answered cancel of \(id)")
+            }
         }
 
         // 2. The rebuilt books hold exactly the ledger's resting orders.
@@ -83,7 +93,8 @@ final class EngineCrashTests: XCTestCase {
         // 3. Escrows equal what rests, per user; 4. nothing was created or lost.
         for u in sellers + buyers {
             let id = try XCTUnwrap(try LedgerOps.userId(db, name: u.name))
-            let r = try db.query("""
+            let r = try db.query(
+                """
                 SELECT (SELECT COALESCE(SUM(reserved), 0) FROM holdings WHERE user_id = $1 AND stock_id = $2)::TEXT,
                        (SELECT COALESCE(SUM(remaining), 0) FROM stock_transactions WHERE user_id = $1 AND stock_id = $2
                           AND parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE'))::TEXT,
@@ -110,12 +121,16 @@ enum PTStack {
 
     static func killEngine(_ signal: Int32 = SIGKILL) throws {
         let text = try String(contentsOfFile: try enginePidFile(), encoding: .utf8)
-        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw PTMissing(description: "bad pid file") }
+        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw PTMissing(description: "bad pid file")
+        }
         XCTAssertEqual(kill(pid, signal), 0, "kill -\(signal) \(pid)")
         let deadline = Date().addingTimeInterval(20)
         while kill(pid, 0) == 0 && Date() < deadline {
             // Gone once only a zombie is left (scripts/up's setsid parent may not reap it at once).
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { break }
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
+                break
+            }
             usleep(20_000)
         }
     }
@@ -123,10 +138,16 @@ enum PTStack {
     /// scripts/up with SKIP_BUILD=1 restarts whatever died, with the same state and ports.
     static func upAgain() throws {
         let env = PTEnv.values
-        let pg = try PTEnv.require("DT_TEST_PG"), redis = try PTEnv.require("DT_TEST_REDIS"), nginx = try PTEnv.nginx()
+        let pg = try PTEnv.require("DT_TEST_PG")
+        let redis = try PTEnv.require("DT_TEST_REDIS")
+        let nginx = try PTEnv.nginx()
         // The first port (node 0) when DT_TEST_PG names a primary and its standbys.
-        guard let pgPort = pg.split(separator: " ").first(where: { $0.hasPrefix("port=") })?.dropFirst(5).split(separator: ",").first,
-              let redisPort = redis.split(separator: ":").last else { throw PTMissing(description: "cannot read ports") }
+        guard
+            let pgPort = pg.split(separator: " ").first(where: { $0.hasPrefix("port=") })?.dropFirst(5).split(
+                separator: ","
+            ).first,
+            let redisPort = redis.split(separator: ":").last
+        else { throw PTMissing(description: "cannot read ports") }
         var e = env
         e["STATE_DIR"] = try PTEnv.require("DT_TEST_STATE")
         e["PG_PORT"] = String(pgPort)
@@ -140,7 +161,8 @@ enum PTStack {
         if let bin = env["DT_TEST_BIN_DIR"] { e["BIN_DIR"] = bin }
         let up = try PTShell.capture("/bin/bash", [try PTEnv.require("DT_TEST_REPO") + "/scripts/up"], environment: e)
         XCTAssertEqual(up.status, 0, "scripts/up: " + up.output)
-        let health = try HTTPClient.shared.request(try PTEnv.engine(), method: "GET", path: "/health", timeoutMillis: 5000)
+        let health = try HTTPClient.shared.request(
+            try PTEnv.engine(), method: "GET", path: "/health", timeoutMillis: 5000)
         XCTAssertEqual(health.status, 200)
     }
 
@@ -153,17 +175,20 @@ enum PTStack {
             usleep(100_000)
             last = api.request("GET", "/transaction/getStockPrices", token: token)
         }
-        XCTAssertEqual(last.status, 200, "engine reachable through \(api.direct ? "its port" : "nginx") again: \(last.body)",
-                       file: file, line: line)
+        XCTAssertEqual(
+            last.status, 200, "engine reachable through \(api.direct ? "its port" : "nginx") again: \(last.body)",
+            file: file, line: line)
     }
 
     /// The engine's in-memory resting orders equal the ledger's open orders (id → remaining).
     static func assertBooksMatchLedger(_ db: PGConnection, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(
+            try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
         let orders = try JSON.parse(r.body)["data"]?["orders"]?.arrayValue ?? []
         var books: [String: String] = [:]
         for o in orders { books[o.text("stock_tx_id")] = o.text("remaining") }
-        let rows = try db.query("""
+        let rows = try db.query(
+            """
             SELECT id, remaining FROM stock_transactions
             WHERE parent_id IS NULL AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND remaining > 0
             """)

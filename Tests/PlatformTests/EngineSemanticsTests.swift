@@ -11,12 +11,15 @@ final class EngineSemanticsTests: XCTestCase {
     override func setUpWithError() throws { api = try PTClient() }
 
     func testPartialFillsMakeChildrenAndTheLastSliceCompletesTheParent() throws {
-        let seller = try api.newUser("sel").token, b1 = try api.newUser("b1").token, b2 = try api.newUser("b2").token
+        let seller = try api.newUser("sel").token
+        let b1 = try api.newUser("b1").token
+        let b2 = try api.newUser("b2").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 100)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 100), "sell 100 @ 10")
         XCTAssertEqual(api.owned(seller, s), "0", "shares escrowed at placement")
-        api.deposit(b1, "1000"); api.deposit(b2, "1000")
+        api.deposit(b1, "1000")
+        api.deposit(b2, "1000")
         ptAssertSuccess(api.order(b1, s, buy: true, limit: nil, 30), "buy 30")
         var txs = api.stockTxs(seller)
         XCTAssertEqual(txs.count, 2)
@@ -42,9 +45,12 @@ final class EngineSemanticsTests: XCTestCase {
     }
 
     func testMultiPriceMarketBuyHasOneChildPerFillAndAveragePrice() throws {
-        let s1 = try api.newUser("s1").token, s2 = try api.newUser("s2").token, buyer = try api.newUser("mb").token
+        let s1 = try api.newUser("s1").token
+        let s2 = try api.newUser("s2").token
+        let buyer = try api.newUser("mb").token
         let s = try api.createStock(s1)
-        api.grant(s1, s, 10); api.grant(s2, s, 10)
+        api.grant(s1, s, 10)
+        api.grant(s2, s, 10)
         ptAssertSuccess(api.order(s2, s, buy: false, limit: 12, 10), "ask 12")
         ptAssertSuccess(api.order(s1, s, buy: false, limit: 10, 10), "ask 10")
         XCTAssertEqual(api.price(buyer, s), "10", "current price = best ask")
@@ -65,7 +71,8 @@ final class EngineSemanticsTests: XCTestCase {
     }
 
     func testLimitBuyEscrowsCashFillsAsMakerAndCancelRefundsTheRest() throws {
-        let buyer = try api.newUser("lb").token, seller = try api.newUser("ls").token
+        let buyer = try api.newUser("lb").token
+        let seller = try api.newUser("ls").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 50)
         api.deposit(buyer, "1000")
@@ -100,10 +107,13 @@ final class EngineSemanticsTests: XCTestCase {
     }
 
     func testMarketSellWalksTheBids() throws {
-        let b1 = try api.newUser("mb1").token, b2 = try api.newUser("mb2").token, seller = try api.newUser("ms").token
+        let b1 = try api.newUser("mb1").token
+        let b2 = try api.newUser("mb2").token
+        let seller = try api.newUser("ms").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 8)
-        api.deposit(b1, "100"); api.deposit(b2, "90")
+        api.deposit(b1, "100")
+        api.deposit(b2, "90")
         ptAssertSuccess(api.order(b2, s, buy: true, limit: 18, 5), "bid 5 @ 18")
         ptAssertSuccess(api.order(b1, s, buy: true, limit: 20, 5), "bid 5 @ 20")
         ptAssertSuccess(api.order(seller, s, buy: false, limit: nil, 8), "market sell 8")
@@ -120,7 +130,8 @@ final class EngineSemanticsTests: XCTestCase {
     }
 
     func testMarketOrdersAreFillOrKill() throws {
-        let seller = try api.newUser("fs").token, buyer = try api.newUser("fb").token
+        let seller = try api.newUser("fs").token
+        let buyer = try api.newUser("fb").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 10)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 100, 10), "ask 10 @ 100")
@@ -132,15 +143,18 @@ final class EngineSemanticsTests: XCTestCase {
         XCTAssertEqual(api.stockTxs(seller)[0].text("order_status"), "IN_PROGRESS")
         ptAssertSuccess(api.order(buyer, s, buy: true, limit: nil, 5), "exactly affordable")
         XCTAssertEqual(api.balance(buyer), "0")
-        ptAssertFailure(api.order(buyer, s, buy: false, limit: nil, 6), status: 400, "market sell into an empty bid side")
+        ptAssertFailure(
+            api.order(buyer, s, buy: false, limit: nil, 6), status: 400, "market sell into an empty bid side")
         try PTLedger.conservation()
         try PTLedger.headroomMatchesRestingOrders()
     }
 
     func testOwnOrdersAreSkipped() throws {
-        let me = try api.newUser("self").token, other = try api.newUser("oth").token
+        let me = try api.newUser("self").token
+        let other = try api.newUser("oth").token
         let s = try api.createStock(me)
-        api.grant(me, s, 10); api.grant(other, s, 10)
+        api.grant(me, s, 10)
+        api.grant(other, s, 10)
         api.deposit(me, "1000")
         ptAssertSuccess(api.order(me, s, buy: false, limit: 10, 10), "my ask @ 10")
         ptAssertFailure(api.order(me, s, buy: true, limit: nil, 1), status: 400, "only my own ask: no liquidity")
@@ -154,7 +168,8 @@ final class EngineSemanticsTests: XCTestCase {
     }
 
     func testCancelRules() throws {
-        let owner = try api.newUser("co").token, stranger = try api.newUser("cs").token
+        let owner = try api.newUser("co").token
+        let stranger = try api.newUser("cs").token
         let s = try api.createStock(owner)
         api.grant(owner, s, 10)
         ptAssertSuccess(api.order(owner, s, buy: false, limit: 7, 10), "ask")
@@ -189,12 +204,27 @@ final class EngineSemanticsTests: XCTestCase {
             ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":"1"}"#),
             ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":0}"#),
             ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":1.5}"#),
-            ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":1,"price":10}"#),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(s)","is_buy":true,"order_type":"MARKET","quantity":1,"price":10}"#
+            ),
             ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1}"#),
-            ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":-3}"#),
-            ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":10.5}"#),
-            ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":99999999999999999999,"price":1}"#),
-            ("/engine/placeStockOrder", #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1000000000000000,"price":1000}"#),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":-3}"#
+            ),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":10.5}"#
+            ),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":99999999999999999999,"price":1}"#
+            ),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(s)","is_buy":false,"order_type":"LIMIT","quantity":1000000000000000,"price":1000}"#
+            ),
             ("/engine/placeStockOrder", #"{"stock_id":"x1","is_buy":true,"order_type":"MARKET","quantity":1}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":0}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":10.123}"#),
@@ -211,23 +241,29 @@ final class EngineSemanticsTests: XCTestCase {
             ptAssertFailure(api.request("POST", path, token: u, body: body), status: 400, "\(path) \(body)")
         }
         let name = PTEnv.unique("dup")
-        ptAssertSuccess(api.request("POST", "/setup/createStock", token: u, body: #"{"stock_name":"\#(name)"}"#), "new name")
-        ptAssertFailure(api.request("POST", "/setup/createStock", token: u, body: #"{"stock_name":"\#(name)"}"#), status: 400, "duplicate name")
+        ptAssertSuccess(
+            api.request("POST", "/setup/createStock", token: u, body: #"{"stock_name":"\#(name)"}"#), "new name")
+        ptAssertFailure(
+            api.request("POST", "/setup/createStock", token: u, body: #"{"stock_name":"\#(name)"}"#), status: 400,
+            "duplicate name")
         ptAssertFailure(api.order(u, "999999999999", buy: true, limit: nil, 1), status: 404, "unknown stock")
-        ptAssertFailure(api.request("POST", "/setup/addStockToUser", token: u, body: #"{"stock_id":"999999999999","quantity":1}"#),
-                        status: 404, "grant of an unknown stock")
+        ptAssertFailure(
+            api.request("POST", "/setup/addStockToUser", token: u, body: #"{"stock_id":"999999999999","quantity":1}"#),
+            status: 404, "grant of an unknown stock")
         ptAssertFailure(api.order(u, s, buy: false, limit: 1, 6), status: 400, "selling more than owned")
         XCTAssertEqual(api.owned(u, s), "5")
         // Holdings stay within 1e15 shares: the largest grant fits once, not twice.
         let big = try api.createStock(u)
         api.grant(u, big, 1_000_000_000_000_000)
-        ptAssertFailure(api.request("POST", "/setup/addStockToUser", token: u, body: #"{"stock_id":"\#(big)","quantity":1}"#),
-                        status: 400, "holding past the bound")
+        ptAssertFailure(
+            api.request("POST", "/setup/addStockToUser", token: u, body: #"{"stock_id":"\#(big)","quantity":1}"#),
+            status: 400, "holding past the bound")
         api.deposit(u, "10.5")
         XCTAssertEqual(api.balance(u), "10.50")
-        api.deposit(u, "999999999999989.50")  // up to exactly 1e17 cents
-        ptAssertFailure(api.request("POST", "/transaction/addMoneyToWallet", token: u, body: #"{"amount":1}"#), status: 400,
-                        "balance past the bound")
+        api.deposit(u, "999999999999989.50") // up to exactly 1e17 cents
+        ptAssertFailure(
+            api.request("POST", "/transaction/addMoneyToWallet", token: u, body: #"{"amount":1}"#), status: 400,
+            "balance past the bound")
         XCTAssertEqual(api.request("GET", "/transaction/getWalletBalance", token: nil).status, 401, "no token")
         try PTLedger.conservation()
         try PTLedger.headroomMatchesRestingOrders()

@@ -2,6 +2,7 @@ import Foundation
 import Ledger
 import ServiceCore
 import XCTest
+
 @testable import PlatformCore
 
 /// GET /engine/stream through nginx and the gateway, on the test stack: tickets, who sees what,
@@ -12,9 +13,12 @@ final class EngineStreamTests: XCTestCase {
         return try XCTUnwrap(r.value("$.data.ticket")?.stringValue, "streamTicket: \(r.body)", file: file, line: line)
     }
 
-    func open(_ api: PTClient, _ token: String, lastEventId: String? = nil, query: String = "",
-              file: StaticString = #filePath, line: UInt = #line) throws -> SSETestClient {
-        let s = try SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, token), lastEventId: lastEventId, query: query)
+    func open(
+        _ api: PTClient, _ token: String, lastEventId: String? = nil, query: String = "",
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws -> SSETestClient {
+        let s = try SSETestClient(
+            try PTEnv.nginx(), ticket: try ticket(api, token), lastEventId: lastEventId, query: query)
         XCTAssertEqual(s.status, 200, s.errorBody, file: file, line: line)
         XCTAssertEqual(s.headers["content-type"]?.hasPrefix("text/event-stream"), true, file: file, line: line)
         return s
@@ -53,7 +57,8 @@ final class EngineStreamTests: XCTestCase {
     }
 
     static func isTrade(_ m: SSEMessage, _ stock: String, quantity: Int64? = nil) -> Bool {
-        m.event == "trade" && m.json?["stock_id"]?.stringValue == stock && (quantity == nil || m.json?["quantity"] == .int(quantity!))
+        m.event == "trade" && m.json?["stock_id"]?.stringValue == stock
+            && (quantity == nil || m.json?["quantity"] == .int(quantity!))
     }
 
     // MARK: tickets
@@ -68,8 +73,15 @@ final class EngineStreamTests: XCTestCase {
         let refused: [(String, String?)] = [
             ("no ticket", nil),
             ("garbage", "not-a-ticket"),
-            ("expired", StreamTicket(key: key).issue(userId: userId, nowMillis: now - 61_000 - StreamTicket.lifetimeSeconds * 1000)),
-            ("signed with another key", StreamTicket(key: Array("another key".utf8)).issue(userId: userId, nowMillis: now)),
+            (
+                "expired",
+                StreamTicket(key: key).issue(
+                    userId: userId, nowMillis: now - 61_000 - StreamTicket.lifetimeSeconds * 1000)
+            ),
+            (
+                "signed with another key",
+                StreamTicket(key: Array("another key".utf8)).issue(userId: userId, nowMillis: now)
+            ),
         ]
         for (why, ticket) in refused {
             let s = try SSETestClient(nginx, ticket: ticket)
@@ -89,15 +101,18 @@ final class EngineStreamTests: XCTestCase {
 
     func testATradeReachesEveryStreamButOrderEventsOnlyTheirOwner() throws {
         let api = try PTClient()
-        let watcher = try api.newUser("sse-a"), buyer = try api.newUser("sse-b")
+        let watcher = try api.newUser("sse-a")
+        let buyer = try api.newUser("sse-b")
         let (seller, stock) = try market(api)
         let a = try open(api, watcher.token)
         let s = try open(api, seller)
         api.deposit(buyer.token, "100")
         buy(api, buyer.token, stock, 4)
 
-        let seen = try XCTUnwrap(a.collect { $0.event == "price" && $0.json?["stock_id"]?.stringValue == stock }, "A sees the price")
-        let trade = try XCTUnwrap(seen.first { Self.isTrade($0, stock) }, "A sees the trade before the price: \(seen.map(\.event))")
+        let seen = try XCTUnwrap(
+            a.collect { $0.event == "price" && $0.json?["stock_id"]?.stringValue == stock }, "A sees the price")
+        let trade = try XCTUnwrap(
+            seen.first { Self.isTrade($0, stock) }, "A sees the trade before the price: \(seen.map(\.event))")
         XCTAssertEqual(trade.json?["price"], .int(7))
         XCTAssertEqual(trade.json?["quantity"], .int(4))
         XCTAssertNotNil(trade.json?["commit_ms"]?.int64Value, "commit time for latency measurements")
@@ -105,8 +120,9 @@ final class EngineStreamTests: XCTestCase {
         XCTAssertEqual(seen.last?.json?["current_price"], .int(7))
 
         // The seller sees its own order change with the trade; A must see none of it.
-        let mine = try XCTUnwrap(s.collect { $0.event == "order" && $0.json?["order_status"]?.stringValue == "PARTIALLY_COMPLETE" },
-                                 "the seller's order event")
+        let mine = try XCTUnwrap(
+            s.collect { $0.event == "order" && $0.json?["order_status"]?.stringValue == "PARTIALLY_COMPLETE" },
+            "the seller's order event")
         XCTAssertTrue(mine.contains { Self.isTrade($0, stock, quantity: 4) }, "the seller sees the public trade too")
         let sellerOrder = try XCTUnwrap(mine.last?.json?["stock_tx_id"]?.stringValue)
 
@@ -117,9 +133,11 @@ final class EngineStreamTests: XCTestCase {
         let own = try XCTUnwrap(upToOwn.last?.json)
         let aOrders = api.stockTxs(watcher.token).compactMap { $0["stock_tx_id"]?.stringValue }
         XCTAssertEqual(own["order_status"]?.stringValue, "IN_PROGRESS")
-        XCTAssertTrue(aOrders.contains(own["stock_tx_id"]?.stringValue ?? "?"), "A's event is A's order: \(own) \(aOrders)")
-        XCTAssertFalse((seen + upToOwn).contains { $0.event == "order" && $0.json?["stock_tx_id"]?.stringValue == sellerOrder },
-                       "A never sees the seller's order \(sellerOrder)")
+        XCTAssertTrue(
+            aOrders.contains(own["stock_tx_id"]?.stringValue ?? "?"), "A's event is A's order: \(own) \(aOrders)")
+        XCTAssertFalse(
+            (seen + upToOwn).contains { $0.event == "order" && $0.json?["stock_tx_id"]?.stringValue == sellerOrder },
+            "A never sees the seller's order \(sellerOrder)")
         XCTAssertEqual((seen + upToOwn).filter { $0.event == "order" }.count, 1, "A's only order event is its own")
     }
 
@@ -127,7 +145,8 @@ final class EngineStreamTests: XCTestCase {
 
     func testLastEventIdResumesWithTheEventsMissedMeanwhile() throws {
         let api = try PTClient()
-        let watcher = try api.newUser("sse-r"), buyer = try api.newUser("sse-rb")
+        let watcher = try api.newUser("sse-r")
+        let buyer = try api.newUser("sse-rb")
         let (_, stock) = try market(api)
         api.deposit(buyer.token, "100")
         let first = try open(api, watcher.token)
@@ -136,14 +155,17 @@ final class EngineStreamTests: XCTestCase {
         let position = try XCTUnwrap(before.last?.id)
         first.close()
 
-        buy(api, buyer.token, stock, 2)   // missed while no stream is open
+        buy(api, buyer.token, stock, 2) // missed while no stream is open
         buy(api, buyer.token, stock, 3)
 
-        for (how, resumed) in [("Last-Event-ID", try open(api, watcher.token, lastEventId: position)),
-                               ("lastEventId query", try open(api, watcher.token, query: "lastEventId=\(position)"))] {
+        for (how, resumed) in [
+            ("Last-Event-ID", try open(api, watcher.token, lastEventId: position)),
+            ("lastEventId query", try open(api, watcher.token, query: "lastEventId=\(position)")),
+        ] {
             let got = try XCTUnwrap(resumed.collect { Self.isTrade($0, stock, quantity: 3) }, "\(how): the trade of 3")
-            XCTAssertEqual(got.filter { Self.isTrade($0, stock) }.compactMap { $0.json?["quantity"]?.int64Value }, [2, 3],
-                           "\(how): the missed trades, once each, in order, not the one before \(position)")
+            XCTAssertEqual(
+                got.filter { Self.isTrade($0, stock) }.compactMap { $0.json?["quantity"]?.int64Value }, [2, 3],
+                "\(how): the missed trades, once each, in order, not the one before \(position)")
             XCTAssertFalse(got.contains { $0.event == "reset" }, how)
             let ids = got.compactMap { $0.id.flatMap(EventId.init) }
             XCTAssertEqual(ids, ids.sorted(), "\(how): ids ascend")
@@ -153,7 +175,8 @@ final class EngineStreamTests: XCTestCase {
 
     func testAnIdTheEngineNoLongerHoldsGetsAResetThenLiveEvents() throws {
         let api = try PTClient()
-        let watcher = try api.newUser("sse-x"), buyer = try api.newUser("sse-xb")
+        let watcher = try api.newUser("sse-x")
+        let buyer = try api.newUser("sse-xb")
         let (_, stock) = try market(api, price: 9)
         api.deposit(buyer.token, "100")
         buy(api, buyer.token, stock, 1)
@@ -164,8 +187,9 @@ final class EngineStreamTests: XCTestCase {
             let reset = try XCTUnwrap(s.collect { $0.isEvent }?.last, stale)
             XCTAssertEqual(reset.event, "reset", stale)
             let prices = reset.json?["prices"]?.arrayValue ?? []
-            XCTAssertTrue(prices.contains { $0["stock_id"]?.stringValue == stock && $0["current_price"] == .int(9) },
-                          "\(stale): the snapshot has the current prices: \(reset.data ?? "")")
+            XCTAssertTrue(
+                prices.contains { $0["stock_id"]?.stringValue == stock && $0["current_price"] == .int(9) },
+                "\(stale): the snapshot has the current prices: \(reset.data ?? "")")
             XCTAssertEqual(reset.json?["last_event_id"]?.stringValue, reset.id, stale)
             buy(api, buyer.token, stock, 2)
             XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 2) }, "\(stale): live events after the reset")
@@ -178,14 +202,17 @@ final class EngineStreamTests: XCTestCase {
     /// gateway cuts a body silent for DT_UPSTREAM_TIMEOUT_MS, 30 s; nginx's is 1 h).
     func testHeartbeatsKeepAQuietStreamOpenPastTheGatewaysSilenceLimit() throws {
         let api = try PTClient()
-        let watcher = try api.newUser("sse-h"), buyer = try api.newUser("sse-hb")
+        let watcher = try api.newUser("sse-h")
+        let buyer = try api.newUser("sse-hb")
         let (_, stock) = try market(api)
         api.deposit(buyer.token, "100")
         let s = try open(api, watcher.token)
         let started = Date()
         var pings: [TimeInterval] = []
-        while pings.count < 2 {   // ~30 s without an event
-            guard let m = s.next(timeout: 20) else { return XCTFail("silence for 20 s after \(pings) (or the stream closed)") }
+        while pings.count < 2 { // ~30 s without an event
+            guard let m = s.next(timeout: 20) else {
+                return XCTFail("silence for 20 s after \(pings) (or the stream closed)")
+            }
             if m.comment == "ping" { pings.append(Date().timeIntervalSince(started)) }
         }
         XCTAssertGreaterThan(pings[0], 5, "pings mark silence; they are not sent all the time: \(pings)")
@@ -205,7 +232,9 @@ final class EngineStreamTests: XCTestCase {
         for s in streams { s.close() }
         streams.removeAll()
         // nginx ends the upstream at once, the gateway and the engine notice within a tick.
-        try Self.waitFor("the closed streams to be let go", timeout: 3) { try Self.engineGauge("engine_stream_subscribers") == base }
+        try Self.waitFor("the closed streams to be let go", timeout: 3) {
+            try Self.engineGauge("engine_stream_subscribers") == base
+        }
 
         // At most DT_STREAM_MAX_PER_USER (16) at once per user: the next is 429, JSON.
         streams = try (0..<16).map { _ in try open(api, user.token) }
@@ -225,7 +254,8 @@ final class EngineStreamTests: XCTestCase {
     func testRedisGoingAwayLosesNoOrderAndTheStreamCarriesOn() throws {
         let api = try PTClient()
         let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")
-        let watcher = try api.newUser("sse-k"), buyer = try api.newUser("sse-kb")
+        let watcher = try api.newUser("sse-k")
+        let buyer = try api.newUser("sse-kb")
         let (seller, stock) = try market(api, price: 5, shares: 20)
         api.deposit(buyer.token, "100")
         let s = try open(api, watcher.token)
@@ -235,20 +265,25 @@ final class EngineStreamTests: XCTestCase {
         defer { XCTAssertEqual(PTShell.run(restart + " start"), 0, "start Redis again") }
         buy(api, buyer.token, stock, 2)
         XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 2) }, "the trade streams while Redis is down")
-        XCTAssertNotNil(o.collect { $0.event == "order" && $0.json?["remaining"] == .int(18) }, "the seller's order event too")
+        XCTAssertNotNil(
+            o.collect { $0.event == "order" && $0.json?["remaining"] == .int(18) }, "the seller's order event too")
 
         XCTAssertEqual(PTShell.run(restart + " start"), 0)
         buy(api, buyer.token, stock, 3)
         XCTAssertNotNil(s.collect { Self.isTrade($0, stock, quantity: 3) }, "the same stream after Redis is back")
 
         // Nothing was lost: the ledger has both fills, the rest still rests, money is conserved.
-        let fills = api.stockTxs(buyer.token).filter { $0["order_status"]?.stringValue == "COMPLETED" && $0["stock_id"]?.stringValue == stock }
+        let fills = api.stockTxs(buyer.token).filter {
+            $0["order_status"]?.stringValue == "COMPLETED" && $0["stock_id"]?.stringValue == stock
+        }
         XCTAssertEqual(fills.compactMap { $0["quantity"]?.int64Value }.sorted(), [2, 3], "\(fills)")
         let depth = api.request("GET", "/engine/depth?stock_id=\(stock)", token: buyer.token)
         XCTAssertEqual(depth.path("$.data.asks[0].quantity"), "15")
         // Redis Streams get the events again once it is back (a cache of committed facts).
         let redis = try PTEnv.redis()
-        let market = try EventStreamTests.payloads(redis, MarketEvents.marketStream).filter { $0["stock_id"]?.stringValue == stock }
+        let market = try EventStreamTests.payloads(redis, MarketEvents.marketStream).filter {
+            $0["stock_id"]?.stringValue == stock
+        }
         XCTAssertTrue(market.contains { $0["type"]?.stringValue == "trade" && $0["quantity"] == .int(3) }, "\(market)")
         try PTLedger.conservation()
     }

@@ -28,7 +28,8 @@ final class FailoverDrillTests: XCTestCase {
         for u in sellers { api.grant(u.token, stock, 10_000_000) }
         for u in buyers { api.deposit(u.token, "1000000") }
 
-        let stop = PTBox(false), successes = PTBox(0)
+        let stop = PTBox(false)
+        let successes = PTBox(0)
         let acked = PTBox<[String: Acked]>([:])
         let statuses = PTBox<[Int: Int]>([:])
         let badBodies = PTBox<[String]>([])
@@ -45,11 +46,15 @@ final class FailoverDrillTests: XCTestCase {
                     // can be found in the ledger afterwards.
                     let r: PTResponse
                     if k % 2 == 0 {
-                        r = api.request("POST", "/transaction/addMoneyToWallet", token: u.token, body: #"{"amount":\#(k)}"#,
-                                        timeoutMillis: 15_000)
-                        if r.status == 200 { acked.update { $0[u.name, default: Acked()].depositsCents.append(k * 100) } }
+                        r = api.request(
+                            "POST", "/transaction/addMoneyToWallet", token: u.token, body: #"{"amount":\#(k)}"#,
+                            timeoutMillis: 15_000)
+                        if r.status == 200 {
+                            acked.update { $0[u.name, default: Acked()].depositsCents.append(k * 100) }
+                        }
                     } else {
-                        r = api.order(u.token, stock, buy: !isSeller, limit: isSeller ? 100 + k % 3 : (k % 4 == 1 ? nil : 99), k)
+                        r = api.order(
+                            u.token, stock, buy: !isSeller, limit: isSeller ? 100 + k % 3 : (k % 4 == 1 ? nil : 99), k)
                         if r.status == 200 { acked.update { $0[u.name, default: Acked()].orderQuantities.append(k) } }
                     }
                     statuses.update { $0[r.status, default: 0] += 1 }
@@ -57,7 +62,9 @@ final class FailoverDrillTests: XCTestCase {
                         successes.update { $0 += 1 }
                     } else {
                         // An outage must answer at once, as JSON, and never as success.
-                        if r.path("$.success") != "false" { badBodies.update { $0.append("\(r.status) \(r.body.prefix(200))") } }
+                        if r.path("$.success") != "false" {
+                            badBodies.update { $0.append("\(r.status) \(r.body.prefix(200))") }
+                        }
                         usleep(20_000)
                     }
                 }
@@ -78,8 +85,10 @@ final class FailoverDrillTests: XCTestCase {
         let probe = buyers[0]
         var served: Date?
         while served == nil && Date().timeIntervalSince(t0) < 30 {
-            if api.request("POST", "/transaction/addMoneyToWallet", token: probe.token, body: #"{"amount":0.01}"#,
-                           timeoutMillis: 5_000).status == 200 {
+            if api.request(
+                "POST", "/transaction/addMoneyToWallet", token: probe.token, body: #"{"amount":0.01}"#,
+                timeoutMillis: 5_000
+            ).status == 200 {
                 served = Date()
             } else {
                 usleep(50_000)
@@ -91,9 +100,14 @@ final class FailoverDrillTests: XCTestCase {
         stop.update { $0 = true }
         group.wait()
         let recovery = answered.timeIntervalSince(t0)
-        print(String(format: "DRILL primary pg%@ killed (%.2f s), pg%@ promoted (%.2f s), API answered a deposit %.2f s after the kill",
-                     killed, tKilled.timeIntervalSince(t0), promoted, tPromoted.timeIntervalSince(tKilled), recovery))
-        print("DRILL acknowledged requests: \(before) before the kill, \(successes.value - before) after; statuses \(statuses.value.sorted { $0.key < $1.key })")
+        print(
+            String(
+                format:
+                    "DRILL primary pg%@ killed (%.2f s), pg%@ promoted (%.2f s), API answered a deposit %.2f s after the kill",
+                killed, tKilled.timeIntervalSince(t0), promoted, tPromoted.timeIntervalSince(tKilled), recovery))
+        print(
+            "DRILL acknowledged requests: \(before) before the kill, \(successes.value - before) after; statuses \(statuses.value.sorted { $0.key < $1.key })"
+        )
         XCTAssertLessThan(recovery, 10, "the API answers again within 10 s of the kill")
         XCTAssertGreaterThanOrEqual(successes.value, afterPromotion + 200, "load goes on after the failover")
         XCTAssertEqual(badBodies.value, [], "every failure answered with a JSON error")
@@ -111,13 +125,16 @@ final class FailoverDrillTests: XCTestCase {
             let deposits = Set((0..<flows.count).compactMap { flows.int64($0, 0) })
             let lostDeposits = a.depositsCents.filter { !deposits.contains($0) }
             XCTAssertEqual(lostDeposits, [], "\(u.name): acknowledged deposits missing after the failover")
-            let orders = try db.query("SELECT quantity FROM stock_transactions WHERE user_id = $1 AND stock_id = $2 AND parent_id IS NULL",
-                                      [id, Int64(stock) ?? 0])
+            let orders = try db.query(
+                "SELECT quantity FROM stock_transactions WHERE user_id = $1 AND stock_id = $2 AND parent_id IS NULL",
+                [id, Int64(stock) ?? 0])
             let present = Set((0..<orders.count).compactMap { orders.int64($0, 0) })
             let lostOrders = a.orderQuantities.filter { !present.contains($0) }
             XCTAssertEqual(lostOrders, [], "\(u.name): acknowledged orders missing after the failover")
         }
-        print("DRILL verified \(ackedTotal) acknowledged deposits and orders on the promoted primary: \(ackedTotal) present")
+        print(
+            "DRILL verified \(ackedTotal) acknowledged deposits and orders on the promoted primary: \(ackedTotal) present"
+        )
         try PTLedger.conservation()
         try PTLedger.headroomMatchesRestingOrders()
         try PTStack.assertBooksMatchLedger(db)
@@ -131,17 +148,24 @@ final class FailoverDrillTests: XCTestCase {
         var committed: [Int64] = []
         for k in 1...20 {
             // x.37: the load deposited whole amounts only, so these are told apart.
-            let r = api.request("POST", "/transaction/addMoneyToWallet", token: probe.token, body: #"{"amount":\#(k).37}"#,
-                                timeoutMillis: 10_000)
+            let r = api.request(
+                "POST", "/transaction/addMoneyToWallet", token: probe.token, body: #"{"amount":\#(k).37}"#,
+                timeoutMillis: 10_000)
             if r.status == 200 { committed.append(Int64(k) * 100 + 37) }
         }
         let tCommits = Date()
-        print(String(format: "DRILL pg%@ rejoined as a standby (base backup, %.2f s); standby pg%@ killed; %d of 20 deposits committed in %.2f s",
-                     rejoined, tRejoined.timeIntervalSince(t1), other, committed.count, tCommits.timeIntervalSince(t2)))
+        print(
+            String(
+                format:
+                    "DRILL pg%@ rejoined as a standby (base backup, %.2f s); standby pg%@ killed; %d of 20 deposits committed in %.2f s",
+                rejoined, tRejoined.timeIntervalSince(t1), other, committed.count, tCommits.timeIntervalSince(t2)))
         XCTAssertEqual(committed.count, 20, "commits go on with one standby killed (the rejoined one acknowledges)")
         let id = try XCTUnwrap(try LedgerOps.userId(db, name: probe.name))
-        let flows = try db.query("SELECT cents FROM external_flows WHERE user_id = $1 AND kind = 'deposit' AND cents % 100 = 37", [id])
-        XCTAssertEqual((0..<flows.count).compactMap { flows.int64($0, 0) }.sorted(), committed.sorted(), "the 20 deposits are in the ledger")
+        let flows = try db.query(
+            "SELECT cents FROM external_flows WHERE user_id = $1 AND kind = 'deposit' AND cents % 100 = 37", [id])
+        XCTAssertEqual(
+            (0..<flows.count).compactMap { flows.int64($0, 0) }.sorted(), committed.sorted(),
+            "the 20 deposits are in the ledger")
         try PTLedger.conservation()
         print(try failover(tool, "status").split(separator: "\n").map { "DRILL status " + $0 }.joined(separator: "\n"))
     }
@@ -154,7 +178,8 @@ final class FailoverDrillTests: XCTestCase {
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [tool] + args
         p.environment = env
-        let out = Pipe(), err = Pipe()
+        let out = Pipe()
+        let err = Pipe()
         p.standardOutput = out
         p.standardError = err
         try p.run()
@@ -163,7 +188,9 @@ final class FailoverDrillTests: XCTestCase {
         p.waitUntilExit()
         let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         guard p.terminationStatus == 0 else {
-            throw PTMissing(description: "pg-failover \(args.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
+            throw PTMissing(
+                description:
+                    "pg-failover \(args.joined(separator: " ")) failed: \(String(decoding: errors, as: UTF8.self))")
         }
         return text
     }

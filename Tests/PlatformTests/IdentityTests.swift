@@ -9,11 +9,13 @@ import XCTest
 final class IdentityTests: XCTestCase {
     /// Variants of `base` that must never become (or reach) an account of their own.
     static func lookAlikes(_ base: String) -> [(String, String)] {
-        [("trailing space", base + " "), ("leading space", " " + base), ("tab", base + "\t"),
-         ("no-break space", base + "\u{00A0}"), ("zero-width space", base + "\u{200B}"),
-         ("NFD e + combining acute", base + "e\u{0301}"), ("NFC é", base + "\u{00E9}"),
-         ("full-width letter", base + "\u{FF41}"), ("Cyrillic a", base + "\u{0430}"),
-         ("empty", ""), ("65 bytes", String(repeating: "a", count: 65)), ("slash", base + "/x")]
+        [
+            ("trailing space", base + " "), ("leading space", " " + base), ("tab", base + "\t"),
+            ("no-break space", base + "\u{00A0}"), ("zero-width space", base + "\u{200B}"),
+            ("NFD e + combining acute", base + "e\u{0301}"), ("NFC é", base + "\u{00E9}"),
+            ("full-width letter", base + "\u{FF41}"), ("Cyrillic a", base + "\u{0430}"),
+            ("empty", ""), ("65 bytes", String(repeating: "a", count: 65)), ("slash", base + "/x"),
+        ]
     }
 
     func testLookAlikeNamesAreRefusedAtRegisterAndLogin() throws {
@@ -28,8 +30,9 @@ final class IdentityTests: XCTestCase {
             XCTAssertEqual(login.status, 400, "login \(what): \(login.text)")
         }
         let db = try PTEnv.pg()
-        XCTAssertEqual(try db.query("SELECT count(*) FROM users WHERE user_name LIKE $1", [base + "%"]).int(0, 0), 1,
-                       "only the real name exists")
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM users WHERE user_name LIKE $1", [base + "%"]).int(0, 0), 1,
+            "only the real name exists")
         XCTAssertEqual(try EdgeHTTP.login(ep, base, "right-password-1").status, 200)
     }
 
@@ -42,12 +45,17 @@ final class IdentityTests: XCTestCase {
         let db = try PTEnv.pg()
         let stored = try db.query("SELECT password_hash FROM users WHERE user_name = $1", [victim]).string(0, 0)
         let lookAlike = victim + " "
-        let id = try XCTUnwrap(try db.query("INSERT INTO users (user_name, password_hash) VALUES ($1, $2) RETURNING id",
-                                            [lookAlike, stored]).int64(0, 0))
+        let id = try XCTUnwrap(
+            try db.query(
+                "INSERT INTO users (user_name, password_hash) VALUES ($1, $2) RETURNING id",
+                [lookAlike, stored]
+            ).int64(0, 0))
         XCTAssertEqual(try EdgeHTTP.login(ep, lookAlike, "victim-password").status, 400)
         let now = Clock.wallMillis() / 1000
-        let token = JWT(secret: try EdgeEnv.jwtSecret()).sign(JWTClaims(subject: String(id), name: lookAlike, role: "user",
-                                                                          issuedAt: now, expiresAt: now + 600))
+        let token = JWT(secret: try EdgeEnv.jwtSecret()).sign(
+            JWTClaims(
+                subject: String(id), name: lookAlike, role: "user",
+                issuedAt: now, expiresAt: now + 600))
         let r = try EdgeHTTP.call(ep, "POST", "/classic/DISPLAY_SUMMARY", headers: [("token", token)], body: "{}")
         XCTAssertEqual(r.status, 401, r.text)
         let w = try EdgeHTTP.call(ep, "GET", "/transaction/getWalletBalance", headers: [("token", token)])
@@ -59,15 +67,20 @@ final class IdentityTests: XCTestCase {
         let (alice, aliceToken) = try EdgeHTTP.newUser(ep, prefix: "ida")
         let (bob, bobToken) = try EdgeHTTP.newUser(ep, prefix: "idb")
         func classic(_ token: String, _ command: String, _ fields: [(String, JSON)]) throws -> EdgeResponse {
-            try EdgeHTTP.call(ep, "POST", "/classic/" + command, headers: [("token", token)], body: EdgeHTTP.json(.object(fields)))
+            try EdgeHTTP.call(
+                ep, "POST", "/classic/" + command, headers: [("token", token)], body: EdgeHTTP.json(.object(fields)))
         }
         XCTAssertEqual(try classic(bobToken, "ADD", [("amount", .string("10.00"))]).status, 200)
-        XCTAssertEqual(try classic(aliceToken, "ADD", [("userid", .string(bob)), ("amount", .string("1.00"))]).status, 403)
+        XCTAssertEqual(
+            try classic(aliceToken, "ADD", [("userid", .string(bob)), ("amount", .string("1.00"))]).status, 403)
         XCTAssertEqual(try classic(aliceToken, "DISPLAY_SUMMARY", [("userid", .string(bob))]).status, 403)
         XCTAssertEqual(try classic(aliceToken, "DUMPLOG", [("userid", .string(bob))]).status, 403)
-        XCTAssertEqual(try classic(aliceToken, "ADD", [("userid", .string(alice.uppercased())), ("amount", .string("1.00"))]).status,
-                       403, "another case is another user")
-        for (what, name) in Self.lookAlikes(alice) where !name.isEmpty && name.trimmingCharacters(in: .init(charactersIn: " \t")) != alice {
+        XCTAssertEqual(
+            try classic(aliceToken, "ADD", [("userid", .string(alice.uppercased())), ("amount", .string("1.00"))])
+                .status,
+            403, "another case is another user")
+        for (what, name) in Self.lookAlikes(alice)
+        where !name.isEmpty && name.trimmingCharacters(in: .init(charactersIn: " \t")) != alice {
             let r = try classic(aliceToken, "ADD", [("userid", .string(name)), ("amount", .string("1.00"))])
             XCTAssertTrue([400, 403].contains(r.status), "\(what): \(r.status) \(r.text)")
         }
@@ -76,7 +89,9 @@ final class IdentityTests: XCTestCase {
         XCTAssertEqual(own.status, 200, own.text)
         let db = try PTEnv.pg()
         func cash(_ name: String) throws -> Int64? {
-            try db.query("SELECT a.cash_cents FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.user_name = $1", [name]).int64(0, 0)
+            try db.query(
+                "SELECT a.cash_cents FROM accounts a JOIN users u ON u.id = a.user_id WHERE u.user_name = $1", [name]
+            ).int64(0, 0)
         }
         XCTAssertEqual(try cash(bob), 1000, "bob's account untouched")
         XCTAssertEqual(try cash(alice), 200)

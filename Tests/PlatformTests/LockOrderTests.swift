@@ -17,23 +17,28 @@ final class LockOrderTests: XCTestCase {
         let api = try PTClient()
         guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
         let ep = try EdgeEnv.nginx()
-        let trader = try api.newUser("lkT"), buyer = try api.newUser("lkB")
+        let trader = try api.newUser("lkT")
+        let buyer = try api.newUser("lkB")
         // A three-letter platform stock is also a classic symbol: both APIs trade the same holding.
-        var symbol = "", stock = ""
+        var symbol = ""
+        var stock = ""
         for _ in 0..<20 where stock.isEmpty {
             symbol = String((0..<3).map { _ in "QVWXYZ".randomElement() ?? "Q" })
-            let r = api.request("POST", "/setup/createStock", token: trader.token, body: #"{"stock_name":"\#(symbol)"}"#)
+            let r = api.request(
+                "POST", "/setup/createStock", token: trader.token, body: #"{"stock_name":"\#(symbol)"}"#)
             stock = r.value("$.data.stock_id")?.stringValue ?? ""
         }
         XCTAssertFalse(stock.isEmpty, "no free three-letter stock name")
         api.grant(trader.token, stock, 100_000)
         api.deposit(trader.token, "100000")
         api.deposit(buyer.token, "100000")
-        let deadlocksBefore = try Self.deadlocksLogged(), failedBefore = try BoundsTests.failedBatches()
+        let deadlocksBefore = try Self.deadlocksLogged()
+        let failedBefore = try BoundsTests.failedBatches()
 
         let (symbolName, stockId) = (symbol, stock)
         @Sendable func classic(_ command: String, _ body: String) -> Int {
-            (try? EdgeHTTP.call(ep, "POST", "/classic/" + command, headers: [("token", trader.token)], body: body).status) ?? 0
+            (try? EdgeHTTP.call(ep, "POST", "/classic/" + command, headers: [("token", trader.token)], body: body)
+                .status) ?? 0
         }
         let until = Date().addingTimeInterval(4)
         let statuses = PTBox<[String: Int]>([:])
@@ -59,8 +64,9 @@ final class LockOrderTests: XCTestCase {
                 statuses.update { $0["\(what) \(status)", default: 0] += 1 }
             }
         }
-        XCTAssertNil(statuses.value.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
-                     "no server errors: \(statuses.value)")
+        XCTAssertNil(
+            statuses.value.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
+            "no server errors: \(statuses.value)")
         XCTAssertGreaterThan(statuses.value["ask 200", default: 0], 0, "asks went through: \(statuses.value)")
         XCTAssertEqual(try Self.deadlocksLogged(), deadlocksBefore, "PostgreSQL found no deadlock")
         XCTAssertEqual(try BoundsTests.failedBatches(), failedBefore, "no engine batch failed")

@@ -6,7 +6,8 @@ import XCTest
 /// openapi.yaml documents exactly the public routes the code serves: the engine's routes (as it
 /// registers them), the auth routes and classic commands the gateway routes, and /health.
 final class OpenAPITests: XCTestCase {
-    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// (METHOD, path) pairs under `paths:` in openapi.yaml.
     static func documentedRoutes() throws -> Set<APIRoute> {
@@ -15,7 +16,10 @@ final class OpenAPITests: XCTestCase {
         var inPaths = false
         var current: String?
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            if line.hasPrefix("paths:") { inPaths = true; continue }
+            if line.hasPrefix("paths:") {
+                inPaths = true
+                continue
+            }
             if inPaths && !line.isEmpty && !line.hasPrefix(" ") { break }
             guard inPaths else { continue }
             if line.hasPrefix("  /") && !line.hasPrefix("   ") && line.hasSuffix(":") {
@@ -42,9 +46,12 @@ final class OpenAPITests: XCTestCase {
 
     func testEngineRegistersExactlyThePlatformTable() {
         let router = Router()
-        let engine = MatchingEngine(connInfo: "", redis: RedisTarget(Endpoint(host: "127.0.0.1", port: 1), password: nil), logger: Logger.json(service: "test"))
+        let engine = MatchingEngine(
+            connInfo: "", redis: RedisTarget(Endpoint(host: "127.0.0.1", port: 1), password: nil),
+            logger: Logger.json(service: "test"))
         PlatformHTTP.register(on: router, engine: engine, allowReset: true, tickets: StreamTicket(key: Array("k".utf8)))
-        let registered = Set(router.routes.filter { !$0.path.hasPrefix("/internal/") }.map { APIRoute($0.method, $0.path) })
+        let registered = Set(
+            router.routes.filter { !$0.path.hasPrefix("/internal/") }.map { APIRoute($0.method, $0.path) })
         XCTAssertEqual(registered, Set(PublicAPI.Engine.all))
         // The gateway sends these three prefixes to the engine; every platform route uses one.
         for r in PublicAPI.Engine.all {
@@ -58,6 +65,7 @@ final class OpenAPITests: XCTestCase {
     /// The public paths the gateway lets through without a token (deploy/topology.json) are the
     /// auth ones and the event stream (which the engine authenticates by its ticket).
     func testGatewayPublicPathsAreTheAuthenticationRoutesAndTheStream() {
-        XCTAssertEqual(Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path) + [PublicAPI.Engine.stream.path]))
+        XCTAssertEqual(
+            Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path) + [PublicAPI.Engine.stream.path]))
     }
 }

@@ -4,13 +4,17 @@ import XCTest
 
 /// Shorthands for the engine tests: each makes one API call and returns what the test reads.
 extension PTClient {
-    func createStock(_ token: String, _ name: String = PTEnv.unique("S"), file: StaticString = #filePath, line: UInt = #line) throws -> String {
+    func createStock(
+        _ token: String, _ name: String = PTEnv.unique("S"), file: StaticString = #filePath, line: UInt = #line
+    ) throws -> String {
         let r = request("POST", "/setup/createStock", token: token, body: #"{"stock_name":"\#(name)"}"#)
         return try XCTUnwrap(r.value("$.data.stock_id")?.stringValue, "createStock: \(r.body)", file: file, line: line)
     }
 
-    func grant(_ token: String, _ stock: String, _ quantity: Int64, file: StaticString = #filePath, line: UInt = #line) {
-        let r = request("POST", "/setup/addStockToUser", token: token, body: #"{"stock_id":"\#(stock)","quantity":\#(quantity)}"#)
+    func grant(_ token: String, _ stock: String, _ quantity: Int64, file: StaticString = #filePath, line: UInt = #line)
+    {
+        let r = request(
+            "POST", "/setup/addStockToUser", token: token, body: #"{"stock_id":"\#(stock)","quantity":\#(quantity)}"#)
         ptAssertSuccess(r, "addStockToUser", file: file, line: line)
     }
 
@@ -22,8 +26,11 @@ extension PTClient {
     func order(_ token: String, _ stock: String, buy: Bool, limit price: Int64?, _ quantity: Int64) -> PTResponse {
         let type = price == nil ? "MARKET" : "LIMIT"
         let priceText = price.map(String.init) ?? "null"
-        return request("POST", "/engine/placeStockOrder", token: token,
-                       body: #"{"stock_id":"\#(stock)","is_buy":\#(buy),"order_type":"\#(type)","quantity":\#(quantity),"price":\#(priceText)}"#)
+        return request(
+            "POST", "/engine/placeStockOrder", token: token,
+            body:
+                #"{"stock_id":"\#(stock)","is_buy":\#(buy),"order_type":"\#(type)","quantity":\#(quantity),"price":\#(priceText)}"#
+        )
     }
 
     func cancel(_ token: String, _ txId: String) -> PTResponse {

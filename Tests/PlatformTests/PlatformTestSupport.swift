@@ -21,7 +21,9 @@ enum PTEnv {
     }
 
     static func portBase() throws -> Int {
-        guard let b = Int(try require("DT_TEST_PORT_BASE")) else { throw PTMissing(description: "DT_TEST_PORT_BASE is not a number") }
+        guard let b = Int(try require("DT_TEST_PORT_BASE")) else {
+            throw PTMissing(description: "DT_TEST_PORT_BASE is not a number")
+        }
         return b
     }
 
@@ -30,8 +32,11 @@ enum PTEnv {
 
     static func nginx() throws -> Endpoint {
         let url = try require("DT_TEST_NGINX")
-        let hostPort = url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
-        guard let ep = Endpoint(hostPort) else { throw PTMissing(description: "DT_TEST_NGINX is not http://host:port: \(url)") }
+        let hostPort =
+            url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
+        guard let ep = Endpoint(hostPort) else {
+            throw PTMissing(description: "DT_TEST_NGINX is not http://host:port: \(url)")
+        }
         return ep
     }
 
@@ -39,7 +44,9 @@ enum PTEnv {
 
     /// The stack's Redis, authenticated (requirepass).
     static func redis() throws -> RedisConnection {
-        guard let ep = Endpoint(try require("DT_TEST_REDIS")) else { throw PTMissing(description: "DT_TEST_REDIS is not host:port") }
+        guard let ep = Endpoint(try require("DT_TEST_REDIS")) else {
+            throw PTMissing(description: "DT_TEST_REDIS is not host:port")
+        }
         return try RedisConnection(ep, password: try require("DT_TEST_REDIS_PASSWORD"))
     }
 
@@ -82,15 +89,19 @@ final class PTClient: @unchecked Sendable {
         endpoint = direct ? try PTEnv.engine() : try PTEnv.nginx()
     }
 
-    func request(_ method: String, _ path: String, token: String?, body: String? = nil,
-                 timeoutMillis: Int = 30_000) -> PTResponse {
+    func request(
+        _ method: String, _ path: String, token: String?, body: String? = nil,
+        timeoutMillis: Int = 30_000
+    ) -> PTResponse {
         var headers: [(String, String)] = [("Content-Type", "application/json")]
         if let token { headers.append(direct ? ("x-user-id", token) : ("token", token)) }
         do {
             let client = direct ? PTEnv.signedClient : HTTPClient.shared
-            let r = try client.request(endpoint, method: method, path: path, headers: headers,
-                                                  body: Array((body ?? "").utf8), timeoutMillis: timeoutMillis)
-            return PTResponse(status: r.status, body: String(decoding: r.body, as: UTF8.self), json: try? JSON.parse(r.body))
+            let r = try client.request(
+                endpoint, method: method, path: path, headers: headers,
+                body: Array((body ?? "").utf8), timeoutMillis: timeoutMillis)
+            return PTResponse(
+                status: r.status, body: String(decoding: r.body, as: UTF8.self), json: try? JSON.parse(r.body))
         } catch {
             return PTResponse(status: 0, body: "\(error)", json: nil)
         }
@@ -101,8 +112,9 @@ final class PTClient: @unchecked Sendable {
         guard direct else { return request("POST", "/authentication/register", token: nil, body: body) }
         do {
             let db = try PTEnv.pg()
-            let r = try db.query("INSERT INTO users (user_name, name, password_hash) VALUES ($1, $2, 'direct-test') ON CONFLICT DO NOTHING RETURNING id",
-                                 [userName, name])
+            let r = try db.query(
+                "INSERT INTO users (user_name, name, password_hash) VALUES ($1, $2, 'direct-test') ON CONFLICT DO NOTHING RETURNING id",
+                [userName, name])
             guard let id = r.int64(0, 0) else { return fake(400, false) }
             lock.withLock { directUsers[userName] = (id, password) }
             return fake(200, true)
@@ -113,7 +125,9 @@ final class PTClient: @unchecked Sendable {
 
     func login(_ userName: String, _ password: String) -> PTResponse {
         guard direct else {
-            return request("POST", "/authentication/login", token: nil, body: #"{"user_name":"\#(userName)", "password":"\#(password)"}"#)
+            return request(
+                "POST", "/authentication/login", token: nil,
+                body: #"{"user_name":"\#(userName)", "password":"\#(password)"}"#)
         }
         guard let u = lock.withLock({ directUsers[userName] }), u.password == password else { return fake(400, false) }
         let text = #"{"success":true,"data":{"token":"\#(u.id)"}}"#
@@ -126,7 +140,9 @@ final class PTClient: @unchecked Sendable {
     }
 
     /// Registers and logs in a fresh user; returns its token.
-    func newUser(_ prefix: String, file: StaticString = #filePath, line: UInt = #line) throws -> (name: String, token: String) {
+    func newUser(_ prefix: String, file: StaticString = #filePath, line: UInt = #line) throws -> (
+        name: String, token: String
+    ) {
         let name = PTEnv.unique(prefix)
         let password = "Pw@" + PTEnv.unique("")
         let reg = register(name, password, "Test \(prefix)")
@@ -141,8 +157,10 @@ final class PTClient: @unchecked Sendable {
 }
 
 /// Asserts every JMeter JSONPath check of one step: `expected` maps a path to the string form.
-func ptAssertPaths(_ r: PTResponse, _ expected: [(String, String)], _ step: String,
-                   file: StaticString = #filePath, line: UInt = #line) {
+func ptAssertPaths(
+    _ r: PTResponse, _ expected: [(String, String)], _ step: String,
+    file: StaticString = #filePath, line: UInt = #line
+) {
     for (path, want) in expected {
         XCTAssertEqual(r.path(path), want, "\(step): \(path) in \(r.body.prefix(600))", file: file, line: line)
     }
@@ -150,20 +168,23 @@ func ptAssertPaths(_ r: PTResponse, _ expected: [(String, String)], _ step: Stri
 
 /// A 2xx answer with `"success": true` (what a plan's step without a code assertion needs).
 func ptAssertSuccess(_ r: PTResponse, _ step: String, file: StaticString = #filePath, line: UInt = #line) {
-    XCTAssertTrue((200..<300).contains(r.status), "\(step): HTTP \(r.status) \(r.body.prefix(300))", file: file, line: line)
+    XCTAssertTrue(
+        (200..<300).contains(r.status), "\(step): HTTP \(r.status) \(r.body.prefix(300))", file: file, line: line)
     XCTAssertEqual(r.path("$.success"), "true", "\(step): \(r.body.prefix(300))", file: file, line: line)
 }
 
 func ptAssertFailure(_ r: PTResponse, status: Int, _ step: String, file: StaticString = #filePath, line: UInt = #line) {
     XCTAssertEqual(r.status, status, "\(step): \(r.body.prefix(300))", file: file, line: line)
     XCTAssertEqual(r.path("$.success"), "false", "\(step): \(r.body.prefix(300))", file: file, line: line)
-    XCTAssertNotNil(r.value("$.data.error")?.stringValue, "\(step): error sentence in data.error", file: file, line: line)
+    XCTAssertNotNil(
+        r.value("$.data.error")?.stringValue, "\(step): error sentence in data.error", file: file, line: line)
 }
 
 /// Checks that a value is a JSON integer (not a string, not 135.0) — stricter than JMeter.
 func ptAssertInteger(_ r: PTResponse, _ path: String, file: StaticString = #filePath, line: UInt = #line) {
     guard case .number(let text)? = r.value(path) else {
-        XCTFail("\(path) is not a JSON number in \(r.body.prefix(300))", file: file, line: line); return
+        XCTFail("\(path) is not a JSON number in \(r.body.prefix(300))", file: file, line: line)
+        return
     }
     XCTAssertNotNil(Int64(text), "\(path) = \(text) is not an integer", file: file, line: line)
 }
@@ -175,14 +196,16 @@ func ptAssertInteger(_ r: PTResponse, _ path: String, file: StaticString = #file
 enum PTLedger {
     static func resetAll(file: StaticString = #filePath, line: UInt = #line) throws {
         let db = try PTEnv.pg()
-        try db.execute("""
+        try db.execute(
+            """
             BEGIN;
             CREATE TEMP TABLE pt_keep_users ON COMMIT DROP AS SELECT * FROM users WHERE role = 'admin';
             TRUNCATE users, accounts, stocks, holdings, external_flows, stock_transactions, wallet_transactions CASCADE;
             INSERT INTO users SELECT * FROM pt_keep_users;
             COMMIT;
             """)
-        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
+        let r = try PTEnv.signedClient.request(
+            try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
         if r.status == 404 {
             // The stack runs the engine without DT_ALLOW_RESET: restart it instead (it rebuilds
             // its books from the now empty ledger; scripts/up passes DT_ALLOW_RESET=1 this time).
@@ -190,7 +213,8 @@ enum PTLedger {
             try PTStack.upAgain()
             return
         }
-        XCTAssertEqual(r.status, 200, "engine reset: " + String(decoding: r.body, as: UTF8.self), file: file, line: line)
+        XCTAssertEqual(
+            r.status, 200, "engine reset: " + String(decoding: r.body, as: UTF8.self), file: file, line: line)
     }
 
     /// Money and shares conserved, every wallet transaction = quantity × stock_price of its stock
@@ -199,15 +223,20 @@ enum PTLedger {
         let db = try PTEnv.pg()
         let problems = try LedgerOps.conservationViolations(db)
         XCTAssertEqual(problems, [], "conservation of money and shares", file: file, line: line)
-        let mismatched = try db.query("""
+        let mismatched = try db.query(
+            """
             SELECT count(*) FROM wallet_transactions w JOIN stock_transactions t ON t.id = w.stock_tx_id
             WHERE w.amount_cents <> t.quantity * t.price_cents
-            """).int(0, 0)
-        XCTAssertEqual(mismatched, 0, "wallet amount = quantity × stock_price for every linked pair", file: file, line: line)
-        let past = try db.query("""
+            """
+        ).int(0, 0)
+        XCTAssertEqual(
+            mismatched, 0, "wallet amount = quantity × stock_price for every linked pair", file: file, line: line)
+        let past = try db.query(
+            """
             SELECT (SELECT count(*) FROM accounts WHERE cash_cents + reserved_cents + incoming_cents > $1)
                  + (SELECT count(*) FROM holdings WHERE quantity + reserved + incoming > $2)
-            """, [LedgerBounds.maxBalanceCents, LedgerBounds.maxHoldingShares]).int(0, 0)
+            """, [LedgerBounds.maxBalanceCents, LedgerBounds.maxHoldingShares]
+        ).int(0, 0)
         XCTAssertEqual(past, 0, "balances within LedgerBounds", file: file, line: line)
     }
 
@@ -215,19 +244,23 @@ enum PTLedger {
     /// earn, each holding's incoming shares what its resting buys can bring.
     static func headroomMatchesRestingOrders(file: StaticString = #filePath, line: UInt = #line) throws {
         let db = try PTEnv.pg()
-        let cash = try db.query("""
+        let cash = try db.query(
+            """
             SELECT count(*) FROM accounts a LEFT JOIN (
                 SELECT user_id, SUM(remaining * price_cents) v FROM stock_transactions
                 WHERE parent_id IS NULL AND NOT is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') GROUP BY user_id
             ) r ON r.user_id = a.user_id WHERE a.incoming_cents <> COALESCE(r.v, 0)
-            """).int(0, 0)
+            """
+        ).int(0, 0)
         XCTAssertEqual(cash, 0, "accounts whose incoming differs from their resting sells", file: file, line: line)
-        let shares = try db.query("""
+        let shares = try db.query(
+            """
             SELECT count(*) FROM holdings h LEFT JOIN (
                 SELECT user_id, stock_id, SUM(remaining) v FROM stock_transactions
                 WHERE parent_id IS NULL AND is_buy AND status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') GROUP BY user_id, stock_id
             ) r ON r.user_id = h.user_id AND r.stock_id = h.stock_id WHERE h.incoming <> COALESCE(r.v, 0)
-            """).int(0, 0)
+            """
+        ).int(0, 0)
         XCTAssertEqual(shares, 0, "holdings whose incoming differs from their resting buys", file: file, line: line)
     }
 }

@@ -14,7 +14,9 @@ final class PostgresCrashTests: XCTestCase {
         guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
         let users = try (0..<4).map { _ in try api.newUser("pgk") }
         let base = Int64.random(in: 1_000_000_000...2_000_000_000)
-        let stop = PTBox(false), answered = PTBox<[String: [Int64]]>([:]), sent = PTBox<[String: Int]>([:])
+        let stop = PTBox(false)
+        let answered = PTBox<[String: [Int64]]>([:])
+        let sent = PTBox<[String: Int]>([:])
         let group = DispatchGroup()
         for (t, u) in users.enumerated() {
             group.enter()
@@ -25,11 +27,15 @@ final class PostgresCrashTests: XCTestCase {
                     i += 1
                     let txn = base + Int64(t) * 10_000_000 + i
                     sent.update { $0[u.name, default: 0] += 1 }
-                    let r = api.request("POST", "/classic/ADD", token: u.token,
-                                        body: #"{"userid":"\#(u.name)","amount":"1.00","transactionNum":\#(txn)}"#,
-                                        timeoutMillis: 10_000)
-                    if r.status == 200 { answered.update { $0[u.name, default: []].append(txn) } }
-                    else { usleep(20_000) }   // database down: do not spin
+                    let r = api.request(
+                        "POST", "/classic/ADD", token: u.token,
+                        body: #"{"userid":"\#(u.name)","amount":"1.00","transactionNum":\#(txn)}"#,
+                        timeoutMillis: 10_000)
+                    if r.status == 200 {
+                        answered.update { $0[u.name, default: []].append(txn) }
+                    } else {
+                        usleep(20_000)
+                    } // database down: do not spin
                 }
             }
         }
@@ -47,8 +53,11 @@ final class PostgresCrashTests: XCTestCase {
         var ok = false
         let until = Date().addingTimeInterval(30)
         while !ok && Date() < until {
-            ok = api.request("POST", "/classic/ADD", token: probe.token,
-                             body: #"{"userid":"\#(probe.name)","amount":"0.01"}"#).status == 200
+            ok =
+                api.request(
+                    "POST", "/classic/ADD", token: probe.token,
+                    body: #"{"userid":"\#(probe.name)","amount":"0.01"}"#
+                ).status == 200
             if !ok { usleep(100_000) }
         }
         XCTAssertTrue(ok, "classic ADD served again after the restart")
@@ -57,17 +66,24 @@ final class PostgresCrashTests: XCTestCase {
         for u in users {
             let acked = answered.value[u.name] ?? []
             let id = try XCTUnwrap(try LedgerOps.userId(db, name: u.name))
-            let logged = try db.query("""
+            let logged = try db.query(
+                """
                 SELECT txn FROM classic_log WHERE username = $1 AND kind = 'accountTransaction' AND action = 'add'
                 """, [u.name])
             let present = Set((0..<logged.count).compactMap { logged.int64($0, 0) })
             let missing = acked.filter { !present.contains($0) }
-            XCTAssertTrue(missing.isEmpty, "\(u.name): \(missing.count) answered ADDs missing from the log, e.g. \(missing.prefix(3))")
-            let cash = try XCTUnwrap(try db.query("SELECT cash_cents FROM accounts WHERE user_id = $1", [id]).int64(0, 0))
-            let loggedCents = try XCTUnwrap(try db.query("""
-                SELECT COALESCE(SUM(funds_cents), 0) FROM classic_log
-                WHERE username = $1 AND kind = 'accountTransaction' AND action = 'add'
-                """, [u.name]).int64(0, 0))
+            XCTAssertTrue(
+                missing.isEmpty,
+                "\(u.name): \(missing.count) answered ADDs missing from the log, e.g. \(missing.prefix(3))")
+            let cash = try XCTUnwrap(
+                try db.query("SELECT cash_cents FROM accounts WHERE user_id = $1", [id]).int64(0, 0))
+            let loggedCents = try XCTUnwrap(
+                try db.query(
+                    """
+                    SELECT COALESCE(SUM(funds_cents), 0) FROM classic_log
+                    WHERE username = $1 AND kind = 'accountTransaction' AND action = 'add'
+                    """, [u.name]
+                ).int64(0, 0))
             // Every logged add moved exactly its amount into the account, and nothing else did.
             XCTAssertEqual(cash, loggedCents, "\(u.name): cash equals the logged adds")
             let ours = present.filter { $0 >= base }
@@ -79,14 +95,19 @@ final class PostgresCrashTests: XCTestCase {
 
     private func killPostgres() throws {
         let state = try PTEnv.require("DT_TEST_STATE")
-        let dataDir = (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
+        let dataDir =
+            (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? state + "/pg"
         let pidText = try String(contentsOfFile: dataDir + "/postmaster.pid", encoding: .utf8)
-        guard let pid = Int32(pidText.split(separator: "\n").first ?? "") else { throw PTMissing(description: "bad postmaster.pid") }
+        guard let pid = Int32(pidText.split(separator: "\n").first ?? "") else {
+            throw PTMissing(description: "bad postmaster.pid")
+        }
         XCTAssertEqual(kill(pid, SIGKILL), 0, "kill -9 postgres \(pid)")
         let deadline = Date().addingTimeInterval(20)
         while kill(pid, 0) == 0 && Date() < deadline {
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") { break }
+            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
+                break
+            }
             usleep(20_000)
         }
     }

@@ -34,15 +34,19 @@ final class SSETestClient {
         addr.sin_addr.s_addr = inet_addr(endpoint.host == "localhost" ? "127.0.0.1" : endpoint.host)
         addr.sin_port = UInt16(endpoint.port).bigEndian
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard fd >= 0, rc == 0 else {
             if fd >= 0 { Glibc.close(fd) }
             throw PTMissing(description: "connect to \(endpoint): errno \(errno)")
         }
-        var query = ticket.map { "ticket=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
+        var query =
+            ticket.map { "ticket=" + ($0.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $0) } ?? ""
         if !extra.isEmpty { query += (query.isEmpty ? "" : "&") + extra }
-        var request = "GET /engine/stream\(query.isEmpty ? "" : "?" + query) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
+        var request =
+            "GET /engine/stream\(query.isEmpty ? "" : "?" + query) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         if let lastEventId { request += "Last-Event-ID: \(lastEventId)\r\n" }
         request += "\r\n"
         let bytes = Array(request.utf8)
@@ -137,7 +141,10 @@ final class SSETestClient {
             text.removeFirst(end.upperBound)
             var m = SSEMessage()
             for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix(":") { m.comment = line.dropFirst().trimmingCharacters(in: .whitespaces); continue }
+                if line.hasPrefix(":") {
+                    m.comment = line.dropFirst().trimmingCharacters(in: .whitespaces)
+                    continue
+                }
                 let parts = line.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
                 let field = String(parts[0])
                 var value = parts.count > 1 ? String(parts[1]) : ""

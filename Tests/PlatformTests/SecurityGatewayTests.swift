@@ -12,7 +12,10 @@ final class SecurityGatewayTests: XCTestCase {
 
     override func tearDown() {
         for p in started { p.stop() }
-        for s in servers { s.shutdown(); s.wait() }
+        for s in servers {
+            s.shutdown()
+            s.wait()
+        }
         started = []
         servers = []
         HTTPClient.shared.closeIdle()
@@ -30,9 +33,12 @@ final class SecurityGatewayTests: XCTestCase {
 
     /// An auth instance on the test database, on `port` (0: any).
     private func auth(port: Int = 0) throws -> EdgeProcess {
-        var env = ["DT_JWT_SECRET": secret, "DT_PG": try EdgeEnv.require("DT_TEST_PG"), "DT_WORKERS": "4",
-                   "DT_PG_PASSWORD": try EdgeEnv.require("DT_TEST_PG_PASSWORD"), "DT_REDIS": try EdgeEnv.require("DT_TEST_REDIS"),
-                   "DT_REDIS_PASSWORD": try EdgeEnv.require("DT_TEST_REDIS_PASSWORD")]
+        var env = [
+            "DT_JWT_SECRET": secret, "DT_PG": try EdgeEnv.require("DT_TEST_PG"), "DT_WORKERS": "4",
+            "DT_PG_PASSWORD": try EdgeEnv.require("DT_TEST_PG_PASSWORD"),
+            "DT_REDIS": try EdgeEnv.require("DT_TEST_REDIS"),
+            "DT_REDIS_PASSWORD": try EdgeEnv.require("DT_TEST_REDIS_PASSWORD"),
+        ]
         // Same admin password as the stack's auth, so this instance's start-up check changes nothing.
         if let admin = EdgeEnv.adminPassword() { env["DT_ADMIN_PASSWORD"] = admin }
         let p = try EdgeProcess("auth", env: env, port: port)
@@ -49,7 +55,9 @@ final class SecurityGatewayTests: XCTestCase {
         options.loops = 1
         options.workers = 8
         let config = ServiceConfig(name: "fake-upstream", environment: [:])
-        let server = HTTPServer(options: options, router: router, logger: Logger.json(service: "fake-upstream", level: .error)) {
+        let server = HTTPServer(
+            options: options, router: router, logger: Logger.json(service: "fake-upstream", level: .error)
+        ) {
             WorkerContext(config: config, index: $0)
         }
         try server.start()
@@ -59,7 +67,8 @@ final class SecurityGatewayTests: XCTestCase {
 
     private func token(sub: String = "42", name: String = "tester", role: String = "user") -> String {
         let now = EdgeJWT.nowSeconds
-        return JWT(secret: secret).sign(JWTClaims(subject: sub, name: name, role: role, issuedAt: now, expiresAt: now + 600))
+        return JWT(secret: secret).sign(
+            JWTClaims(subject: sub, name: name, role: role, issuedAt: now, expiresAt: now + 600))
     }
 
     // MARK: forwarding
@@ -67,16 +76,23 @@ final class SecurityGatewayTests: XCTestCase {
     func testForwardsRequestAndSetsOnlyItsOwnIdentityHeaders() throws {
         let echo = try upstream { request, _ in
             let headers = JSON.object(request.headers.map { ($0.name, .string($0.value)) })
-            return .json(.object([("method", .string(request.method)), ("path", .string(request.path)), ("query", .string(request.query)),
-                                  ("body", .string(String(decoding: request.body, as: UTF8.self))), ("headers", headers)]),
-                         status: 201)
+            return .json(
+                .object([
+                    ("method", .string(request.method)), ("path", .string(request.path)),
+                    ("query", .string(request.query)),
+                    ("body", .string(String(decoding: request.body, as: UTF8.self))), ("headers", headers),
+                ]),
+                status: 201)
         }
         let gw = try gateway(["DT_UPSTREAM_ENGINE": echo.description])
-        let r = try EdgeHTTP.call(gw.endpoint, "POST", "/engine/placeStockOrder?a=1&b=two",
-                                  headers: [("token", token(sub: "42", name: "tester")), ("x-user-id", "1"), ("x-user-name", "admin"),
-                                            ("x-user-role", "admin"), ("x-user-anything", "z"), ("x-request-id", "mine"),
-                                            ("x-real-ip", "10.1.2.3"), ("cookie", "secret=1")],
-                                  body: #"{"quantity":10}"#)
+        let r = try EdgeHTTP.call(
+            gw.endpoint, "POST", "/engine/placeStockOrder?a=1&b=two",
+            headers: [
+                ("token", token(sub: "42", name: "tester")), ("x-user-id", "1"), ("x-user-name", "admin"),
+                ("x-user-role", "admin"), ("x-user-anything", "z"), ("x-request-id", "mine"),
+                ("x-real-ip", "10.1.2.3"), ("cookie", "secret=1"),
+            ],
+            body: #"{"quantity":10}"#)
         XCTAssertEqual(r.status, 201, "upstream status passes through")
         let seen = try XCTUnwrap(r.json, r.text)
         XCTAssertEqual(seen["method"]?.stringValue, "POST")
@@ -92,14 +108,20 @@ final class SecurityGatewayTests: XCTestCase {
         XCTAssertEqual(h["x-request-id"]?.stringValue, r.header("x-request-id"))
         XCTAssertNotEqual(h["x-request-id"]?.stringValue, "mine")
         guard case .object(let pairs) = h else { return XCTFail("headers not an object") }
-        XCTAssertEqual(pairs.filter { $0.0.hasPrefix("x-user-") }.count, 3, "only the gateway's own x-user-* headers: \(pairs.map(\.0))")
-        XCTAssertFalse(pairs.contains { ["token", "authorization", "cookie", "x-user-anything"].contains($0.0) }, "\(pairs.map(\.0))")
+        XCTAssertEqual(
+            pairs.filter { $0.0.hasPrefix("x-user-") }.count, 3,
+            "only the gateway's own x-user-* headers: \(pairs.map(\.0))")
+        XCTAssertFalse(
+            pairs.contains { ["token", "authorization", "cookie", "x-user-anything"].contains($0.0) },
+            "\(pairs.map(\.0))")
     }
 
     func testRoutesEachPathToItsUpstreamGroup() throws {
         var env: [String: String] = [:]
-        for (key, label) in [("DT_UPSTREAM_AUTH", "auth"), ("DT_UPSTREAM_ENGINE", "engine"), ("DT_UPSTREAM_UTIL", "util"),
-                             ("DT_UPSTREAM_BUY", "buy"), ("DT_UPSTREAM_SELL", "sell")] {
+        for (key, label) in [
+            ("DT_UPSTREAM_AUTH", "auth"), ("DT_UPSTREAM_ENGINE", "engine"), ("DT_UPSTREAM_UTIL", "util"),
+            ("DT_UPSTREAM_BUY", "buy"), ("DT_UPSTREAM_SELL", "sell"),
+        ] {
             env[key] = try upstream { _, _ in .json(.object([("served_by", .string(label))])) }.description
         }
         let gw = try gateway(env)
@@ -107,11 +129,14 @@ final class SecurityGatewayTests: XCTestCase {
         let expect: [(String, String)] = [
             ("/authentication/login", "auth"), ("/authentication/whoami", "auth"), ("/setup/createStock", "engine"),
             ("/transaction/getStockPrices", "engine"), ("/engine/cancelStockTransaction", "engine"),
-            ("/classic/ADD", "util"), ("/classic/QUOTE", "util"), ("/classic/DISPLAY_SUMMARY", "util"), ("/classic/DUMPLOG", "util"),
-            ("/classic/RECENT_TRANSACTIONS", "util"), ("/classic/BUY", "buy"), ("/classic/COMMIT_BUY", "buy"), ("/classic/CANCEL_BUY", "buy"),
+            ("/classic/ADD", "util"), ("/classic/QUOTE", "util"), ("/classic/DISPLAY_SUMMARY", "util"),
+            ("/classic/DUMPLOG", "util"),
+            ("/classic/RECENT_TRANSACTIONS", "util"), ("/classic/BUY", "buy"), ("/classic/COMMIT_BUY", "buy"),
+            ("/classic/CANCEL_BUY", "buy"),
             ("/classic/SET_BUY_AMOUNT", "buy"), ("/classic/SET_BUY_TRIGGER", "buy"), ("/classic/CANCEL_SET_BUY", "buy"),
             ("/classic/SELL", "sell"), ("/classic/COMMIT_SELL", "sell"), ("/classic/CANCEL_SELL", "sell"),
-            ("/classic/SET_SELL_AMOUNT", "sell"), ("/classic/SET_SELL_TRIGGER", "sell"), ("/classic/CANCEL_SET_SELL", "sell"),
+            ("/classic/SET_SELL_AMOUNT", "sell"), ("/classic/SET_SELL_TRIGGER", "sell"),
+            ("/classic/CANCEL_SET_SELL", "sell"),
         ]
         for (path, label) in expect {
             let r = try EdgeHTTP.call(gw.endpoint, "POST", path, headers: [("token", t)], body: "{}")
@@ -124,26 +149,37 @@ final class SecurityGatewayTests: XCTestCase {
     func testPerUserLimitAnswers429WithRetryAfter() throws {
         let ok = try upstream { _, _ in .json(.object([("success", .bool(true))])) }
         let gw = try gateway(["DT_UPSTREAM_ENGINE": ok.description, "DT_RATE_USER_RPS": "1", "DT_RATE_USER_BURST": "3"])
-        let alice = token(sub: "1001", name: "alice"), bob = token(sub: "1002", name: "bob")
+        let alice = token(sub: "1001", name: "alice")
+        let bob = token(sub: "1002", name: "bob")
         for i in 0..<3 {
-            XCTAssertEqual(try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)]).status, 200, "request \(i)")
+            XCTAssertEqual(
+                try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)])
+                    .status, 200, "request \(i)")
         }
-        let limited = try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)])
+        let limited = try EdgeHTTP.call(
+            gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)])
         XCTAssertEqual(limited.status, 429)
         XCTAssertTrue(limited.isErrorEnvelope, limited.text)
         let retry = try XCTUnwrap(Int(limited.header("retry-after") ?? ""), "Retry-After in whole seconds")
         XCTAssertGreaterThanOrEqual(retry, 1)
         XCTAssertLessThanOrEqual(retry, 2)
         // Another user has a bucket of their own.
-        XCTAssertEqual(try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", bob)]).status, 200)
+        XCTAssertEqual(
+            try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", bob)]).status,
+            200)
         // After Retry-After the bucket has a token again.
         Thread.sleep(forTimeInterval: Double(retry) + 0.05)
-        XCTAssertEqual(try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)]).status, 200)
+        XCTAssertEqual(
+            try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getWalletBalance", headers: [("token", alice)]).status,
+            200)
     }
 
     func testPerIPLimitUsesTheAddressNginxReports() throws {
         let ok = try upstream { _, _ in .error(400, "invalid user name or password") }
-        let gw = try gateway(["DT_UPSTREAM_AUTH": ok.description, "DT_RATE_IP_RPS": "0.5", "DT_RATE_IP_BURST": "2", "DT_RATE_USER_RPS": "0"])
+        let gw = try gateway([
+            "DT_UPSTREAM_AUTH": ok.description, "DT_RATE_IP_RPS": "0.5", "DT_RATE_IP_BURST": "2",
+            "DT_RATE_USER_RPS": "0",
+        ])
         func login(_ ip: String) throws -> EdgeResponse {
             try EdgeHTTP.call(gw.endpoint, "POST", "/authentication/login", headers: [("x-real-ip", ip)], body: "{}")
         }
@@ -155,7 +191,9 @@ final class SecurityGatewayTests: XCTestCase {
         XCTAssertEqual(try login("10.0.0.2").status, 400, "a different client IP is not affected")
         // X-Forwarded-For: only the hop nginx appended (the last) counts, not what the client claimed.
         let xff = { (chain: String) in
-            try EdgeHTTP.call(gw.endpoint, "POST", "/authentication/login", headers: [("x-forwarded-for", chain)], body: "{}").status
+            try EdgeHTTP.call(
+                gw.endpoint, "POST", "/authentication/login", headers: [("x-forwarded-for", chain)], body: "{}"
+            ).status
         }
         XCTAssertEqual(try xff("1.1.1.1, 10.0.0.3"), 400)
         XCTAssertEqual(try xff("2.2.2.2, 10.0.0.3"), 400)
@@ -167,13 +205,16 @@ final class SecurityGatewayTests: XCTestCase {
     func testDeadInstanceTripsItsBreakerWhileRequestsSucceed() throws {
         let live = try EdgeEnv.service(defaultPort: 8100)
         let dead = Endpoint(host: "127.0.0.1", port: edgeFreePort())
-        let gw = try gateway(["DT_UPSTREAM_AUTH": "\(live),\(dead)", "DT_BREAKER_FAILURES": "2", "DT_BREAKER_OPEN_MS": "600000"])
+        let gw = try gateway([
+            "DT_UPSTREAM_AUTH": "\(live),\(dead)", "DT_BREAKER_FAILURES": "2", "DT_BREAKER_OPEN_MS": "600000",
+        ])
         let t = token()
         for i in 0..<20 {
             let r = try EdgeHTTP.whoami(gw.endpoint, token: t)
             XCTAssertEqual(r.status, 200, "request \(i): \(r.text)")
         }
-        let d = try gw.upstreamStatus("auth", dead), l = try gw.upstreamStatus("auth", live)
+        let d = try gw.upstreamStatus("auth", dead)
+        let l = try gw.upstreamStatus("auth", live)
         XCTAssertEqual(d.breaker, "open")
         XCTAssertEqual(d.timesOpened, 1)
         XCTAssertEqual(d.requests, 2, "after 2 failures the open breaker keeps traffic away")
@@ -185,7 +226,9 @@ final class SecurityGatewayTests: XCTestCase {
         let live = try EdgeEnv.service(defaultPort: 8100)
         let laterPort = edgeFreePort()
         let later = Endpoint(host: "127.0.0.1", port: laterPort)
-        let gw = try gateway(["DT_UPSTREAM_AUTH": "\(live),\(later)", "DT_BREAKER_FAILURES": "1", "DT_BREAKER_OPEN_MS": "300"])
+        let gw = try gateway([
+            "DT_UPSTREAM_AUTH": "\(live),\(later)", "DT_BREAKER_FAILURES": "1", "DT_BREAKER_OPEN_MS": "300",
+        ])
         let t = token()
         for _ in 0..<4 { XCTAssertEqual(try EdgeHTTP.whoami(gw.endpoint, token: t).status, 200) }
         XCTAssertGreaterThanOrEqual(try gw.upstreamStatus("auth", later).timesOpened, 1)
@@ -204,10 +247,15 @@ final class SecurityGatewayTests: XCTestCase {
     }
 
     func testKilledInstanceTripsTheBreakerAndTrafficMovesToTheOther() throws {
-        let a = try auth(), b = try auth()
-        let gw = try gateway(["DT_UPSTREAM_AUTH": "\(a.endpoint),\(b.endpoint)", "DT_BREAKER_FAILURES": "2", "DT_BREAKER_OPEN_MS": "600000"])
+        let a = try auth()
+        let b = try auth()
+        let gw = try gateway([
+            "DT_UPSTREAM_AUTH": "\(a.endpoint),\(b.endpoint)", "DT_BREAKER_FAILURES": "2",
+            "DT_BREAKER_OPEN_MS": "600000",
+        ])
         // Real logins through the spawned gateway, spread over both instances.
-        let user = EdgeEnv.uniqueName("kill"), password = "kill-test-password"
+        let user = EdgeEnv.uniqueName("kill")
+        let password = "kill-test-password"
         XCTAssertEqual(try EdgeHTTP.register(gw.endpoint, user, password).status, 200)
         for _ in 0..<6 { XCTAssertEqual(try EdgeHTTP.login(gw.endpoint, user, password).status, 200) }
         XCTAssertGreaterThan(try gw.upstreamStatus("auth", a.endpoint).requests, 0)
@@ -218,7 +266,8 @@ final class SecurityGatewayTests: XCTestCase {
         var statuses: [Int] = []
         for _ in 0..<12 { statuses.append(try EdgeHTTP.whoami(gw.endpoint, token: t).status) }
         for _ in 0..<6 { statuses.append(try EdgeHTTP.login(gw.endpoint, user, password).status) }
-        XCTAssertEqual(statuses, Array(repeating: 200, count: 18), "every request after the kill is served by the survivor")
+        XCTAssertEqual(
+            statuses, Array(repeating: 200, count: 18), "every request after the kill is served by the survivor")
         let sa = try gw.upstreamStatus("auth", a.endpoint)
         XCTAssertEqual(sa.breaker, "open")
         XCTAssertEqual(sa.timesOpened, 1)
@@ -227,7 +276,9 @@ final class SecurityGatewayTests: XCTestCase {
 
     func testNoReachableInstanceIs502ThenOpenBreakerIs503() throws {
         let dead = Endpoint(host: "127.0.0.1", port: edgeFreePort())
-        let gw = try gateway(["DT_UPSTREAM_AUTH": dead.description, "DT_BREAKER_FAILURES": "1", "DT_BREAKER_OPEN_MS": "600000"])
+        let gw = try gateway([
+            "DT_UPSTREAM_AUTH": dead.description, "DT_BREAKER_FAILURES": "1", "DT_BREAKER_OPEN_MS": "600000",
+        ])
         let first = try EdgeHTTP.login(gw.endpoint, "x", "y")
         XCTAssertEqual(first.status, 502, first.text)
         XCTAssertTrue(first.isErrorEnvelope)
@@ -239,7 +290,9 @@ final class SecurityGatewayTests: XCTestCase {
 
     func testHangingUpstreamTimesOutWith504() throws {
         let hole = EdgeBlackHole()
-        let gw = try gateway(["DT_UPSTREAM_ENGINE": "127.0.0.1:\(hole.port)", "DT_UPSTREAM_TIMEOUT_MS": "300", "DT_BREAKER_FAILURES": "2"])
+        let gw = try gateway([
+            "DT_UPSTREAM_ENGINE": "127.0.0.1:\(hole.port)", "DT_UPSTREAM_TIMEOUT_MS": "300", "DT_BREAKER_FAILURES": "2",
+        ])
         let start = Date()
         let r = try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getStockPrices", headers: [("token", token())])
         XCTAssertEqual(r.status, 504, r.text)
@@ -251,13 +304,18 @@ final class SecurityGatewayTests: XCTestCase {
     func testUpstream500sOpenTheBreakerBut503sDoNot() throws {
         let failing = try upstream { _, _ in .error(500, "internal error") }
         let busy = try upstream { _, _ in .error(503, "server busy, try again") }
-        let gw = try gateway(["DT_UPSTREAM_ENGINE": failing.description, "DT_UPSTREAM_UTIL": busy.description,
-                              "DT_BREAKER_FAILURES": "3", "DT_BREAKER_OPEN_MS": "600000"])
+        let gw = try gateway([
+            "DT_UPSTREAM_ENGINE": failing.description, "DT_UPSTREAM_UTIL": busy.description,
+            "DT_BREAKER_FAILURES": "3", "DT_BREAKER_OPEN_MS": "600000",
+        ])
         let t = token()
-        var engine: [Int] = [], util: [Int] = []
+        var engine: [Int] = []
+        var util: [Int] = []
         for _ in 0..<5 {
-            engine.append(try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getStockPrices", headers: [("token", t)]).status)
-            util.append(try EdgeHTTP.call(gw.endpoint, "POST", "/classic/QUOTE", headers: [("token", t)], body: "{}").status)
+            engine.append(
+                try EdgeHTTP.call(gw.endpoint, "GET", "/transaction/getStockPrices", headers: [("token", t)]).status)
+            util.append(
+                try EdgeHTTP.call(gw.endpoint, "POST", "/classic/QUOTE", headers: [("token", t)], body: "{}").status)
         }
         XCTAssertEqual(engine, [500, 500, 500, 503, 503], "three 500s pass through, then the open breaker answers 503")
         XCTAssertEqual(util, [503, 503, 503, 503, 503], "the upstream's own 503s pass through")

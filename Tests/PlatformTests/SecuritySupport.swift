@@ -23,13 +23,18 @@ enum EdgeEnv {
     /// nginx, the public front door.
     static func nginx() throws -> Endpoint {
         let url = try require("DT_TEST_NGINX")
-        let hostPort = url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
-        guard let ep = Endpoint(hostPort) else { throw EdgeEnvMissing(description: "DT_TEST_NGINX is not http://host:port: \(url)") }
+        let hostPort =
+            url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
+        guard let ep = Endpoint(hostPort) else {
+            throw EdgeEnvMissing(description: "DT_TEST_NGINX is not http://host:port: \(url)")
+        }
         return ep
     }
 
     static func portBase() throws -> Int {
-        guard let base = Int(try require("DT_TEST_PORT_BASE")) else { throw EdgeEnvMissing(description: "DT_TEST_PORT_BASE is not a number") }
+        guard let base = Int(try require("DT_TEST_PORT_BASE")) else {
+            throw EdgeEnvMissing(description: "DT_TEST_PORT_BASE is not a number")
+        }
         return base
     }
 
@@ -53,8 +58,10 @@ enum EdgeEnv {
         let env = ProcessInfo.processInfo.environment
         if let p = env["DT_TEST_ADMIN_PASSWORD"], !p.isEmpty { return p }
         if let state = env["DT_TEST_STATE"],
-           let p = try? String(contentsOfFile: state + "/admin-password", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
-           !p.isEmpty {
+            let p = try? String(contentsOfFile: state + "/admin-password", encoding: .utf8).trimmingCharacters(
+                in: .whitespacesAndNewlines),
+            !p.isEmpty
+        {
             return p
         }
         return nil
@@ -64,7 +71,11 @@ enum EdgeEnv {
     static func binary(_ name: String) throws -> String {
         let env = ProcessInfo.processInfo.environment
         let dir: String
-        if let d = env["DT_TEST_BIN_DIR"], !d.isEmpty { dir = d } else { dir = try require("DT_TEST_REPO") + "/.build/debug" }
+        if let d = env["DT_TEST_BIN_DIR"], !d.isEmpty {
+            dir = d
+        } else {
+            dir = try require("DT_TEST_REPO") + "/.build/debug"
+        }
         let path = dir + "/" + name
         guard FileManager.default.isExecutableFile(atPath: path) else {
             XCTFail("no \(name) executable at \(path)")
@@ -90,36 +101,49 @@ struct EdgeResponse {
 
     /// `{"success":false,"data":{"error":"..."}}` with a non-empty message.
     var isErrorEnvelope: Bool {
-        guard let j = json, j["success"] == .bool(false), let msg = j["data"]?["error"]?.stringValue else { return false }
+        guard let j = json, j["success"] == .bool(false), let msg = j["data"]?["error"]?.stringValue else {
+            return false
+        }
         return !msg.isEmpty
     }
 }
 
 enum EdgeHTTP {
     /// `signed`: with the gateway's proof, as a request straight to a service port needs.
-    static func call(_ ep: Endpoint, _ method: String, _ path: String, headers: [(String, String)] = [],
-                     body: String? = nil, signed: Bool = false, timeoutMillis: Int = 15_000) throws -> EdgeResponse {
+    static func call(
+        _ ep: Endpoint, _ method: String, _ path: String, headers: [(String, String)] = [],
+        body: String? = nil, signed: Bool = false, timeoutMillis: Int = 15_000
+    ) throws -> EdgeResponse {
         var h = headers
         if body != nil { h.append(("Content-Type", "application/json")) }
         let client = signed ? PTEnv.signedClient : HTTPClient.shared
-        let r = try client.request(ep, method: method, path: path, headers: h, body: Array((body ?? "").utf8),
-                                              timeoutMillis: timeoutMillis)
+        let r = try client.request(
+            ep, method: method, path: path, headers: h, body: Array((body ?? "").utf8),
+            timeoutMillis: timeoutMillis)
         return EdgeResponse(status: r.status, headers: r.headers, body: r.body)
     }
 
     static func json(_ value: JSON) -> String { value.serialized() }
 
-    static func register(_ ep: Endpoint, _ user: String, _ password: String, name: String = "Test User") throws -> EdgeResponse {
-        try call(ep, "POST", "/authentication/register",
-                 body: json(.object([("user_name", .string(user)), ("password", .string(password)), ("name", .string(name))])))
+    static func register(_ ep: Endpoint, _ user: String, _ password: String, name: String = "Test User") throws
+        -> EdgeResponse
+    {
+        try call(
+            ep, "POST", "/authentication/register",
+            body: json(
+                .object([("user_name", .string(user)), ("password", .string(password)), ("name", .string(name))])))
     }
 
     static func login(_ ep: Endpoint, _ user: String, _ password: String) throws -> EdgeResponse {
-        try call(ep, "POST", "/authentication/login", body: json(.object([("user_name", .string(user)), ("password", .string(password))])))
+        try call(
+            ep, "POST", "/authentication/login",
+            body: json(.object([("user_name", .string(user)), ("password", .string(password))])))
     }
 
     /// Registers a fresh user through `ep` and returns (user name, token).
-    static func newUser(_ ep: Endpoint, prefix: String = "sec", file: StaticString = #filePath, line: UInt = #line) throws -> (String, String) {
+    static func newUser(_ ep: Endpoint, prefix: String = "sec", file: StaticString = #filePath, line: UInt = #line)
+        throws -> (String, String)
+    {
         let user = EdgeEnv.uniqueName(prefix)
         let password = "pw-" + EdgeEnv.uniqueName("x") + "@.-_$()"
         let reg = try register(ep, user, password)
@@ -153,7 +177,9 @@ final class EdgeProcess {
         logPath = NSTemporaryDirectory() + "/\(EdgeEnv.uniqueName(name)).log"
         _ = FileManager.default.createFile(atPath: logPath, contents: nil)
         process.executableURL = URL(fileURLWithPath: try EdgeEnv.binary(name))
-        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("DT_") || $0.key.hasPrefix("DT_TEST_") }
+        var environment = ProcessInfo.processInfo.environment.filter {
+            !$0.key.hasPrefix("DT_") || $0.key.hasPrefix("DT_TEST_")
+        }
         environment["DT_HOST"] = "127.0.0.1"
         environment["DT_PORT"] = String(port)
         environment["DT_LOOPS"] = "1"
@@ -166,7 +192,7 @@ final class EdgeProcess {
         process.standardError = log
         process.standardOutput = log
         try process.run()
-        try? log?.close()   // the child holds its own copy
+        try? log?.close() // the child holds its own copy
         self.port = try waitForListening(requested: port)
     }
 
@@ -219,9 +245,10 @@ extension EdgeProcess {
             throw EdgeEnvMissing(description: "bad /gateway/status: \(r.status) \(r.text)")
         }
         return list.map {
-            EdgeInstanceStatus(endpoint: $0["endpoint"]?.stringValue ?? "", breaker: $0["breaker"]?.stringValue ?? "",
-                               timesOpened: Int($0["times_opened"]?.int64Value ?? -1), requests: Int($0["requests"]?.int64Value ?? -1),
-                               failures: Int($0["failures"]?.int64Value ?? -1))
+            EdgeInstanceStatus(
+                endpoint: $0["endpoint"]?.stringValue ?? "", breaker: $0["breaker"]?.stringValue ?? "",
+                timesOpened: Int($0["times_opened"]?.int64Value ?? -1), requests: Int($0["requests"]?.int64Value ?? -1),
+                failures: Int($0["failures"]?.int64Value ?? -1))
         }
     }
 
@@ -243,7 +270,9 @@ func edgeFreePort() -> Int {
     addr.sin_port = 0
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
@@ -262,7 +291,9 @@ final class EdgeBlackHole {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         _ = listen(fd, 64)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
     }
@@ -275,8 +306,10 @@ enum EdgeJWT {
     static func b64(_ s: String) -> String { Base64.encodeURL(Array(s.utf8)) }
 
     static func payload(sub: String, name: String, role: String = "user", exp: Int64) -> String {
-        JSON.object([("sub", .string(sub)), ("name", .string(name)), ("role", .string(role)),
-                     ("iat", .int(exp - 7200)), ("exp", .int(exp))]).serialized()
+        JSON.object([
+            ("sub", .string(sub)), ("name", .string(name)), ("role", .string(role)),
+            ("iat", .int(exp - 7200)), ("exp", .int(exp)),
+        ]).serialized()
     }
 
     static func signed(header: String, payload: String, secret: String) -> String {

@@ -7,7 +7,8 @@ final class SecurityTests: XCTestCase {
     private let protectedRoutes: [(String, String)] = [
         ("GET", "/transaction/getWalletBalance"), ("GET", "/transaction/getStockPrices"),
         ("POST", "/setup/createStock"), ("POST", "/engine/placeStockOrder"), ("POST", "/transaction/addMoneyToWallet"),
-        ("POST", "/classic/ADD"), ("POST", "/classic/BUY"), ("POST", "/classic/SELL"), ("GET", "/authentication/whoami"),
+        ("POST", "/classic/ADD"), ("POST", "/classic/BUY"), ("POST", "/classic/SELL"),
+        ("GET", "/authentication/whoami"),
     ]
 
     private func assert401(_ r: EdgeResponse, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
@@ -19,15 +20,18 @@ final class SecurityTests: XCTestCase {
         let ep = try EdgeEnv.nginx()
         for (method, path) in protectedRoutes {
             assert401(try EdgeHTTP.call(ep, method, path, body: method == "POST" ? "{}" : nil), "\(method) \(path)")
-            assert401(try EdgeHTTP.call(ep, method, path, headers: [("token", "")], body: method == "POST" ? "{}" : nil), "empty token")
+            assert401(
+                try EdgeHTTP.call(ep, method, path, headers: [("token", "")], body: method == "POST" ? "{}" : nil),
+                "empty token")
         }
     }
 
     func testThePlansInvalidTokenIs401() throws {
         let ep = try EdgeEnv.nginx()
         for (method, path) in protectedRoutes {
-            let r = try EdgeHTTP.call(ep, method, path, headers: [("token", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9")],
-                                      body: method == "POST" ? #"{"amount":100}"# : nil)
+            let r = try EdgeHTTP.call(
+                ep, method, path, headers: [("token", "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9")],
+                body: method == "POST" ? #"{"amount":100}"# : nil)
             assert401(r, "\(method) \(path)")
         }
     }
@@ -43,31 +47,60 @@ final class SecurityTests: XCTestCase {
         let parts = token.split(separator: ".").map(String.init)
         let forged: [(String, String)] = [
             ("wrong secret", EdgeJWT.signed(header: hs256, payload: good, secret: "not-the-secret")),
-            ("expired", EdgeJWT.signed(header: hs256, payload: EdgeJWT.payload(sub: sub, name: user, exp: EdgeJWT.nowSeconds - 5), secret: secret)),
+            (
+                "expired",
+                EdgeJWT.signed(
+                    header: hs256, payload: EdgeJWT.payload(sub: sub, name: user, exp: EdgeJWT.nowSeconds - 5),
+                    secret: secret)
+            ),
             ("alg none, no signature", EdgeJWT.b64(#"{"alg":"none","typ":"JWT"}"#) + "." + EdgeJWT.b64(good) + "."),
-            ("alg none, real HMAC", EdgeJWT.signed(header: #"{"alg":"none","typ":"JWT"}"#, payload: good, secret: secret)),
-            ("alg HS512 header", EdgeJWT.signed(header: #"{"alg":"HS512","typ":"JWT"}"#, payload: good, secret: secret)),
-            ("alg RS256 header", EdgeJWT.signed(header: #"{"alg":"RS256","typ":"JWT"}"#, payload: good, secret: secret)),
-            ("payload swapped to admin", parts[0] + "." + EdgeJWT.b64(EdgeJWT.payload(sub: "1", name: "admin", role: "admin", exp: future)) + "." + parts[2]),
+            (
+                "alg none, real HMAC",
+                EdgeJWT.signed(header: #"{"alg":"none","typ":"JWT"}"#, payload: good, secret: secret)
+            ),
+            (
+                "alg HS512 header",
+                EdgeJWT.signed(header: #"{"alg":"HS512","typ":"JWT"}"#, payload: good, secret: secret)
+            ),
+            (
+                "alg RS256 header",
+                EdgeJWT.signed(header: #"{"alg":"RS256","typ":"JWT"}"#, payload: good, secret: secret)
+            ),
+            (
+                "payload swapped to admin",
+                parts[0] + "." + EdgeJWT.b64(EdgeJWT.payload(sub: "1", name: "admin", role: "admin", exp: future)) + "."
+                    + parts[2]
+            ),
             ("signature stripped", parts[0] + "." + parts[1] + "."),
             ("signature truncated", parts[0] + "." + parts[1] + "." + String(parts[2].dropLast(4))),
-            ("no exp", EdgeJWT.signed(header: hs256, payload: #"{"sub":"\#(sub)","name":"\#(user)","role":"user"}"#, secret: secret)),
+            (
+                "no exp",
+                EdgeJWT.signed(
+                    header: hs256, payload: #"{"sub":"\#(sub)","name":"\#(user)","role":"user"}"#, secret: secret)
+            ),
             ("two parts", parts[0] + "." + parts[1]),
             ("garbage", "not.a.jwt"),
         ]
         for (label, t) in forged {
             assert401(try EdgeHTTP.whoami(ep, token: t), label)
-            assert401(try EdgeHTTP.call(ep, "GET", "/transaction/getWalletBalance", headers: [("Authorization", "Bearer " + t)]), "bearer \(label)")
+            assert401(
+                try EdgeHTTP.call(
+                    ep, "GET", "/transaction/getWalletBalance", headers: [("Authorization", "Bearer " + t)]),
+                "bearer \(label)")
         }
         // The untouched token still works, in either header.
         XCTAssertEqual(try EdgeHTTP.whoami(ep, token: token).status, 200)
-        XCTAssertEqual(try EdgeHTTP.call(ep, "GET", "/authentication/whoami", headers: [("Authorization", "Bearer " + token)]).status, 200)
+        XCTAssertEqual(
+            try EdgeHTTP.call(ep, "GET", "/authentication/whoami", headers: [("Authorization", "Bearer " + token)])
+                .status, 200)
     }
 
     func testExpiredTokenSaysExpired() throws {
         let ep = try EdgeEnv.nginx()
-        let expired = EdgeJWT.signed(header: #"{"alg":"HS256","typ":"JWT"}"#,
-                                     payload: EdgeJWT.payload(sub: "1", name: "someone", exp: EdgeJWT.nowSeconds - 1), secret: try EdgeEnv.jwtSecret())
+        let expired = EdgeJWT.signed(
+            header: #"{"alg":"HS256","typ":"JWT"}"#,
+            payload: EdgeJWT.payload(sub: "1", name: "someone", exp: EdgeJWT.nowSeconds - 1),
+            secret: try EdgeEnv.jwtSecret())
         let r = try EdgeHTTP.whoami(ep, token: expired)
         assert401(r, "expired")
         XCTAssertEqual(r.json?["data"]?["error"]?.stringValue, "token expired")
@@ -78,7 +111,9 @@ final class SecurityTests: XCTestCase {
         let (victimName, victimToken) = try EdgeHTTP.newUser(ep, prefix: "victim")
         let victimId = try XCTUnwrap(EdgeHTTP.whoami(ep, token: victimToken).json?["data"]?["user_id"]?.stringValue)
         let (attacker, token) = try EdgeHTTP.newUser(ep, prefix: "attacker")
-        let spoof = [("x-user-id", victimId), ("x-user-name", victimName), ("x-user-role", "admin"), ("X-User-Id", "1")]
+        let spoof = [
+            ("x-user-id", victimId), ("x-user-name", victimName), ("x-user-role", "admin"), ("X-User-Id", "1"),
+        ]
         let me = try EdgeHTTP.whoami(ep, token: token, extra: spoof)
         XCTAssertEqual(me.status, 200)
         XCTAssertEqual(me.json?["data"]?["user_name"]?.stringValue, attacker)
@@ -88,8 +123,11 @@ final class SecurityTests: XCTestCase {
         assert401(try EdgeHTTP.whoami(ep, token: nil, extra: spoof), "spoofed headers only")
         // A public route does not pass them on: registering "as admin" gives an ordinary user.
         let name = EdgeEnv.uniqueName("plain")
-        XCTAssertEqual(try EdgeHTTP.call(ep, "POST", "/authentication/register", headers: [("x-user-role", "admin")],
-                                         body: #"{"user_name":"\#(name)","password":"pw-123456","name":"N"}"#).status, 200)
+        XCTAssertEqual(
+            try EdgeHTTP.call(
+                ep, "POST", "/authentication/register", headers: [("x-user-role", "admin")],
+                body: #"{"user_name":"\#(name)","password":"pw-123456","name":"N"}"#
+            ).status, 200)
         let t = try XCTUnwrap(EdgeHTTP.login(ep, name, "pw-123456").json?["data"]?["token"]?.stringValue)
         XCTAssertEqual(try EdgeHTTP.whoami(ep, token: t).json?["data"]?["role"]?.stringValue, "user")
     }
@@ -99,7 +137,8 @@ final class SecurityTests: XCTestCase {
         let (_, token) = try EdgeHTTP.newUser(ep)
         let a = try EdgeHTTP.whoami(ep, token: token, extra: [("x-request-id", "client-chosen")])
         let b = try EdgeHTTP.whoami(ep, token: token)
-        let idA = try XCTUnwrap(a.header("x-request-id")), idB = try XCTUnwrap(b.header("x-request-id"))
+        let idA = try XCTUnwrap(a.header("x-request-id"))
+        let idB = try XCTUnwrap(b.header("x-request-id"))
         XCTAssertNotEqual(idA, idB)
         XCTAssertNotEqual(idA, "client-chosen", "the gateway makes its own ids")
         XCTAssertEqual(a.json?["data"]?["request_id"]?.stringValue, idA, "the upstream saw the same id")

@@ -1,5 +1,6 @@
 import ServiceCore
 import XCTest
+
 @testable import PlatformCore
 
 /// The stream caps and the wire format, without a stack.
@@ -22,10 +23,13 @@ final class StreamLimitsTests: XCTestCase {
 
     func testEventsAreOneDataLineAndResetCarriesPrices() throws {
         let e = StreamEvent(id: EventId(ms: 5, seq: 2), user: nil, name: "trade", data: "{\"a\":1,\n\"b\":2}")
-        XCTAssertEqual(String(decoding: e.wire, as: UTF8.self), "id: 5-2\nevent: trade\ndata: {\"a\":1,\"b\":2}\n\n",
-                       "a line break would end the data line early")
-        let reset = String(decoding: StreamWire.reset(at: EventId(ms: 9, seq: 0), reason: "gone",
-                                                      prices: [PriceBoard.Entry(stockId: 3, name: "X", priceCents: 2550)]), as: UTF8.self)
+        XCTAssertEqual(
+            String(decoding: e.wire, as: UTF8.self), "id: 5-2\nevent: trade\ndata: {\"a\":1,\"b\":2}\n\n",
+            "a line break would end the data line early")
+        let reset = String(
+            decoding: StreamWire.reset(
+                at: EventId(ms: 9, seq: 0), reason: "gone",
+                prices: [PriceBoard.Entry(stockId: 3, name: "X", priceCents: 2550)]), as: UTF8.self)
         XCTAssertTrue(reset.hasPrefix("id: 9-0\nevent: reset\ndata: "), reset)
         let data = try JSON.parse(Array(reset.dropFirst("id: 9-0\nevent: reset\ndata: ".count).dropLast(2).utf8))
         XCTAssertEqual(data["last_event_id"]?.stringValue, "9-0")

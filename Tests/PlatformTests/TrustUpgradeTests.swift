@@ -10,7 +10,8 @@ final class TrustUpgradeTests: XCTestCase {
     private var env: [String: String] = [:]
 
     override func setUpWithError() throws {
-        let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(EdgeEnv.uniqueName("trust-upgrade"))
+        let base = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent(
+            EdgeEnv.uniqueName("trust-upgrade"))
         state = base.path
         let noBinaries = base.appendingPathComponent("no-binaries").path
         try FileManager.default.createDirectory(atPath: noBinaries, withIntermediateDirectories: true)
@@ -34,7 +35,8 @@ final class TrustUpgradeTests: XCTestCase {
     }
 
     private func script(_ name: String, _ args: [String] = []) throws -> (status: Int32, output: String) {
-        try PTShell.capture("/bin/bash", [try EdgeEnv.require("DT_TEST_REPO") + "/scripts/" + name] + args, environment: env)
+        try PTShell.capture(
+            "/bin/bash", [try EdgeEnv.require("DT_TEST_REPO") + "/scripts/" + name] + args, environment: env)
     }
 
     private func secret(_ file: String) throws -> String {
@@ -42,7 +44,8 @@ final class TrustUpgradeTests: XCTestCase {
     }
 
     private func pg(_ user: String, _ password: String?) throws -> PGConnection {
-        var info = "host=127.0.0.1 port=\(env["PG_PORT"] ?? "") dbname=\(user == "postgres" ? "postgres" : "daytrade") user=\(user) passfile=/nonexistent connect_timeout=5"
+        var info =
+            "host=127.0.0.1 port=\(env["PG_PORT"] ?? "") dbname=\(user == "postgres" ? "postgres" : "daytrade") user=\(user) passfile=/nonexistent connect_timeout=5"
         if let password { info += " password=\(password)" }
         return try PGConnection(info)
     }
@@ -56,11 +59,14 @@ final class TrustUpgradeTests: XCTestCase {
         try super1.execute("ALTER ROLE daytrade SUPERUSER")
         let app = try pg("daytrade", try secret("pg-password"))
         try app.execute("CREATE TABLE upgrade_probe (x int); INSERT INTO upgrade_probe VALUES (42)")
-        let dataDir = try String(contentsOfFile: state + "/pg.location", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        try "host all all 127.0.0.1/32 trust\n".write(toFile: dataDir + "/pg_hba.conf", atomically: false, encoding: .utf8)
+        let dataDir = try String(contentsOfFile: state + "/pg.location", encoding: .utf8).trimmingCharacters(
+            in: .whitespacesAndNewlines)
+        try "host all all 127.0.0.1/32 trust\n".write(
+            toFile: dataDir + "/pg_hba.conf", atomically: false, encoding: .utf8)
         try super1.execute("SELECT pg_reload_conf()")
         let redisPort = Int(env["REDIS_PORT"] ?? "") ?? 0
-        let redis = try RedisConnection(Endpoint(host: "127.0.0.1", port: redisPort), password: try secret("redis-password"))
+        let redis = try RedisConnection(
+            Endpoint(host: "127.0.0.1", port: redisPort), password: try secret("redis-password"))
         XCTAssertEqual(try redis.command(["CONFIG", "SET", "requirepass", ""]), .status("OK"))
         for file in ["pg-password", "pg-superuser-password", "redis-password", "internal-key"] {
             try FileManager.default.removeItem(atPath: state + "/" + file)
@@ -82,14 +88,21 @@ final class TrustUpgradeTests: XCTestCase {
         XCTAssertNoThrow(try pg("postgres", try secret("pg-superuser-password")))
         let upgraded = try pg("daytrade", try secret("pg-password"))
         XCTAssertEqual(try upgraded.query("SELECT x FROM upgrade_probe").int64(0, 0), 42, "data kept")
-        XCTAssertEqual(try upgraded.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").bool(0, 0), false)
+        XCTAssertEqual(
+            try upgraded.query("SELECT rolsuper FROM pg_roles WHERE rolname = current_user").bool(0, 0), false)
         let hba = try String(contentsOfFile: dataDir + "/pg_hba.conf", encoding: .utf8)
         XCTAssertFalse(hba.split(separator: "\n").contains { !$0.hasPrefix("#") && $0.contains("trust") }, hba)
-        guard case .error(let message) = try RedisConnection(Endpoint(host: "127.0.0.1", port: redisPort)).command(["PING"]) else {
+        guard
+            case .error(let message) = try RedisConnection(Endpoint(host: "127.0.0.1", port: redisPort)).command([
+                "PING"
+            ])
+        else {
             return XCTFail("Redis still answers without AUTH")
         }
         XCTAssertTrue(message.hasPrefix("NOAUTH"), message)
-        for file in ["pg-password", "pg-superuser-password", "redis-password", "internal-key", "jwt_secret", "admin-password"] {
+        for file in [
+            "pg-password", "pg-superuser-password", "redis-password", "internal-key", "jwt_secret", "admin-password",
+        ] {
             let mode = try FileManager.default.attributesOfItem(atPath: state + "/" + file)[.posixPermissions] as? Int
             XCTAssertEqual(mode, 0o600, file)
         }

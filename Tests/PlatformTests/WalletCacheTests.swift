@@ -1,15 +1,17 @@
 import Foundation
 import Ledger
-@testable import PlatformCore
 import ServiceCore
 import XCTest
+
+@testable import PlatformCore
 
 /// The Redis copy of balances (`wallet:<user_id>`) only serves getWalletBalance: money decisions
 /// read PostgreSQL, and with Redis gone the engine keeps trading and balances come from the ledger.
 final class WalletCacheTests: XCTestCase {
     func testDecisionsIgnoreTheCacheAndCommitsRewriteIt() throws {
         let api = try PTClient()
-        let seller = try api.newUser("wcs").token, buyer = try api.newUser("wcb")
+        let seller = try api.newUser("wcs").token
+        let buyer = try api.newUser("wcb")
         let s = try api.createStock(seller)
         api.grant(seller, s, 100)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 100), "ask 100 @ 10")
@@ -21,7 +23,7 @@ final class WalletCacheTests: XCTestCase {
         XCTAssertTrue(cached.hasSuffix(":5000"), "written through after the deposit's commit: \(cached)")
 
         // A lying cache does not buy anything: the decision reads the ledger.
-        try redis.command(["SET", "wallet:\(id)", "0:99999999", "EX", "30"])   // an (impossible) value at an old version
+        try redis.command(["SET", "wallet:\(id)", "0:99999999", "EX", "30"]) // an (impossible) value at an old version
         ptAssertFailure(api.order(buyer.token, s, buy: true, limit: nil, 6), status: 400, "60 > 50 whatever Redis says")
         ptAssertSuccess(api.order(buyer.token, s, buy: true, limit: nil, 2), "20 ≤ 50")
         XCTAssertEqual(api.balance(buyer.token), "30", "the commit rewrote the cached value")
@@ -40,7 +42,8 @@ final class WalletCacheTests: XCTestCase {
         let redis = try PTEnv.redis()
         let before = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text)
         XCTAssertTrue(before.hasSuffix(":4000"), before)
-        let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
+        let add = api.request(
+            "POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
         XCTAssertEqual(add.status, 200, add.body)
         // The notification arrives after the ADD's commit; allow it a bounded moment.
         let deadline = Date().addingTimeInterval(3)
@@ -61,7 +64,7 @@ final class WalletCacheTests: XCTestCase {
         let db = try PTEnv.pg()
         let id = try XCTUnwrap(try LedgerOps.userId(db, name: user.name))
         let redis = try PTEnv.redis()
-        let stale = try PlatformReads.balanceCents(db, userId: id)    // the slow reader's read
+        let stale = try PlatformReads.balanceCents(db, userId: id) // the slow reader's read
         XCTAssertEqual(stale.cents, 1000)
         try redis.command(["DEL", "wallet:\(id)"])
         let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"amount":"5"}"#)
@@ -69,7 +72,8 @@ final class WalletCacheTests: XCTestCase {
         // Wait for the invalidation of that commit (a tombstone at its version) to land.
         let deadline = Date().addingTimeInterval(3)
         while try redis.command(["GET", "wallet:\(id)"]).text == nil && Date() < deadline { usleep(10_000) }
-        let tomb = try XCTUnwrap(try redis.command(["GET", "wallet:\(id)"]).text, "no tombstone after the classic commit")
+        let tomb = try XCTUnwrap(
+            try redis.command(["GET", "wallet:\(id)"]).text, "no tombstone after the classic commit")
         XCTAssertTrue(tomb.hasSuffix(":-"), tomb)
         WalletCache().fill({ redis }, userId: id, cents: stale.cents, version: stale.version)
         XCTAssertEqual(try redis.command(["GET", "wallet:\(id)"]).text, tomb, "the older read was refused")
@@ -92,7 +96,8 @@ final class WalletCacheTests: XCTestCase {
     func testTradingAndBalancesWorkWithoutRedis() throws {
         let api = try PTClient()
         let restart = try PTEnv.require("DT_TEST_REDIS_RESTART")
-        let seller = try api.newUser("wrs").token, buyer = try api.newUser("wrb").token
+        let seller = try api.newUser("wrs").token
+        let buyer = try api.newUser("wrb").token
         let s = try api.createStock(seller)
         api.grant(seller, s, 100)
         ptAssertSuccess(api.order(seller, s, buy: false, limit: 10, 100), "ask")
@@ -127,8 +132,10 @@ enum PTShell {
 
     /// Runs a program to its end with exactly `environment`; returns its status and combined output.
     /// `timeout`: terminated after that many seconds (for programs expected to exit at once).
-    static func capture(_ path: String, _ args: [String], environment: [String: String],
-                        timeout: TimeInterval? = nil) throws -> (status: Int32, output: String) {
+    static func capture(
+        _ path: String, _ args: [String], environment: [String: String],
+        timeout: TimeInterval? = nil
+    ) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
         p.arguments = args
@@ -137,7 +144,9 @@ enum PTShell {
         p.standardOutput = out
         p.standardError = out
         try p.run()
-        if let timeout { DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } } }
+        if let timeout {
+            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) { if p.isRunning { p.terminate() } }
+        }
         let data = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -11,7 +11,7 @@ final class ConcurrencyLimitTests: XCTestCase {
         for _ in 0..<8 {
             group.enter()
             Thread {
-                limit.run { usleep(20_000) }   // long enough that the 8 threads overlap
+                limit.run { usleep(20_000) } // long enough that the 8 threads overlap
                 done.add(1, ordering: .relaxed)
                 group.leave()
             }.start()

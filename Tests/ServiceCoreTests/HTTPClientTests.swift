@@ -5,14 +5,20 @@ import XCTest
 final class HTTPClientTests: XCTestCase {
     func testKeepAliveReuseAndTimeout() throws {
         let s = try TestServer { r in
-            r.post("/echo", mode: .blocking) { req, _ in HTTPResponse(status: 201, headers: [("X-Seen", req.header("x-a") ?? "")], body: req.body) }
-            r.get("/sleep", mode: .blocking) { _, _ in usleep(600_000); return .text("late") }
+            r.post("/echo", mode: .blocking) { req, _ in
+                HTTPResponse(status: 201, headers: [("X-Seen", req.header("x-a") ?? "")], body: req.body)
+            }
+            r.get("/sleep", mode: .blocking) { _, _ in
+                usleep(600_000)
+                return .text("late")
+            }
         }
         defer { s.stop() }
         let client = HTTPClient()
         let ep = Endpoint(host: "127.0.0.1", port: s.port)
         for i in 0..<20 {
-            let r = try client.request(ep, method: "POST", path: "/echo", headers: [("X-A", "v\(i)")], body: Array("b\(i)".utf8))
+            let r = try client.request(
+                ep, method: "POST", path: "/echo", headers: [("X-A", "v\(i)")], body: Array("b\(i)".utf8))
             XCTAssertEqual(r.status, 201)
             XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "b\(i)")
             XCTAssertEqual(r.header("x-seen"), "v\(i)")
@@ -29,7 +35,9 @@ final class HTTPClientTests: XCTestCase {
     func testClientSendsExactlyOneHost() throws {
         // Every service now refuses an HTTP/1.1 request without one Host (400).
         let s = try TestServer { r in
-            r.get("/host", mode: .inline) { req, _ in .text(req.headers.filter { $0.name == "host" }.map(\.value).joined(separator: "|")) }
+            r.get("/host", mode: .inline) { req, _ in
+                .text(req.headers.filter { $0.name == "host" }.map(\.value).joined(separator: "|"))
+            }
         }
         defer { s.stop() }
         let r = try HTTPClient().request(Endpoint(host: "127.0.0.1", port: s.port), method: "GET", path: "/host")
@@ -52,7 +60,9 @@ final class HTTPClientTests: XCTestCase {
 
     func testLargeBodiesCanBeSpooledToAFile() throws {
         let payload = (0..<(2 * 1024 * 1024 + 17)).map { UInt8(truncatingIfNeeded: $0 &* 7) }
-        let s = try TestServer { r in r.get("/big", mode: .blocking) { _, _ in HTTPResponse(status: 200, body: payload) } }
+        let s = try TestServer { r in
+            r.get("/big", mode: .blocking) { _, _ in HTTPResponse(status: 200, body: payload) }
+        }
         defer { s.stop() }
         let ep = Endpoint(host: "127.0.0.1", port: s.port)
         let r = try HTTPClient().request(ep, method: "GET", path: "/big", spoolAbove: 1024 * 1024)
@@ -66,7 +76,8 @@ final class HTTPClientTests: XCTestCase {
     }
 
     func testConnectFailureIsReported() {
-        XCTAssertThrowsError(try HTTPClient().request(Endpoint(host: "127.0.0.1", port: 1), method: "GET", path: "/")) { error in
+        XCTAssertThrowsError(try HTTPClient().request(Endpoint(host: "127.0.0.1", port: 1), method: "GET", path: "/")) {
+            error in
             guard case HTTPClientError.connect = error else { return XCTFail("expected connect error, got \(error)") }
         }
     }
@@ -79,7 +90,7 @@ final class HTTPClientTests: XCTestCase {
         let client = HTTPClient()
         let ep = Endpoint(host: "127.0.0.1", port: s.port)
         XCTAssertEqual(try client.request(ep, method: "GET", path: "/x").status, 200)
-        usleep(1_200_000)   // the server's idle timer has closed the pooled socket
+        usleep(1_200_000) // the server's idle timer has closed the pooled socket
         XCTAssertEqual(try client.request(ep, method: "GET", path: "/x").status, 200)
     }
 }

@@ -4,7 +4,9 @@ import Synchronization
 import XCTest
 
 final class HTTPServerTests: XCTestCase {
-    private func helloServer(_ options: HTTPServerOptions = HTTPServerOptions(), extra: (Router) -> Void = { _ in }) throws -> TestServer {
+    private func helloServer(_ options: HTTPServerOptions = HTTPServerOptions(), extra: (Router) -> Void = { _ in })
+        throws -> TestServer
+    {
         try TestServer(options: options) { r in
             r.get("/hello", mode: .inline) { _, _ in .text("hi") }
             r.post("/echo", mode: .blocking) { req, _ in HTTPResponse(status: 200, body: req.body) }
@@ -40,11 +42,11 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let c = try RawClient(port: s.port)
         // Mix inline and worker-pool handlers: the blocking one must not be overtaken.
-        c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none" +
-               "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n" +
-               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree" +
-               "GET /worker HTTP/1.1\r\nHost: x\r\n\r\n" +
-               "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfive")
+        c.send(
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none" + "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nthree"
+                + "GET /worker HTTP/1.1\r\nHost: x\r\n\r\n"
+                + "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nConnection: close\r\n\r\nfive")
         XCTAssertEqual(c.readResponse()?.body, "one")
         XCTAssertEqual(c.readResponse()?.body, "hi")
         XCTAssertEqual(c.readResponse()?.body, "three")
@@ -70,10 +72,13 @@ final class HTTPServerTests: XCTestCase {
     func testMalformedRequestLineGets400AndServerKeepsServing() throws {
         let s = try helloServer()
         defer { s.stop() }
-        for bad in ["GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /x HTTP/9\r\n\r\n", "GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
-                    "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n folded: x\r\n\r\n",
-                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
-                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx"] {
+        for bad in [
+            "GARBAGE\r\n\r\n", "GET\r\n\r\n", "GET /x HTTP/9\r\n\r\n", "GET nopath HTTP/1.1\r\nHost: x\r\n\r\n",
+            "G(T / HTTP/1.1\r\nHost: x\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: x\r\n folded: x\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxx",
+        ] {
             let c = try RawClient(port: s.port)
             c.send(bad)
             let r = c.readResponse()
@@ -163,13 +168,16 @@ final class HTTPServerTests: XCTestCase {
                 let path = NSTemporaryDirectory() + "dt-test-\(UUID().uuidString)"
                 FileManager.default.createFile(atPath: path, contents: Data(payload))
                 paths.add(path)
-                return try HTTPResponse.file(path, deleteAfterSend: true, headers: [("Content-Type", "application/octet-stream")])
+                return try HTTPResponse.file(
+                    path, deleteAfterSend: true, headers: [("Content-Type", "application/octet-stream")])
             }
         }
         defer { s.stop() }
         let c = try RawClient(port: s.port)
         // A request pipelined behind the file must be answered after all of the file's bytes.
-        c.send("GET /file HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n")
+        c.send(
+            "GET /file HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\nHEAD /file HTTP/1.1\r\nHost: x\r\n\r\n"
+        )
         let first = c.readResponseBytes()
         XCTAssertEqual(first?.status, 200)
         XCTAssertEqual(first?.body.count, payload.count)
@@ -179,7 +187,9 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertEqual(head?.headers["content-length"], String(payload.count))
         c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
         XCTAssertEqual(c.readResponse()?.body, "hi")
-        for p in paths.all { XCTAssertFalse(FileManager.default.fileExists(atPath: p), "temporary body file left behind") }
+        for p in paths.all {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: p), "temporary body file left behind")
+        }
     }
 
     func testUnknownRouteAndMethod() throws {
@@ -212,7 +222,8 @@ final class HTTPServerTests: XCTestCase {
         var opts = HTTPServerOptions()
         opts.workers = 1
         opts.queueCapacity = 1
-        let release = Gate(), entered = Gate()
+        let release = Gate()
+        let entered = Gate()
         let s = try helloServer(opts) { r in
             r.get("/block", mode: .blocking) { _, _ in
                 entered.open()
@@ -223,9 +234,9 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let busy = try RawClient(port: s.port)
         busy.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
-        XCTAssertTrue(entered.wait())                    // the only worker is now held
+        XCTAssertTrue(entered.wait()) // the only worker is now held
         let queued = try RawClient(port: s.port)
-        queued.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")       // fills the one queue slot
+        queued.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n") // fills the one queue slot
         usleep(50_000)
         let rejected = try RawClient(port: s.port)
         let t0 = Date()
@@ -264,7 +275,10 @@ final class HTTPServerTests: XCTestCase {
         defer { s.stop() }
         let failures = Counter()
         DispatchQueue.concurrentPerform(iterations: 16) { t in
-            guard let c = try? RawClient(port: s.port) else { failures.add(); return }
+            guard let c = try? RawClient(port: s.port) else {
+                failures.add()
+                return
+            }
             for i in 0..<200 {
                 let body = "t\(t)i\(i)"
                 c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
@@ -275,7 +289,8 @@ final class HTTPServerTests: XCTestCase {
     }
 
     func testGracefulDrainFinishesInFlightRequest() throws {
-        let entered = Gate(), release = Gate()
+        let entered = Gate()
+        let release = Gate()
         let s = try helloServer { r in
             r.get("/slow", mode: .blocking) { _, _ in
                 entered.open()
@@ -293,10 +308,10 @@ final class HTTPServerTests: XCTestCase {
             stopped.open()
         }
         usleep(100_000)
-        XCTAssertTrue(idle.isClosedByPeer())          // idle connections go at once
+        XCTAssertTrue(idle.isClosedByPeer()) // idle connections go at once
         release.open()
         let r = c.readResponse()
-        XCTAssertEqual(r?.status, 200)                // the in-flight request still completes
+        XCTAssertEqual(r?.status, 200) // the in-flight request still completes
         XCTAssertEqual(r?.body, "finished")
         XCTAssertEqual(r?.headers["connection"], "close")
         XCTAssertTrue(stopped.wait())
@@ -307,8 +322,12 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        for _ in 0..<3 { c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse() }
-        c.send("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse()
+        for _ in 0..<3 {
+            c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = c.readResponse()
+        }
+        c.send("GET /missing HTTP/1.1\r\nHost: x\r\n\r\n")
+        _ = c.readResponse()
         let text = s.server.metrics.render()
         XCTAssertTrue(text.contains(#"http_requests_total{route="GET /hello",status="200"} 3"#), text)
         XCTAssertTrue(text.contains(#"http_requests_total{route="unmatched",status="404"} 1"#))
@@ -322,7 +341,10 @@ final class HTTPServerTests: XCTestCase {
         let s = try helloServer()
         defer { s.stop() }
         let c = try RawClient(port: s.port)
-        for _ in 0..<2 { c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n"); _ = c.readResponse() }
+        for _ in 0..<2 {
+            c.send("GET /hello HTTP/1.1\r\nHost: x\r\n\r\n")
+            _ = c.readResponse()
+        }
         let depth = Atomic<Int>(7)
         s.server.metrics.gauge("test_gauge") { depth.load(ordering: .relaxed) }
         var text = s.server.metrics.render()
@@ -348,7 +370,9 @@ final class HTTPServerTests: XCTestCase {
             var bytes = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
             bytes.append(contentsOf: Array("\r\n\r\n".utf8))
             c.send(bytes)
-            if let r = c.readResponse() { XCTAssertTrue([400, 404, 405, 411, 413, 431, 505].contains(r.status), "\(r.status)") }
+            if let r = c.readResponse() {
+                XCTAssertTrue([400, 404, 405, 411, 413, 431, 505].contains(r.status), "\(r.status)")
+            }
         }
         try assertStillServing(s.port)
     }
@@ -357,13 +381,29 @@ final class HTTPServerTests: XCTestCase {
 final class PTPaths: @unchecked Sendable {
     private let lock = NSLock()
     private var paths: [String] = []
-    func add(_ p: String) { lock.lock(); paths.append(p); lock.unlock() }
-    var all: [String] { lock.lock(); defer { lock.unlock() }; return paths }
+    func add(_ p: String) {
+        lock.lock()
+        paths.append(p)
+        lock.unlock()
+    }
+    var all: [String] {
+        lock.lock()
+        defer { lock.unlock() }
+        return paths
+    }
 }
 
 final class Counter: @unchecked Sendable {
     private let lock = NSLock()
     private var n = 0
-    func add() { lock.lock(); n += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+    func add() {
+        lock.lock()
+        n += 1
+        lock.unlock()
+    }
+    var value: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return n
+    }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import XCTest
 import ServiceCore
+import XCTest
 
 /// swift-log's `Logger` through our JSON handler: one parseable JSON object per line, typed
 /// metadata, the level filter, and the level names the logs have always used.
@@ -19,8 +19,12 @@ final class JSONLogHandlerTests: XCTestCase {
     func testLinesAreJSONWithTypedMetadata() throws {
         struct Failure: Error, CustomStringConvertible { var description: String { "disk \"full\"" } }
         let out = try lines(level: .info) { log in
-            log.info("listening", metadata: ["port": .stringConvertible(8080), "seeded": .stringConvertible(true),
-                                             "route": "GET /x", "nested": ["a": "b"]])
+            log.info(
+                "listening",
+                metadata: [
+                    "port": .stringConvertible(8080), "seeded": .stringConvertible(true),
+                    "route": "GET /x", "nested": ["a": "b"],
+                ])
             log.warning("retrying", error: Failure())
         }
         XCTAssertEqual(out.count, 2)
@@ -50,9 +54,12 @@ final class JSONLogHandlerTests: XCTestCase {
     }
 
     func testLevelFromConfig() {
-        XCTAssertEqual(Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "warn"])).logLevel, .warning)
-        XCTAssertEqual(Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "debug"])).logLevel, .debug)
-        XCTAssertEqual(Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "nonsense"])).logLevel, .info)
+        XCTAssertEqual(
+            Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "warn"])).logLevel, .warning)
+        XCTAssertEqual(
+            Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "debug"])).logLevel, .debug)
+        XCTAssertEqual(
+            Logger.json(config: ServiceConfig(name: "a", environment: ["DT_LOG_LEVEL": "nonsense"])).logLevel, .info)
         XCTAssertEqual(Logger.json(config: ServiceConfig(name: "a", environment: [:])).logLevel, .info)
     }
 }

@@ -14,8 +14,10 @@ final class JSONTests: XCTestCase {
     }
 
     func testRejectsMalformedInput() {
-        for bad in ["", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "nul", "[1] x", "\"\\ud800\"",
-                    String(repeating: "[", count: 100) + String(repeating: "]", count: 100)] {
+        for bad in [
+            "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "\"\\x\"", "\"\u{01}\"", "nul", "[1] x", "\"\\ud800\"",
+            String(repeating: "[", count: 100) + String(repeating: "]", count: 100),
+        ] {
             XCTAssertThrowsError(try JSON.parse(bad), bad.debugDescription)
         }
     }

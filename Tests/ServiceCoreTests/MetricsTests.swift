@@ -1,5 +1,5 @@
-import XCTest
 @_spi(Benchmarks) import ServiceCore
+import XCTest
 
 /// The request metrics on their own: counts per route and status, durations into the right
 /// buckets, and no trap on a duration a clock glitch could produce.

@@ -6,11 +6,15 @@ import XCTest
 final class NginxHardeningTests: XCTestCase {
     private func nginxPort() throws -> Int {
         let url = try TestEnv.require("DT_TEST_NGINX")
-        guard let port = url.split(separator: ":").last.flatMap({ Int($0) }) else { throw XCTSkip("bad DT_TEST_NGINX \(url)") }
+        guard let port = url.split(separator: ":").last.flatMap({ Int($0) }) else {
+            throw XCTSkip("bad DT_TEST_NGINX \(url)")
+        }
         return port
     }
 
-    private func answer(_ bytes: [UInt8], timeoutMillis: Int32 = 5000) throws -> (status: Int, headers: [String: String], body: String)? {
+    private func answer(_ bytes: [UInt8], timeoutMillis: Int32 = 5000) throws -> (
+        status: Int, headers: [String: String], body: String
+    )? {
         let c = try RawClient(port: try nginxPort(), timeoutMillis: timeoutMillis)
         c.send(bytes)
         return c.readResponse()
@@ -31,8 +35,8 @@ final class NginxHardeningTests: XCTestCase {
 
     func testInvalidUTF8PathsGet400() throws {
         let raw: [[UInt8]] = [
-            [0xff, 0xfe],                   // never valid
-            [0x63, 0x61, 0x66, 0xc3],       // "caf" + a truncated sequence
+            [0xff, 0xfe], // never valid
+            [0x63, 0x61, 0x66, 0xc3], // "caf" + a truncated sequence
         ]
         for bytes in raw {
             let r = try answer([UInt8]("GET /".utf8) + bytes + [UInt8](" HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))
@@ -58,10 +62,15 @@ final class NginxHardeningTests: XCTestCase {
     }
 
     func testRenderedConfigBoundsEveryClientTimeout() throws {
-        let conf = try String(contentsOfFile: try TestEnv.require("DT_TEST_STATE") + "/nginx/nginx.conf", encoding: .utf8)
+        let conf = try String(
+            contentsOfFile: try TestEnv.require("DT_TEST_STATE") + "/nginx/nginx.conf", encoding: .utf8)
         for directive in ["client_header_timeout", "client_body_timeout", "send_timeout"] {
-            let line = conf.split(separator: "\n").first { $0.trimmingCharacters(in: .whitespaces).hasPrefix(directive + " ") }
-            let seconds = line.flatMap { Int($0.split(separator: " ").last?.trimmingCharacters(in: CharacterSet(charactersIn: "s;")) ?? "") }
+            let line = conf.split(separator: "\n").first {
+                $0.trimmingCharacters(in: .whitespaces).hasPrefix(directive + " ")
+            }
+            let seconds = line.flatMap {
+                Int($0.split(separator: " ").last?.trimmingCharacters(in: CharacterSet(charactersIn: "s;")) ?? "")
+            }
             XCTAssertNotNil(seconds, "\(directive) not set")
             XCTAssertLessThanOrEqual(seconds ?? 99, 10, directive)
         }

@@ -5,16 +5,22 @@ import XCTest
 final class NginxTests: XCTestCase {
     func nginx() throws -> Endpoint {
         let url = try TestEnv.require("DT_TEST_NGINX")
-        guard let ep = Endpoint(url.replacingOccurrences(of: "http://", with: "")) else { throw HTTPError(0, "bad DT_TEST_NGINX \(url)") }
+        guard let ep = Endpoint(url.replacingOccurrences(of: "http://", with: "")) else {
+            throw HTTPError(0, "bad DT_TEST_NGINX \(url)")
+        }
         return ep
     }
 
     func testBenchmarkRoutesAreNotPublicInProductionNginx() throws {
         let ep = try nginx()
-        for (method, path) in [("GET", "/hello/"), ("POST", "/hello/echo"), ("GET", "/hello/echo"), ("GET", "/bench/nginx")] {
-            let r = try HTTPClient.shared.request(ep, method: method, path: path, body: method == "POST" ? Array("ping".utf8) : [])
+        for (method, path) in [
+            ("GET", "/hello/"), ("POST", "/hello/echo"), ("GET", "/hello/echo"), ("GET", "/bench/nginx"),
+        ] {
+            let r = try HTTPClient.shared.request(
+                ep, method: method, path: path, body: method == "POST" ? Array("ping".utf8) : [])
             XCTAssertEqual(r.status, 404, "\(method) \(path)")
-            XCTAssertNotEqual(String(decoding: r.body, as: UTF8.self), "ping", "\(method) \(path) reached the hello service")
+            XCTAssertNotEqual(
+                String(decoding: r.body, as: UTF8.self), "ping", "\(method) \(path) reached the hello service")
         }
     }
 
@@ -25,8 +31,9 @@ final class NginxTests: XCTestCase {
     }
 
     func testNginxRejectsOversizedBody() throws {
-        let r = try HTTPClient.shared.request(try nginx(), method: "POST", path: "/engine/placeStockOrder",
-                                              body: [UInt8](repeating: 65, count: 2 * 1024 * 1024))
+        let r = try HTTPClient.shared.request(
+            try nginx(), method: "POST", path: "/engine/placeStockOrder",
+            body: [UInt8](repeating: 65, count: 2 * 1024 * 1024))
         XCTAssertEqual(r.status, 413)
     }
 }

@@ -28,16 +28,18 @@ final class PostgresTests: XCTestCase {
         let db = try connect()
         let t = try freshTable(db)
         struct Abort: Error {}
-        XCTAssertThrowsError(try db.transaction { tx in
-            try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["first"])
-            try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["second"])
-            throw Abort()
-        })
+        XCTAssertThrowsError(
+            try db.transaction { tx in
+                try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["first"])
+                try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["second"])
+                throw Abort()
+            })
         // A failing statement inside the transaction also rolls back the earlier ones.
-        XCTAssertThrowsError(try db.transaction { tx in
-            try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["third"])
-            try tx.query("INSERT INTO \(t) (v) VALUES (NULL)")
-        })
+        XCTAssertThrowsError(
+            try db.transaction { tx in
+                try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["third"])
+                try tx.query("INSERT INTO \(t) (v) VALUES (NULL)")
+            })
         XCTAssertEqual(try db.query("SELECT count(*) FROM \(t)").int(0, 0), 0)
         // The connection is still usable afterwards.
         try db.transaction { tx in try tx.query("INSERT INTO \(t) (v) VALUES ($1)", ["ok"]) }
@@ -73,20 +75,25 @@ final class PostgresTests: XCTestCase {
         let db = try connect()
         let t = "t_mig_\(UInt32.random(in: 0...UInt32.max))"
         let base = Int.random(in: 1_000_000...9_000_000)
-        let migrations = [Migration(base + 1, "add column", "ALTER TABLE \(t) ADD COLUMN extra INT"),
-                          Migration(base, "create", "CREATE TABLE \(t) (id INT)")]
+        let migrations = [
+            Migration(base + 1, "add column", "ALTER TABLE \(t) ADD COLUMN extra INT"),
+            Migration(base, "create", "CREATE TABLE \(t) (id INT)"),
+        ]
         defer {
             try? db.execute("DROP TABLE IF EXISTS \(t)")
             try? db.query("DELETE FROM schema_migrations WHERE version >= $1 AND version <= $2", [base, base + 1])
         }
         try Migrator.apply(migrations, on: db)
-        try Migrator.apply(migrations, on: db)   // second run is a no-op
-        XCTAssertEqual(try db.query("SELECT count(*) FROM schema_migrations WHERE version IN ($1, $2)", [base, base + 1]).int(0, 0), 2)
+        try Migrator.apply(migrations, on: db) // second run is a no-op
+        XCTAssertEqual(
+            try db.query("SELECT count(*) FROM schema_migrations WHERE version IN ($1, $2)", [base, base + 1]).int(
+                0, 0), 2)
         try db.query("INSERT INTO \(t) (id, extra) VALUES (1, 2)")
     }
 
     func testConnectionClosedByTheServerIsSeenBeforeUse() throws {
-        let victim = try connect(), admin = try connect()
+        let victim = try connect()
+        let admin = try connect()
         XCTAssertTrue(victim.isHealthy)
         let pid = try XCTUnwrap(try victim.query("SELECT pg_backend_pid()").int(0, 0))
         XCTAssertEqual(try admin.query("SELECT pg_terminate_backend($1)", [pid]).bool(0, 0), true)
@@ -108,13 +115,14 @@ final class PostgresTests: XCTestCase {
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             guard let c = try? PGConnection(conninfo) else { return }
             for _ in 0..<10 {
-                let ok = (try? c.transaction { tx in
-                    try tx.query("UPDATE \(t) SET cents = cents - 30 WHERE id = 1 AND cents >= 30").affectedRows
-                }) ?? 0
+                let ok =
+                    (try? c.transaction { tx in
+                        try tx.query("UPDATE \(t) SET cents = cents - 30 WHERE id = 1 AND cents >= 30").affectedRows
+                    }) ?? 0
                 if ok == 1 { successes.add() }
             }
         }
-        XCTAssertEqual(successes.value, 33)   // 1000 / 30: never overdrawn
+        XCTAssertEqual(successes.value, 33) // 1000 / 30: never overdrawn
         XCTAssertEqual(try db.query("SELECT cents FROM \(t)").int(0, 0), 10)
     }
 }

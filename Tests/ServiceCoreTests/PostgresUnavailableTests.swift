@@ -1,18 +1,25 @@
 import Foundation
-@testable import ServiceCore
 import XCTest
+
+@testable import ServiceCore
 
 /// A database restart or failover must look like an outage to clients (503 JSON, never success,
 /// never 500) and must not make every request wait out its own failed connect.
 final class PostgresUnavailableTests: XCTestCase {
     func testUnavailableDatabaseIs503WithRetryAfterAndOtherErrorsStay500() throws {
         let s = try TestServer { r in
-            r.post("/lost", mode: .blocking) { _, _ in throw PGError(sqlState: "", message: "server closed the connection unexpectedly") }
+            r.post("/lost", mode: .blocking) { _, _ in
+                throw PGError(sqlState: "", message: "server closed the connection unexpectedly")
+            }
             r.post("/standby", mode: .blocking) { _, _ in
                 throw PGError(sqlState: "25006", message: "cannot execute INSERT in a read-only transaction")
             }
-            r.post("/shutdown", mode: .blocking) { _, _ in throw PGError(sqlState: "57P01", message: "terminating connection") }
-            r.post("/bug", mode: .blocking) { _, _ in throw PGError(sqlState: "42P01", message: "relation does not exist") }
+            r.post("/shutdown", mode: .blocking) { _, _ in
+                throw PGError(sqlState: "57P01", message: "terminating connection")
+            }
+            r.post("/bug", mode: .blocking) { _, _ in
+                throw PGError(sqlState: "42P01", message: "relation does not exist")
+            }
         }
         defer { s.stop() }
         for path in ["/lost", "/standby", "/shutdown"] {
@@ -23,7 +30,9 @@ final class PostgresUnavailableTests: XCTestCase {
             XCTAssertEqual(r.headers["retry-after"], "1", path)
             let body = try JSON.parse(Array(r.body.utf8))
             XCTAssertEqual(body["success"], .bool(false), path)
-            XCTAssertTrue(body["data"]?["error"]?.stringValue?.contains("may or may not have been recorded") == true, "\(path): \(r.body)")
+            XCTAssertTrue(
+                body["data"]?["error"]?.stringValue?.contains("may or may not have been recorded") == true,
+                "\(path): \(r.body)")
         }
         let c = try RawClient(port: s.port)
         c.send("POST /bug HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
@@ -32,7 +41,8 @@ final class PostgresUnavailableTests: XCTestCase {
 
     func testAfterAFailedConnectTheWorkerFailsFastInsteadOfConnectingAgain() throws {
         // Port 1 on loopback: nothing listens, the connect is refused at once.
-        let ctx = WorkerContext(config: ServiceConfig(name: "t", environment: ["DT_PG": "host=127.0.0.1 port=1 dbname=x user=y"]), index: 0)
+        let ctx = WorkerContext(
+            config: ServiceConfig(name: "t", environment: ["DT_PG": "host=127.0.0.1 port=1 dbname=x user=y"]), index: 0)
         XCTAssertThrowsError(try ctx.postgres()) { error in
             let e = error as? PGError
             XCTAssertEqual(e?.isUnavailable, true, "\(error)")
@@ -41,7 +51,8 @@ final class PostgresUnavailableTests: XCTestCase {
         XCTAssertThrowsError(try ctx.postgres()) { error in
             let e = error as? PGError
             XCTAssertEqual(e?.isUnavailable, true)
-            XCTAssertTrue(e?.message.hasPrefix("reconnecting") ?? false, "within the pause no new connect is tried: \(error)")
+            XCTAssertTrue(
+                e?.message.hasPrefix("reconnecting") ?? false, "within the pause no new connect is tried: \(error)")
         }
     }
 
@@ -50,17 +61,22 @@ final class PostgresUnavailableTests: XCTestCase {
     func testMultiHostConnInfoSkipsADeadNodeAndFindsTheWritableOne() throws {
         let env = ProcessInfo.processInfo.environment
         guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
-              let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
-              let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) }) else {
+            let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
+            let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) })
+        else {
             throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
         }
-        let ctx = WorkerContext(config: ServiceConfig(name: "t", environment: [
-            "DT_PG": "host=127.0.0.1,127.0.0.1 port=1,\(port) dbname=daytrade user=daytrade",
-            "DT_PG_PASSWORD": password,
-        ]), index: 0)
+        let ctx = WorkerContext(
+            config: ServiceConfig(
+                name: "t",
+                environment: [
+                    "DT_PG": "host=127.0.0.1,127.0.0.1 port=1,\(port) dbname=daytrade user=daytrade",
+                    "DT_PG_PASSWORD": password,
+                ]), index: 0)
         let db = try ctx.postgres()
         XCTAssertEqual(try db.query("SELECT inet_server_port()").int(0, 0), port)
-        XCTAssertEqual(try db.query("SELECT current_setting('transaction_read_only')").string(0, 0), "off",
-                       "target_session_attrs=read-write picked a node that takes writes")
+        XCTAssertEqual(
+            try db.query("SELECT current_setting('transaction_read_only')").string(0, 0), "off",
+            "target_session_attrs=read-write picked a node that takes writes")
     }
 }

@@ -4,7 +4,9 @@ import XCTest
 
 final class RedisTests: XCTestCase {
     private func connect() throws -> RedisConnection {
-        guard let ep = Endpoint(try TestEnv.require("DT_TEST_REDIS")) else { throw RedisError(message: "bad DT_TEST_REDIS") }
+        guard let ep = Endpoint(try TestEnv.require("DT_TEST_REDIS")) else {
+            throw RedisError(message: "bad DT_TEST_REDIS")
+        }
         return try RedisConnection(ep, password: ProcessInfo.processInfo.environment["DT_TEST_REDIS_PASSWORD"])
     }
 
@@ -14,7 +16,9 @@ final class RedisTests: XCTestCase {
         let value: [UInt8] = [0, 1, 2, 13, 10, 255, 0]
         XCTAssertEqual(try r.commandBytes([Array("SET".utf8), Array(key.utf8), value]), .status("OK"))
         XCTAssertEqual(try r.commandBytes([Array("GET".utf8), Array(key.utf8)]), .string(value))
-        let replies = try r.pipeline([["DEL", key], ["INCRBY", key, "5"], ["INCR", key], ["GET", key + ":missing"], ["NOSUCHCMD"]])
+        let replies = try r.pipeline([
+            ["DEL", key], ["INCRBY", key, "5"], ["INCR", key], ["GET", key + ":missing"], ["NOSUCHCMD"],
+        ])
         XCTAssertEqual(replies.count, 5)
         XCTAssertEqual(replies[1].int, 5)
         XCTAssertEqual(replies[2].int, 6)

@@ -9,7 +9,8 @@ final class ResponseWireTests: XCTestCase {
     }
 
     func testChunkedBodyFedAByteAtATimeWithExtensionsAndTrailers() throws {
-        let wire = Array("4;name=v\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT".utf8)
+        let wire = Array(
+            "4;name=v\r\nWiki\r\n5\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nExpires: never\r\n\r\nNEXT".utf8)
         var decoder = ChunkedDecoder()
         var body: [UInt8] = []
         var used = 0
@@ -29,7 +30,10 @@ final class ResponseWireTests: XCTestCase {
     }
 
     func testWholeResponsesByEveryFraming() {
-        guard case let .complete(h, body, consumed) = parse("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1") else {
+        guard
+            case .complete(let h, let body, let consumed) = parse(
+                "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1")
+        else {
             return XCTFail("length-framed")
         }
         XCTAssertEqual(h.status, 200)
@@ -37,21 +41,30 @@ final class ResponseWireTests: XCTestCase {
         XCTAssertEqual(consumed, 40)
         XCTAssertFalse(h.closes)
 
-        guard case let .complete(_, chunked, _) = parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n") else {
+        guard
+            case .complete(_, let chunked, _) = parse(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n")
+        else {
             return XCTFail("chunked")
         }
         XCTAssertEqual(chunked, Array("hi".utf8))
 
-        guard case .incomplete = parse("HTTP/1.1 200 OK\r\n\r\nstream") else { return XCTFail("no length: open until the close") }
-        guard case let .complete(h10, closeDelimited, _) = parse("HTTP/1.0 200 OK\r\n\r\nstream", eof: true) else {
+        guard case .incomplete = parse("HTTP/1.1 200 OK\r\n\r\nstream") else {
+            return XCTFail("no length: open until the close")
+        }
+        guard case .complete(let h10, let closeDelimited, _) = parse("HTTP/1.0 200 OK\r\n\r\nstream", eof: true) else {
             return XCTFail("no length, closed")
         }
         XCTAssertEqual(closeDelimited, Array("stream".utf8))
         XCTAssertTrue(h10.closes, "HTTP/1.0 closes unless it says keep-alive")
 
-        guard case .complete(_, let none, _) = parse("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n") else { return XCTFail("204") }
+        guard case .complete(_, let none, _) = parse("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n") else {
+            return XCTFail("204")
+        }
         XCTAssertEqual(none, [], "204 has no body whatever it says")
-        guard case .malformed = parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", eof: true) else { return XCTFail("cut short") }
+        guard case .malformed = parse("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", eof: true) else {
+            return XCTFail("cut short")
+        }
         guard case .malformed = parse("HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab") else {
             return XCTFail("conflicting lengths")
         }

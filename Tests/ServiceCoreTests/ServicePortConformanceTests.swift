@@ -10,7 +10,9 @@ final class ServicePortConformanceTests: XCTestCase {
     private static let servicePorts = Topology.all.flatMap(\.ports)
 
     private func ports() throws -> [Int] {
-        guard let base = Int(try TestEnv.require("DT_TEST_PORT_BASE")) else { throw XCTSkip("DT_TEST_PORT_BASE is not a number") }
+        guard let base = Int(try TestEnv.require("DT_TEST_PORT_BASE")) else {
+            throw XCTSkip("DT_TEST_PORT_BASE is not a number")
+        }
         return Self.servicePorts.map { $0 + base }
     }
 
@@ -23,7 +25,8 @@ final class ServicePortConformanceTests: XCTestCase {
     }
 
     func testHTTP09AndTLSBytesGet400AndCloseOnEveryServicePort() throws {
-        let tls: [UInt8] = [0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03] + [UInt8](repeating: 7, count: 40)
+        let tls: [UInt8] =
+            [0x16, 0x03, 0x01, 0x00, 0xc8, 0x01, 0x00, 0x00, 0xc4, 0x03, 0x03] + [UInt8](repeating: 7, count: 40)
         for port in try ports() {
             let http09 = try exchange(port, Array("GET /health\r\n".utf8))
             XCTAssertEqual(http09.status, 400, "HTTP/0.9 line on port \(port)")
@@ -36,9 +39,11 @@ final class ServicePortConformanceTests: XCTestCase {
 
     func testHostIsRequiredOnceOnEveryServicePort() throws {
         for port in try ports() {
-            XCTAssertEqual(try exchange(port, Array("GET /health HTTP/1.1\r\n\r\n".utf8)).status, 400, "no Host, port \(port)")
-            XCTAssertEqual(try exchange(port, Array("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".utf8)).status, 400,
-                           "two Hosts, port \(port)")
+            XCTAssertEqual(
+                try exchange(port, Array("GET /health HTTP/1.1\r\n\r\n".utf8)).status, 400, "no Host, port \(port)")
+            XCTAssertEqual(
+                try exchange(port, Array("GET /health HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n".utf8)).status, 400,
+                "two Hosts, port \(port)")
             let ok = try RawClient(port: port, timeoutMillis: 3000)
             ok.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             XCTAssertEqual(ok.readResponse()?.status, 200, "one Host, port \(port)")

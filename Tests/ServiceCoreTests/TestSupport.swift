@@ -7,7 +7,9 @@ import XCTest
 enum TestEnv {
     static func require(_ key: String, file: StaticString = #filePath, line: UInt = #line) throws -> String {
         guard let v = ProcessInfo.processInfo.environment[key], !v.isEmpty else {
-            XCTFail("\(key) is not set: run the tests through scripts/test, which starts PostgreSQL, Redis and nginx", file: file, line: line)
+            XCTFail(
+                "\(key) is not set: run the tests through scripts/test, which starts PostgreSQL, Redis and nginx",
+                file: file, line: line)
             throw XCTSkip("missing \(key)")
         }
         return v
@@ -55,7 +57,9 @@ final class RawClient {
     func send(_ bytes: [UInt8]) {
         var off = 0
         while off < bytes.count {
-            let n = bytes.withUnsafeBufferPointer { Glibc.send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
+            let n = bytes.withUnsafeBufferPointer {
+                Glibc.send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL))
+            }
             if n <= 0 { return }
             off += n
         }
@@ -145,7 +149,8 @@ final class RawClient {
 
     private func findEnd() -> Int? {
         guard buffer.count >= 4 else { return nil }
-        for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+        for i in 0...(buffer.count - 4)
+        where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
             return i + 4
         }
         return nil

@@ -6,7 +6,9 @@ public enum Crypto {
     public static func hmacSHA256(key: [UInt8], data: [UInt8]) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: 32) { out, count in
             key.withUnsafeBufferPointer { k in
-                data.withUnsafeBufferPointer { d in cshim_hmac_sha256(k.baseAddress, k.count, d.baseAddress, d.count, out.baseAddress) }
+                data.withUnsafeBufferPointer { d in
+                    cshim_hmac_sha256(k.baseAddress, k.count, d.baseAddress, d.count, out.baseAddress)
+                }
             }
             count = 32
         }
@@ -23,7 +25,8 @@ public enum Crypto {
         var out = [UInt8](repeating: 0, count: length)
         let rc = password.withUnsafeBufferPointer { p in
             salt.withUnsafeBufferPointer { s in
-                cshim_pbkdf2_sha256(p.baseAddress, p.count, s.baseAddress, s.count, UInt32(max(1, iterations)), &out, length)
+                cshim_pbkdf2_sha256(
+                    p.baseAddress, p.count, s.baseAddress, s.count, UInt32(max(1, iterations)), &out, length)
             }
         }
         precondition(rc == 0, "pbkdf2 failed")
@@ -58,15 +61,18 @@ public enum Base64 {
         var i = 0
         while i + 3 <= data.count {
             let v = UInt32(data[i]) << 16 | UInt32(data[i + 1]) << 8 | UInt32(data[i + 2])
-            out.append(alphabet[Int(v >> 18 & 63)]); out.append(alphabet[Int(v >> 12 & 63)])
-            out.append(alphabet[Int(v >> 6 & 63)]); out.append(alphabet[Int(v & 63)])
+            out.append(alphabet[Int(v >> 18 & 63)])
+            out.append(alphabet[Int(v >> 12 & 63)])
+            out.append(alphabet[Int(v >> 6 & 63)])
+            out.append(alphabet[Int(v & 63)])
             i += 3
         }
         let rest = data.count - i
         if rest > 0 {
             var v = UInt32(data[i]) << 16
             if rest == 2 { v |= UInt32(data[i + 1]) << 8 }
-            out.append(alphabet[Int(v >> 18 & 63)]); out.append(alphabet[Int(v >> 12 & 63)])
+            out.append(alphabet[Int(v >> 18 & 63)])
+            out.append(alphabet[Int(v >> 12 & 63)])
             if rest == 2 { out.append(alphabet[Int(v >> 6 & 63)]) }
             if pad { out.append(contentsOf: rest == 2 ? [61] : [61, 61]) }
         }
@@ -76,7 +82,8 @@ public enum Base64 {
     /// Decodes base64url (or standard) text; padding optional. Nil on any invalid character.
     public static func decode(_ text: String) -> [UInt8]? {
         var out: [UInt8] = []
-        var acc: UInt32 = 0, bits = 0
+        var acc: UInt32 = 0
+        var bits = 0
         for c in text.utf8 {
             let v: UInt32
             switch c {

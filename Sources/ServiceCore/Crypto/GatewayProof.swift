@@ -22,25 +22,33 @@ public struct GatewayProof: Sendable {
     }
 
     /// The key in environment variable `name` (tools and tests that call services directly).
-    public static func fromEnvironment(_ name: String, _ environment: [String: String] = ProcessInfo.processInfo.environment) -> GatewayProof? {
+    public static func fromEnvironment(
+        _ name: String, _ environment: [String: String] = ProcessInfo.processInfo.environment
+    ) -> GatewayProof? {
         GatewayProof(key: environment[name] ?? "")
     }
 
     /// The proof header value for a request with these headers (names matched case-insensitively).
-    public func sign(method: String, target: String, headers: [(String, String)], atMillis: Int64 = Clock.wallMillis()) -> String {
+    public func sign(method: String, target: String, headers: [(String, String)], atMillis: Int64 = Clock.wallMillis())
+        -> String
+    {
         let values = Self.signedHeaders.map { name in headers.first { Self.sameName($0.0, name) }?.1 ?? "" }
         return sign(method: method, target: target, signedValues: values, atMillis: atMillis)
     }
 
     /// The proof header value when the signed header values are known (in `signedHeaders` order;
     /// "" for an absent one): the gateway's path, without looking them up in a header list.
-    public func sign(method: String, target: String, signedValues: [String], atMillis: Int64 = Clock.wallMillis()) -> String {
+    public func sign(method: String, target: String, signedValues: [String], atMillis: Int64 = Clock.wallMillis())
+        -> String
+    {
         String(atMillis) + "." + Self.hex(mac(method: method, target: target, values: signedValues, millis: atMillis))
     }
 
     /// `headers` plus the proof header.
     public func signed(method: String, target: String, headers: [(String, String)]) -> [(String, String)] {
-        headers.filter { !Self.sameName($0.0, Self.header) } + [(Self.header, sign(method: method, target: target, headers: headers))]
+        headers.filter { !Self.sameName($0.0, Self.header) } + [
+            (Self.header, sign(method: method, target: target, headers: headers))
+        ]
     }
 
     /// `name` equals the lower-case `lower`, ignoring ASCII case (without making a lower-cased copy:
@@ -52,13 +60,15 @@ public struct GatewayProof: Sendable {
 
     public enum Verdict: Equatable, Sendable {
         case valid
-        case missing, malformed, stale, mismatch, duplicateHeader(String)
+        case missing, malformed, stale, mismatch
+        case duplicateHeader(String)
 
         /// Why the request is refused, for the 401 body (never reveals the expected value).
         public var reason: String {
             switch self {
             case .valid: return "valid"
-            case .missing: return "missing \(GatewayProof.header): this route serves only the gateway and other services"
+            case .missing:
+                return "missing \(GatewayProof.header): this route serves only the gateway and other services"
             case .malformed: return "malformed \(GatewayProof.header)"
             case .stale: return "stale \(GatewayProof.header) (clock skew over \(GatewayProof.maxSkewMillis / 1000) s)"
             case .mismatch: return "invalid \(GatewayProof.header)"
@@ -85,7 +95,8 @@ public struct GatewayProof: Sendable {
         }
         guard let proof = proofValue else { return .missing }
         guard let dot = proof.firstIndex(of: "."), let millis = Int64(proof[..<dot]),
-              let given = Self.unhex(proof[proof.index(after: dot)...]), given.count == 32 else { return .malformed }
+            let given = Self.unhex(proof[proof.index(after: dot)...]), given.count == 32
+        else { return .malformed }
         guard abs(nowMillis - millis) <= Self.maxSkewMillis else { return .stale }
         let target = request.query.isEmpty ? request.path : request.path + "?" + request.query
         let expected = mac(method: request.method, target: target, values: values, millis: millis)
@@ -113,7 +124,10 @@ public struct GatewayProof: Sendable {
     static func hex(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 15)])
+        }
         return String(decoding: out, as: UTF8.self)
     }
 
@@ -134,7 +148,12 @@ public struct GatewayProof: Sendable {
         var high: UInt8? = nil
         for c in utf8 {
             guard let n = nibble(c) else { return nil }
-            if let h = high { out.append(h << 4 | n); high = nil } else { high = n }
+            if let h = high {
+                out.append(h << 4 | n)
+                high = nil
+            } else {
+                high = n
+            }
         }
         return out
     }

@@ -28,8 +28,10 @@ public struct JWT: Sendable {
     public init(secret: String) { key = Array(secret.utf8) }
 
     public func sign(_ claims: JWTClaims) -> String {
-        let payload = JSON.object([("sub", .string(claims.subject)), ("name", .string(claims.name)), ("role", .string(claims.role)),
-                                   ("iat", .int(claims.issuedAt)), ("exp", .int(claims.expiresAt))])
+        let payload = JSON.object([
+            ("sub", .string(claims.subject)), ("name", .string(claims.name)), ("role", .string(claims.role)),
+            ("iat", .int(claims.issuedAt)), ("exp", .int(claims.expiresAt)),
+        ])
         let signingInput = JWT.header + "." + Base64.encodeURL(payload.serializedBytes())
         return signingInput + "." + Base64.encodeURL(Crypto.hmacSHA256(key: key, data: Array(signingInput.utf8)))
     }
@@ -38,15 +40,21 @@ public struct JWT: Sendable {
     public func verify(_ token: String, nowSeconds: Int64) throws(JWTError) -> JWTClaims {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard token.utf8.count < 4096, parts.count == 3 else { throw .malformed }
-        guard let headerBytes = Base64.decode(String(parts[0])), let header = try? JSON.parse(headerBytes) else { throw .malformed }
+        guard let headerBytes = Base64.decode(String(parts[0])), let header = try? JSON.parse(headerBytes) else {
+            throw .malformed
+        }
         guard header["alg"]?.stringValue == "HS256" else { throw .badAlgorithm }
         let signingInput = Array(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
         guard let signature = Base64.decode(String(parts[2])) else { throw .malformed }
-        guard Crypto.constantTimeEqual(Crypto.hmacSHA256(key: key, data: signingInput), signature) else { throw .badSignature }
+        guard Crypto.constantTimeEqual(Crypto.hmacSHA256(key: key, data: signingInput), signature) else {
+            throw .badSignature
+        }
         guard let payloadBytes = Base64.decode(String(parts[1])), let payload = try? JSON.parse(payloadBytes),
-              let sub = payload["sub"]?.stringValue, let exp = payload["exp"]?.int64Value else { throw .malformed }
+            let sub = payload["sub"]?.stringValue, let exp = payload["exp"]?.int64Value
+        else { throw .malformed }
         guard nowSeconds < exp else { throw .expired }
-        return JWTClaims(subject: sub, name: payload["name"]?.stringValue ?? "", role: payload["role"]?.stringValue ?? "user",
-                         issuedAt: payload["iat"]?.int64Value ?? 0, expiresAt: exp)
+        return JWTClaims(
+            subject: sub, name: payload["name"]?.stringValue ?? "", role: payload["role"]?.stringValue ?? "user",
+            issuedAt: payload["iat"]?.int64Value ?? 0, expiresAt: exp)
     }
 }

@@ -1,7 +1,11 @@
 /// Incremental decoder of a chunked message body (RFC 9112 §7.1): feed it bytes as they arrive,
 /// it passes on the data and says when the body (trailers included) is over.
 public struct ChunkedDecoder: Sendable {
-    private enum State: Sendable { case size, data(Int), dataEnd, trailer }
+    private enum State: Sendable {
+        case size
+        case data(Int)
+        case dataEnd, trailer
+    }
     private var state = State.size
     private var line: [UInt8] = []
     public private(set) var finished = false
@@ -14,7 +18,9 @@ public struct ChunkedDecoder: Sendable {
 
     /// Consumes `input`, handing body data to `emit`. Returns the bytes used: all of them, unless
     /// the body ended inside `input` (what follows belongs to the next message).
-    public mutating func feed(_ input: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void) throws(Malformed) -> Int {
+    public mutating func feed(_ input: UnsafeRawBufferPointer, _ emit: (UnsafeRawBufferPointer) -> Void)
+        throws(Malformed) -> Int
+    {
         var i = 0
         while i < input.count && !finished {
             switch state {
@@ -43,7 +49,9 @@ public struct ChunkedDecoder: Sendable {
         switch state {
         case .size:
             let digits = line.prefix { $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: " ") && $0 != 9 }
-            guard !digits.isEmpty, digits.count <= 15, let size = Int(String(decoding: digits, as: UTF8.self), radix: 16) else {
+            guard !digits.isEmpty, digits.count <= 15,
+                let size = Int(String(decoding: digits, as: UTF8.self), radix: 16)
+            else {
                 throw Malformed(reason: "bad chunk size")
             }
             state = size == 0 ? .trailer : .data(size)

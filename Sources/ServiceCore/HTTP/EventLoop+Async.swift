@@ -5,10 +5,15 @@ extension EventLoop {
     // MARK: answers
 
     func completeAsync(_ conn: Connection, _ response: HTTPResponse, _ responder: Responder) {
-        guard conn.responder === responder else { response.bodyFile?.discard(); return }
+        guard conn.responder === responder else {
+            response.bodyFile?.discard()
+            return
+        }
         conn.inFlight = false
         conn.responder = nil
-        respond(conn, response, keepAlive: responder.keepAlive && !isDraining, route: responder.route, started: responder.started)
+        respond(
+            conn, response, keepAlive: responder.keepAlive && !isDraining, route: responder.route,
+            started: responder.started)
         resume(conn)
     }
 
@@ -24,12 +29,17 @@ extension EventLoop {
         responder.chunked = chunked
         var keep = responder.keepAlive && !isDraining && !head.closesConnection
         if contentLength == nil && !chunked { keep = false }
-        head.serializeHead(into: &conn.outbuf, contentLength: responder.isHead ? 0 : contentLength, chunked: chunked,
-                           keepAlive: keep, date: dateLine)
+        head.serializeHead(
+            into: &conn.outbuf, contentLength: responder.isHead ? 0 : contentLength, chunked: chunked,
+            keepAlive: keep, date: dateLine)
         if !keep { conn.closeAfterWrite = true }
-        server.metrics.record(shard: index, route: responder.route, status: head.status,
-                              seconds: Double(Clock.monotonicNanos() &- responder.started) / 1e9)
-        if responder.isHead { endStream(conn, responder); return }
+        server.metrics.record(
+            shard: index, route: responder.route, status: head.status,
+            seconds: Double(Clock.monotonicNanos() &- responder.started) / 1e9)
+        if responder.isHead {
+            endStream(conn, responder)
+            return
+        }
         if !dispatching { flush(conn) }
     }
 

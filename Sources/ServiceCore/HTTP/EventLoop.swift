@@ -68,10 +68,17 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             for i in 0..<max(0, Int(n)) {
-                let tag = datas[i], mask = masks[i]
-                if tag == EventLoop.listenerTag { acceptAll() }
-                else if tag == EventLoop.wakeTag { _ = cshim_eventfd_drain(wakeFd); deliverCompletions(); runLoopTasks() }
-                else { handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask) }
+                let tag = datas[i]
+                let mask = masks[i]
+                if tag == EventLoop.listenerTag {
+                    acceptAll()
+                } else if tag == EventLoop.wakeTag {
+                    _ = cshim_eventfd_drain(wakeFd)
+                    deliverCompletions()
+                    runLoopTasks()
+                } else {
+                    handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask)
+                }
             }
             let now = Clock.monotonicNanos() / 1_000_000
             if now &- lastTick >= 250 { tick(now) }
@@ -133,12 +140,15 @@ final class EventLoop: @unchecked Sendable {
 
     private func readFrom(_ conn: Connection) {
         conn.reserveInput(4096)
-        let free = conn.inbuf.count - conn.inCount, at = conn.inCount
+        let free = conn.inbuf.count - conn.inCount
+        let at = conn.inCount
         let n = conn.inbuf.withUnsafeMutableBytes { read(conn.fd, $0.baseAddress! + at, free) }
         if n > 0 {
             conn.inCount += n
             conn.lastActive = Clock.monotonicNanos() / 1_000_000
-            if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight { conn.requestStarted = conn.lastActive }
+            if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight {
+                conn.requestStarted = conn.lastActive
+            }
             processInput(conn)
         } else if n == 0 {
             conn.peerClosed = true
@@ -163,7 +173,8 @@ final class EventLoop: @unchecked Sendable {
                 dispatch(conn, request)
                 continue
             }
-            let from = conn.readPos, to = conn.inCount
+            let from = conn.readPos
+            let to = conn.inCount
             let parsed = conn.inbuf.withUnsafeBufferPointer { all in
                 HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[from..<to]), limits: server.limits)
             }
@@ -175,7 +186,8 @@ final class EventLoop: @unchecked Sendable {
                 if conn.pendingInput == 0 { conn.requestStarted = 0 }
                 continue
             case .failure(let status, let message):
-                respond(conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
+                respond(
+                    conn, .error(status, message), keepAlive: false, route: "invalid", started: Clock.monotonicNanos())
             case .head(var request, let headLength, let bodyLength):
                 request.remoteAddress = conn.remoteAddress
                 if conn.pendingInput >= headLength + bodyLength {
@@ -208,7 +220,9 @@ final class EventLoop: @unchecked Sendable {
     /// its final status now, and the connection closes because the body it may still send is
     /// never read. False in that case.
     private func answerExpectation(_ conn: Connection, _ request: HTTPRequest) -> Bool {
-        guard server.router.gate?(request) == nil, case .found = server.router.match(method: request.method, path: request.path) else {
+        guard server.router.gate?(request) == nil,
+            case .found = server.router.match(method: request.method, path: request.path)
+        else {
             dispatch(conn, request, closeAfter: true)
             return false
         }
@@ -220,18 +234,25 @@ final class EventLoop: @unchecked Sendable {
         let started = Clock.monotonicNanos()
         let keepAlive = request.wantsKeepAlive && !draining && !closeAfter
         if let refused = server.router.gate?(request) {
-            respond(conn, request.method == "HEAD" ? refused.forHead() : refused, keepAlive: keepAlive, route: "refused", started: started)
+            respond(
+                conn, request.method == "HEAD" ? refused.forHead() : refused, keepAlive: keepAlive, route: "refused",
+                started: started)
             return
         }
         switch server.router.match(method: request.method, path: request.path) {
         case .notFound:
-            respond(conn, .error(404, "no route for \(request.method) \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)
+            respond(
+                conn, .error(404, "no route for \(request.method) \(request.path)"), keepAlive: keepAlive,
+                route: "unmatched", started: started)
         case .methodNotAllowed:
-            respond(conn, .error(405, "method \(request.method) not allowed on \(request.path)"), keepAlive: keepAlive, route: "unmatched", started: started)
+            respond(
+                conn, .error(405, "method \(request.method) not allowed on \(request.path)"), keepAlive: keepAlive,
+                route: "unmatched", started: started)
         case .found(let route):
             if let handler = route.async, let ctx = context {
-                let responder = Responder(loop: self, conn: conn, keepAlive: keepAlive, route: route.label, started: started,
-                                          isHead: request.method == "HEAD", context: ctx)
+                let responder = Responder(
+                    loop: self, conn: conn, keepAlive: keepAlive, route: route.label, started: started,
+                    isHead: request.method == "HEAD", context: ctx)
                 responder.http11 = request.versionMinor == 1
                 conn.inFlight = true
                 conn.responder = responder
@@ -242,7 +263,8 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             if route.mode == .inline, let ctx = context {
-                respond(conn, server.run(route, request, ctx), keepAlive: keepAlive, route: route.label, started: started)
+                respond(
+                    conn, server.run(route, request, ctx), keepAlive: keepAlive, route: route.label, started: started)
                 return
             }
             conn.inFlight = true
@@ -258,7 +280,9 @@ final class EventLoop: @unchecked Sendable {
             }
             if !accepted {
                 conn.inFlight = false
-                respond(conn, .error(503, "server busy, try again"), keepAlive: keepAlive, route: route.label, started: started)
+                respond(
+                    conn, .error(503, "server busy, try again"), keepAlive: keepAlive, route: route.label,
+                    started: started)
             }
         }
     }
@@ -273,8 +297,9 @@ final class EventLoop: @unchecked Sendable {
             // The client may have gone while the worker ran; the fd may even be reused, hence the id check.
             guard let conn = findConnection(connId) else {
                 response.bodyFile?.discard()
-                server.metrics.record(shard: index, route: label, status: response.status,
-                                      seconds: Double(Clock.monotonicNanos() - started) / 1e9)
+                server.metrics.record(
+                    shard: index, route: label, status: response.status,
+                    seconds: Double(Clock.monotonicNanos() - started) / 1e9)
                 continue
             }
             conn.inFlight = false
@@ -322,20 +347,28 @@ final class EventLoop: @unchecked Sendable {
         let keep = keepAlive && !response.closesConnection
         response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)
         if !keep { conn.closeAfterWrite = true }
-        server.metrics.record(shard: index, route: route, status: response.status,
-                              seconds: Double(Clock.monotonicNanos() &- started) / 1e9)
+        server.metrics.record(
+            shard: index, route: route, status: response.status,
+            seconds: Double(Clock.monotonicNanos() &- started) / 1e9)
         if response.status >= 500 && response.status != 503 {
-            server.logger.warning("request failed", metadata: ["route": .string(route), "status": .stringConvertible(response.status)])
+            server.logger.warning(
+                "request failed", metadata: ["route": .string(route), "status": .stringConvertible(response.status)])
         }
     }
 
     func flush(_ conn: Connection) {
         while conn.hasOutput {
             if conn.outPos == conn.outbuf.count, conn.file != nil {
-                guard refillFromFile(conn) else { closeConnection(conn); return }
+                guard refillFromFile(conn) else {
+                    closeConnection(conn)
+                    return
+                }
                 if conn.file == nil {
                     // The file is sent: answer any requests that arrived behind it.
-                    if conn.pendingInput > 0 || conn.peerClosed { processInput(conn); return }
+                    if conn.pendingInput > 0 || conn.peerClosed {
+                        processInput(conn)
+                        return
+                    }
                     continue
                 }
             }
@@ -380,7 +413,7 @@ final class EventLoop: @unchecked Sendable {
             let n = read(f.fd, buf.baseAddress, want)
             count = max(0, n)
         }
-        guard !conn.outbuf.isEmpty else { return false }   // the file shrank or failed
+        guard !conn.outbuf.isEmpty else { return false } // the file shrank or failed
         conn.file = (f.fd, f.remaining - conn.outbuf.count, f.body)
         return true
     }
@@ -388,7 +421,9 @@ final class EventLoop: @unchecked Sendable {
     private func updateInterest(_ conn: Connection) {
         var want: UInt32 = 0
         // Stop reading while a large backlog of pipelined input waits, or once we will close.
-        if !conn.closeAfterWrite && !conn.peerClosed && conn.pendingInput < server.limits.maxBodyBytes + server.limits.maxHeaderBytes {
+        if !conn.closeAfterWrite && !conn.peerClosed
+            && conn.pendingInput < server.limits.maxBodyBytes + server.limits.maxHeaderBytes
+        {
             want |= CSHIM_EPOLLIN
         }
         if conn.hasOutput { want |= CSHIM_EPOLLOUT }
@@ -449,7 +484,9 @@ final class EventLoop: @unchecked Sendable {
                     // A request was begun but not finished in time (slow or stalled client).
                     conn.pendingHead = nil
                     conn.dropInput()
-                    respond(conn, .error(408, "request not completed in time"), keepAlive: false, route: "timeout", started: Clock.monotonicNanos())
+                    respond(
+                        conn, .error(408, "request not completed in time"), keepAlive: false, route: "timeout",
+                        started: Clock.monotonicNanos())
                     flush(conn)
                 }
             } else if draining || now &- conn.lastActive > limits.idleMillis {

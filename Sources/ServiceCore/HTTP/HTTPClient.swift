@@ -49,7 +49,9 @@ public final class HTTPClient: Sendable {
         let sockets = Mutex<[Endpoint: [Idle]]>([:])
     }
     private let shards: [IdleShard] = (0..<16).map { _ in IdleShard() }
-    private var idle: IdleShard { shards[Int(truncatingIfNeeded: (UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60)] }
+    private var idle: IdleShard {
+        shards[Int(truncatingIfNeeded: (UInt(pthread_self()) &* 0x9E37_79B9_7F4A_7C15) >> 60)]
+    }
     /// Idle sockets older than this are closed rather than reused, staying well inside the
     /// server's idle timeout so a reused socket is never one the server is closing.
     private let maxIdleNanos: UInt64 = 20_000_000_000
@@ -64,9 +66,11 @@ public final class HTTPClient: Sendable {
         self.signer = signer
     }
 
-    public func request(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
-                        body: [UInt8] = [], timeoutMillis: Int = 5000,
-                        spoolAbove: Int? = nil) throws(HTTPClientError) -> ClientResponse {
+    public func request(
+        _ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
+        body: [UInt8] = [], timeoutMillis: Int = 5000,
+        spoolAbove: Int? = nil
+    ) throws(HTTPClientError) -> ClientResponse {
         let deadline = Clock.monotonicNanos() + UInt64(timeoutMillis) * 1_000_000
         let headers = signer.map { $0.signed(method: method, target: path, headers: headers) } ?? headers
         let wire = RequestWire.encode(method: method, target: path, host: endpoint, headers: headers, body: body)
@@ -74,7 +78,9 @@ public final class HTTPClient: Sendable {
         let idempotent = method == "GET" || method == "HEAD"
         if let reused = takeIdle(endpoint) {
             do {
-                return try exchange(fd: reused, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD", spoolAbove: spoolAbove)
+                return try exchange(
+                    fd: reused, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD",
+                    spoolAbove: spoolAbove)
             } catch let e {
                 // A pooled socket the server already closed fails at once. Retry on a fresh socket
                 // only when the server cannot have acted on the request.
@@ -87,16 +93,20 @@ public final class HTTPClient: Sendable {
             if -fd == ETIMEDOUT { throw .timeout }
             throw .connect("\(endpoint): \(String(cString: strerror(-fd)))")
         }
-        return try exchange(fd: fd, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD", spoolAbove: spoolAbove)
+        return try exchange(
+            fd: fd, endpoint: endpoint, wire: wire, deadline: deadline, head: method == "HEAD", spoolAbove: spoolAbove)
     }
 
     /// Convenience for JSON bodies.
-    public func json(_ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
-                     body: JSON?, timeoutMillis: Int = 5000) throws(HTTPClientError) -> ClientResponse {
+    public func json(
+        _ endpoint: Endpoint, method: String, path: String, headers: [(String, String)] = [],
+        body: JSON?, timeoutMillis: Int = 5000
+    ) throws(HTTPClientError) -> ClientResponse {
         var h = headers
         if body != nil { h.append(("Content-Type", "application/json")) }
-        return try request(endpoint, method: method, path: path, headers: h, body: body?.serializedBytes() ?? [],
-                           timeoutMillis: timeoutMillis)
+        return try request(
+            endpoint, method: method, path: path, headers: h, body: body?.serializedBytes() ?? [],
+            timeoutMillis: timeoutMillis)
     }
 
     /// Closes every pooled socket (used by tests and on shutdown).
@@ -143,8 +153,10 @@ public final class HTTPClient: Sendable {
         if !kept { close(fd) }
     }
 
-    private func exchange(fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64, head: Bool,
-                          spoolAbove: Int?) throws(HTTPClientError) -> ClientResponse {
+    private func exchange(
+        fd: Int32, endpoint: Endpoint, wire: [UInt8], deadline: UInt64, head: Bool,
+        spoolAbove: Int?
+    ) throws(HTTPClientError) -> ClientResponse {
         do {
             try sendAll(fd, wire, deadline)
             let (response, reusable) = try readResponse(fd, deadline, head: head, spoolAbove: spoolAbove)
@@ -167,8 +179,13 @@ public final class HTTPClient: Sendable {
         var off = 0
         while off < bytes.count {
             try setTimeout(fd, deadline)
-            let n = bytes.withUnsafeBufferPointer { send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL)) }
-            if n > 0 { off += n; continue }
+            let n = bytes.withUnsafeBufferPointer {
+                send(fd, $0.baseAddress! + off, $0.count - off, Int32(MSG_NOSIGNAL))
+            }
+            if n > 0 {
+                off += n
+                continue
+            }
             if n < 0 && errno == EINTR { continue }
             if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) { throw .timeout }
             throw .io("send: \(String(cString: strerror(errno)))")
@@ -176,12 +193,16 @@ public final class HTTPClient: Sendable {
     }
 
     /// `head`: the request was HEAD, so the response has no body whatever its Content-Length says.
-    private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool, spoolAbove: Int?) throws(HTTPClientError) -> (ClientResponse, Bool) {
+    private func readResponse(_ fd: Int32, _ deadline: UInt64, head: Bool, spoolAbove: Int?) throws(HTTPClientError)
+        -> (ClientResponse, Bool)
+    {
         var buf: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16 * 1024)
         var parsed: ResponseHead? = nil
         // A chunked body is decoded as it arrives: `fed` bytes of `buf` went through `chunks`.
-        var chunks = ChunkedDecoder(), decoded: [UInt8] = [], fed = 0
+        var chunks = ChunkedDecoder()
+        var decoded: [UInt8] = []
+        var fed = 0
         while true {
             if parsed == nil {
                 switch buf.withUnsafeBytes({ ResponseHead.parse($0) }) {
@@ -197,7 +218,10 @@ public final class HTTPClient: Sendable {
                 }
             }
             if let h = parsed {
-                let end = h.length, status = h.status, headers = h.headers, keepAlive = !h.closes
+                let end = h.length
+                let status = h.status
+                let headers = h.headers
+                let keepAlive = !h.closes
                 if let limit = spoolAbove, let len = h.contentLength, len > limit, !head {
                     let file = try spool(fd, initial: buf[end...], length: len, deadline: deadline)
                     return (ClientResponse(status: status, headers: headers, body: [], bodyFile: file), keepAlive)
@@ -206,16 +230,24 @@ public final class HTTPClient: Sendable {
                 case .none:
                     return (ClientResponse(status: status, headers: headers, body: []), keepAlive)
                 case .length(let len) where buf.count - end >= len:
-                    return (ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive)
+                    return (
+                        ClientResponse(status: status, headers: headers, body: Array(buf[end..<(end + len)])), keepAlive
+                    )
                 case .chunked:
                     do {
-                        fed += try buf.withUnsafeBytes { try chunks.feed(UnsafeRawBufferPointer(rebasing: $0[fed...])) { decoded.append(contentsOf: $0) } }
+                        fed += try buf.withUnsafeBytes {
+                            try chunks.feed(UnsafeRawBufferPointer(rebasing: $0[fed...])) {
+                                decoded.append(contentsOf: $0)
+                            }
+                        }
                     } catch let e as ChunkedDecoder.Malformed {
                         throw .malformedResponse(e.reason)
                     } catch {
                         throw .malformedResponse("chunked body")
                     }
-                    if chunks.finished { return (ClientResponse(status: status, headers: headers, body: decoded), keepAlive) }
+                    if chunks.finished {
+                        return (ClientResponse(status: status, headers: headers, body: decoded), keepAlive)
+                    }
                     if decoded.count > HTTPClient.maxResponseBytes { throw .malformedResponse("response too large") }
                 default:
                     break
@@ -244,7 +276,9 @@ public final class HTTPClient: Sendable {
     }
 
     /// Writes a `length`-byte body (its first bytes already read) to a temporary file.
-    private func spool(_ fd: Int32, initial: ArraySlice<UInt8>, length: Int, deadline: UInt64) throws(HTTPClientError) -> BodyFile {
+    private func spool(_ fd: Int32, initial: ArraySlice<UInt8>, length: Int, deadline: UInt64) throws(HTTPClientError)
+        -> BodyFile
+    {
         var template = Array("/tmp/dt-body-XXXXXX".utf8CString)
         let out = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard out >= 0 else { throw .io("spool: \(String(cString: strerror(errno)))") }
@@ -260,13 +294,24 @@ public final class HTTPClient: Sendable {
             return true
         }
         var written = min(initial.count, length)
-        guard initial.prefix(length).withUnsafeBytes({ writeAll($0) }) else { unlink(path); throw .io("spool: write failed") }
+        guard initial.prefix(length).withUnsafeBytes({ writeAll($0) }) else {
+            unlink(path)
+            throw .io("spool: write failed")
+        }
         var chunk = [UInt8](repeating: 0, count: 256 * 1024)
         while written < length {
-            do { try setTimeout(fd, deadline) } catch { unlink(path); throw error }
-            let n = chunk.withUnsafeMutableBufferPointer { recv(fd, $0.baseAddress, min($0.count, length - written), 0) }
+            do { try setTimeout(fd, deadline) } catch {
+                unlink(path)
+                throw error
+            }
+            let n = chunk.withUnsafeMutableBufferPointer {
+                recv(fd, $0.baseAddress, min($0.count, length - written), 0)
+            }
             if n > 0 {
-                guard chunk[0..<n].withUnsafeBytes({ writeAll($0) }) else { unlink(path); throw .io("spool: write failed") }
+                guard chunk[0..<n].withUnsafeBytes({ writeAll($0) }) else {
+                    unlink(path)
+                    throw .io("spool: write failed")
+                }
                 written += n
             } else if n < 0 && errno == EINTR {
                 continue

@@ -44,7 +44,9 @@ package enum HTTPParser {
         // The head ends at the first empty line after the request line.
         guard let headEnd = findHeadEnd(buf, from: line.end - 1, limit: limits.maxHeaderBytes + 4) else {
             if let message = headerLinesProblem(buf, from: line.end) { return .failure(status: 400, message: message) }
-            if buf.count > limits.maxHeaderBytes { return .failure(status: 431, message: "request header block too large") }
+            if buf.count > limits.maxHeaderBytes {
+                return .failure(status: 431, message: "request header block too large")
+            }
             return .incomplete
         }
         if headEnd > limits.maxHeaderBytes { return .failure(status: 431, message: "request header block too large") }
@@ -55,7 +57,8 @@ package enum HTTPParser {
         if target.elementsEqual("*".utf8) ? !method.elementsEqual("OPTIONS".utf8) : target.first != UInt8(ascii: "/") {
             return .failure(status: 400, message: "malformed request target")
         }
-        var path = target, query = target[target.endIndex...]
+        var path = target
+        var query = target[target.endIndex...]
         if let q = target.firstIndex(of: UInt8(ascii: "?")) {
             path = target[target.startIndex..<q]
             query = target[(q + 1)...]
@@ -76,10 +79,11 @@ package enum HTTPParser {
         } catch {
             return .failure(status: error.status, message: error.message)
         }
-        let request = HTTPRequest(method: String(decoding: method, as: UTF8.self),
-                                  path: String(decoding: path, as: UTF8.self),
-                                  query: String(decoding: query, as: UTF8.self),
-                                  headers: headers, body: [], versionMinor: line.versionMinor)
+        let request = HTTPRequest(
+            method: String(decoding: method, as: UTF8.self),
+            path: String(decoding: path, as: UTF8.self),
+            query: String(decoding: query, as: UTF8.self),
+            headers: headers, body: [], versionMinor: line.versionMinor)
         return .head(request, headLength: headEnd, bodyLength: bodyLength)
     }
 
@@ -91,10 +95,13 @@ package enum HTTPParser {
     /// `name: value` with a token name, no space before the colon, and no control bytes in the
     /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it).
     private static func parseHeaderLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> HeaderLine {
-        let b = line.base, start = line.startIndex, end = line.endIndex
+        let b = line.base
+        let start = line.startIndex
+        let end = line.endIndex
         guard start < end else { return .failure("malformed header line") }
         if b[start] == sp || b[start] == tab { return .failure("obsolete header line folding is not supported") }
-        var c = start, upper = false
+        var c = start
+        var upper = false
         while c < end && b[c] != colon {
             let x = b[c]
             guard isTokenChar(x) else { return .failure("malformed header name") }
@@ -109,14 +116,17 @@ package enum HTTPParser {
             if (x < 0x20 && x != tab) || x == 0x7f { return .failure("control character in header value") }
             i += 1
         }
-        var from = c + 1, to = end
+        var from = c + 1
+        var to = end
         while from < to && (b[from] == sp || b[from] == tab) { from += 1 }
         while to > from && (b[to - 1] == sp || b[to - 1] == tab) { to -= 1 }
         let nameBytes = UnsafeBufferPointer(rebasing: b[start..<c])
-        let name = upper ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
-            for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
-            return nameBytes.count
-        } : String(decoding: nameBytes, as: UTF8.self)
+        let name =
+            upper
+            ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
+                for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
+                return nameBytes.count
+            } : String(decoding: nameBytes, as: UTF8.self)
         return .success((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
     }
 
@@ -136,7 +146,9 @@ package enum HTTPParser {
         if c == line.startIndex { return "malformed header name" }
         var value = line[(c + 1)...]
         if !complete, value.last == cr { value = value.dropLast() }
-        if value.contains(where: { ($0 < 0x20 && $0 != tab) || $0 == 0x7f }) { return "control character in header value" }
+        if value.contains(where: { ($0 < 0x20 && $0 != tab) || $0 == 0x7f }) {
+            return "control character in header value"
+        }
         return nil
     }
 

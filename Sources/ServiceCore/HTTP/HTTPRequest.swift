@@ -12,8 +12,10 @@ public struct HTTPRequest: Sendable {
     /// Peer address as seen by the socket (nginx's address when proxied).
     public var remoteAddress: String
 
-    public init(method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [],
-                body: [UInt8] = [], versionMinor: Int = 1, remoteAddress: String = "") {
+    public init(
+        method: String, path: String, query: String = "", headers: [(name: String, value: String)] = [],
+        body: [UInt8] = [], versionMinor: Int = 1, remoteAddress: String = ""
+    ) {
         self.method = method
         self.path = path
         self.query = query
@@ -41,7 +43,8 @@ public struct HTTPRequest: Sendable {
     /// Whether the client asked to keep the connection open after this request.
     public var wantsKeepAlive: Bool {
         // Connection is a list of options (`keep-alive, Upgrade`), possibly over several headers.
-        var close = false, keepAlive = false
+        var close = false
+        var keepAlive = false
         for h in headers where h.name == "connection" {
             for option in h.value.lowercased().split(separator: ",") {
                 switch option.trimmingASCIISpaces() {
@@ -59,10 +62,16 @@ func percentDecode(_ s: String) -> String {
     var out: [UInt8] = []
     var bytes = Array(s.utf8)[...]
     while let b = bytes.popFirst() {
-        if b == UInt8(ascii: "+") { out.append(0x20); continue }
+        if b == UInt8(ascii: "+") {
+            out.append(0x20)
+            continue
+        }
         if b == UInt8(ascii: "%"), bytes.count >= 2,
-           let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16) {
-            out.append(v); bytes = bytes.dropFirst(2); continue
+            let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+        {
+            out.append(v)
+            bytes = bytes.dropFirst(2)
+            continue
         }
         out.append(b)
     }

@@ -40,7 +40,9 @@ extension HTTPParser {
             return .invalid(status: 400, message: "request target has a control or non-ASCII byte (percent-encode it)")
         }
         guard !target.isEmpty else { return .invalid(status: 400, message: "malformed request line") }
-        guard stop == sp else { return .invalid(status: 400, message: "HTTP/0.9 request (no HTTP version) is not supported") }
+        guard stop == sp else {
+            return .invalid(status: 400, message: "HTTP/0.9 request (no HTTP version) is not supported")
+        }
         i += 1
 
         // Exactly `HTTP/` DIGIT `.` DIGIT, then CRLF (or a bare LF).
@@ -49,7 +51,11 @@ extension HTTPParser {
             guard i < buf.count else { return .incomplete }
             let b = buf[i]
             let ok = k == 5 || k == 7 ? (b >= 0x30 && b <= 0x39) : b == httpVersionBytes[k]
-            guard ok else { return .invalid(status: 400, message: k < 5 ? "malformed request line: expected HTTP/1.x" : "malformed HTTP version") }
+            guard ok else {
+                return .invalid(
+                    status: 400, message: k < 5 ? "malformed request line: expected HTTP/1.x" : "malformed HTTP version"
+                )
+            }
             i += 1
         }
         guard i < buf.count else { return .incomplete }
@@ -58,7 +64,8 @@ extension HTTPParser {
             guard i < buf.count else { return .incomplete }
         }
         guard buf[i] == lf else { return .invalid(status: 400, message: "malformed request line") }
-        let major = buf[versionStart + 5], minor = buf[versionStart + 7]
+        let major = buf[versionStart + 5]
+        let minor = buf[versionStart + 7]
         guard major == UInt8(ascii: "1"), minor == UInt8(ascii: "0") || minor == UInt8(ascii: "1") else {
             return .invalid(status: 505, message: "unsupported HTTP version")
         }

@@ -124,8 +124,12 @@ private struct HeadWriter {
     /// A length (never negative), in decimal.
     mutating func putDecimal(_ value: Int) {
         guard let dst = buf.baseAddress else { return }
-        var v = max(0, value), n = 1
-        while v >= 10 { n += 1; v /= 10 }
+        var v = max(0, value)
+        var n = 1
+        while v >= 10 {
+            n += 1
+            v /= 10
+        }
         v = max(0, value)
         for i in stride(from: count + n - 1, through: count, by: -1) {
             dst[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
@@ -139,7 +143,8 @@ private struct HeadWriter {
 func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
     guard a.utf8.count == b.utf8.count else { return false }
     for (x, y) in zip(a.utf8, b.utf8) where x != y {
-        let lx = x >= 0x41 && x <= 0x5a ? x | 0x20 : x, ly = y >= 0x41 && y <= 0x5a ? y | 0x20 : y
+        let lx = x >= 0x41 && x <= 0x5a ? x | 0x20 : x
+        let ly = y >= 0x41 && y <= 0x5a ? y | 0x20 : y
         if lx != ly { return false }
     }
     return true
@@ -148,8 +153,9 @@ func asciiCaseInsensitiveEqual(_ a: String, _ b: String) -> Bool {
 extension HTTPResponse {
     /// Appends the wire form (status line, headers, body) to `out`.
     func serialize(into out: inout [UInt8], keepAlive: Bool, date: [UInt8]) {
-        serializeHead(into: &out, contentLength: headOnlyLength ?? bodyFile?.length ?? body.count, chunked: false,
-                      keepAlive: keepAlive, date: date)
+        serializeHead(
+            into: &out, contentLength: headOnlyLength ?? bodyFile?.length ?? body.count, chunked: false,
+            keepAlive: keepAlive, date: date)
         if headOnlyLength == nil && bodyFile == nil { out.append(contentsOf: body) }
     }
 
@@ -161,8 +167,11 @@ extension HTTPResponse {
         let status = StatusText.line(self.status)
         var size = status.count + date.count + Wire.crlf.utf8CodeUnitCount
         for h in headers { size += h.name.utf8.count + h.value.utf8.count + 4 }
-        if contentLength != nil { size += Wire.contentLength.utf8CodeUnitCount + 20 + 2 }
-        else if chunked { size += Wire.chunked.utf8CodeUnitCount }
+        if contentLength != nil {
+            size += Wire.contentLength.utf8CodeUnitCount + 20 + 2
+        } else if chunked {
+            size += Wire.chunked.utf8CodeUnitCount
+        }
         if !keepAlive { size += Wire.close.utf8CodeUnitCount }
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: size) { buf in
             var w = HeadWriter(buf)
@@ -198,8 +207,10 @@ extension HTTPResponse {
     }
 
     /// A response whose body is the file at `path` (its whole current length).
-    public static func file(_ path: String, deleteAfterSend: Bool, status: Int = 200,
-                            headers: [(name: String, value: String)] = []) throws -> HTTPResponse {
+    public static func file(
+        _ path: String, deleteAfterSend: Bool, status: Int = 200,
+        headers: [(name: String, value: String)] = []
+    ) throws -> HTTPResponse {
         var st = stat()
         guard stat(path, &st) == 0 else { throw HTTPError(500, "response body file is missing") }
         var r = HTTPResponse(status: status, headers: headers)
@@ -227,13 +238,27 @@ public struct BodyFile: Sendable {
 
 @inline(__always)
 func appendDecimal(_ value: Int, to out: inout [UInt8]) {
-    if value == 0 { out.append(UInt8(ascii: "0")); return }
-    var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                 UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-        (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-    var v = value, n = 0
+    if value == 0 {
+        out.append(UInt8(ascii: "0"))
+        return
+    }
+    var digits:
+        (
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+            UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8
+        ) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    var v = value
+    var n = 0
     withUnsafeMutableBytes(of: &digits) { buf in
-        while v > 0 && n < 20 { buf[n] = UInt8(ascii: "0") + UInt8(v % 10); v /= 10; n += 1 }
-        while n > 0 { n -= 1; out.append(buf[n]) }
+        while v > 0 && n < 20 {
+            buf[n] = UInt8(ascii: "0") + UInt8(v % 10)
+            v /= 10
+            n += 1
+        }
+        while n > 0 {
+            n -= 1
+            out.append(buf[n])
+        }
     }
 }

@@ -5,7 +5,7 @@ public enum HTTPServerError: Error, CustomStringConvertible {
     case system(String, Int32)
     public var description: String {
         switch self {
-        case let .system(what, code): return "\(what) failed: \(String(cString: strerror(code)))"
+        case .system(let what, let code): return "\(what) failed: \(String(cString: strerror(code)))"
         }
     }
 }
@@ -58,12 +58,15 @@ final class HTTPServerCore: @unchecked Sendable {
     let logger: Logger
     let makeContext: @Sendable (Int) -> WorkerContext
 
-    init(router: Router, options: HTTPServerOptions, metrics: Metrics, logger: Logger,
-         makeContext: @escaping @Sendable (Int) -> WorkerContext) {
+    init(
+        router: Router, options: HTTPServerOptions, metrics: Metrics, logger: Logger,
+        makeContext: @escaping @Sendable (Int) -> WorkerContext
+    ) {
         self.router = router
         self.limits = HTTPLimits(maxHeaderBytes: options.maxHeaderBytes, maxBodyBytes: options.maxBodyBytes)
-        self.timeouts = ServerTimeouts(idleMillis: options.idleTimeoutMillis, requestMillis: options.requestTimeoutMillis,
-                                       writeMillis: options.writeTimeoutMillis, drainMillis: options.drainTimeoutMillis)
+        self.timeouts = ServerTimeouts(
+            idleMillis: options.idleTimeoutMillis, requestMillis: options.requestTimeoutMillis,
+            writeMillis: options.writeTimeoutMillis, drainMillis: options.drainTimeoutMillis)
         self.pool = WorkerPool(size: options.workers, capacity: options.queueCapacity)
         self.metrics = metrics
         self.logger = logger
@@ -97,8 +100,11 @@ extension HTTPResponse {
             // A restart or failover: say so at once, and never as success. If the request wrote,
             // the connection may have died during COMMIT, so its outcome is unknown.
             logger.warning("database unavailable", error: e, metadata: ["route": .string(route)])
-            var response = HTTPResponse.error(503, "database unavailable (restart or failover in progress): a write in flight "
-                + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again")
+            var response = HTTPResponse.error(
+                503,
+                "database unavailable (restart or failover in progress): a write in flight "
+                    + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again"
+            )
             response.headers.append(("Retry-After", "1"))
             return response
         default:
@@ -117,11 +123,14 @@ public final class HTTPServer: @unchecked Sendable {
     private let finished = DispatchGroup()
     public private(set) var port: Int = 0
 
-    public init(options: HTTPServerOptions, router: Router, logger: Logger,
-                makeContext: @escaping @Sendable (Int) -> WorkerContext) {
+    public init(
+        options: HTTPServerOptions, router: Router, logger: Logger,
+        makeContext: @escaping @Sendable (Int) -> WorkerContext
+    ) {
         self.options = options
         self.metrics = Metrics(shards: max(1, options.loops))
-        self.core = HTTPServerCore(router: router, options: options, metrics: metrics, logger: logger, makeContext: makeContext)
+        self.core = HTTPServerCore(
+            router: router, options: options, metrics: metrics, logger: logger, makeContext: makeContext)
     }
 
     /// Binds every loop's listener and starts the threads; returns at once.

@@ -4,27 +4,33 @@
 /// answered and the connection closed.
 enum HeadRules {
     /// The body length the head declares.
-    static func bodyLength(_ headers: [(name: String, value: String)], versionMinor: Int,
-                           limits: HTTPLimits) throws(HTTPError) -> Int {
+    static func bodyLength(
+        _ headers: [(name: String, value: String)], versionMinor: Int,
+        limits: HTTPLimits
+    ) throws(HTTPError) -> Int {
         try checkHost(headers, versionMinor: versionMinor)
         try checkExpect(headers, versionMinor: versionMinor)
         var contentLength: Int? = nil
-        var transferEncoding: [Substring]? = nil   // present even when empty
+        var transferEncoding: [Substring]? = nil // present even when empty
         for h in headers {
             if h.name == "content-length" {
                 guard !h.value.isEmpty, h.value.utf8.count <= 18, h.value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
-                      let n = Int(h.value) else { throw HTTPError(400, "malformed Content-Length") }
+                    let n = Int(h.value)
+                else { throw HTTPError(400, "malformed Content-Length") }
                 if let prior = contentLength, prior != n { throw HTTPError(400, "conflicting Content-Length headers") }
                 contentLength = n
             } else if h.name == "transfer-encoding" {
-                transferEncoding = (transferEncoding ?? []) + h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
+                transferEncoding =
+                    (transferEncoding ?? []) + h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
             }
         }
         if let transferEncoding {
             // Two framings for one body is the classic request-smuggling set-up: refuse it outright.
             if contentLength != nil { throw HTTPError(400, "both Transfer-Encoding and Content-Length") }
             if versionMinor == 0 { throw HTTPError(400, "Transfer-Encoding in an HTTP/1.0 request") }
-            guard transferEncoding.last?.lowercased() == "chunked" else { throw HTTPError(501, "unsupported transfer coding") }
+            guard transferEncoding.last?.lowercased() == "chunked" else {
+                throw HTTPError(501, "unsupported transfer coding")
+            }
             throw HTTPError(411, "chunked request bodies are not supported; send Content-Length")
         }
         let length = contentLength ?? 0
@@ -43,7 +49,8 @@ enum HeadRules {
             return
         }
         // uri-host [":" port]: reg-name, IPv4 or an IP literal in brackets (RFC 3986 §3.2.2).
-        let valid = host.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isHostByte) } ?? host.utf8.allSatisfy(isHostByte)
+        let valid =
+            host.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isHostByte) } ?? host.utf8.allSatisfy(isHostByte)
         guard valid else { throw HTTPError(400, "malformed Host header") }
     }
 

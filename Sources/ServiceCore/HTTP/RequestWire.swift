@@ -1,7 +1,9 @@
 /// The bytes of an HTTP/1.1 request as this codebase's clients send it: request line, `Host`,
 /// the given headers, `Content-Length`, body.
 public enum RequestWire {
-    public static func encode(method: String, target: String, host: Endpoint, headers: [(String, String)], body: [UInt8]) -> [UInt8] {
+    public static func encode(
+        method: String, target: String, host: Endpoint, headers: [(String, String)], body: [UInt8]
+    ) -> [UInt8] {
         var wire: [UInt8] = []
         wire.reserveCapacity(256 + body.count)
         wire.append(contentsOf: "\(method) \(target) HTTP/1.1\r\nHost: \(host.host):\(host.port)\r\n".utf8)

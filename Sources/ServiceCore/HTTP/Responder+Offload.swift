@@ -8,8 +8,10 @@ extension Responder {
     /// Runs `work` on the worker pool (for what must block, e.g. a PostgreSQL read after a cache
     /// miss) and then `then` back on this loop with its result. A full pool gives `then` an
     /// `HTTPError(503)` at once.
-    public func offload<T: Sendable>(_ work: @escaping @Sendable (WorkerContext) throws -> T,
-                                     then: @escaping (Result<T, any Error>) -> Void) {
+    public func offload<T: Sendable>(
+        _ work: @escaping @Sendable (WorkerContext) throws -> T,
+        then: @escaping (Result<T, any Error>) -> Void
+    ) {
         let loop = self.loop
         let slot = ResultSlot<T>()
         let resume = LoopTask { if let r = slot.take() { then(r) } }

@@ -26,7 +26,10 @@ public final class Responder {
     /// Runs if the client connection closes before the answer is complete.
     public var onClientGone: (() -> Void)?
 
-    init(loop: EventLoop, conn: Connection, keepAlive: Bool, route: String, started: UInt64, isHead: Bool, context: WorkerContext) {
+    init(
+        loop: EventLoop, conn: Connection, keepAlive: Bool, route: String, started: UInt64, isHead: Bool,
+        context: WorkerContext
+    ) {
         self.loop = loop
         self.io = loop.io
         self.conn = conn
@@ -47,7 +50,10 @@ public final class Responder {
 
     /// Sends a whole response (a `bodyFile` is streamed from disk) and ends the exchange.
     public func respond(_ response: HTTPResponse) {
-        guard let conn, !streaming else { response.bodyFile?.discard(); return }
+        guard let conn, !streaming else {
+            response.bodyFile?.discard()
+            return
+        }
         self.conn = nil
         loop.completeAsync(conn, isHead ? response.forHead() : response, self)
     }
@@ -77,7 +83,10 @@ public final class Responder {
     /// Runs `body` once the client's unsent bytes fall to `lowWater` (at once if they are there).
     public func whenDrained(_ body: @escaping () -> Void) {
         guard let conn else { return }
-        if conn.outbuf.count - conn.outPos <= Self.lowWater { body(); return }
+        if conn.outbuf.count - conn.outPos <= Self.lowWater {
+            body()
+            return
+        }
         drained = body
     }
 

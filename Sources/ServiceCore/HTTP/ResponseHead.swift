@@ -47,12 +47,13 @@ public struct ResponseHead: Sendable {
         // Status line: HTTP/1.x SP 3DIGIT [SP reason]
         let http = "HTTP/1.".utf8
         guard end >= 16, zip(bytes[0..<7], http).allSatisfy({ $0 == $1 }), bytes[8] == 32,
-              bytes[9...11].allSatisfy({ $0 >= 48 && $0 <= 57 }), bytes[12] == 32 || bytes[12] == 13 else {
+            bytes[9...11].allSatisfy({ $0 >= 48 && $0 <= 57 }), bytes[12] == 32 || bytes[12] == 13
+        else {
             return .invalid("bad status line")
         }
         let code = Int(bytes[9] - 48) * 100 + Int(bytes[10] - 48) * 10 + Int(bytes[11] - 48)
         guard code >= 100 else { return .invalid("bad status line") }
-        var closes = bytes[7] == 48   // HTTP/1.0
+        var closes = bytes[7] == 48 // HTTP/1.0
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(8)
         var contentLength: Int?
@@ -63,13 +64,16 @@ public struct ResponseHead: Sendable {
             defer { line = stop + 2 }
             guard let colon = bytes[line..<stop].firstIndex(of: 58) else { continue }
             let name = lowerCased(UnsafeRawBufferPointer(rebasing: bytes[line..<colon]))
-            var from = colon + 1, to = stop
+            var from = colon + 1
+            var to = stop
             while from < to && (bytes[from] == 32 || bytes[from] == 9) { from += 1 }
             while to > from && (bytes[to - 1] == 32 || bytes[to - 1] == 9) { to -= 1 }
             let value = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[from..<to]), as: UTF8.self)
             switch name {
             case "content-length":
-                guard let n = Int(value), n >= 0, contentLength == nil || contentLength == n else { return .invalid("bad content-length") }
+                guard let n = Int(value), n >= 0, contentLength == nil || contentLength == n else {
+                    return .invalid("bad content-length")
+                }
                 contentLength = n
             case "transfer-encoding":
                 chunked = value.lowercased().hasSuffix("chunked")
@@ -81,8 +85,10 @@ public struct ResponseHead: Sendable {
             }
             headers.append((name, value))
         }
-        return .head(ResponseHead(status: code, headers: headers, length: end, contentLength: chunked ? nil : contentLength,
-                                  chunked: chunked, closes: closes))
+        return .head(
+            ResponseHead(
+                status: code, headers: headers, length: end, contentLength: chunked ? nil : contentLength,
+                chunked: chunked, closes: closes))
     }
 
     /// Index of the CR of the CRLF ending the line that starts at `from` (the head is known to end in CRLFCRLF).
@@ -103,7 +109,10 @@ public struct ResponseHead: Sendable {
         guard b.count >= 4 else { return nil }
         var i = 0
         while i <= b.count - 4 {
-            if b[i + 3] != 10 { i += b[i + 3] == 13 ? 1 : 4; continue }
+            if b[i + 3] != 10 {
+                i += b[i + 3] == 13 ? 1 : 4
+                continue
+            }
             if b[i] == 13 && b[i + 1] == 10 && b[i + 2] == 13 { return i + 4 }
             i += 1
         }

@@ -22,7 +22,8 @@ public struct Route: Sendable {
     }
 
     static func async(_ label: String, _ body: @escaping AsyncHandler) -> Route {
-        Route(label: label, mode: .inline, handler: { _, _ in .error(500, "async route run as a handler") }, async: body)
+        Route(
+            label: label, mode: .inline, handler: { _, _ in .error(500, "async route run as a handler") }, async: body)
     }
 }
 
@@ -67,7 +68,9 @@ public final class Router: @unchecked Sendable {
     }
 
     /// Any method on any path starting with `prefix` (longest prefix wins).
-    public func prefix(_ prefix: String, label: String? = nil, mode: HandlerMode = .blocking, _ handler: @escaping Handler) {
+    public func prefix(
+        _ prefix: String, label: String? = nil, mode: HandlerMode = .blocking, _ handler: @escaping Handler
+    ) {
         prefixes.append((prefix, Route(label: label ?? "\(prefix)*", mode: mode, handler: handler)))
         prefixes.sort { $0.prefix.count > $1.prefix.count }
     }
@@ -90,7 +93,9 @@ public final class Router: @unchecked Sendable {
 
     /// Every exact route as (method, path), for checks such as "the OpenAPI file lists every route".
     public var routes: [(method: String, path: String)] {
-        exact.flatMap { path, methods in methods.map { ($0.method, path) } }.sorted { ($0.path, $0.method) < ($1.path, $1.method) }
+        exact.flatMap { path, methods in methods.map { ($0.method, path) } }.sorted {
+            ($0.path, $0.method) < ($1.path, $1.method)
+        }
     }
 
     private func setExact(_ method: String, _ path: String, _ route: Route) {

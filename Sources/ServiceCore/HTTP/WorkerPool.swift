@@ -65,7 +65,10 @@ final class WorkerPool: @unchecked Sendable {
         while true {
             condition.lock()
             while count == 0 && !stopping { condition.wait() }
-            if count == 0 && stopping { condition.unlock(); return }
+            if count == 0 && stopping {
+                condition.unlock()
+                return
+            }
             let job = ring[head]
             ring[head] = nil
             head = (head + 1) % capacity

@@ -63,7 +63,10 @@ private struct JSONParser {
         pos += 1
         var pairs: [(String, JSON)] = []
         skipSpace()
-        if pos < buf.count, buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
+        if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
+            pos += 1
+            return .object(pairs)
+        }
         while true {
             skipSpace()
             guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected key") }
@@ -75,8 +78,14 @@ private struct JSONParser {
             pairs.append((key, try value(depth: depth + 1)))
             skipSpace()
             guard pos < buf.count else { throw fail("unexpected end") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "}") { pos += 1; return .object(pairs) }
+            if buf[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if buf[pos] == UInt8(ascii: "}") {
+                pos += 1
+                return .object(pairs)
+            }
             throw fail("expected ',' or '}'")
         }
     }
@@ -85,14 +94,23 @@ private struct JSONParser {
         pos += 1
         var items: [JSON] = []
         skipSpace()
-        if pos < buf.count, buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        if pos < buf.count, buf[pos] == UInt8(ascii: "]") {
+            pos += 1
+            return .array(items)
+        }
         while true {
             skipSpace()
             items.append(try value(depth: depth + 1))
             skipSpace()
             guard pos < buf.count else { throw fail("unexpected end") }
-            if buf[pos] == UInt8(ascii: ",") { pos += 1; continue }
-            if buf[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            if buf[pos] == UInt8(ascii: ",") {
+                pos += 1
+                continue
+            }
+            if buf[pos] == UInt8(ascii: "]") {
+                pos += 1
+                return .array(items)
+            }
             throw fail("expected ',' or ']'")
         }
     }
@@ -145,7 +163,8 @@ private struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4()
                     if scalar >= 0xD800 && scalar < 0xDC00 {
-                        guard pos + 2 < buf.count, buf[pos + 1] == UInt8(ascii: "\\"), buf[pos + 2] == UInt8(ascii: "u") else {
+                        guard pos + 2 < buf.count, buf[pos + 1] == UInt8(ascii: "\\"), buf[pos + 2] == UInt8(ascii: "u")
+                        else {
                             throw fail("lone surrogate")
                         }
                         pos += 2

@@ -13,7 +13,8 @@ extension JSON {
                 guard let next = current[String(key)] else { return nil }
                 current = next
             } else if rest.hasPrefix("["), let close = rest.firstIndex(of: "]"),
-                      let i = Int(rest[rest.index(after: rest.startIndex)..<close]) {
+                let i = Int(rest[rest.index(after: rest.startIndex)..<close])
+            {
                 rest = rest[rest.index(after: close)...]
                 guard let next = current[i] else { return nil }
                 current = next

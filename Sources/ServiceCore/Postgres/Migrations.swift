@@ -14,7 +14,9 @@ public enum Migrator {
     /// Applies every migration not yet recorded, each in its own transaction, under an advisory
     /// lock so services starting together do not race. Safe to call at every start-up.
     public static func apply(_ migrations: [Migration], on db: PGConnection) throws {
-        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+        try db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INT PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
         try db.execute("SELECT pg_advisory_lock(4680001)")
         defer { try? db.execute("SELECT pg_advisory_unlock(4680001)") }
         let done = try db.query("SELECT version FROM schema_migrations")

@@ -49,7 +49,8 @@ extension ServiceConfig {
     /// DT_PG (one host, or `host=a,b port=p,q` for a primary and its standbys) with the defaults
     /// above, plus the password from DT_PG_PASSWORD (kept apart so deployments hold it as a secret).
     public var postgresConnInfo: String {
-        let base = PGConnInfo.withDefaults(string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade"))
+        let base = PGConnInfo.withDefaults(
+            string("DT_PG", default: "host=127.0.0.1 port=5432 dbname=daytrade user=daytrade"))
         guard let password = secret("DT_PG_PASSWORD") else { return base }
         return base + " password=" + Self.conninfoQuoted(password)
     }

@@ -107,7 +107,9 @@ public final class PGConnection {
             _ = poll(&p, 1, timeoutMillis)
         }
         guard PQconsumeInput(c) == 1 else {
-            throw PGError(sqlState: "", message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
+            throw PGError(
+                sqlState: "",
+                message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
         }
         out += drainNotifications(c)
         return out
@@ -124,8 +126,10 @@ public final class PGConnection {
 
     /// Runs `body` in one transaction; retries the whole body on serialization failure or deadlock.
     /// Whatever `body` throws rolls the transaction back, so a failed operation leaves no row behind.
-    public func transaction<T>(isolation: String = "READ COMMITTED", maxAttempts: Int = 8,
-                               _ body: (PGConnection) throws -> T) throws -> T {
+    public func transaction<T>(
+        isolation: String = "READ COMMITTED", maxAttempts: Int = 8,
+        _ body: (PGConnection) throws -> T
+    ) throws -> T {
         precondition(!inTransaction, "nested transaction")
         var attempt = 0
         while true {

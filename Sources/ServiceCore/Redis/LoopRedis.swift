@@ -54,7 +54,10 @@ public final class LoopRedis: FDWatcher {
 
     deinit {
         readBuffer.deallocate()
-        if fd >= 0 { io.unwatch(fd); close(fd) }
+        if fd >= 0 {
+            io.unwatch(fd)
+            close(fd)
+        }
     }
 
     /// Commands sent and not answered yet.
@@ -64,10 +67,13 @@ public final class LoopRedis: FDWatcher {
     /// or nil when there will be none. It may run before `send` returns (Redis known down).
     public func send(_ args: [[UInt8]], _ done: @escaping Callback) {
         let now = Clock.monotonicNanos() / 1_000_000
-        guard pending < maxPending, fd >= 0 || open(now) else { done(nil); return }
+        guard pending < maxPending, fd >= 0 || open(now) else {
+            done(nil)
+            return
+        }
         RESP.encode(args, into: &out)
         waiting.append(Waiter(deadline: now + timeoutMillis, done: done))
-        queued = true   // written after this batch of loop events, with the commands of other requests
+        queued = true // written after this batch of loop events, with the commands of other requests
     }
 
     public func send(_ args: [String], _ done: @escaping Callback) {
@@ -90,10 +96,13 @@ public final class LoopRedis: FDWatcher {
         io.watch(fd, [.readable, .writable], self)
         if let password = target.password {
             RESP.encode([Array("AUTH".utf8), Array(password.utf8)], into: &out)
-            waiting.append(Waiter(deadline: now + timeoutMillis, done: { [weak self] reply in
-                // Refused: every command behind it would get NOAUTH; treat Redis as down.
-                if case .error = reply { self?.fail() }
-            }))
+            waiting.append(
+                Waiter(
+                    deadline: now + timeoutMillis,
+                    done: { [weak self] reply in
+                        // Refused: every command behind it would get NOAUTH; treat Redis as down.
+                        if case .error = reply { self?.fail() }
+                    }))
         }
         return true
     }
@@ -101,7 +110,10 @@ public final class LoopRedis: FDWatcher {
     public func ioEvent(_ events: IOEvents) {
         if !connected {
             // The non-blocking connect finished: refused or reset shows as an error here.
-            guard !events.contains(.failed), cshim_socket_error(fd) == 0 else { fail(); return }
+            guard !events.contains(.failed), cshim_socket_error(fd) == 0 else {
+                fail()
+                return
+            }
             connected = true
         }
         if events.contains(.readable) || events.contains(.failed) {
@@ -120,7 +132,10 @@ public final class LoopRedis: FDWatcher {
     private func flush() {
         while outPos < out.count {
             let n = out.withUnsafeBytes { write(fd, $0.baseAddress! + outPos, $0.count - outPos) }
-            if n > 0 { outPos += n; continue }
+            if n > 0 {
+                outPos += n
+                continue
+            }
             if n < 0 && (errno == EAGAIN || errno == EINTR) { break }
             fail()
             return
@@ -149,15 +164,21 @@ public final class LoopRedis: FDWatcher {
         while used < input.count {
             let parsed = input.withUnsafeBytes { RESP.parse(UnsafeRawBufferPointer(rebasing: $0[used...])) }
             guard case .reply(let reply, let length) = parsed else {
-                if case .invalid = parsed { fail(); return }
+                if case .invalid = parsed {
+                    fail()
+                    return
+                }
                 break
             }
             used += length
-            guard waitingHead < waiting.count else { fail(); return }   // a reply nobody asked for
+            guard waitingHead < waiting.count else {
+                fail()
+                return
+            } // a reply nobody asked for
             let done = waiting[waitingHead].done
             waitingHead += 1
             done(reply)
-            guard fd >= 0 else { return }   // the callback's failure path closed us
+            guard fd >= 0 else { return } // the callback's failure path closed us
         }
         if used == input.count { input.removeAll(keepingCapacity: true) } else if used > 0 { input.removeFirst(used) }
         if waitingHead == waiting.count {

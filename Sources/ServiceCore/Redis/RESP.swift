@@ -42,7 +42,9 @@ public enum RESP {
     private static let crlf: [UInt8] = [13, 10]
 
     /// nil: more bytes needed. Advances `pos` only past a whole reply.
-    private static func reply(_ b: UnsafeRawBufferPointer, _ pos: inout Int, depth: Int) -> Result<RedisReply?, RedisError> {
+    private static func reply(_ b: UnsafeRawBufferPointer, _ pos: inout Int, depth: Int) -> Result<
+        RedisReply?, RedisError
+    > {
         guard depth <= maxDepth else { return .failure(RedisError(message: "reply nested too deeply")) }
         guard pos < b.count else { return .success(nil) }
         let kind = b[pos]
@@ -63,16 +65,29 @@ public enum RESP {
             pos = end + 2
             return .success(.integer(n))
         case UInt8(ascii: "$"):
-            guard let n = integer(line), n >= -1, n <= maxBulkBytes else { return .failure(RedisError(message: "bad bulk length")) }
-            if n == -1 { pos = end + 2; return .success(.null) }
-            let start = end + 2, stop = start + Int(n)
+            guard let n = integer(line), n >= -1, n <= maxBulkBytes else {
+                return .failure(RedisError(message: "bad bulk length"))
+            }
+            if n == -1 {
+                pos = end + 2
+                return .success(.null)
+            }
+            let start = end + 2
+            let stop = start + Int(n)
             guard stop + 2 <= b.count else { return .success(nil) }
-            guard b[stop] == 13, b[stop + 1] == 10 else { return .failure(RedisError(message: "bulk string not ended by CRLF")) }
+            guard b[stop] == 13, b[stop + 1] == 10 else {
+                return .failure(RedisError(message: "bulk string not ended by CRLF"))
+            }
             pos = stop + 2
             return .success(.string(Array(b[start..<stop])))
         case UInt8(ascii: "*"):
-            guard let n = integer(line), n >= -1, n <= 1 << 20 else { return .failure(RedisError(message: "bad array length")) }
-            if n == -1 { pos = end + 2; return .success(.null) }
+            guard let n = integer(line), n >= -1, n <= 1 << 20 else {
+                return .failure(RedisError(message: "bad array length"))
+            }
+            if n == -1 {
+                pos = end + 2
+                return .success(.null)
+            }
             var p = end + 2
             var items: [RedisReply] = []
             items.reserveCapacity(Int(n))
@@ -102,8 +117,12 @@ public enum RESP {
 
     /// `-?[0-9]{1,18}`, nothing else.
     private static func integer(_ s: UnsafeRawBufferPointer) -> Int64? {
-        var i = 0, negative = false
-        if s.first == UInt8(ascii: "-") { negative = true; i = 1 }
+        var i = 0
+        var negative = false
+        if s.first == UInt8(ascii: "-") {
+            negative = true
+            i = 1
+        }
         guard i < s.count, s.count - i <= 18 else { return nil }
         var v: Int64 = 0
         while i < s.count {

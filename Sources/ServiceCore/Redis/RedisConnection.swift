@@ -69,7 +69,10 @@ public final class RedisConnection {
     deinit { if let c = ctx { redisFree(c) } }
 
     private func connect() throws {
-        if let c = ctx { redisFree(c); ctx = nil }
+        if let c = ctx {
+            redisFree(c)
+            ctx = nil
+        }
         let tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: Int((timeoutMillis % 1000) * 1000))
         guard let c = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), tv) else {
             throw RedisError(message: "cannot allocate context")
@@ -88,7 +91,10 @@ public final class RedisConnection {
     private func authenticate(_ password: String) throws {
         let reply = try pipelineOnce([[Array("AUTH".utf8), Array(password.utf8)]])[0]
         if case .error(let message) = reply {
-            if let c = ctx { redisFree(c); ctx = nil }
+            if let c = ctx {
+                redisFree(c)
+                ctx = nil
+            }
             throw RedisError(message: "AUTH at \(endpoint) refused: \(message)")
         }
     }
@@ -160,9 +166,13 @@ public final class RedisConnection {
         case REDIS_REPLY_STRING:
             return .string(p.str.map { Array(UnsafeRawBufferPointer(start: $0, count: Int(p.len))) } ?? [])
         case REDIS_REPLY_STATUS:
-            return .status(p.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: Int(p.len)), as: UTF8.self) } ?? "")
+            return .status(
+                p.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: Int(p.len)), as: UTF8.self) }
+                    ?? "")
         case REDIS_REPLY_ERROR:
-            return .error(p.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: Int(p.len)), as: UTF8.self) } ?? "")
+            return .error(
+                p.str.map { String(decoding: UnsafeRawBufferPointer(start: $0, count: Int(p.len)), as: UTF8.self) }
+                    ?? "")
         case REDIS_REPLY_INTEGER:
             return .integer(Int64(p.integer))
         case REDIS_REPLY_ARRAY:
@@ -177,7 +187,9 @@ public final class RedisConnection {
     }
 }
 
-private func withArgv<R>(_ args: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R) -> R {
+private func withArgv<R>(
+    _ args: [[UInt8]], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>, UnsafePointer<Int>) -> R
+) -> R {
     let copies: [UnsafeMutablePointer<UInt8>] = args.map { a in
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: max(1, a.count))
         a.withUnsafeBufferPointer { if let base = $0.baseAddress { p.initialize(from: base, count: a.count) } }

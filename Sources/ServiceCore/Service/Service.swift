@@ -17,14 +17,19 @@ public final class Service: @unchecked Sendable {
     /// wait on slow peers (quotes, upstreams) need more threads than CPU-bound ones.
     /// `callers` decides which requests need the gateway's proof (see `CallerPolicy`).
     /// A service of deploy/topology.json: its name, and its first port as the default.
-    public convenience init(_ topology: ServiceTopology, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
-        self.init(name: topology.name, defaultPort: topology.port, defaultWorkers: defaultWorkers, callers: callers,
-                  environment: environment)
+    public convenience init(
+        _ topology: ServiceTopology, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.init(
+            name: topology.name, defaultPort: topology.port, defaultWorkers: defaultWorkers, callers: callers,
+            environment: environment)
     }
 
-    public init(name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-                environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(
+        name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         config = ServiceConfig(name: name, environment: environment)
         logger = Logger.json(config: config)
         options = HTTPServerOptions(config: config, defaultPort: defaultPort, defaultWorkers: defaultWorkers)
@@ -44,8 +49,9 @@ public final class Service: @unchecked Sendable {
 
     /// The DT_INTERNAL_KEY proof that signs and checks service-to-service requests (required).
     public func requireInternalProof() -> GatewayProof {
-        guard let proof = GatewayProof(key: requireSecret("DT_INTERNAL_KEY", "the gateway proof on service requests")) else {
-            exit(1)   // unreachable: requireSecret returns a non-empty key
+        guard let proof = GatewayProof(key: requireSecret("DT_INTERNAL_KEY", "the gateway proof on service requests"))
+        else {
+            exit(1) // unreachable: requireSecret returns a non-empty key
         }
         return proof
     }
@@ -76,15 +82,23 @@ public final class Service: @unchecked Sendable {
             return .json(.object([("status", .string("degraded")), ("failing", .array(failed))]), status: 503)
         }
         let config = self.config
-        let server = HTTPServer(options: options, router: router, logger: logger) { WorkerContext(config: config, index: $0) }
+        let server = HTTPServer(options: options, router: router, logger: logger) {
+            WorkerContext(config: config, index: $0)
+        }
         router.get("/metrics", mode: .inline) { [weak server] _, _ in
-            HTTPResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
-                         body: Array((server?.metrics.render() ?? "").utf8))
+            HTTPResponse(
+                status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")],
+                body: Array((server?.metrics.render() ?? "").utf8))
         }
         for (name, read) in pendingGauges { server.metrics.gauge(name, read) }
         try server.start()
         self.server = server
-        logger.info("listening", metadata: ["port": .stringConvertible(server.port), "loops": .stringConvertible(options.loops), "workers": .stringConvertible(options.workers)])
+        logger.info(
+            "listening",
+            metadata: [
+                "port": .stringConvertible(server.port), "loops": .stringConvertible(options.loops),
+                "workers": .stringConvertible(options.workers),
+            ])
         return server.port
     }
 

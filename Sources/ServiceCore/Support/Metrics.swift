@@ -48,8 +48,9 @@ public final class Metrics: Sendable {
         let handles = shards[shard].handles.withLock { all in
             if let known = all[key] { return known }
             let made = Handles(
-                requests: Counter(label: Self.requestsName, dimensions: [("route", route), ("status", String(status))],
-                                  factory: factory),
+                requests: Counter(
+                    label: Self.requestsName, dimensions: [("route", route), ("status", String(status))],
+                    factory: factory),
                 duration: Timer(label: Self.durationName, dimensions: [("route", route)], factory: factory))
             all[key] = made
             return made

@@ -5,9 +5,16 @@ public enum Money {
     public static func parseCents(_ text: String) -> Int64? {
         var bytes = Substring(text).utf8[...]
         var negative = false
-        if bytes.first == UInt8(ascii: "-") { negative = true; bytes = bytes.dropFirst() }
+        if bytes.first == UInt8(ascii: "-") {
+            negative = true
+            bytes = bytes.dropFirst()
+        }
         guard !bytes.isEmpty, bytes.count <= 24 else { return nil }
-        var whole: Int64 = 0, frac: Int64 = 0, fracDigits = 0, seenDot = false, wholeDigits = 0
+        var whole: Int64 = 0
+        var frac: Int64 = 0
+        var fracDigits = 0
+        var seenDot = false
+        var wholeDigits = 0
         for b in bytes {
             if b == UInt8(ascii: ".") {
                 guard !seenDot else { return nil }

@@ -39,7 +39,8 @@ public struct ServiceConfig: Sendable {
 
     /// DT_REDIS (host:port) with DT_REDIS_PASSWORD for AUTH.
     public var redis: RedisTarget {
-        let endpoint = Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379)
+        let endpoint =
+            Endpoint(string("DT_REDIS", default: "127.0.0.1:6379")) ?? Endpoint(host: "127.0.0.1", port: 6379)
         return RedisTarget(endpoint, password: secret("DT_REDIS_PASSWORD"))
     }
 
@@ -64,7 +65,9 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
     /// Parses `host:port`; nil when malformed.
     public init?(_ text: String) {
         let t = text.trimmingCharacters(in: .whitespaces)
-        guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else { return nil }
+        guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else {
+            return nil
+        }
         host = String(t[..<colon])
         port = p
     }

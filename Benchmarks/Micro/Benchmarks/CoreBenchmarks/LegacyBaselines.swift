@@ -31,7 +31,9 @@ struct LegacyLogger: Sendable {
 }
 
 final class LegacyMetrics: Sendable {
-    static let bucketBounds: [Double] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    static let bucketBounds: [Double] = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+    ]
 
     struct RouteStats {
         var byStatus: [Int: UInt64] = [:]
