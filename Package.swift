@@ -64,7 +64,7 @@ let package = Package(
         // Tools and benchmarks.
         .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport", argumentParser]),
         .executableTarget(name: "dts-load", dependencies: ["ServiceCore", "LoadReport", argumentParser]),
-        .executableTarget(name: "dts-stream", dependencies: ["ServiceCore", "CShim"]),
+        .executableTarget(name: "dts-stream", dependencies: ["ServiceCore", "CShim", argumentParser]),
         .executableTarget(name: "bench-orderbook", dependencies: ["OrderBook", histogram, argumentParser],
                           path: "Benchmarks/OrderBookBench"),
         // Fuzz target for the HTTP head and JSON parsers: libFuzzer under scripts/fuzz, a corpus

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import ServiceCore
 
@@ -6,51 +7,17 @@ import ServiceCore
 // each client's socket. The same run measures two anchors: nginx's own /nginx-health round trip
 // and the order's round trip (client → nginx → gateway → engine commit → answer).
 
-let usage = """
-    usage: dts-stream [--url http://127.0.0.1:80] [--clients 1000] [--users N] [--trades 300] [--rate 10]
-      --clients  SSE connections to open (through nginx)
-      --users    users they belong to (default clients/10: the engine allows 16 streams per user)
-      --trades   market buys of one share, each one trade event for every client
-      --rate     trades per second (one after another on one connection, paced)
-    """
-
 func log(_ s: String) { FileHandle.standardError.write(Data((s + "\n").utf8)) }
 
-var url = "http://127.0.0.1:80"
-var clients = 1000
-var users = 0
-var trades = 300
-var rate = 10.0
-var args = Array(CommandLine.arguments.dropFirst())[...]
-while let a = args.popFirst() {
-    guard a != "--help" else {
-        print(usage)
-        exit(0)
-    }
-    guard let v = args.popFirst() else {
-        log("dts-stream: \(a) needs a value\n" + usage)
-        exit(2)
-    }
-    switch a {
-    case "--url": url = v
-    case "--clients": clients = Int(v) ?? -1
-    case "--users": users = Int(v) ?? -1
-    case "--trades": trades = Int(v) ?? -1
-    case "--rate": rate = Double(v) ?? -1
-    default:
-        log("dts-stream: unknown option \(a)\n" + usage)
-        exit(2)
-    }
-}
-guard clients > 0, users >= 0, trades > 0, rate > 0 else {
-    log(usage)
-    exit(2)
-}
-if users == 0 { users = (clients + 9) / 10 }
+let command = StreamCommand.parseOrExit()
+let url = command.url
+let clients = command.clients
+let users = command.users ?? (command.clients + 9) / 10
+let trades = command.trades
+let rate = command.rate
 let hostPort = url.replacingOccurrences(of: "http://", with: "").split(separator: "/").first.map(String.init) ?? ""
 guard let endpoint = Endpoint(hostPort) else {
-    log("dts-stream: --url must be http://host:port")
-    exit(2)
+    StreamCommand.exit(withError: ValidationError("--url must be http://host:port"))
 }
 
 var lim = rlimit()

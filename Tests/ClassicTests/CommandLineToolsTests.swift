@@ -64,6 +64,19 @@ final class CommandLineToolsTests: XCTestCase {
         XCTAssertTrue(help.output.contains("--ramp-up"), help.output)
     }
 
+    func testStreamBenchRefusesBadNumbersAndURLsBeforeConnecting() throws {
+        let tool = try binary("dts-stream")
+        let badNumber = try workloadRun(tool, ["--clients", "0"])
+        XCTAssertEqual(badNumber.status, 64, badNumber.output)
+        let notANumber = try workloadRun(tool, ["--rate", "fast"])
+        XCTAssertEqual(notANumber.status, 64, notANumber.output)
+        let badURL = try workloadRun(tool, ["--url", "https://x"])
+        XCTAssertEqual(badURL.status, 64, badURL.output)
+        let help = try workloadRun(tool, ["--help"])
+        XCTAssertEqual(help.status, 0)
+        XCTAssertTrue(help.output.contains("--clients"), help.output)
+    }
+
     func testOrderBookBenchTakesPositionalArgumentsAndRefusesAnUnknownMix() throws {
         let tool = try binary("bench-orderbook")
         let run = try workloadRun(tool, ["3000", "1", "1", "standard"])

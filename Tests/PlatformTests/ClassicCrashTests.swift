@@ -130,18 +130,7 @@ final class ClassicCrashTests: XCTestCase {
     }
 
     private func kill9(pidFile: String) throws {
-        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
-        guard let pid = Int32(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") else {
-            throw PTMissing(description: "bad pid file \(pidFile)")
-        }
-        XCTAssertEqual(kill(pid, SIGKILL), 0, "kill -9 \(pid) (\(pidFile))")
-        let deadline = Date().addingTimeInterval(20)
-        while kill(pid, 0) == 0 && Date() < deadline {
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
-                break
-            }
-            usleep(20_000)
-        }
+        try PTStack.kill(pidFile: pidFile)
     }
 
     /// The userCommands (transactionNum, command), the transactionNums with an errorEvent, and the

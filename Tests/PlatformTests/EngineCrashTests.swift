@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Ledger
 import ServiceCore
 import XCTest
@@ -120,13 +121,19 @@ enum PTStack {
     }
 
     static func killEngine(_ signal: Int32 = SIGKILL) throws {
-        let text = try String(contentsOfFile: try enginePidFile(), encoding: .utf8)
-        guard let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
-            throw PTMissing(description: "bad pid file")
+        try kill(pidFile: try enginePidFile(), signal)
+    }
+
+    /// Signals the process whose pid is the first line of `pidFile` (a service's pid file or
+    /// PostgreSQL's postmaster.pid) and waits until it is gone.
+    static func kill(pidFile: String, _ signal: Int32 = SIGKILL) throws {
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        guard let pid = Int32(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") else {
+            throw PTMissing(description: "bad pid file \(pidFile)")
         }
-        XCTAssertEqual(kill(pid, signal), 0, "kill -\(signal) \(pid)")
+        XCTAssertEqual(Glibc.kill(pid, signal), 0, "kill -\(signal) \(pid) (\(pidFile))")
         let deadline = Date().addingTimeInterval(20)
-        while kill(pid, 0) == 0 && Date() < deadline {
+        while Glibc.kill(pid, 0) == 0 && Date() < deadline {
             // Gone once only a zombie is left (scripts/up's setsid parent may not reap it at once).
             if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
                 break

@@ -29,7 +29,8 @@ final class EngineStreamTests: XCTestCase {
         let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/metrics", timeoutMillis: 5000)
         let text = String(decoding: r.body, as: UTF8.self)
         for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
-            if let v = Int(line.split(separator: " ").last ?? "") { return v }
+            // swift-prometheus prints gauges as floats ("3.0").
+            if let v = Double(line.split(separator: " ").last ?? ""), let n = Int(exactly: v) { return n }
         }
         throw PTMissing(description: "no \(name) in /metrics")
     }

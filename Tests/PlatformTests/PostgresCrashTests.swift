@@ -98,17 +98,6 @@ final class PostgresCrashTests: XCTestCase {
         let dataDir =
             (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? state + "/pg"
-        let pidText = try String(contentsOfFile: dataDir + "/postmaster.pid", encoding: .utf8)
-        guard let pid = Int32(pidText.split(separator: "\n").first ?? "") else {
-            throw PTMissing(description: "bad postmaster.pid")
-        }
-        XCTAssertEqual(kill(pid, SIGKILL), 0, "kill -9 postgres \(pid)")
-        let deadline = Date().addingTimeInterval(20)
-        while kill(pid, 0) == 0 && Date() < deadline {
-            if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), stat.contains(") Z ") {
-                break
-            }
-            usleep(20_000)
-        }
+        try PTStack.kill(pidFile: dataDir + "/postmaster.pid")
     }
 }
