@@ -56,7 +56,22 @@ struct LoadCommand: ParsableCommand {
     )
     var report: String?
 
+    @Option(
+        name: .customLong("source-addresses"),
+        help: ArgumentHelp(
+            "Comma-separated local IPv4 addresses to connect from, taken by the users in turn, so nginx's ip_hash "
+                + "spreads them over the gateways. ip_hash keys on an address's first three octets: on loopback "
+                + "use e.g. 127.0.1.1,127.0.2.1,127.0.3.1 (not 127.0.0.2, 127.0.0.3).",
+            valueName: "list"))
+    var sourceAddresses: String?
+
     func validate() throws {
+        if let sourceAddresses {
+            guard let parsed = LoadOptions.parseSources(sourceAddresses) else {
+                throw ValidationError("bad --source-addresses \(sourceAddresses) (IPv4 addresses, comma-separated)")
+            }
+            _ = parsed
+        }
         guard LoadOptions.parseURL(url) != nil else { throw ValidationError("bad --url \(url) (http://host:port)") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard rampUp >= 0, pauseScale >= 0, progress >= 0 else {
@@ -81,6 +96,7 @@ struct LoadCommand: ParsableCommand {
         o.stockIdsFile = stockIdsFile
         o.progressSeconds = progress
         o.reportPath = report
+        o.sourceAddresses = sourceAddresses.flatMap(LoadOptions.parseSources) ?? []
         return o
     }
 }

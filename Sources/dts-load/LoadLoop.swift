@@ -84,6 +84,8 @@ final class LoadLoop: @unchecked Sendable {
     let host: String
     let port: Int
     let address: sockaddr_in
+    /// Local addresses to bind before connecting, by user index in turn (empty: any).
+    let sources: [in_addr]
     let pauseScale: Double
     let timeoutNanos: UInt64
     let progress: LoadProgress
@@ -95,13 +97,15 @@ final class LoadLoop: @unchecked Sendable {
     private var readBuffer = [UInt8](repeating: 0, count: 65536)
 
     init(
-        steps: [Step], host: String, port: Int, address: sockaddr_in, pauseScale: Double, timeoutMillis: Int,
+        steps: [Step], host: String, port: Int, address: sockaddr_in, sources: [in_addr] = [], pauseScale: Double,
+        timeoutMillis: Int,
         progress: LoadProgress, originNanos: UInt64
     ) {
         self.steps = steps
         self.host = host
         self.port = port
         self.address = address
+        self.sources = sources
         self.pauseScale = pauseScale
         self.timeoutNanos = UInt64(timeoutMillis) * 1_000_000
         self.progress = progress
@@ -179,6 +183,21 @@ final class LoadLoop: @unchecked Sendable {
             guard fd >= 0 else { return fail(u, "socket: \(String(cString: strerror(errno)))") }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+            if !sources.isEmpty {
+                var local = sockaddr_in()
+                local.sin_family = sa_family_t(AF_INET)
+                local.sin_addr = sources[Int(u.index) % sources.count]
+                let bound = withUnsafePointer(to: &local) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                        bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                    }
+                }
+                if bound < 0 {
+                    let e = errno
+                    close(fd)
+                    return fail(u, "bind to a source address: \(String(cString: strerror(e)))")
+                }
+            }
             var addr = address
             let rc = withUnsafePointer(to: &addr) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {

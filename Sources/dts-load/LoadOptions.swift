@@ -2,6 +2,8 @@ import Foundation
 
 /// What one run does (from `LoadCommand`, the command line).
 struct LoadOptions: Sendable {
+    /// Local addresses the users connect from, in turn (empty: the kernel's choice).
+    var sourceAddresses: [in_addr] = []
     var host = "127.0.0.1"
     var port = 80
     var usersFile = ""
@@ -16,6 +18,19 @@ struct LoadOptions: Sendable {
     var stockIdsFile: String? = nil
     var progressSeconds = 5.0
     var reportPath: String? = nil
+
+    /// "a,b,c" as IPv4 addresses; nil if any is not one (or the list is empty).
+    static func parseSources(_ text: String) -> [in_addr]? {
+        let parts = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !parts.isEmpty else { return nil }
+        var out: [in_addr] = []
+        for part in parts {
+            var a = in_addr()
+            guard inet_pton(AF_INET, part, &a) == 1 else { return nil }
+            out.append(a)
+        }
+        return out
+    }
 
     static func parseURL(_ text: String) -> (String, Int)? {
         var rest = Substring(text)

@@ -46,7 +46,8 @@ func runPhase(_ name: String, steps: [Step], states: [UserState], rampSeconds: D
     let t0 = Clock.monotonicNanos() + 10_000_000
     let loops = (0..<max(1, min(threads, states.count))).map { _ in
         LoadLoop(
-            steps: steps, host: options.host, port: options.port, address: address, pauseScale: options.pauseScale,
+            steps: steps, host: options.host, port: options.port, address: address, sources: options.sourceAddresses,
+            pauseScale: options.pauseScale,
             timeoutMillis: options.timeoutMillis, progress: progress, originNanos: t0)
     }
     let n = states.count
