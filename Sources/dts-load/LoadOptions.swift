@@ -66,10 +66,10 @@ struct UserCreds: Sendable {
         }
         var rows: [UserCreds] = []
         for line in text.split(whereSeparator: \.isNewline).dropFirst() {
+            if let limit, rows.count >= limit { break } // before appending: --users 0 means none
             let f = line.split(separator: ",", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
             guard f.count == 3, !f[0].isEmpty else { continue }
             rows.append(UserCreds(username: f[0], password: f[1], name: f[2]))
-            if let limit, rows.count >= limit { break }
         }
         return rows
     }
