@@ -26,13 +26,11 @@ final class EngineStreamTests: XCTestCase {
 
     /// A gauge of the engine's /metrics (its own port, signed like the gateway's requests).
     static func engineGauge(_ name: String) throws -> Int {
-        let r = try PTEnv.signedClient.request(try PTEnv.engine(), method: "GET", path: "/metrics", timeoutMillis: 5000)
-        let text = String(decoding: r.body, as: UTF8.self)
-        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
-            // swift-prometheus prints gauges as floats ("3.0").
-            if let v = Double(line.split(separator: " ").last ?? ""), let n = Int(exactly: v) { return n }
-        }
-        throw PTMissing(description: "no \(name) in /metrics")
+        // swift-prometheus prints gauges as floats ("3.0").
+        guard let sample = try PTEnv.metrics(try PTEnv.engine()).first(where: { $0.series == name }),
+            let n = Int(exactly: sample.value)
+        else { throw PTMissing(description: "no \(name) in /metrics") }
+        return n
     }
 
     static func waitFor(_ what: String, timeout: TimeInterval = 5, _ check: () throws -> Bool) rethrows {

@@ -18,13 +18,10 @@ final class GatewaySpreadTests: XCTestCase {
     private func gatewayRequests() throws -> [Double] {
         let base = try PTEnv.portBase()
         return try Topology.gateway.ports.map { port in
-            let r = try PTEnv.signedClient.request(
-                Endpoint(host: "127.0.0.1", port: base + port), method: "GET", path: "/metrics", timeoutMillis: 5000)
-            let text = String(decoding: r.body, as: UTF8.self)
             // Not counting the scrapes themselves.
-            return text.split(separator: "\n")
-                .filter { $0.hasPrefix("http_requests_total{") && !$0.contains("/metrics\"") }
-                .compactMap { Double($0.split(separator: " ").last ?? "") }.reduce(0, +)
+            try PTEnv.metrics(Endpoint(host: "127.0.0.1", port: base + port))
+                .filter { $0.series.hasPrefix("http_requests_total{") && !$0.series.contains("/metrics\"") }
+                .reduce(0) { $0 + $1.value }
         }
     }
 

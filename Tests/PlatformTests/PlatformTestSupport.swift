@@ -53,6 +53,18 @@ enum PTEnv {
     /// Requests straight to a service port carry the gateway's proof (the stack's DT_TEST_INTERNAL_KEY).
     static let signedClient = HTTPClient(signer: GatewayProof.fromEnvironment("DT_TEST_INTERNAL_KEY"))
 
+    /// The samples a service's /metrics exposes (Prometheus text, `series value` per line), asked
+    /// for with the gateway's proof as the gateway itself would.
+    static func metrics(_ service: Endpoint) throws -> [(series: Substring, value: Double)] {
+        let r = try signedClient.request(service, method: "GET", path: "/metrics", timeoutMillis: 5000)
+        return String(decoding: r.body, as: UTF8.self).split(separator: "\n").compactMap { line in
+            guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "),
+                let value = Double(line[line.index(after: space)...])
+            else { return nil }
+            return (line[..<space], value)
+        }
+    }
+
     /// DT_TEST_PLATFORM_DIRECT=1 talks to the engine with x-user-id headers and makes users in
     /// the database directly (for developing the engine before auth and the gateway exist).
     static var direct: Bool { values["DT_TEST_PLATFORM_DIRECT"] == "1" }
