@@ -56,6 +56,9 @@ final class BatchJournal {
     var amends: [Int64: Amend] = [:]
     /// Free cash of every account this batch touched, as of its last write (for the wallet cache).
     private(set) var cashAfter: [Int64: Cash] = [:]
+    /// Every account whose row this batch locks or will lock (a retry after a deadlock locks
+    /// them all first, in ascending id: MatchingEngine.process).
+    private(set) var accountsTouched: Set<Int64> = []
 
     /// Free cash of an account and the version of the row that holds it.
     struct Cash {
@@ -99,6 +102,7 @@ final class BatchJournal {
 
     /// Notes the account's free cash after a ledger write.
     func noteCash(_ row: LedgerTx.CashRow) {
+        accountsTouched.insert(row.userId)
         cashAfter[row.userId] = Cash(cents: row.cents, version: row.version)
     }
 
@@ -128,6 +132,7 @@ final class BatchJournal {
     func addCash(_ userId: Int64, cash: Int64 = 0, reserved: Int64 = 0, incoming: Int64 = 0) {
         let delta = Delta(free: cash, reserved: reserved, incoming: incoming)
         guard !delta.isZero else { return }
+        accountsTouched.insert(userId)
         var d = accountDeltas[userId] ?? Delta()
         if !d.add(delta) { overflowed = true }
         accountDeltas[userId] = d
@@ -144,6 +149,8 @@ final class BatchJournal {
 
     /// Writes the user's pending account delta now (before a conditional check reads the row).
     func flushAccount(_ userId: Int64) throws {
+        // Every conditional check of an account's row flushes it first: the row lock is next.
+        accountsTouched.insert(userId)
         guard let d = accountDeltas.removeValue(forKey: userId) else { return }
         try writeAccounts([(userId, d)])
     }

@@ -67,11 +67,13 @@ public enum MarketEvents {
         return out
     }
 
-    /// XADDs of the events, with their ids, to the market or the user's stream.
-    static func commands(_ events: [StreamEvent]) -> [[String]] {
+    /// XADDs of the events, with their ids (or, `redisIds`, ids Redis assigns: several engine
+    /// shards write one stream), to the market or the user's stream.
+    static func commands(_ events: [StreamEvent], redisIds: Bool = false) -> [[String]] {
         events.map { e in
             let (key, cap) = e.user.map { (userStream($0), userCap) } ?? (marketStream, marketCap)
-            return ["XADD", key, "MAXLEN", "~", String(cap), e.id.description, "type", e.name, "json", e.data]
+            let id = redisIds ? "*" : e.id.description
+            return ["XADD", key, "MAXLEN", "~", String(cap), id, "type", e.name, "json", e.data]
         }
     }
 }

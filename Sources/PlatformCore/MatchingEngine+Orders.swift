@@ -11,8 +11,13 @@ import ServiceCore
 extension MatchingEngine {
     func stockState(_ stockId: Int64, _ db: PGConnection) throws -> StockState {
         if let st = stocks[stockId] { return st }
-        guard let name = try db.query("SELECT name FROM stocks WHERE id = $1", [stockId]).string(0, 0) else {
+        let r = try db.query("SELECT name, shard FROM stocks WHERE id = $1", [stockId])
+        guard let name = r.string(0, 0), let stored = r.int64(0, 1) else {
             throw Rejection(404, "unknown stock_id \(stockId)")
+        }
+        // Another shard holds this book: matching it here too would split its orders.
+        guard shard.owns(stored: stored) else {
+            throw Rejection(503, "stock_id \(stockId) belongs to engine shard \(shard.owner(stored: stored))")
         }
         let st = StockState(name: name)
         stocks[stockId] = st

@@ -31,12 +31,15 @@ public final class MatchingEngine: @unchecked Sendable {
     let redisTarget: RedisTarget
     let logger: Logger
     let maxBatch: Int
+    /// The stocks this engine owns (all of them when there is one engine).
+    public let shard: ShardMap
 
     private let queueLock = NSCondition()
     private var queue: [Ticket] = []
     private var thread: Thread?
     private let healthy = Atomic<Bool>(false)
     private let batches = Atomic<Int>(0)
+    private let retries = Atomic<Int>(0)
 
     // Engine-thread state.
     private var db: PGConnection?
@@ -49,8 +52,13 @@ public final class MatchingEngine: @unchecked Sendable {
     private var needsRebuild = true
     var pricesDirty = false
     var eventIds = EventIds()
+    /// Accounts the last failed batch attempt had locked or meant to (for an ordered retry).
+    private var lastAccountsTouched: Set<Int64> = []
 
-    public init(connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256) {
+    public init(
+        connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256, shard: ShardMap = ShardMap()
+    ) {
+        self.shard = shard
         self.connInfo = connInfo
         self.redisTarget = redis
         self.logger = logger
@@ -76,6 +84,8 @@ public final class MatchingEngine: @unchecked Sendable {
     /// True while the last batch (or rebuild) reached the database.
     public var isHealthy: Bool { healthy.load(ordering: .relaxed) }
     public var batchCount: Int { batches.load(ordering: .relaxed) }
+    /// Whole batches run again after PostgreSQL aborted them (deadlock 40P01 / serialization 40001).
+    public var retryCount: Int { retries.load(ordering: .relaxed) }
     public var queueDepth: Int {
         queueLock.lock()
         defer { queueLock.unlock() }
@@ -169,10 +179,11 @@ public final class MatchingEngine: @unchecked Sendable {
             }
         }
         var attempt = 0
+        var preLock: Set<Int64> = []
         while true {
             attempt += 1
             do {
-                let (outcomes, journal) = try runTransaction(batch)
+                let (outcomes, journal) = try runTransaction(batch, preLock: preLock)
                 healthy.store(true, ordering: .relaxed)
                 walletCache.writeThrough(redisConnection(), journal.cashAfter)
                 if pricesDirty { publishPrices() }
@@ -189,11 +200,23 @@ public final class MatchingEngine: @unchecked Sendable {
                     for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: \(error)")) }
                     return
                 }
+                // A deadlock or serialization failure rolled everything back and says nothing
+                // about the orders. Engine shards lock a user's account (shared by all of them)
+                // in the order their commands come, so two shards can wait on each other. Run the
+                // same batch again on the rebuilt books, first locking every account the failed
+                // attempt touched in ascending id (one global order): the same batch on the same
+                // books touches the same accounts, so the rerun takes no account lock out of
+                // order (unless a changed balance sends it down another path; then it may abort
+                // again, up to 4 attempts). Nobody has been answered yet.
+                if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 {
+                    retries.add(1, ordering: .relaxed)
+                    preLock.formUnion(lastAccountsTouched)
+                    continue
+                }
                 if serverSaidNo && batch.count > 1 && mayIsolate {
                     for t in batch { process([t], mayIsolate: false) }
                     return
                 }
-                if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 4 { continue }
                 // Rolled back for sure: not recorded. Otherwise (the connection broke, maybe during
                 // COMMIT) nobody knows; say so, and how to find out.
                 // A server shutting down or a read-only node rolled back too, but that is an outage (503).
@@ -214,13 +237,20 @@ public final class MatchingEngine: @unchecked Sendable {
 
     /// Applies the batch in one transaction. Rejections (400/404) are per command; anything else
     /// thrown aborts the whole batch.
-    private func runTransaction(_ batch: [Ticket]) throws -> ([EngineOutcome], BatchJournal) {
+    private func runTransaction(_ batch: [Ticket], preLock: Set<Int64> = []) throws -> ([EngineOutcome], BatchJournal) {
         let db = try connection()
         try db.execute("BEGIN")
         let journal = BatchJournal(db: db)
+        lastAccountsTouched = []
         var outcomes: [EngineOutcome] = []
         outcomes.reserveCapacity(batch.count)
         do {
+            if !preLock.isEmpty {
+                // Sorted below the lock: rows are locked in ascending user id.
+                try db.query(
+                    "SELECT user_id FROM accounts WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE",
+                    [SQLArray.ints(preLock.sorted())])
+            }
             for t in batch {
                 let outcome: EngineOutcome
                 do {
@@ -236,6 +266,7 @@ public final class MatchingEngine: @unchecked Sendable {
             try journal.write()
             try db.execute("COMMIT")
         } catch {
+            lastAccountsTouched = journal.accountsTouched
             try? db.execute("ROLLBACK")
             if !db.isHealthy { self.db = nil }
             throw error
@@ -297,7 +328,9 @@ public final class MatchingEngine: @unchecked Sendable {
         guard !events.isEmpty else { return }
         hub.append(events)
         guard let redis = redisConnection() else { return }
-        if (try? redis.pipeline(MarketEvents.commands(events))) == nil { self.redis = nil }
+        // Several shards append to the same streams: Redis numbers their entries then, since no
+        // shard's clock-based ids can be kept increasing against another's.
+        if (try? redis.pipeline(MarketEvents.commands(events, redisIds: shard.isSharded))) == nil { self.redis = nil }
     }
 
     func publishPrices() {
@@ -310,8 +343,8 @@ public final class MatchingEngine: @unchecked Sendable {
 
     // MARK: rebuild
 
-    /// Replaces every book with the ledger's resting orders (in seq order) and last fill prices,
-    /// read in one consistent snapshot.
+    /// Replaces every book of this shard's stocks with the ledger's resting orders (in seq order)
+    /// and last fill prices, read in one consistent snapshot.
     func rebuild() throws {
         let db = try connection()
         var fresh: [Int64: StockState] = [:]
@@ -323,8 +356,9 @@ public final class MatchingEngine: @unchecked Sendable {
                 SELECT t.id, t.user_id, t.stock_id, t.is_buy, t.price_cents, t.remaining, t.seq, s.name
                 FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
                 WHERE t.parent_id IS NULL AND t.status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND t.remaining > 0
+                  AND s.shard % $1 = $2
                 ORDER BY t.seq
-                """)
+                """, [Int64(shard.count), Int64(shard.index)])
             for row in 0..<open.count {
                 guard let id = open.int64(row, 0), let owner = open.int64(row, 1), let stock = open.int64(row, 2),
                     let isBuy = open.bool(row, 3), let price = open.int64(row, 4), let remaining = open.int64(row, 5),
@@ -348,9 +382,9 @@ public final class MatchingEngine: @unchecked Sendable {
                 """
                 SELECT DISTINCT ON (t.stock_id) t.stock_id, t.price_cents, s.name
                 FROM stock_transactions t JOIN stocks s ON s.id = t.stock_id
-                WHERE t.parent_id IS NOT NULL
+                WHERE t.parent_id IS NOT NULL AND s.shard % $1 = $2
                 ORDER BY t.stock_id, t.seq DESC
-                """)
+                """, [Int64(shard.count), Int64(shard.index)])
             for row in 0..<last.count {
                 guard let stock = last.int64(row, 0), let price = last.int64(row, 1), let name = last.string(row, 2)
                 else { continue }

@@ -7,15 +7,18 @@ import ServiceCore
 public enum PlatformHTTP {
     public static func register(
         on router: Router, engine: MatchingEngine, allowReset: Bool, tickets: StreamTicket,
-        streams: StreamLimits = StreamLimits()
+        streams: StreamLimits = StreamLimits(), shards: ShardForwarder = ShardForwarder(map: ShardMap(), proof: nil)
     ) {
         typealias E = PublicAPI.Engine
+        // Sharded, the per-stock reads may forward (a blocking call): run them on a worker.
+        let readMode: HandlerMode = shards.map.isSharded ? .blocking : .inline
 
-        router.get(E.getDepth.path, mode: .inline) { request, _ in
+        router.get(E.getDepth.path, mode: readMode) { request, ctx in
             _ = try userId(request)
             guard let text = request.queryParam("stock_id"), let id = Int64(text), id > 0 else {
                 throw HTTPError(400, "stock_id must be a stock id")
             }
+            if let forwarded = try routed(request, ctx, shards, stock: id) { return forwarded }
             guard let body = engine.depth.responseBody(id) else { throw HTTPError(404, "unknown stock_id \(text)") }
             return HTTPResponse(status: 200, headers: [("Content-Type", "application/json")], body: body)
         }
@@ -38,6 +41,9 @@ public enum PlatformHTTP {
                     let r = try tx.query(
                         "INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
                     guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }
+                    // Its engine shard, fixed for good (ShardMap); 0 when there is one engine.
+                    try tx.query(
+                        "UPDATE stocks SET shard = $2 WHERE id = $1", [id, shards.map.assignment(stockId: id)])
                     let response = ok(.object([("stock_id", .string(String(id)))]))
                     try key?.record(tx, response)
                     return response
@@ -64,8 +70,9 @@ public enum PlatformHTTP {
             }
         }
 
-        router.get(E.getStockPrices.path, mode: .inline) { request, _ in
+        router.get(E.getStockPrices.path, mode: readMode) { request, _ in
             _ = try userId(request)
+            if shards.map.isSharded { return mergedPrices(engine, shards) }
             return HTTPResponse(
                 status: 200, headers: [("Content-Type", "application/json")], body: engine.prices.responseBody)
         }
@@ -93,26 +100,30 @@ public enum PlatformHTTP {
         router.post(E.placeStockOrder.path) { request, ctx in
             let user = try userId(request)
             let order = try Requests.placeOrder(request.body)
+            if let forwarded = try routed(request, ctx, shards, stock: order.stockId) { return forwarded }
             return try keyed(request, ctx, user) { engine.placeOrder(userId: user, order, key: $0) }
         }
 
         router.post(E.cancelStockTransaction.path) { request, ctx in
             let user = try userId(request)
             let txId = try Requests.cancel(request.body)
+            if let forwarded = try routed(request, ctx, shards, order: txId) { return forwarded }
             return try keyed(request, ctx, user) { engine.cancel(userId: user, stockTxId: txId, key: $0) }
         }
 
         router.post(E.amendStockOrder.path) { request, ctx in
             let user = try userId(request)
             let amend = try Requests.amendOrder(request.body)
+            if let forwarded = try routed(request, ctx, shards, order: amend.stockTxId) { return forwarded }
             return try keyed(request, ctx, user) { engine.amend(userId: user, amend, key: $0) }
         }
 
         // Internal (loopback only; not routed by the gateway): the books as the engine holds them.
         router.get("/internal/books") { _, _ in ok(engine.books()) }
+        router.get(internalPricesPath, mode: .inline) { _, _ in ownPrices(engine) }
         if allowReset {
-            // Tests truncate the ledger, then make the engine forget its books and cached balances.
-            router.post("/internal/reset") { _, _ in try answer(engine.reset()) }
+            // Tests truncate the ledger, then make every shard forget its books and cached balances.
+            router.post("/internal/reset") { request, _ in resetAll(request, engine, shards) }
         }
     }
 

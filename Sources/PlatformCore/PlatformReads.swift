@@ -9,7 +9,7 @@ public enum PlatformReads {
         let r = try db.query(
             """
             SELECT id, parent_id, stock_id, wallet_tx_id, status, is_buy, order_type, price_cents, quantity, \(isoTime)
-            FROM stock_transactions WHERE user_id = $1 ORDER BY seq
+            FROM stock_transactions WHERE user_id = $1 ORDER BY created_at, seq
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)
@@ -35,7 +35,7 @@ public enum PlatformReads {
         let r = try db.query(
             """
             SELECT id, stock_tx_id, is_debit, amount_cents, \(isoTime)
-            FROM wallet_transactions WHERE user_id = $1 ORDER BY id
+            FROM wallet_transactions WHERE user_id = $1 ORDER BY created_at, id
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)

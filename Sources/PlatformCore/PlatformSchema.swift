@@ -91,7 +91,18 @@ public enum PlatformSchema {
         END $$ LANGUAGE plpgsql;
         """)
 
+    /// The engine shard each stock belongs to (ShardMap: shard k of N owns `shard % N = k`), set
+    /// by createStock. Stocks from before sharding keep a round-robin spread (`id - 1`).
+    static let stockShards = Migration(
+        204, "engine shard of each stock",
+        """
+        ALTER TABLE stocks ADD COLUMN shard BIGINT NOT NULL DEFAULT 0 CHECK (shard >= 0);
+        UPDATE stocks SET shard = id - 1;
+        """)
+
     public static var allMigrations: [Migration] {
-        LedgerSchema.migrations + migrations + [walletNotify, LedgerSchema.platformIncomingBackfill, accountVersions]
+        LedgerSchema.migrations + migrations + [
+            walletNotify, LedgerSchema.platformIncomingBackfill, accountVersions, stockShards,
+        ]
     }
 }

@@ -23,7 +23,7 @@ do {
 let engineConnInfo = config.postgresConnInfo + " application_name=\(PlatformSchema.engineApplicationName)"
 let engine = MatchingEngine(
     connInfo: engineConnInfo, redis: config.redis, logger: service.logger,
-    maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256))
+    maxBatch: config.int("DT_ENGINE_MAX_BATCH", default: 256), shard: ShardMap(config))
 do {
     try engine.start()
 } catch {
@@ -37,10 +37,12 @@ let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets")
 let streams = StreamLimits(config)
 PlatformHTTP.register(
     on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
-    tickets: StreamTicket(key: ticketKey), streams: streams)
+    tickets: StreamTicket(key: ticketKey), streams: streams,
+    shards: ShardForwarder(map: engine.shard, proof: config.internalProof))
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }
 service.gauge("engine_batches_total") { engine.batchCount }
+service.gauge("engine_batch_retries_total") { engine.retryCount }
 service.gauge("engine_stream_subscribers") { streams.subscribers }
 service.gauge("engine_stream_opened_total") { streams.openedTotal }
 service.gauge("engine_stream_resets_total") { streams.resetsTotal }

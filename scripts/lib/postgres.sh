@@ -153,6 +153,9 @@ logging_collector = off
 log_line_prefix = '%m [%p] %u@%d '
 log_min_duration_statement = 1000
 log_lock_waits = on
+# Engine shards share users' account rows and can deadlock on them (docs/sharding.md): find out
+# fast, since the engine reruns the aborted batch with its accounts locked in order.
+deadlock_timeout = 50ms
 $(pg_replication_conf)
 CONF
     [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/daytrade.conf"

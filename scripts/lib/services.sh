@@ -22,16 +22,33 @@ load_services() {
 # The legacy quote protocol's port (before PORT_BASE is added).
 quote_tcp_base_port() { topology '.services["quote-server"].env_ports.DT_QUOTE_TCP_PORT'; }
 
-# Ports of one service after PORT_BASE, space separated.
+# How many shards a sharded service runs (topology "shards": the count comes from the variable it
+# names, e.g. ENGINE_SHARDS, else its default); empty for a service that is not sharded.
+shard_count() {
+    local var def max n
+    read -r var def max < <(topology '.services[$n].shards // empty | "\(.count_variable) \(.default) \(.max)"' --arg n "$1")
+    [ -n "$var" ] || return 0
+    n="${!var:-$def}"
+    [[ "$n" =~ ^[1-9][0-9]*$ ]] && [ "$n" -le "$max" ] || die "$var=$n: want 1..$max shards of $1"
+    echo "$n"
+}
+
+# Ports of one service after PORT_BASE, space separated. A sharded service's shard k listens on
+# its first port + k.
 ports_of() {
-    local want="$1" row p
+    local want="$1" row p n k
     load_services
     for row in "${SERVICES[@]}"; do
         # shellcheck disable=SC2086
         set -- $row
         [ "$1" = "$want" ] || continue
         shift
-        for p in "$@"; do printf '%s ' "$((p + PORT_BASE))"; done
+        n="$(shard_count "$want")"
+        if [ -n "$n" ]; then
+            for ((k = 0; k < n; k++)); do printf '%s ' "$(($1 + k + PORT_BASE))"; done
+        else
+            for p in "$@"; do printf '%s ' "$((p + PORT_BASE))"; done
+        fi
     done
 }
 
@@ -86,4 +103,13 @@ service_env() {
     # One event loop per gateway instance (two instances = two loop threads, as nginx's two
     # workers; BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
     if [ "$name" = gateway ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
+    # A shard's index (its port's offset from the first), the count, and every shard's address.
+    local n first
+    n="$(shard_count "$name")"
+    if [ -n "$n" ]; then
+        first="$(ports_of "$name" | awk '{print $1}')"
+        echo "DT_SHARD=$((port - first))"
+        echo "DT_SHARDS=$n"
+        echo "DT_SHARD_PEERS=$(upstream_list "$name")"
+    fi
 }
