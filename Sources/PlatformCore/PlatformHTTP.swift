@@ -90,11 +90,15 @@ public enum PlatformHTTP {
         registerBalance(on: router, engine: engine)
 
         router.get(E.getWalletTransactions.path) { request, ctx in
-            ok(try PlatformReads.walletTransactions(ctx.postgres(), userId: userId(request)))
+            ok(
+                try PlatformReads.walletTransactions(
+                    ctx.postgres(), userId: userId(request), byTime: shards.map.isSharded))
         }
 
         router.get(E.getStockTransactions.path) { request, ctx in
-            ok(try PlatformReads.stockTransactions(ctx.postgres(), userId: userId(request)))
+            ok(
+                try PlatformReads.stockTransactions(
+                    ctx.postgres(), userId: userId(request), byTime: shards.map.isSharded))
         }
 
         router.post(E.placeStockOrder.path) { request, ctx in

@@ -5,11 +5,15 @@ import ServiceCore
 public enum PlatformReads {
     static let isoTime = #"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"#
 
-    public static func stockTransactions(_ db: PGConnection, userId: Int64) throws -> JSON {
+    /// Oldest first: by seq (the engine's acceptance order; an amend that loses priority moves the
+    /// order last). With several engine shards (`byTime`), each draws ids (and so seqs) in its own
+    /// blocks, which says nothing about time across shards: then by `created_at` (the engine's
+    /// clock when it accepted the order, in ms), ties by seq (docs/sharding.md).
+    public static func stockTransactions(_ db: PGConnection, userId: Int64, byTime: Bool = false) throws -> JSON {
         let r = try db.query(
             """
             SELECT id, parent_id, stock_id, wallet_tx_id, status, is_buy, order_type, price_cents, quantity, \(isoTime)
-            FROM stock_transactions WHERE user_id = $1 ORDER BY created_at, seq
+            FROM stock_transactions WHERE user_id = $1 ORDER BY \(byTime ? "created_at, seq" : "seq")
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)
@@ -31,11 +35,12 @@ public enum PlatformReads {
         return .array(items)
     }
 
-    public static func walletTransactions(_ db: PGConnection, userId: Int64) throws -> JSON {
+    /// Oldest first: by id, or with several engine shards by `created_at`, ties by id.
+    public static func walletTransactions(_ db: PGConnection, userId: Int64, byTime: Bool = false) throws -> JSON {
         let r = try db.query(
             """
             SELECT id, stock_tx_id, is_debit, amount_cents, \(isoTime)
-            FROM wallet_transactions WHERE user_id = $1 ORDER BY created_at, id
+            FROM wallet_transactions WHERE user_id = $1 ORDER BY \(byTime ? "created_at, id" : "id")
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)

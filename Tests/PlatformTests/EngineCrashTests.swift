@@ -187,13 +187,18 @@ enum PTStack {
             file: file, line: line)
     }
 
-    /// The engine's in-memory resting orders equal the ledger's open orders (id → remaining).
+    /// The engines' in-memory resting orders (every shard's, when the stack runs several) equal
+    /// the ledger's open orders (id → remaining).
     static func assertBooksMatchLedger(_ db: PGConnection, file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try PTEnv.signedClient.request(
-            try PTEnv.engine(), method: "GET", path: "/internal/books", timeoutMillis: 30_000)
-        let orders = try JSON.parse(r.body)["data"]?["orders"]?.arrayValue ?? []
         var books: [String: String] = [:]
-        for o in orders { books[o.text("stock_tx_id")] = o.text("remaining") }
+        let engine = try PTEnv.engine()
+        for k in 0..<(Int(PTEnv.values["DT_TEST_ENGINE_SHARDS"] ?? "1") ?? 1) {
+            let r = try PTEnv.signedClient.request(
+                Endpoint(host: engine.host, port: engine.port + k), method: "GET", path: "/internal/books",
+                timeoutMillis: 30_000)
+            let orders = try JSON.parse(r.body)["data"]?["orders"]?.arrayValue ?? []
+            for o in orders { books[o.text("stock_tx_id")] = o.text("remaining") }
+        }
         let rows = try db.query(
             """
             SELECT id, remaining FROM stock_transactions
