@@ -49,12 +49,14 @@ let package = Package(
                                              .when(configuration: .release))]),
         .target(name: "LoadReport", dependencies: [histogram]), // load-run stats + HTML report
         .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
+        .target(name: "AuthCore", dependencies: ["Ledger"]),               // register/login handlers, PBKDF2, login throttle
+        .target(name: "QuoteCore", dependencies: core),                    // quote simulator: price walks, signer, HTTP + line protocol
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
-        .executableTarget(name: "auth", dependencies: ["Ledger", argumentParser]),
-        .executableTarget(name: "quote-server", dependencies: core),
+        .executableTarget(name: "auth", dependencies: ["AuthCore", argumentParser]),
+        .executableTarget(name: "quote-server", dependencies: ["QuoteCore"]),
         .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
         .executableTarget(name: "sell", dependencies: ["ClassicCore"]),
         .executableTarget(name: "user-utilities", dependencies: ["ClassicCore"]),
@@ -78,6 +80,8 @@ let package = Package(
         .testTarget(name: "LoadReportTests", dependencies: ["LoadReport"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
         .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
+        .testTarget(name: "AuthTests", dependencies: ["AuthCore"]),
+        .testTarget(name: "QuoteTests", dependencies: ["QuoteCore"]),
         .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "ServiceCore", "CShim"]),
     ],
     swiftLanguageModes: [.v6]
