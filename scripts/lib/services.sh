@@ -87,3 +87,29 @@ service_env() {
     # workers; BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
     if [ "$name" = gateway ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
 }
+
+# Linux (with sched_autogroup, on by default in many kernels) first splits a busy CPU evenly
+# between sessions (autogroups), then between the threads of each. Every service here runs in a
+# session of its own (setsid), so auth's hashing, or the engine's loop, workers and batch writer
+# together, get as much CPU under saturation as one gateway or Redis, while PostgreSQL, which
+# gives every backend a session of its own, gets one share per busy backend.
+# AUTOGROUP_NICE="name=nice …" weights services' sessions (nice -5 ≈ 3× a default session's
+# share; it needs CAP_SYS_NICE); BENCHMARKS.md (TestRun3) shows the effect. Without autogroup, or
+# without the capability, nothing changes.
+set_autogroup_nice() {
+    local kv name nice pid f
+    [ -n "${AUTOGROUP_NICE:-}" ] && [ -r /proc/self/autogroup ] || return 0
+    for kv in $AUTOGROUP_NICE; do
+        name="${kv%%=*}"; nice="${kv#*=}"
+        for f in "$STATE_DIR/pids/$name".pid "$STATE_DIR/pids/$name"-*.pid; do
+            [ -r "$f" ] || continue
+            pid="$(head -n1 "$f" | tr -dc '0-9')"
+            [ -n "$pid" ] || continue
+            if echo "$nice" >"/proc/$pid/autogroup" 2>/dev/null; then
+                log "$name (pid $pid): session nice $nice"
+            else
+                log "$name (pid $pid): could not set the session's nice to $nice"
+            fi
+        done
+    done
+}
