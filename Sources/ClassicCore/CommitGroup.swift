@@ -70,20 +70,24 @@ struct TxnClaim: Sendable {
     static func claimAll(_ tx: PGConnection, _ claims: [TxnClaim?]) throws -> [Bool] {
         let wanted = claims.compactMap { $0 }
         guard !wanted.isEmpty else { return claims.map { _ in false } }
-        // The outer SELECT does not see the CTE's own inserts (one snapshot): a new claim's owner
-        // comes from `ins`, an old one's from the table.
+        // New numbers come back from the INSERT; only when some did not (already owned: a retry,
+        // or another user's) are their owners read, by primary key. (One statement joining the
+        // table instead got a generic plan that scanned it: 5 ms per batch at 100k numbers.)
+        let txns = SQLArray.ints(wanted.map(\.txn))
         let r = try tx.query(
             """
-            WITH ins AS (
-                INSERT INTO classic_txn_owners (txn, user_id)
-                SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[]) ON CONFLICT (txn) DO NOTHING RETURNING txn, user_id)
-            SELECT t.txn, COALESCE(ins.user_id, o.user_id)
-            FROM (SELECT DISTINCT txn FROM unnest($1::BIGINT[]) AS u(txn)) t
-            LEFT JOIN ins ON ins.txn = t.txn LEFT JOIN classic_txn_owners o ON o.txn = t.txn
-            """, [SQLArray.ints(wanted.map(\.txn)), SQLArray.ints(wanted.map(\.caller))])
+            INSERT INTO classic_txn_owners (txn, user_id) SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[])
+            ON CONFLICT (txn) DO NOTHING RETURNING txn, user_id
+            """, [txns, SQLArray.ints(wanted.map(\.caller))])
         var owner: [Int64: Int64] = [:]
         for i in 0..<r.count {
             if let t = r.int64(i, 0), let u = r.int64(i, 1) { owner[t] = u }
+        }
+        if owner.count < Set(wanted.map(\.txn)).count {
+            let old = try tx.query("SELECT txn, user_id FROM classic_txn_owners WHERE txn = ANY($1::BIGINT[])", [txns])
+            for i in 0..<old.count {
+                if let t = old.int64(i, 0), let u = old.int64(i, 1), owner[t] == nil { owner[t] = u }
+            }
         }
         return claims.map { c in c.map { owner[$0.txn] != $0.caller } ?? false }
     }
