@@ -160,6 +160,7 @@ logging_collector = off
 log_line_prefix = '%m [%p] %u@%d '
 log_min_duration_statement = 1000
 log_lock_waits = on
+$([ "${PG_STAT_STATEMENTS:-0}" = 1 ] && echo "shared_preload_libraries = 'pg_stat_statements'")
 $(pg_replication_conf)
 $(pg_profile_conf)
 CONF
