@@ -7,7 +7,8 @@ public final class StreamLimits: Sendable {
     /// DT_STREAM_MAX: streams per stream-service process (503 past it): each holds a socket here
     /// and one in nginx.
     public let maxStreams: Int
-    /// DT_STREAM_MAX_PER_USER: streams per user (429 past it): a few tabs, not a fan-out.
+    /// DT_STREAM_MAX_PER_USER: streams per user and instance (429 past it): a few tabs, not a
+    /// fan-out (counted per process: the instances share nothing but Redis).
     public let maxPerUser: Int
     /// DT_STREAM_HEARTBEAT_MS: a `: ping` comment after this much silence, well under the
     /// shortest idle limit on the way (nginx's proxy_read_timeout for the stream, 1 h; browsers'

@@ -4,7 +4,7 @@ import XCTest
 @testable import GatewayCore
 
 final class RouteTableTests: XCTestCase {
-    func testPathsMapToTheirGroupsAndOnlyRegisterLoginAndTheStreamArePublic() {
+    func testPathsMapToTheirGroupsAndOnlyRegisterAndLoginArePublic() {
         XCTAssertEqual(RouteTable.decide("/authentication/login"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/register"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/whoami"), RouteDecision(group: .auth, isPublic: false))

@@ -251,15 +251,17 @@ final class EngineStreamTests: XCTestCase {
             try Self.streamGauge("stream_subscribers") == base
         }
 
-        // At most DT_STREAM_MAX_PER_USER (16) at once per user: the next is 429, JSON.
-        streams = try (0..<16).map { _ in try open(api, user.token) }
-        let over = try SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token))
+        // At most DT_STREAM_MAX_PER_USER (16) at once per user and instance: the next is 429, JSON.
+        let instance = try XCTUnwrap(try Self.streamInstances().first)
+        streams = try (0..<16).map { _ in try SSETestClient(instance, ticket: try ticket(api, user.token)) }
+        XCTAssertEqual(streams.map(\.status), Array(repeating: 200, count: 16))
+        let over = try SSETestClient(instance, ticket: try ticket(api, user.token))
         XCTAssertEqual(over.status, 429, over.errorBody)
         let refusal = try JSON.parse(Array(over.errorBody.utf8))
         XCTAssertNotNil(refusal.at("$.data.error")?.stringValue, over.errorBody)
         streams[0].close()
         Self.waitFor("a place to free up") {
-            (try? SSETestClient(try PTEnv.nginx(), ticket: try ticket(api, user.token)))?.status == 200
+            (try? SSETestClient(instance, ticket: try ticket(api, user.token)))?.status == 200
         }
         for s in streams { s.close() }
     }

@@ -66,9 +66,9 @@ final class OpenAPITests: XCTestCase {
     }
 
     /// The public paths the gateway lets through without a token (deploy/topology.json) are the
-    /// auth ones and the event stream (which the engine authenticates by its ticket).
-    func testGatewayPublicPathsAreTheAuthenticationRoutesAndTheStream() {
-        XCTAssertEqual(
-            Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path) + [PublicAPI.Engine.stream.path]))
+    /// auth ones; the event stream (authenticated by its ticket) goes from nginx to market-stream.
+    func testGatewayPublicPathsAreTheAuthenticationRoutes() {
+        XCTAssertEqual(Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path)))
+        XCTAssertEqual(Topology.marketStream.ports.first, 8800)
     }
 }
