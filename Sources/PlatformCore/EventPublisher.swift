@@ -74,13 +74,17 @@ final class EventPublisher: @unchecked Sendable {
             let (commands, wasDropped) = take()
             do {
                 let r: RedisConnection
-                if let redis { r = redis } else {
+                if let redis {
+                    r = redis
+                } else {
                     r = try RedisConnection(target, timeoutMillis: 1000)
                     redis = r
                 }
                 var all: [[String]] = []
                 if fresh {
-                    all += prices.entries.map { EventLog.price(stockId: $0.stockId, name: $0.name, cents: $0.priceCents) }
+                    all += prices.entries.map {
+                        EventLog.price(stockId: $0.stockId, name: $0.name, cents: $0.priceCents)
+                    }
                 }
                 if wasDropped { all.append(EventLog.gap) }
                 all += commands

@@ -75,7 +75,9 @@ public final class EventHub: Sendable {
     public func onAppend(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
 
     /// Where a reader starting now begins: the newest id, or (nothing held) the floor.
-    public var head: EventId { state.withLock { $0.events.count > $0.head ? $0.events[$0.events.count - 1].id : $0.floor } }
+    public var head: EventId {
+        state.withLock { $0.events.count > $0.head ? $0.events[$0.events.count - 1].id : $0.floor }
+    }
 
     public var floor: EventId { state.withLock { $0.floor } }
     public var count: Int { state.withLock { $0.events.count - $0.head } }
@@ -87,8 +89,9 @@ public final class EventHub: Sendable {
         case gap
     }
 
-    /// What `user` may see after `after`, at most `limit` events (of any user) looked at.
-    public func read(after: EventId, user: Int64, limit: Int = 500) -> Read {
+    /// What `user` may see after `after` (nil: every event, for a shared encoding), at most
+    /// `limit` events (of any user) looked at.
+    public func read(after: EventId, user: Int64?, limit: Int = 500) -> Read {
         state.withLock { s in
             if after < s.floor { return .gap }
             // First index with id > after (binary search: ids ascend).
@@ -105,7 +108,7 @@ public final class EventHub: Sendable {
             while i < end {
                 let e = s.events[i]
                 through = e.id
-                if e.user == nil || e.user == user { out.append(e) }
+                if user == nil || e.user == nil || e.user == user { out.append(e) }
                 i += 1
             }
             return .events(out, through: through)

@@ -51,12 +51,14 @@ public final class RedisEventFeed: Sendable {
 
     private func run() {
         var redis: RedisConnection?
-        var last: EventId?  // nil: (re)seed from Redis
+        var last: EventId? // nil: (re)seed from Redis
         var wasDown = false
         while true {
             do {
                 let r: RedisConnection
-                if let redis { r = redis } else {
+                if let redis {
+                    r = redis
+                } else {
                     r = try RedisConnection(target, timeoutMillis: blockMillis + 2000)
                     redis = r
                 }

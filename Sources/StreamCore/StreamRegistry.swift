@@ -55,7 +55,8 @@ final class StreamRegistry {
         io.onTick { [unowned self] now in self.tick(now) }
     }
 
-    static func of(_ responder: Responder, hub: EventHub, prices: PriceSnapshot, limits: StreamLimits) -> StreamRegistry {
+    static func of(_ responder: Responder, hub: EventHub, prices: PriceSnapshot, limits: StreamLimits) -> StreamRegistry
+    {
         responder.context.local(StreamRegistry.self) {
             StreamRegistry(io: responder.io, hub: hub, prices: prices, limits: limits)
         }
@@ -93,15 +94,45 @@ final class StreamRegistry {
         return StreamWire.reset(at: head, reason: reason, prices: prices.entries)
     }
 
+    /// What every reader at one position gets next when none of the events is its own: encoded
+    /// once per loop pass and written to each of them (most readers are at the same position).
+    struct Shared {
+        let bytes: [UInt8]
+        let sent: Int
+        let through: EventId
+        /// Users with events of their own in the range: their readers take the per-reader path.
+        let users: Set<Int64>
+    }
+
+    private func shared(after position: EventId, _ cache: inout [EventId: Shared]) -> Shared? {
+        if let hit = cache[position] { return hit }
+        guard case .events(let events, let through) = hub.read(after: position, user: nil, limit: Self.readLimit),
+            through != position
+        else { return nil }
+        var bytes: [UInt8] = []
+        let sent = Self.encode(events.filter { $0.user == nil }, into: &bytes)
+        let made = Shared(bytes: bytes, sent: sent, through: through, users: Set(events.compactMap(\.user)))
+        cache[position] = made
+        return made
+    }
+
     /// Writes what `sub` may see after its position until it is current or its client is behind.
-    func pump(_ sub: StreamSubscriber) {
+    /// `cache`: this loop pass's shared encodings, by position.
+    func pump(_ sub: StreamSubscriber, _ cache: inout [EventId: Shared]) {
         guard !sub.closed, !sub.waiting else { return }
         var out: [UInt8] = []
         while sub.responder.wantsMore {
             out.removeAll(keepingCapacity: true)
+            if let common = shared(after: sub.position, &cache), !common.users.contains(sub.user) {
+                sub.position = common.through
+                limits.eventsSent.add(common.sent, ordering: .relaxed)
+                if !common.bytes.isEmpty { write(sub, common.bytes, now: Clock.monotonicNanos() / 1_000_000) }
+                if sub.closed { return }
+                continue
+            }
             switch hub.read(after: sub.position, user: sub.user, limit: Self.readLimit) {
             case .gap:
-                // Fell out of the window (or from before this process): a snapshot, then live.
+                // Fell out of the window (or behind a Redis restart): a snapshot, then live.
                 let head = hub.head
                 out = resetBytes(head, "events after Last-Event-ID are no longer held")
                 sub.position = head
@@ -118,8 +149,14 @@ final class StreamRegistry {
         sub.responder.whenDrained { [weak self, weak sub] in
             guard let self, let sub else { return }
             sub.waiting = false
-            self.pump(sub)
+            var none: [EventId: Shared] = [:]
+            self.pump(sub, &none)
         }
+    }
+
+    func pump(_ sub: StreamSubscriber) {
+        var none: [EventId: Shared] = [:]
+        pump(sub, &none)
     }
 
     /// The events' shared bytes, back to back, except price events that a later price of the same
@@ -147,7 +184,8 @@ final class StreamRegistry {
     }
 
     private func pumpAll() {
-        for sub in Array(subscribers.values) { pump(sub) }
+        var cache: [EventId: Shared] = [:]
+        for sub in Array(subscribers.values) { pump(sub, &cache) }
     }
 
     private func tick(_ now: UInt64) {
@@ -160,6 +198,7 @@ final class StreamRegistry {
             }
             return
         }
+        var cache: [EventId: Shared] = [:]
         for sub in Array(subscribers.values) {
             if sub.responder.inputClosed {
                 // The gateway closed its socket: the browser left.
@@ -167,7 +206,7 @@ final class StreamRegistry {
                 sub.responder.abort()
                 continue
             }
-            pump(sub)
+            pump(sub, &cache)
             if !sub.closed && !sub.waiting && now &- sub.lastWrite >= limits.heartbeatMillis {
                 write(sub, StreamWire.heartbeat, now: now)
             }

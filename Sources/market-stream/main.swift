@@ -19,7 +19,7 @@ let limits = StreamLimits(config)
 // DT_STREAM_COALESCE_MS: how long the feed gathers events before handing them to the loops.
 let feed = RedisEventFeed(
     target: config.redis, hub: hub, prices: prices, logger: service.logger,
-    windowMillis: config.int("DT_STREAM_COALESCE_MS", default: 10))
+    windowMillis: config.int("DT_STREAM_COALESCE_MS", default: 20))
 feed.start()
 
 let endpoint = StreamEndpoint(hub: hub, prices: prices, tickets: StreamTicket(key: ticketKey), limits: limits)

@@ -309,8 +309,13 @@ final class EngineStreamTests: XCTestCase {
         // The trade committed while Redis was down reached it once back (it waited in the engine).
         let redis = try PTEnv.redis()
         let market = try EventStreamTests.eventually(
-            "the trades in Redis", { try EventStreamTests.payloads(redis).filter { $0["stock_id"]?.stringValue == stock } },
-            until: { events in [2, 3].allSatisfy { q in events.contains { $0["type"]?.stringValue == "trade" && $0["quantity"] == .int(q) } } })
+            "the trades in Redis",
+            { try EventStreamTests.payloads(redis).filter { $0["stock_id"]?.stringValue == stock } },
+            until: { events in
+                [2, 3].allSatisfy { q in
+                    events.contains { $0["type"]?.stringValue == "trade" && $0["quantity"] == .int(q) }
+                }
+            })
         XCTAssertFalse(market.isEmpty)
         try PTLedger.conservation()
     }

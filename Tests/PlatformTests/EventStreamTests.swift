@@ -82,7 +82,8 @@ final class EventStreamTests: XCTestCase {
             mine.compactMap { $0["order_status"]?.stringValue }, ["IN_PROGRESS", "PARTIALLY_COMPLETE"],
             "the seller's order as it rested, then after the fill")
         XCTAssertEqual(mine.last?["remaining"], .int(6))
-        XCTAssertTrue(all.allSatisfy { $0["type"]?.stringValue != "order" || $0["user"] != nil }, "order events name their user")
+        XCTAssertTrue(
+            all.allSatisfy { $0["type"]?.stringValue != "order" || $0["user"] != nil }, "order events name their user")
         // The reset snapshot's price, written before the events.
         let price = try redis.command(["HGET", EventLog.pricesKey, stock]).text.flatMap(EventLog.parsePrice)
         XCTAssertEqual(price?.cents, 700, "prices hash: \(String(describing: price))")
