@@ -48,6 +48,8 @@ public final class MatchingEngine: @unchecked Sendable {
     var pricesDirty = false
     /// Sends committed events to Redis off the engine thread.
     private let publisher: EventPublisher
+    /// The last price sent as a `price` event, per stock (engine thread).
+    private var streamedPrice: [Int64: Int64] = [:]
 
     public init(connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256) {
         self.connInfo = connInfo
@@ -291,8 +293,12 @@ public final class MatchingEngine: @unchecked Sendable {
     /// Redis trouble never holds up a commit, and only costs events).
     private func publishEvents(_ j: BatchJournal) {
         for id in j.events.touchedStocks { if let st = stocks[id] { depth.publish(id, st.book) } }
-        let prices = j.events.touchedStocks.sorted().compactMap { id in
-            stocks[id].flatMap { st in st.currentPrice.map { (id: id, cents: $0, name: st.name) } }
+        // A `price` event only when a stock's price changed: every client gets every public event,
+        // and most batches (a resting bid, a cancel) leave the price where it was.
+        let prices = j.events.touchedStocks.sorted().compactMap { id -> (id: Int64, cents: Int64, name: String)? in
+            guard let st = stocks[id], let cents = st.currentPrice, streamedPrice[id] != cents else { return nil }
+            streamedPrice[id] = cents
+            return (id, cents, st.name)
         }
         publisher.publish(MarketEvents.commands(j.events, orders: j.orderChanges, prices: prices))
     }

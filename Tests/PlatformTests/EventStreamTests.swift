@@ -74,9 +74,9 @@ final class EventStreamTests: XCTestCase {
                 $0["type"]?.stringValue == "trade" && $0["quantity"] == .int(4) && $0["price"] == .int(7)
             },
             "the trade: \(market)")
-        XCTAssertTrue(
-            market.contains { $0["type"]?.stringValue == "price" && $0["current_price"] == .int(7) },
-            "the price: \(market)")
+        XCTAssertEqual(
+            market.filter { $0["type"]?.stringValue == "price" }.compactMap { $0["current_price"] }, [.int(7)],
+            "the price once, when the ask set it (the fill left 6 at 7: no change, no event): \(market)")
         let mine = all.filter { $0["user"]?.stringValue == String(sellerId) }
         XCTAssertEqual(
             mine.compactMap { $0["order_status"]?.stringValue }, ["IN_PROGRESS", "PARTIALLY_COMPLETE"],
