@@ -85,7 +85,8 @@ service_env() {
     done < <(topology '.services[$n].upstreams // {} | to_entries[] | "\(.key) \(.value)"' --arg n "$name")
     # One event loop per gateway instance (two instances = two loop threads, as nginx's two
     # workers; BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
-    if [ "$name" = gateway ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
+    # market-stream likewise: scale it with instances (ports), not loops.
+    if [ "$name" = gateway ] || [ "$name" = market-stream ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
 }
 
 # Linux (with sched_autogroup, on by default in many kernels) first splits a busy CPU evenly
