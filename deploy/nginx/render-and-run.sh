@@ -33,20 +33,20 @@ ln -sf /dev/stdout "$STATE_DIR/logs/nginx-access.log"
 ln -sf /dev/stderr "$STATE_DIR/logs/nginx-error.log"
 cp /etc/nginx/mime.types "$NGINX_DIR/mime.types"
 
-gateways=""
-IFS=',' read -r -a list <<<"$DT_GATEWAYS"
-for gw in "${list[@]}"; do
-    gw="${gw// /}"
-    [ -n "$gw" ] && gateways="$gateways        server $gw max_fails=0;"$'\n'
-done
-[ -n "$gateways" ] || die "DT_GATEWAYS names no gateway"
-streams=""
-IFS=',' read -r -a list <<<"$DT_STREAMS"
-for st in "${list[@]}"; do
-    st="${st// /}"
-    [ -n "$st" ] && streams="$streams        server $st max_fails=0;"$'\n'
-done
-[ -n "$streams" ] || die "DT_STREAMS names no market-stream instance"
+# upstream_servers "host:port,host:port": one nginx `server` line per address.
+upstream_servers() {
+    local list addr out=""
+    IFS=',' read -r -a list <<<"$1"
+    for addr in "${list[@]}"; do
+        addr="${addr// /}"
+        [ -n "$addr" ] && out="$out        server $addr max_fails=0;"$'\n'
+    done
+    printf '%s' "$out"
+}
+gateways="$(upstream_servers "$DT_GATEWAYS")"$'\n'
+[ -n "${gateways//$'\n'/}" ] || die "DT_GATEWAYS names no gateway"
+streams="$(upstream_servers "$DT_STREAMS")"$'\n'
+[ -n "${streams//$'\n'/}" ] || die "DT_STREAMS names no market-stream instance"
 
 # Same limits as scripts/lib/nginx.sh: never ask for more descriptors than the hard limit.
 hard="$(ulimit -Hn)"; nofile=65535
