@@ -42,24 +42,28 @@ let package = Package(
         .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes
-        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook"], // order-book platform ledger + engine
+        .target(name: "StreamCore", dependencies: core),                   // the live event stream: Redis feed, SSE fan-out, tickets
+        .target(name: "PlatformCore", dependencies: ["Ledger", "OrderBook", "StreamCore"], // order-book platform ledger + engine
                 // Swift 6.3.1's SIL loop-invariant-code-motion pass does not finish on this module in
                 // -O (30+ CPU minutes, stack in LICM's alias analysis); without it -O takes ~1 min.
                 swiftSettings: [.unsafeFlags(["-Xllvm", "-sil-disable-pass=loop-invariant-code-motion"],
                                              .when(configuration: .release))]),
         .target(name: "LoadReport", dependencies: [histogram]), // load-run stats + HTML report
         .target(name: "GatewayCore", dependencies: ["ServiceCore", "CShim"]),  // tokens, limits, breakers, bulkheads, event-driven proxy
+        .target(name: "AuthCore", dependencies: ["Ledger"]),               // register/login handlers, PBKDF2, login throttle
+        .target(name: "QuoteCore", dependencies: core),                    // quote simulator: price walks, signer, HTTP + line protocol
 
         // Services.
         .executableTarget(name: "hello", dependencies: core),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
-        .executableTarget(name: "auth", dependencies: ["Ledger", argumentParser]),
-        .executableTarget(name: "quote-server", dependencies: core),
+        .executableTarget(name: "auth", dependencies: ["AuthCore", argumentParser]),
+        .executableTarget(name: "quote-server", dependencies: ["QuoteCore"]),
         .executableTarget(name: "buy", dependencies: ["ClassicCore"]),
         .executableTarget(name: "sell", dependencies: ["ClassicCore"]),
         .executableTarget(name: "user-utilities", dependencies: ["ClassicCore"]),
         .executableTarget(name: "trigger-worker", dependencies: ["ClassicCore"]),
         .executableTarget(name: "matching-engine", dependencies: ["PlatformCore"]),
+        .executableTarget(name: "market-stream", dependencies: ["StreamCore"]),
 
         // Tools and benchmarks.
         .executableTarget(name: "dts-replay", dependencies: ["ServiceCore", "LoadReport", argumentParser]),
@@ -77,7 +81,9 @@ let package = Package(
         .testTarget(name: "OrderBookTests", dependencies: ["OrderBook"]),
         .testTarget(name: "LoadReportTests", dependencies: ["LoadReport"]),
         .testTarget(name: "ClassicTests", dependencies: ["ClassicCore"]),
-        .testTarget(name: "PlatformTests", dependencies: ["PlatformCore"]),
+        .testTarget(name: "PlatformTests", dependencies: ["PlatformCore", "StreamCore"]),
+        .testTarget(name: "AuthTests", dependencies: ["AuthCore"]),
+        .testTarget(name: "QuoteTests", dependencies: ["QuoteCore"]),
         .testTarget(name: "GatewayTests", dependencies: ["GatewayCore", "ServiceCore", "CShim"]),
     ],
     swiftLanguageModes: [.v6]

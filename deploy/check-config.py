@@ -105,6 +105,9 @@ def check_compose(table, grants):
     named = sorted(e.split(":")[0] for e in nginx_env.get("DT_GATEWAYS", "").split(",") if e)
     if named != sorted(key for key, _ in by_name.get("gateway", [])):
         problem(f"compose: nginx DT_GATEWAYS={nginx_env.get('DT_GATEWAYS')} does not list every gateway")
+    named = sorted(e.split(":")[0] for e in nginx_env.get("DT_STREAMS", "").split(",") if e)
+    if named != sorted(key for key, _ in by_name.get("market-stream", [])):
+        problem(f"compose: nginx DT_STREAMS={nginx_env.get('DT_STREAMS')} does not list every market-stream")
     if "internal" in (nginx.get("networks") or []):
         problem("compose: nginx must not reach the services directly (internal network)")
     for key, svc in services.items():
@@ -208,7 +211,8 @@ def check_nginx_template():
 def check_nginx_routes():
     """nginx proxies to the gateway exactly the prefixes the gateway routes (topology.json), read with
     crossplane, nginx's own config parser: a regex location `^/(a|b)/` covers /a/ and /b/; any other
-    proxied location must lie under one of them (e.g. a stream location with buffering off)."""
+    proxied location must lie under one of them (e.g. a stream location with buffering off), or be
+    the event stream, proxied to the market-stream instances (no gateway hop)."""
     try:
         import crossplane
     except ImportError:
@@ -221,12 +225,15 @@ def check_nginx_routes():
         return
     routes = TOPOLOGY["services"]["gateway"]["routes"]
     wanted = set(routes["prefixes"]) | {routes["classic_prefix"]}
-    covered, others = set(), []
+    covered, others, streams = set(), [], []
 
     def walk(block):
         for d in block:
             inner = d.get("block", [])
-            if d["directive"] == "location" and any(x["directive"] == "proxy_pass" for x in inner):
+            passes = [x["args"][0] for x in inner if x["directive"] == "proxy_pass"]
+            if d["directive"] == "location" and passes == ["http://market_stream"]:
+                streams.append(d["args"][-1])
+            elif d["directive"] == "location" and passes:
                 m = re.fullmatch(r"\^/\(([\w|-]+)\)/", d["args"][-1]) if d["args"][0] == "~" else None
                 if m:
                     covered.update(f"/{name}/" for name in m.group(1).split("|"))
@@ -237,6 +244,10 @@ def check_nginx_routes():
     walk(parsed["config"][0]["parsed"])
     if covered != wanted:
         problem(f"nginx routes: the template proxies {sorted(covered)} but the gateway routes {sorted(wanted)}")
+    if streams != ["/engine/stream"]:
+        problem(f"nginx routes: market_stream serves {streams}, expected exactly /engine/stream")
+    if "/engine/stream" in routes.get("public", []):
+        problem("nginx routes: /engine/stream is the market-stream service's, not a gateway public path")
     for path in others:
         if path not in routes.get("gateway_own", []) and not any(path.startswith(prefix) for prefix in wanted):
             problem(f"nginx routes: location {path} is proxied but no gateway route serves it")

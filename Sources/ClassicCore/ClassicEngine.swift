@@ -39,15 +39,28 @@ public final class ClassicEngine: Sendable {
 
     /// Runs one command (not DUMPLOG: see `beginDump`). Throws only for infrastructure failures
     /// (database unreachable); every business failure is an `Outcome` with an error.
-    public func execute(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
-        do { return try run(req, db: db, redis: redis) } catch let r as TxnRefused { throw r.error }
+    /// `parkOnMiss`: a QUOTE/BUY/SELL whose quote is not in the cache throws `QuoteMiss` (having
+    /// written and logged nothing) instead of fetching on this thread; the caller parks it on
+    /// `QuoteFlights` and runs it again with `resume` once the price (or its failure) is there.
+    public func execute(
+        _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool = false,
+        resume: QuoteResume? = nil
+    ) throws -> Outcome {
+        do { return try run(req, db: db, redis: redis, parkOnMiss: parkOnMiss, resume: resume) } catch let r
+            as TxnRefused
+        {
+            throw r.error
+        }
     }
 
-    private func run(_ req: ClassicRequest, db: PGConnection, redis: RedisConnection?) throws -> Outcome {
-        // Only a command that may pay for a quote checks its number first (read-only); the others
-        // just claim it inside their transaction, which refuses another user's number all the same.
-        let priced = req.command == .QUOTE || req.command == .BUY || req.command == .SELL
-        let (txn, claim) = try transactionNumber(req, db, claimNow: false, check: priced)
+    private func run(
+        _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool, resume: QuoteResume?
+    ) throws -> Outcome {
+        // A command that may pay for a quote checks its number first, in its precheck's read; the
+        // others just claim it inside their transaction, which refuses another user's number all
+        // the same. A resumed command keeps the number it had when it parked.
+        let (txn, claim) =
+            try resume.map { ($0.txn, $0.claim) } ?? transactionNumber(req, db, claimNow: false, check: false)
         guard req.command != .DUMPLOG else {
             return Outcome(
                 transactionNum: txn, timestamp: clock.nowMillis(),
@@ -63,7 +76,17 @@ public final class ClassicEngine: Sendable {
             case .QUOTE, .BUY, .SELL:
                 // §10.2: checks that need no price, then the quote, then the rest under lock.
                 let pre = try precheck(&c, db)
-                let look = try quotes.get(symbol: pre.symbol, user: pre.username, redis: redis)
+                let look: QuoteCache.Lookup
+                if let resume {
+                    look = try resume.lookup.get()
+                } else if parkOnMiss {
+                    guard let hit = quotes.cachedLookup(symbol: pre.symbol, redis: redis) else {
+                        throw QuoteMiss(symbol: pre.symbol, user: pre.username, txn: txn, claim: c.claimTxn)
+                    }
+                    look = hit
+                } else {
+                    look = try quotes.get(symbol: pre.symbol, user: pre.username, redis: redis)
+                }
                 c.t = look.at
                 if look.fresh {
                     fresh = look.quote
@@ -143,15 +166,16 @@ public final class ClassicEngine: Sendable {
         let start = c
         let box = OutcomeBox()
         let clock = self.clock
-        let work: CommitGroup.Work = { tx, log in
+        // The client's number, if still unclaimed, is claimed in the command's transaction before
+        // it decides (by the batch, for all of its commands at once).
+        let claim = c.claimTxn ? c.request.callerId.map { TxnClaim(txn: c.txn, caller: $0) } : nil
+        let work: CommitGroup.Work = { tx, log, claimRefused in
             var work = start // a retried transaction starts over from the same state
             if stampAtDecision { work.t = clock.nowMillis() }
-            if work.claimTxn, let caller = work.request.callerId {
+            if claimRefused {
                 // Another user took the number since the check: refused, nothing logged.
-                do { try self.claimTransactionNumber(tx, work.txn, caller: caller) } catch let e as ClassicError {
-                    box.set(.refused(e), work)
-                    return
-                }
+                box.set(.refused(Self.txnTaken(work.txn)), work)
+                return
             }
             do {
                 let json = try body(tx, &work)
@@ -165,11 +189,12 @@ public final class ClassicEngine: Sendable {
             }
         }
         if let committer {
-            try committer.run(userKey: c.userKey, readsLog: c.request.command == .DISPLAY_SUMMARY, work)
+            try committer.run(userKey: c.userKey, readsLog: c.request.command == .DISPLAY_SUMMARY, claim: claim, work)
         } else {
             try db.transaction { tx in
+                let refused = try TxnClaim.claimAll(tx, [claim])
                 var log = AuditBuffer()
-                try work(tx, &log)
+                try work(tx, &log, refused[0])
                 try log.flush(tx)
             }
         }

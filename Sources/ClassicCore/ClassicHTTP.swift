@@ -6,10 +6,19 @@ import ServiceCore
 /// with the status of the code. DUMPLOG answers 200 application/xml.
 public enum ClassicHTTP {
     /// Adds one route per command, plus RECENT_TRANSACTIONS when `recent` is set.
+    /// With `flights`, QUOTE/BUY/SELL park on a quote-cache miss instead of holding their worker
+    /// for the quote server's latency (`ClassicQuoteParking`).
     public static func register(
-        _ router: Router, engine: ClassicEngine, commands: [ClassicCommandName], recent: Bool = false
+        _ router: Router, engine: ClassicEngine, commands: [ClassicCommandName], recent: Bool = false,
+        flights: QuoteFlights? = nil
     ) {
         for command in commands {
+            if let flights, command == .QUOTE || command == .BUY || command == .SELL {
+                router.addAsync("POST", "/classic/\(command.rawValue)") { request, responder in
+                    ClassicQuoteParking.handle(command, request, responder, engine, flights)
+                }
+                continue
+            }
             router.post("/classic/\(command.rawValue)", mode: .blocking) { request, ctx in
                 try handle(command, request, ctx, engine)
             }
@@ -137,34 +146,75 @@ public enum ClassicHTTP {
         _ command: ClassicCommandName, _ request: HTTPRequest, _ ctx: WorkerContext,
         _ engine: ClassicEngine
     ) throws -> HTTPResponse {
+        switch try handle(command, request, ctx, engine, parkOnMiss: false) {
+        case .answer(let r): return r
+        case .parked(let miss, _): throw LedgerInvariantError("command parked on \(miss.symbol) without parking")
+        }
+    }
+
+    /// What the first pass of a command came to: an answer, or a quote-cache miss to park on.
+    enum Step: Sendable {
+        case answer(HTTPResponse)
+        case parked(QuoteMiss, ClassicRequest)
+    }
+
+    /// `parkOnMiss` applies to requests without an Idempotency-Key only: a keyed request holds its
+    /// key's session lock on this worker's connection, so it must finish on this worker.
+    static func handle(
+        _ command: ClassicCommandName, _ request: HTTPRequest, _ ctx: WorkerContext,
+        _ engine: ClassicEngine, parkOnMiss: Bool
+    ) throws -> Step {
         let req: ClassicRequest
         let who: Caller
         do {
             who = try caller(request)
             req = try parse(command, request, who)
         } catch let e as ClassicError {
-            return errorResponse(e) // not a command of any user yet: nothing is logged
+            return .answer(errorResponse(e)) // not a command of any user yet: nothing is logged
         } catch {
-            return errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)"))
+            return .answer(errorResponse(ClassicError(.INVALID_ARGUMENT, "\(error)")))
         }
         let db = try ctx.postgres()
         do {
             // DUMPLOG moves no money and streams a fresh file each time: it ignores the key.
-            guard command != .DUMPLOG else { return try run(command, req, who, db, try? ctx.redis(), engine) }
-            return try Idempotency.perform(request, userId: who.id, db: db) { key in
-                var keyed = req
-                keyed.key = key
-                return try run(command, keyed, who, db, try? ctx.redis(), engine)
+            guard command != .DUMPLOG else { return .answer(try run(command, req, who, db, try? ctx.redis(), engine)) }
+            if parkOnMiss && request.header(Idempotency.header) == nil {
+                do {
+                    return .answer(try run(command, req, who, db, try? ctx.redis(), engine, parkOnMiss: true))
+                } catch let miss as QuoteMiss {
+                    return .parked(miss, req)
+                }
+            }
+            return .answer(
+                try Idempotency.perform(request, userId: who.id, db: db) { key in
+                    var keyed = req
+                    keyed.key = key
+                    return try run(command, keyed, who, db, try? ctx.redis(), engine)
+                })
+        } catch let e as ClassicError {
+            return .answer(errorResponse(e)) // e.g. another user's transactionNum: nothing is logged
+        }
+    }
+
+    /// Runs a parked command again with its quote (or the fetch's failure).
+    static func resume(
+        _ req: ClassicRequest, _ resume: QuoteResume, _ ctx: WorkerContext, _ engine: ClassicEngine
+    ) throws -> HTTPResponse {
+        do {
+            let outcome = try engine.execute(req, db: try ctx.postgres(), redis: try? ctx.redis(), resume: resume)
+            switch outcome.result {
+            case .success(let data): return success(data)
+            case .failure(let e): return errorResponse(e)
             }
         } catch let e as ClassicError {
-            return errorResponse(e) // e.g. another user's transactionNum: nothing is logged
+            return errorResponse(e)
         }
     }
 
     private static func run(
         _ command: ClassicCommandName, _ req: ClassicRequest, _ who: Caller, _ db: PGConnection,
         _ redis: RedisConnection?,
-        _ engine: ClassicEngine
+        _ engine: ClassicEngine, parkOnMiss: Bool = false
     ) throws -> HTTPResponse {
         if command == .DUMPLOG {
             switch try engine.beginDump(req, callerName: who.name, callerIsAdmin: who.isAdmin, db: db) {
@@ -183,7 +233,7 @@ public enum ClassicHTTP {
                 return try HTTPResponse.file(path, deleteAfterSend: true, headers: headers)
             }
         }
-        let outcome = try engine.execute(req, db: db, redis: redis)
+        let outcome = try engine.execute(req, db: db, redis: redis, parkOnMiss: parkOnMiss)
         switch outcome.result {
         case .success(let data): return success(data)
         case .failure(let e): return errorResponse(e)

@@ -62,6 +62,19 @@ public enum ClassicRuntime {
         return engine
     }
 
+    /// Parking of QUOTE/BUY/SELL on a quote-cache miss (`QuoteFlights`): DT_CLASSIC_PARK (1; 0 =
+    /// a miss waits on its worker, as before), DT_CLASSIC_MAX_PARKED commands waiting at most
+    /// (4096), DT_QUOTE_FETCHERS threads calling the quote server at most (64).
+    public static func flights(_ service: Service, engine: ClassicEngine) -> QuoteFlights? {
+        let config = service.config
+        guard config.int("DT_CLASSIC_PARK", default: 1) != 0 else { return nil }
+        let flights = QuoteFlights(
+            cache: engine.quotes, redis: config.redis, maxParked: config.int("DT_CLASSIC_MAX_PARKED", default: 4096),
+            maxFetchers: config.int("DT_QUOTE_FETCHERS", default: 64))
+        service.gauge("classic_quote_parked") { flights.parked }
+        return flights
+    }
+
     /// Releases expired pending BUY/SELLs every DT_SWEEP_MS (default 500 ms) on its own thread
     /// and connection. Several services sweeping at once is safe (DELETE … RETURNING decides).
     public static func startSweeper(_ engine: ClassicEngine, config: ServiceConfig, logger: Logger) {

@@ -76,3 +76,23 @@ final class OutcomeBox: @unchecked Sendable {
 struct TxnRefused: Error {
     let error: ClassicError
 }
+
+/// A QUOTE/BUY/SELL that met a quote-cache miss with parking on: nothing was written or logged.
+public struct QuoteMiss: Error, Sendable {
+    public let symbol: String
+    public let user: String
+    let txn: Int64
+    let claim: Bool
+
+    /// What the command runs again with once the fetch has answered.
+    public func resume(with lookup: Result<QuoteCache.Lookup, ClassicError>) -> QuoteResume {
+        QuoteResume(txn: txn, claim: claim, lookup: lookup)
+    }
+}
+
+/// A parked command's quote (or why there is none) and the transactionNum it already had.
+public struct QuoteResume: Sendable {
+    let txn: Int64
+    let claim: Bool
+    let lookup: Result<QuoteCache.Lookup, ClassicError>
+}

@@ -60,6 +60,16 @@ public final class QuoteCache: Sendable {
         }
     }
 
+    /// A young-enough cached quote (counted as a cache hit), or nil: the caller parks the
+    /// command on a `QuoteFlights` fetch instead of fetching on its own thread.
+    public func cachedLookup(symbol: String, redis: RedisConnection?) -> Lookup? {
+        guard let redis else { return nil }
+        let now = clock.nowMillis()
+        guard let q = cached(symbol, redis), now < q.obtainedAt + ttlMillis else { return nil }
+        _ = try? redis.command(["INCR", QuoteCache.cacheHitsKey])
+        return Lookup(quote: q, fresh: false, at: max(now, q.obtainedAt))
+    }
+
     /// The cached quote regardless of age (the trigger worker checks age itself).
     public func peek(symbol: String, redis: RedisConnection) -> Quote? { cached(symbol, redis) }
 

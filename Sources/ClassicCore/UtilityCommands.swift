@@ -7,10 +7,15 @@ extension ClassicEngine {
         let user = try c.requireUser()
         let amount = try ClassicInput.positiveAmount(c.request.amount)
         // ADD creates the user if new (§2); a classic-only user gets no usable password.
-        try tx.query(
-            "INSERT INTO users (user_name, password_hash) VALUES ($1, '!classic') ON CONFLICT (user_name) DO NOTHING",
-            [user])
-        guard let userId = try LedgerOps.userId(tx, name: user) else {
+        // Created or found in one statement (the outer SELECT sees the table without the new row).
+        let made = try tx.query(
+            """
+            WITH ins AS (
+                INSERT INTO users (user_name, password_hash) VALUES ($1, '!classic') ON CONFLICT (user_name) DO NOTHING
+                RETURNING id)
+            SELECT id FROM ins UNION ALL SELECT id FROM users WHERE user_name = $1 LIMIT 1
+            """, [user])
+        guard let userId = made.int64(0, 0) else {
             throw LedgerInvariantError("user \(user) vanished")
         }
         if let acting = c.request.actingUserId, acting != userId {

@@ -133,9 +133,20 @@ public enum LedgerOps {
     public static func deposit(_ db: PGConnection, userId: Int64, cents: Int64, kind: String = "deposit") throws
         -> Int64?
     {
-        guard let cash = try credit(db, userId: userId, cents: cents) else { return nil }
-        try recordFlow(db, userId: userId, kind: kind, cents: cents)
-        return cash
+        // The bounded credit and its flow row in one statement (one round trip): the flow is
+        // inserted only when the credit happened (a refused credit returns no row).
+        guard cents >= 0, cents <= LedgerBounds.maxBalanceCents else { return nil }
+        return try db.query(
+            """
+            WITH c AS (
+                INSERT INTO accounts (user_id, cash_cents) VALUES ($1, $2)
+                ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
+                WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents <= $3 - EXCLUDED.cash_cents
+                RETURNING cash_cents),
+            f AS (INSERT INTO external_flows (user_id, kind, cents, stock_id, shares) SELECT $1, $4, $2, NULL, 0 FROM c)
+            SELECT cash_cents FROM c
+            """, [userId, cents, LedgerBounds.maxBalanceCents, kind]
+        ).int64(0, 0)
     }
 
     /// Stock id by name, creating the stock when `create` is set (classic symbols appear on first use).

@@ -25,8 +25,6 @@ public final class MatchingEngine: @unchecked Sendable {
     public let prices = PriceBoard()
     public let walletCache = WalletCache()
     public let depth = DepthBoard()
-    /// Recent committed events for the stream endpoint.
-    public let hub = EventHub()
     let connInfo: String
     let redisTarget: RedisTarget
     let logger: Logger
@@ -51,9 +49,12 @@ public final class MatchingEngine: @unchecked Sendable {
     private var idPos = 0
     private var needsRebuild = true
     var pricesDirty = false
-    var eventIds = EventIds()
     /// Accounts the last failed batch attempt had locked or meant to (for an ordered retry).
     private var lastAccountsTouched: Set<Int64> = []
+    /// Sends committed events to Redis off the engine thread.
+    private let publisher: EventPublisher
+    /// The last price sent as a `price` event, per stock (engine thread).
+    private var streamedPrice: [Int64: Int64] = [:]
 
     public init(
         connInfo: String, redis: RedisTarget, logger: Logger, maxBatch: Int = 256, shard: ShardMap = ShardMap()
@@ -63,7 +64,7 @@ public final class MatchingEngine: @unchecked Sendable {
         self.redisTarget = redis
         self.logger = logger
         self.maxBatch = max(1, maxBatch)
-        eventIds = EventIds(after: hub.floor)
+        publisher = EventPublisher(target: redis, logger: logger, prices: prices)
     }
 
     /// Rebuilds the books from the ledger (retrying while PostgreSQL comes up) and starts the thread.
@@ -74,6 +75,7 @@ public final class MatchingEngine: @unchecked Sendable {
                 throw error
             }
         }
+        publisher.start()
         let t = Thread { [self] in runLoop() }
         t.name = "engine"
         t.stackSize = 4 << 20
@@ -318,19 +320,18 @@ public final class MatchingEngine: @unchecked Sendable {
         return idPool[idPos]
     }
 
-    /// Appends the batch's committed facts to the event streams; Redis trouble only costs events.
+    /// Queues the batch's committed facts for the event stream (sent by the publisher's thread:
+    /// Redis trouble never holds up a commit, and only costs events).
     private func publishEvents(_ j: BatchJournal) {
         for id in j.events.touchedStocks { if let st = stocks[id] { depth.publish(id, st.book) } }
-        let prices = j.events.touchedStocks.sorted().compactMap { id in
-            stocks[id]?.currentPrice.map { (id: id, cents: $0) }
+        // A `price` event only when a stock's price changed: every client gets every public event,
+        // and most batches (a resting bid, a cancel) leave the price where it was.
+        let prices = j.events.touchedStocks.sorted().compactMap { id -> (id: Int64, cents: Int64, name: String)? in
+            guard let st = stocks[id], let cents = st.currentPrice, streamedPrice[id] != cents else { return nil }
+            streamedPrice[id] = cents
+            return (id, cents, st.name)
         }
-        let events = MarketEvents.events(j.events, orders: j.orderChanges, prices: prices, ids: &eventIds)
-        guard !events.isEmpty else { return }
-        hub.append(events)
-        guard let redis = redisConnection() else { return }
-        // Several shards append to the same streams: Redis numbers their entries then, since no
-        // shard's clock-based ids can be kept increasing against another's.
-        if (try? redis.pipeline(MarketEvents.commands(events, redisIds: shard.isSharded))) == nil { self.redis = nil }
+        publisher.publish(MarketEvents.commands(j.events, orders: j.orderChanges, prices: prices))
     }
 
     func publishPrices() {

@@ -1,5 +1,6 @@
 import Ledger
 import ServiceCore
+import StreamCore
 
 /// HTTP handlers of the matching engine. Identity comes from the gateway's `x-user-id` header
 /// (services listen on loopback only). Writes that touch money or books go through the engine
@@ -7,7 +8,7 @@ import ServiceCore
 public enum PlatformHTTP {
     public static func register(
         on router: Router, engine: MatchingEngine, allowReset: Bool, tickets: StreamTicket,
-        streams: StreamLimits = StreamLimits(), shards: ShardForwarder = ShardForwarder(map: ShardMap(), proof: nil)
+        shards: ShardForwarder = ShardForwarder(map: ShardMap(), proof: nil)
     ) {
         typealias E = PublicAPI.Engine
         // Sharded, the per-stock reads may forward (a blocking call): run them on a worker.
@@ -28,9 +29,6 @@ public enum PlatformHTTP {
             let ticket = tickets.issue(userId: user, nowMillis: Clock.wallMillis())
             return ok(.object([("ticket", .string(ticket)), ("expires_in", .int(StreamTicket.lifetimeSeconds))]))
         }
-
-        let stream = StreamEndpoint(hub: engine.hub, prices: engine.prices, tickets: tickets, limits: streams)
-        router.addAsync(E.stream.method, E.stream.path) { request, responder in stream.handle(request, responder) }
 
         router.post(E.createStock.path) { request, ctx in
             let user = try userId(request)

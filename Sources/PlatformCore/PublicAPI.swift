@@ -28,7 +28,8 @@ public enum PublicAPI {
         public static let amendStockOrder = APIRoute("POST", "/engine/amendStockOrder")
         public static let getDepth = APIRoute("GET", "/engine/depth")
         public static let streamTicket = APIRoute("POST", "/engine/streamTicket")
-        /// Server-Sent Events; authenticated by a ticket in the query, not the token header.
+        /// Server-Sent Events, served by the market-stream service (nginx routes it there, no gateway
+        /// hop); authenticated by a ticket in the query, not the token header.
         public static let stream = APIRoute("GET", "/engine/stream")
 
         public static let all: [APIRoute] = [

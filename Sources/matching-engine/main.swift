@@ -1,6 +1,7 @@
 import Foundation
 import PlatformCore
 import ServiceCore
+import StreamCore
 
 // The order-book platform's engine: books in memory on one engine thread, journaled to
 // PostgreSQL in group-committed batches; rebuilt from the ledger at start.
@@ -34,17 +35,12 @@ WalletInvalidator(
     connInfo: config.postgresConnInfo, redis: config.redis, cache: engine.walletCache, logger: service.logger
 ).start()
 let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets").utf8)
-let streams = StreamLimits(config)
 PlatformHTTP.register(
     on: service.router, engine: engine, allowReset: config.bool("DT_ALLOW_RESET", default: false),
-    tickets: StreamTicket(key: ticketKey), streams: streams,
+    tickets: StreamTicket(key: ticketKey),
     shards: ShardForwarder(map: engine.shard, proof: config.internalProof))
 service.addHealthCheck("engine") { _ in engine.isHealthy }
 service.gauge("engine_queue_depth") { engine.queueDepth }
 service.gauge("engine_batches_total") { engine.batchCount }
 service.gauge("engine_batch_retries_total") { engine.retryCount }
-service.gauge("engine_stream_subscribers") { streams.subscribers }
-service.gauge("engine_stream_opened_total") { streams.openedTotal }
-service.gauge("engine_stream_resets_total") { streams.resetsTotal }
-service.gauge("engine_stream_events_sent_total") { streams.eventsSentTotal }
 service.runForever()

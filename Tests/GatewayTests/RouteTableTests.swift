@@ -4,7 +4,7 @@ import XCTest
 @testable import GatewayCore
 
 final class RouteTableTests: XCTestCase {
-    func testPathsMapToTheirGroupsAndOnlyRegisterLoginAndTheStreamArePublic() {
+    func testPathsMapToTheirGroupsAndOnlyRegisterAndLoginArePublic() {
         XCTAssertEqual(RouteTable.decide("/authentication/login"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/register"), RouteDecision(group: .auth, isPublic: true))
         XCTAssertEqual(RouteTable.decide("/authentication/whoami"), RouteDecision(group: .auth, isPublic: false))
@@ -12,8 +12,8 @@ final class RouteTableTests: XCTestCase {
             RouteTable.decide("/transaction/getWalletBalance"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/setup/createStock")?.group, .engine)
         XCTAssertEqual(RouteTable.decide("/engine/placeStockOrder")?.group, .engine)
-        // The event stream checks its own ticket; its ticket route and look-alike paths still need a token.
-        XCTAssertEqual(RouteTable.decide("/engine/stream"), RouteDecision(group: .engine, isPublic: true))
+        // The event stream is market-stream's (nginx routes it there); at a gateway it needs a token.
+        XCTAssertEqual(RouteTable.decide("/engine/stream"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/engine/streamTicket"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/engine/stream/"), RouteDecision(group: .engine, isPublic: false))
         XCTAssertEqual(RouteTable.decide("/classic/QUOTE")?.group, .util)

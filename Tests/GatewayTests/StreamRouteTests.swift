@@ -3,8 +3,9 @@ import XCTest
 
 @testable import GatewayCore
 
-/// GET /engine/stream passes the gateway without a token (the engine checks its ticket), with
-/// no identity headers, still under the per-IP bucket; Last-Event-ID is forwarded.
+/// GET /engine/stream is not the gateway's: nginx sends it straight to the market-stream service
+/// (which checks the ticket). A request that reaches a gateway anyway is an ordinary engine path,
+/// token required; identity headers a client sends are never forwarded, Last-Event-ID is.
 final class StreamRouteTests: XCTestCase {
     func handler(ipBurst: Double) -> GatewayHandler {
         GatewayHandler(
@@ -21,24 +22,14 @@ final class StreamRouteTests: XCTestCase {
         HTTPRequest(method: "GET", path: path, query: "ticket=t", headers: [("x-real-ip", "10.1.2.3")] + headers)
     }
 
-    func testTheStreamNeedsNoTokenButStaysLimitedPerIP() {
-        let h = handler(ipBurst: 2)
-        // A client's own x-user-id is never taken as identity.
-        guard case .forward(let group, let identity, let ip) = h.decide(request("/engine/stream", [("x-user-id", "1")]))
-        else {
-            return XCTFail("forwarded without a token")
+    func testTheGatewayHasNoTokenlessStreamRoute() {
+        let h = handler(ipBurst: 10)
+        for path in ["/engine/stream", "/engine/streamTicket"] {
+            guard case .answer(let tokenless) = h.decide(request(path, [("x-user-id", "1")])) else {
+                return XCTFail("\(path) forwarded without a token")
+            }
+            XCTAssertEqual(tokenless.status, 401, path)
         }
-        XCTAssertEqual(group, .engine)
-        XCTAssertNil(identity)
-        XCTAssertEqual(ip, "10.1.2.3")
-        guard case .answer(let tokenless) = h.decide(request("/engine/streamTicket")) else {
-            return XCTFail("the ticket route needs a token")
-        }
-        XCTAssertEqual(tokenless.status, 401)
-        guard case .answer(let limited) = h.decide(request("/engine/stream")) else {
-            return XCTFail("the IP's bucket is empty")
-        }
-        XCTAssertEqual(limited.status, 429)
     }
 
     func testLastEventIdIsForwardedAndIdentityHeadersAreNot() {

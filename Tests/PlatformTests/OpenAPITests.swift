@@ -1,6 +1,7 @@
 import Foundation
 import PlatformCore
 import ServiceCore
+import StreamCore
 import XCTest
 
 /// openapi.yaml documents exactly the public routes the code serves: the engine's routes (as it
@@ -52,7 +53,9 @@ final class OpenAPITests: XCTestCase {
         PlatformHTTP.register(on: router, engine: engine, allowReset: true, tickets: StreamTicket(key: Array("k".utf8)))
         let registered = Set(
             router.routes.filter { !$0.path.hasPrefix("/internal/") }.map { APIRoute($0.method, $0.path) })
-        XCTAssertEqual(registered, Set(PublicAPI.Engine.all))
+        // All but the event stream, which the market-stream service serves (nginx routes it there).
+        XCTAssertEqual(registered, Set(PublicAPI.Engine.all).subtracting([PublicAPI.Engine.stream]))
+        XCTAssertEqual(StreamEndpoint.path, PublicAPI.Engine.stream.path)
         // The gateway sends these three prefixes to the engine; every platform route uses one.
         for r in PublicAPI.Engine.all {
             XCTAssertTrue(["/setup/", "/transaction/", "/engine/"].contains { r.path.hasPrefix($0) }, r.path)
@@ -63,9 +66,9 @@ final class OpenAPITests: XCTestCase {
     }
 
     /// The public paths the gateway lets through without a token (deploy/topology.json) are the
-    /// auth ones and the event stream (which the engine authenticates by its ticket).
-    func testGatewayPublicPathsAreTheAuthenticationRoutesAndTheStream() {
-        XCTAssertEqual(
-            Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path) + [PublicAPI.Engine.stream.path]))
+    /// auth ones; the event stream (authenticated by its ticket) goes from nginx to market-stream.
+    func testGatewayPublicPathsAreTheAuthenticationRoutes() {
+        XCTAssertEqual(Set(Topology.publicPaths), Set(PublicAPI.authentication.map(\.path)))
+        XCTAssertEqual(Topology.marketStream.ports.first, 8800)
     }
 }

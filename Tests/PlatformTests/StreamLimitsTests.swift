@@ -1,7 +1,7 @@
 import ServiceCore
 import XCTest
 
-@testable import PlatformCore
+@testable import StreamCore
 
 /// The stream caps and the wire format, without a stack.
 final class StreamLimitsTests: XCTestCase {
@@ -29,7 +29,7 @@ final class StreamLimitsTests: XCTestCase {
         let reset = String(
             decoding: StreamWire.reset(
                 at: EventId(ms: 9, seq: 0), reason: "gone",
-                prices: [PriceBoard.Entry(stockId: 3, name: "X", priceCents: 2550)]), as: UTF8.self)
+                prices: [PriceSnapshot.Entry(stockId: 3, name: "X", priceCents: 2550)]), as: UTF8.self)
         XCTAssertTrue(reset.hasPrefix("id: 9-0\nevent: reset\ndata: "), reset)
         let data = try JSON.parse(Array(reset.dropFirst("id: 9-0\nevent: reset\ndata: ".count).dropLast(2).utf8))
         XCTAssertEqual(data["last_event_id"]?.stringValue, "9-0")

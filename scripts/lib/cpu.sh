@@ -6,37 +6,29 @@
 
 CLK_TCK="$(getconf CLK_TCK)"
 
-# Ticks of PID and its direct children (live and reaped).
-cpu_ticks_tree() {
-    local pid="$1" total=0 f stat rest
-    [ -r "/proc/$pid/stat" ] || { echo 0; return; }
-    # Fields after the command name: state(3) ppid(4) ... utime(14) stime(15) cutime(16) cstime(17).
-    stat="$(cat "/proc/$pid/stat")"; rest="${stat##*) }"
-    # shellcheck disable=SC2086
-    set -- $rest
-    total=$(( ${12} + ${13} + ${14} + ${15} ))
-    for f in /proc/[0-9]*/stat; do
-        stat="$(cat "$f" 2>/dev/null)" || continue
-        rest="${stat##*) }"
-        # shellcheck disable=SC2086
-        set -- $rest
-        [ "${2:-}" = "$pid" ] && total=$(( total + ${12} + ${13} ))
-    done
-    echo "$total"
-}
-
 # Prints "name ticks" for PostgreSQL, Redis, nginx and every service (instances summed by name).
+# One pass over /proc (one `cat`, one awk): a fork per process would take seconds of CPU on a
+# machine running a few hundred processes, and blur the figures it takes.
 cpu_snapshot() {
     local f name pid pgpid
     pgpid="$(head -n1 "$(cat "$STATE_DIR/pg.location" 2>/dev/null)/postmaster.pid" 2>/dev/null | tr -dc '0-9')"
-    [ -n "$pgpid" ] && echo "postgresql $(cpu_ticks_tree "$pgpid")"
-    for f in "$STATE_DIR"/pids/*.pid; do
-        [ -r "$f" ] || continue
-        pid="$(head -n1 "$f" | tr -dc '0-9')"
-        [ -n "$pid" ] && [ -r "/proc/$pid/stat" ] || continue
-        name="$(basename "$f" .pid)"; name="${name%-[0-9]*}"
-        echo "$name $(cpu_ticks_tree "$pid")"
-    done | awk '{t[$1] += $2} END {for (n in t) print n, t[n]}' | sort
+    {
+        [ -n "$pgpid" ] && echo "postgresql $pgpid"
+        for f in "$STATE_DIR"/pids/*.pid; do
+            [ -r "$f" ] || continue
+            pid="$(head -n1 "$f" | tr -dc '0-9')"
+            [ -n "$pid" ] || continue
+            name="$(basename "$f" .pid)"
+            echo "${name%-[0-9]*} $pid"
+        done
+    } >"${TMPDIR:-/tmp}/cpu-snapshot.$$"
+    # Fields after the command name: state(1) ppid(2) ... utime(12) stime(13) cutime(14) cstime(15).
+    cat /proc/[0-9]*/stat 2>/dev/null | awk -v list="${TMPDIR:-/tmp}/cpu-snapshot.$$" '
+        { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
+          own[pid] = f[12] + f[13] + f[14] + f[15]; kids[f[2]] += f[12] + f[13] }
+        END { while ((getline l < list) > 0) { split(l, w, " "); if (w[2] in own) t[w[1]] += own[w[2]] + kids[w[2]] }
+              for (n in t) print n, t[n] }' | sort
+    rm -f "${TMPDIR:-/tmp}/cpu-snapshot.$$"
 }
 
 # cpu_delta BEFORE_FILE AFTER_FILE: "name seconds" of what each used in between, largest first.

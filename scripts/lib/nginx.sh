@@ -58,6 +58,8 @@ nginx_render() {
     local gw="" p tpl
     shopt -u patsub_replacement 2>/dev/null || true   # bash 5.2: '&' in a replacement is literal
     for p in $(ports_of gateway); do gw="$gw        server 127.0.0.1:$p max_fails=0;"$'\n'; done
+    local st=""
+    for p in $(ports_of market-stream); do st="$st        server 127.0.0.1:$p max_fails=0;"$'\n'; done
     tpl="$(cat "$REPO/nginx/nginx.conf.template")"
     tpl="${tpl//'${USER_LINE}'/$(nginx_user_line)}"
     tpl="${tpl//'${STATE_DIR}'/$STATE_DIR}"
@@ -70,6 +72,7 @@ nginx_render() {
     tpl="${tpl//'${NOFILE}'/$nofile}"
     tpl="${tpl//'${WORKER_CONNECTIONS}'/$(( nofile < 32768 ? nofile : 32768 ))}"
     tpl="${tpl//'${GATEWAY_UPSTREAMS}'/${gw%$'\n'}}"
+    tpl="${tpl//'${STREAM_UPSTREAMS}'/${st%$'\n'}}"
     printf '%s\n' "$tpl" >"$NGINX_DIR/nginx.conf.new"
     if grep -n '\${[A-Z_]*}' "$NGINX_DIR/nginx.conf.new" >&2; then die "unsubstituted placeholders in nginx config"; fi
     # The previous config, kept to decide whether a running nginx needs a reload.

@@ -125,6 +125,13 @@ pg_secure() {
     # (The superuser's own login is checked by pg_ensure_db's session, one connection less.)
 }
 
+# PG_STAT_STATEMENTS=1 scripts/up: load pg_stat_statements (for profiling a load run; off by
+# default, it costs a little per statement); scripts/bench-testrun3 then prints the top statements.
+pg_profile_conf() {
+    [ "${PG_STAT_STATEMENTS:-0}" = 1 ] || return 0
+    printf "shared_preload_libraries = 'pg_stat_statements'\npg_stat_statements.track = all\n"
+}
+
 # Settings rewritten on every up so edits here reach existing clusters (at their next start).
 # Durable (fsync, synchronous_commit on) but with group commit help and room for many connections.
 # pg_write_conf [DIR PORT]: node 0 by default; standbys pass their own (replication.sh).
@@ -156,7 +163,9 @@ log_lock_waits = on
 # Engine shards share users' account rows and can deadlock on them (docs/sharding.md): find out
 # fast, since the engine reruns the aborted batch with its accounts locked in order.
 deadlock_timeout = 50ms
+$([ "${PG_STAT_STATEMENTS:-0}" = 1 ] && echo "shared_preload_libraries = 'pg_stat_statements'")
 $(pg_replication_conf)
+$(pg_profile_conf)
 CONF
     [ -n "$PG_RUN_AS" ] && chown "$PG_RUN_AS:" "$dir/daytrade.conf"
     return 0
@@ -236,3 +245,18 @@ pg_stop() {
 
 # shellcheck source=replication.sh
 . "$(dirname "${BASH_SOURCE[0]}")/replication.sh"
+
+# With PG_STAT_STATEMENTS=1: `pg_top_statements reset` forgets the counts; `pg_top_statements [N]`
+# prints the N statements that took the most time since, with calls, mean ms and rows per call.
+pg_top_statements() {
+    [ "${PG_STAT_STATEMENTS:-0}" = 1 ] || return 0
+    pg_psql -d daytrade -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null
+    if [ "${1:-}" = reset ]; then
+        pg_psql -d daytrade -c "SELECT pg_stat_statements_reset()" >/dev/null
+        return 0
+    fi
+    pg_psql -d daytrade -c "SELECT calls, round(total_exec_time::numeric, 0) AS total_ms,
+            round((total_exec_time / calls)::numeric, 3) AS mean_ms, rows / calls AS rows_per_call,
+            left(regexp_replace(query, '\s+', ' ', 'g'), 110) AS query
+        FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT ${1:-25}"
+}

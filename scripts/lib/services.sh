@@ -102,7 +102,8 @@ service_env() {
     done < <(topology '.services[$n].upstreams // {} | to_entries[] | "\(.key) \(.value)"' --arg n "$name")
     # One event loop per gateway instance (two instances = two loop threads, as nginx's two
     # workers; BENCHMARKS.md, bench-proxy). DT_LOOPS in up's environment overrides it.
-    if [ "$name" = gateway ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
+    # market-stream likewise: scale it with instances (ports), not loops.
+    if [ "$name" = gateway ] || [ "$name" = market-stream ]; then echo "DT_LOOPS=${DT_LOOPS:-1}"; fi
     # A shard's index (its port's offset from the first), the count, and every shard's address.
     local n first
     n="$(shard_count "$name")"
@@ -112,4 +113,30 @@ service_env() {
         echo "DT_SHARDS=$n"
         echo "DT_SHARD_PEERS=$(upstream_list "$name")"
     fi
+}
+
+# Linux (with sched_autogroup, on by default in many kernels) first splits a busy CPU evenly
+# between sessions (autogroups), then between the threads of each. Every service here runs in a
+# session of its own (setsid), so auth's hashing, or the engine's loop, workers and batch writer
+# together, get as much CPU under saturation as one gateway or Redis, while PostgreSQL, which
+# gives every backend a session of its own, gets one share per busy backend.
+# AUTOGROUP_NICE="name=nice …" weights services' sessions (nice -5 ≈ 3× a default session's
+# share; it needs CAP_SYS_NICE); BENCHMARKS.md (TestRun3) shows the effect. Without autogroup, or
+# without the capability, nothing changes.
+set_autogroup_nice() {
+    local kv name nice pid f
+    [ -n "${AUTOGROUP_NICE:-}" ] && [ -r /proc/self/autogroup ] || return 0
+    for kv in $AUTOGROUP_NICE; do
+        name="${kv%%=*}"; nice="${kv#*=}"
+        for f in "$STATE_DIR/pids/$name".pid "$STATE_DIR/pids/$name"-*.pid; do
+            [ -r "$f" ] || continue
+            pid="$(head -n1 "$f" | tr -dc '0-9')"
+            [ -n "$pid" ] || continue
+            if echo "$nice" >"/proc/$pid/autogroup" 2>/dev/null; then
+                log "$name (pid $pid): session nice $nice"
+            else
+                log "$name (pid $pid): could not set the session's nice to $nice"
+            fi
+        done
+    done
 }

@@ -38,3 +38,22 @@ private final class ResultSlot<T: Sendable>: @unchecked Sendable {
         return value
     }
 }
+
+/// A request parked until something another thread waits for arrives (e.g. a quote): that
+/// thread may only `resume` it; the responder itself is touched on its loop alone, which is
+/// why the handle may cross threads (hence unchecked). No worker is held while it is parked.
+public struct ParkedResponder: @unchecked Sendable {
+    private let responder: Responder
+
+    public init(_ responder: Responder) { self.responder = responder }
+
+    /// From any thread: back on the loop, runs `work` on the pool and `then` on the loop (as
+    /// `Responder.offload`, whose full-pool 503 then also arrives on the loop).
+    public func resume<T: Sendable>(
+        _ work: @escaping @Sendable (WorkerContext) throws -> T,
+        then: @escaping (Responder, Result<T, any Error>) -> Void
+    ) {
+        let r = responder
+        r.loop.runOnLoop(LoopTask { r.offload(work) { then(r, $0) } })
+    }
+}

@@ -20,10 +20,11 @@ public enum Topology {
     public static let userUtilities = ServiceTopology(name: "user-utilities", ports: [8400], secretVariables: ["DT_PG_PASSWORD", "DT_REDIS_PASSWORD", "DT_INTERNAL_KEY"])
     public static let matchingEngine = ServiceTopology(name: "matching-engine", ports: [8600], secretVariables: ["DT_PG_PASSWORD", "DT_REDIS_PASSWORD", "DT_INTERNAL_KEY"])
     public static let triggerWorker = ServiceTopology(name: "trigger-worker", ports: [8700], secretVariables: ["DT_PG_PASSWORD", "DT_REDIS_PASSWORD", "DT_INTERNAL_KEY"])
+    public static let marketStream = ServiceTopology(name: "market-stream", ports: [8800, 8801], secretVariables: ["DT_REDIS_PASSWORD", "DT_INTERNAL_KEY"])
     public static let gateway = ServiceTopology(name: "gateway", ports: [8080, 8081], secretVariables: ["DT_JWT_SECRET", "DT_INTERNAL_KEY"])
 
     /// Every service in start order (the gateway last: it fronts the others).
-    public static let all: [ServiceTopology] = [hello, quoteServer, auth, buy, sell, userUtilities, matchingEngine, triggerWorker, gateway]
+    public static let all: [ServiceTopology] = [hello, quoteServer, auth, buy, sell, userUtilities, matchingEngine, triggerWorker, marketStream, gateway]
 
     /// The classic commands by the service the gateway routes them to (under /classic/).
     public static let classicCommands: [(service: String, commands: [String])] = [
@@ -32,5 +33,5 @@ public enum Topology {
         ("sell", ["SELL", "COMMIT_SELL", "CANCEL_SELL", "SET_SELL_AMOUNT", "SET_SELL_TRIGGER", "CANCEL_SET_SELL"]),
     ]
     /// The paths the gateway serves without a token.
-    public static let publicPaths: [String] = ["/authentication/register", "/authentication/login", "/engine/stream"]
+    public static let publicPaths: [String] = ["/authentication/register", "/authentication/login"]
 }

@@ -1,17 +1,18 @@
 import ServiceCore
 import Synchronization
 
-/// Settings and bookkeeping of `GET /engine/stream`, shared by every loop of the engine:
+/// Settings and bookkeeping of `GET /engine/stream`, shared by every loop of a stream service:
 /// how many streams the process and one user may hold, and counters for /metrics.
 public final class StreamLimits: Sendable {
-    /// DT_STREAM_MAX: streams per engine process (503 past it): each holds a socket here, one in
-    /// the gateway and one in nginx.
+    /// DT_STREAM_MAX: streams per stream-service process (503 past it): each holds a socket here
+    /// and one in nginx.
     public let maxStreams: Int
-    /// DT_STREAM_MAX_PER_USER: streams per user (429 past it): a few tabs, not a fan-out.
+    /// DT_STREAM_MAX_PER_USER: streams per user and instance (429 past it): a few tabs, not a
+    /// fan-out (counted per process: the instances share nothing but Redis).
     public let maxPerUser: Int
     /// DT_STREAM_HEARTBEAT_MS: a `: ping` comment after this much silence, well under the
-    /// shortest idle limit on the way (the gateway's DT_UPSTREAM_TIMEOUT_MS, 30 s; nginx's
-    /// proxy_read_timeout for the stream, 1 h).
+    /// shortest idle limit on the way (nginx's proxy_read_timeout for the stream, 1 h; browsers'
+    /// and corporate proxies' idle limits, typically 30-60 s).
     public let heartbeatMillis: UInt64
 
     private let held = Mutex<(total: Int, perUser: [Int64: Int])>((0, [:]))
@@ -53,7 +54,7 @@ public final class StreamLimits: Sendable {
         }
     }
 
-    /// Streams open now (the /metrics gauge `engine_stream_subscribers`).
+    /// Streams open now (the /metrics gauge `stream_subscribers`).
     public var subscribers: Int { held.withLock { $0.total } }
     public var openedTotal: Int { opened.load(ordering: .relaxed) }
     public var resetsTotal: Int { resets.load(ordering: .relaxed) }

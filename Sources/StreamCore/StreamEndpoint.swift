@@ -1,20 +1,29 @@
 import ServiceCore
 
-/// `GET /engine/stream?ticket=…`: the committed events a user may see, as Server-Sent Events.
-/// The gateway forwards it without a token (a browser's EventSource cannot send one); the
-/// ticket from `POST /engine/streamTicket` names the user. Runs on the event loop: opening a
-/// stream touches no database, only the ticket's HMAC and the in-memory EventHub.
+/// `GET /engine/stream?ticket=…`: the committed events a user may see, as Server-Sent Events,
+/// served by the market-stream service (nginx proxies the path straight to its instances; no
+/// gateway hop: a browser's EventSource cannot send a token, the ticket from
+/// `POST /engine/streamTicket` names the user). Runs on the event loop: opening a stream touches
+/// no database, only the ticket's HMAC and the in-memory EventHub.
 ///
 /// Resume: `Last-Event-ID` (EventSource sends it on its own reconnects) or `lastEventId` in the
-/// query. The engine's EventHub window is the only source: the Redis Streams hold the same
-/// events for other consumers, but an id the window no longer has is answered with `reset`.
-struct StreamEndpoint: Sendable {
+/// query, a Redis stream id: events after it are served from the hub, which holds what Redis holds
+/// (seeded from it at start); an id older than that is answered with `reset`.
+public struct StreamEndpoint: Sendable {
+    public static let path = "/engine/stream"
     let hub: EventHub
-    let prices: PriceBoard
+    let prices: PriceSnapshot
     let tickets: StreamTicket
     let limits: StreamLimits
 
-    func handle(_ request: HTTPRequest, _ responder: Responder) {
+    public init(hub: EventHub, prices: PriceSnapshot, tickets: StreamTicket, limits: StreamLimits) {
+        self.hub = hub
+        self.prices = prices
+        self.tickets = tickets
+        self.limits = limits
+    }
+
+    public func handle(_ request: HTTPRequest, _ responder: Responder) {
         guard let ticket = request.queryParam("ticket"), !ticket.isEmpty else {
             return responder.respond(
                 .error(401, "a stream ticket is required: POST /engine/streamTicket, then ?ticket="))

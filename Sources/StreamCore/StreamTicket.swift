@@ -3,8 +3,8 @@ import ServiceCore
 
 /// A short-lived ticket that lets a browser's EventSource (which cannot send the `token` header)
 /// open the event stream: issued to an authenticated caller by `POST /engine/streamTicket`, it
-/// names the user and an expiry, signed with the engine's DT_INTERNAL_KEY (HMAC-SHA256,
-/// compared in constant time). It grants reading that user's events, nothing else.
+/// names the user and an expiry, signed with DT_INTERNAL_KEY (HMAC-SHA256, compared in constant
+/// time): the engine issues it, the market-stream service checks it. It grants reading that user's events, nothing else.
 public struct StreamTicket: Sendable {
     public static let lifetimeSeconds: Int64 = 60
     let key: [UInt8]

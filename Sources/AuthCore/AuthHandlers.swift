@@ -9,6 +9,13 @@ struct AuthHandlers: Sendable {
     let logger: Logger
     let throttle = LoginThrottle()
 
+    /// Hashing routes run on workers (CPU-bound, bounded by the hasher's slots); whoami is cheap.
+    func install(on router: Router) {
+        router.post("/authentication/register", mode: .blocking) { try register($0, $1) }
+        router.post("/authentication/login", mode: .blocking) { try login($0, $1) }
+        router.get("/authentication/whoami", mode: .inline) { try whoami($0, $1) }
+    }
+
     /// Same answer for an unknown user and a wrong password: the client learns nothing about which.
     static let badCredentials = "invalid user name or password"
 

@@ -1,7 +1,7 @@
 import ServiceCore
 
 /// The text/event-stream encoding of the stream's events (WHATWG HTML, "Server-sent events"):
-/// `id:` is the EventId (sent back by EventSource as Last-Event-ID on reconnect), `event:` the
+/// `id:` is the Redis stream id (sent back by EventSource as Last-Event-ID on reconnect), `event:` the
 /// name (trade, price, order, reset), `data:` one line of JSON; comments (`:`) keep the
 /// connection alive without waking the page.
 enum StreamWire {
@@ -21,7 +21,7 @@ enum StreamWire {
     /// The `reset` event: the reader's position is gone (older than the window, from before a
     /// restart, or it lagged too far behind), so it gets the current prices and the id to carry on
     /// from; the page refetches the rest (wallet, orders, depth) over REST.
-    static func reset(at head: EventId, reason: String, prices: [PriceBoard.Entry]) -> [UInt8] {
+    static func reset(at head: EventId, reason: String, prices: [PriceSnapshot.Entry]) -> [UInt8] {
         let data = JSON.object([
             ("reason", .string(reason)),
             ("last_event_id", .string(head.description)),
