@@ -164,9 +164,14 @@ def check_k8s(table, grants):
             problem(f"k8s: {name} DT_PORT={env.get('DT_PORT')} but topology.json says {ports[0]}")
         if not any(p["containerPort"] == ports[0] for p in c.get("ports", [])):
             problem(f"k8s: {name} does not declare containerPort {ports[0]}")
-    for name in (n for n, svc in TOPOLOGY["services"].items() if svc.get("singleton")):
-        spec = run_by_args[name][0]["spec"] if name in run_by_args else {}
-        if spec.get("replicas") != 1 or spec.get("strategy", {}).get("type") != "Recreate":
+    for name, svc in TOPOLOGY["services"].items():
+        if not svc.get("singleton") or name not in run_by_args:
+            continue
+        d, c = run_by_args[name]
+        spec = d["spec"]
+        if "shards" in svc:
+            check_k8s_shards(name, svc, d, c, services)
+        elif spec.get("replicas") != 1 or spec.get("strategy", {}).get("type") != "Recreate":
             problem(f"k8s: {name} must run exactly one replica, replaced with the Recreate strategy")
     for f, s in services:
         selector = s["spec"]["selector"]
@@ -192,6 +197,58 @@ def check_k8s(table, grants):
             host = value.split(":")[0]
             if host not in service_names:
                 problem(f"k8s: ConfigMap {key}={value} names no Service")
+
+
+def check_k8s_shards(name, svc, d, c, services):
+    """A sharded singleton: a StatefulSet (at most one pod per ordinal) of the topology's cluster
+    count, each pod told its ordinal, the count and every peer's stable name under the headless
+    Service."""
+    count, port = svc["shards"]["cluster"], svc["ports"][0]
+    spec = d["spec"]
+    if d["kind"] != "StatefulSet" or spec.get("replicas") != count:
+        problem(f"k8s: {name} must be a StatefulSet of {count} shards")
+    env = {e["name"]: e for e in c.get("env", [])}
+    ordinal = (env.get("DT_SHARD", {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+    if ordinal != "metadata.labels['apps.kubernetes.io/pod-index']":
+        problem(f"k8s: {name} DT_SHARD must come from the pod's ordinal (pod-index label)")
+    if env.get("DT_SHARDS", {}).get("value") != str(count):
+        problem(f"k8s: {name} DT_SHARDS must be {count}")
+    headless = spec.get("serviceName")
+    want = ",".join(f"{name}-{k}.{headless}:{port}" for k in range(count))
+    if env.get("DT_SHARD_PEERS", {}).get("value") != want:
+        problem(f"k8s: {name} DT_SHARD_PEERS must be {want}")
+    if not any(s["metadata"]["name"] == headless and s["spec"].get("clusterIP") == "None" for _, s in services):
+        problem(f"k8s: {name}'s serviceName {headless} is not a headless Service")
+
+
+def check_compose_shards():
+    """docker-compose.shards.yml: one engine container per shard, each the base engine's service
+    but for DT_SHARD; ordinals 0..N-1 in the peers' order; every gateway lists every shard."""
+    base = yaml.safe_load(open(os.path.join(HERE, "docker-compose.yml")))["services"]
+    over = yaml.safe_load(open(os.path.join(HERE, "docker-compose.shards.yml")))["services"]
+    engine = base["matching-engine"]
+    first = {**engine["environment"], **over["matching-engine"]["environment"]}
+    peers = first.get("DT_SHARD_PEERS", "").split(",")
+    count = int(first.get("DT_SHARDS", "0"))
+    if len(peers) != count or count > TOPOLOGY["services"]["matching-engine"]["shards"]["max"]:
+        problem(f"compose shards: DT_SHARDS={count} but peers {peers}")
+    for k, peer in enumerate(peers):
+        key = peer.split(":")[0]
+        svc = {**engine, "environment": first} if key == "matching-engine" else over.get(key)
+        if svc is None:
+            problem(f"compose shards: peer {peer} is no service")
+            continue
+        for field, value in engine.items():
+            if field != "environment" and svc.get(field) != value:
+                problem(f"compose shards: {key} differs from matching-engine in {field}")
+        if svc["environment"] != {**first, "DT_SHARD": str(k)}:
+            problem(f"compose shards: {key} environment must be matching-engine's with DT_SHARD={k}")
+        if peer.split(":")[1] != svc["environment"].get("DT_PORT"):
+            problem(f"compose shards: peer {peer} is not {key}'s DT_PORT")
+    for key in (k for k in base if base[k].get("command") == ["gateway"]):
+        upstream = (over.get(key) or {}).get("environment", {}).get("DT_UPSTREAM_ENGINE")
+        if upstream != ",".join(peers):
+            problem(f"compose shards: {key} DT_UPSTREAM_ENGINE={upstream} does not list every shard")
 
 
 def check_nginx_template():
@@ -258,6 +315,7 @@ def main():
     table = {name: ports for name, ports, _ in rows}
     grants = {name: secrets for name, _, secrets in rows}
     check_compose(table, grants)
+    check_compose_shards()
     check_k8s(table, grants)
     check_nginx_template()
     check_nginx_routes()

@@ -5,6 +5,7 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 COMPOSE="$HERE/docker-compose.yml"
+SHARDS="$HERE/docker-compose.shards.yml"
 
 # The secrets are required (${VAR:?...}); parse with placeholders for the ones not set, taken from
 # the empty keys of .env.example, so a missing one in compose or the example shows up here.
@@ -15,10 +16,12 @@ done <"$HERE/.env.example"
 
 if docker compose version >/dev/null 2>&1; then
     docker compose -f "$COMPOSE" config -q
-    echo "deploy check: docker-compose.yml parsed by the docker compose plugin"
+    docker compose -f "$COMPOSE" -f "$SHARDS" config -q
+    echo "deploy check: docker-compose.yml (alone and with docker-compose.shards.yml) parsed by the docker compose plugin"
 elif command -v docker-compose >/dev/null 2>&1; then
     docker-compose -f "$COMPOSE" config -q
-    echo "deploy check: docker-compose.yml parsed by $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
+    docker-compose -f "$COMPOSE" -f "$SHARDS" config -q
+    echo "deploy check: docker-compose.yml (alone and with docker-compose.shards.yml) parsed by $(docker-compose version --short 2>/dev/null | sed 's/^/docker-compose /')"
 else
     echo "deploy check: no compose parser here (docker compose plugin or docker-compose); YAML checks only"
 fi

@@ -3,7 +3,8 @@
 
   Sources/ServiceCore/Topology/Topology.generated.swift  each service's name, ports and secret variables
   Sources/GatewayCore/Routes.generated.swift           the gateway's upstream groups and route table
-  deploy/k8s/services.yaml                             one Deployment + Service per service
+  deploy/k8s/services.yaml                             one Deployment + Service per service (a sharded
+                                                       one: a StatefulSet, one pod per shard)
 
   deploy/gen-topology.py           write the files
   deploy/gen-topology.py --check   exit 1 (naming the files) if a committed file is not what the topology gives
@@ -138,6 +139,37 @@ def deployment(name, svc):
     }
 
 
+def shard_headless_name(name):
+    return f"{name}-shards"
+
+
+def sharded(name, svc):
+    """A sharded service as a StatefulSet: pod k is shard k (the pod-index label, Kubernetes >= 1.28),
+    each shard addressed by its stable DNS name under a headless Service; at most one pod per
+    ordinal at a time, as a shard's in-memory books require."""
+    count = svc["shards"]["cluster"]
+    port = svc["ports"][0]
+    headless = shard_headless_name(name)
+    spec = deployment(name, svc)
+    spec["kind"] = "StatefulSet"
+    body = spec["spec"]
+    body.pop("strategy", None)
+    body["replicas"] = count
+    body["serviceName"] = headless
+    body["podManagementPolicy"] = "Parallel"  # shards start together; none waits for another
+    peers = ",".join(f"{name}-{k}.{headless}:{port}" for k in range(count))
+    body["template"]["spec"]["containers"][0]["env"][1:1] = [
+        {"name": "DT_SHARD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.labels['apps.kubernetes.io/pod-index']"}}},
+        {"name": "DT_SHARDS", "value": str(count)},
+        {"name": "DT_SHARD_PEERS", "value": peers},
+    ]
+    # Peers resolve before they are ready: a shard forwards to another as soon as both listen.
+    headless_service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": headless, "namespace": "daytrade"},
+                        "spec": {"clusterIP": "None", "publishNotReadyAddresses": True, "selector": {"app": name},
+                                 "ports": [{"name": "http", "port": port, "targetPort": "http"}]}}
+    return spec, headless_service
+
+
 def service(name, svc):
     ports = [{"name": "http", "port": svc["ports"][0], "targetPort": "http"}]
     ports += [{"name": "legacy" if k == "DT_QUOTE_TCP_PORT" else k.lower(), "port": v,
@@ -152,7 +184,12 @@ def services_yaml():
              "# (its entrypoint starts the service named in args). Settings: ConfigMap daytrade-config and Secret\n"
              "# daytrade-secrets (see config.yaml): each service reads only the keys topology.json grants it.\n"]
     for name, svc in SERVICES.items():
-        body = yaml.safe_dump_all([deployment(name, svc), service(name, svc)], sort_keys=False, width=120)
+        if "shards" in svc:
+            workload, headless = sharded(name, svc)
+            docs = [workload, headless, service(name, svc)]
+        else:
+            docs = [deployment(name, svc), service(name, svc)]
+        body = yaml.safe_dump_all(docs, sort_keys=False, width=120)
         parts.append(f"# {svc['about']}\n{body}")
     return "---\n".join(parts)
 
