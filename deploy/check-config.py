@@ -251,6 +251,15 @@ def check_compose_shards():
             problem(f"compose shards: {key} DT_UPSTREAM_ENGINE={upstream} does not list every shard")
 
 
+def check_products(table):
+    """Every service of the topology is built into the services image (deploy/products.txt)."""
+    lines = open(os.path.join(HERE, "products.txt")).read().splitlines()
+    products = {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+    for name in table:
+        if name not in products:
+            problem(f"products.txt: {name} is a service of topology.json but is not built into the image")
+
+
 def check_nginx_template():
     """The production template every deployment renders: slow clients dropped within 10 s, a
     half-closed client still answered, and the benchmark routes only in nginx/bench.conf.template."""
@@ -316,6 +325,7 @@ def main():
     grants = {name: secrets for name, _, secrets in rows}
     check_compose(table, grants)
     check_compose_shards()
+    check_products(table)
     check_k8s(table, grants)
     check_nginx_template()
     check_nginx_routes()
