@@ -84,6 +84,7 @@ public enum ClassicSchema {
             SELECT setval('classic_txn_seq', GREATEST((SELECT last_value FROM classic_txn_seq), 1000000000000));
             """),
         functions,
+        triggerFunctions,
     ]
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.

@@ -8,7 +8,7 @@ import ServiceCore
 extension ClassicEngine {
     /// One folded call: the user, acting id and decision time first, then `args`. Throws
     /// UNKNOWN_USER; nil = 'EXPIRE'; else the row (status in column 0).
-    private func callFolded(_ tx: PGConnection, _ c: CommandContext, _ sql: String, _ args: [any PGBindable])
+    func callFolded(_ tx: PGConnection, _ c: CommandContext, _ sql: String, _ args: [any PGBindable])
         throws -> (status: String, row: PGResult)?
     {
         guard folded else { return nil }

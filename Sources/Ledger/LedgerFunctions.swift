@@ -82,6 +82,31 @@ extension LedgerSchema {
             IF NOT FOUND THEN RAISE EXCEPTION 'holding of user % cannot release % shares', p_user, p_shares; END IF;
         END $$;
 
+        -- ClassicEngine.shiftCash / shiftReserved: move a hold by p_delta (positive = hold more; the
+        -- caller checked there is enough, so a refusal raises).
+        CREATE FUNCTION ledger_shift_cash(p_user BIGINT, p_delta BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+        BEGIN
+            IF p_delta > 0 THEN
+                IF NOT ledger_reserve_cash(p_user, p_delta) THEN
+                    RAISE EXCEPTION 'account % cannot hold % cents', p_user, p_delta;
+                END IF;
+            ELSIF p_delta < 0 THEN
+                PERFORM ledger_release_cash(p_user, -p_delta);
+            END IF;
+        END $$;
+
+        CREATE FUNCTION ledger_shift_shares(p_user BIGINT, p_stock BIGINT, p_delta BIGINT) RETURNS VOID
+        LANGUAGE plpgsql AS $$
+        BEGIN
+            IF p_delta > 0 THEN
+                IF NOT ledger_reserve_shares(p_user, p_stock, p_delta) THEN
+                    RAISE EXCEPTION 'holding of user % cannot reserve % shares', p_user, p_delta;
+                END IF;
+            ELSIF p_delta < 0 THEN
+                PERFORM ledger_release_shares(p_user, p_stock, -p_delta);
+            END IF;
+        END $$;
+
         -- LedgerTx.settleMarketBuy: the held cash leaves the reserve, p_cost of it the system; the
         -- shares arrive free. False = the holding would pass its bound (nothing changed).
         CREATE FUNCTION ledger_settle_market_buy(

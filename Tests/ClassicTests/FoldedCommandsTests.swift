@@ -9,8 +9,16 @@ import XCTest
 /// decide, answer and log exactly as their statement-by-statement Swift path.
 final class FoldedCommandsTests: ClassicTestCase {
     func testFoldedAndStatementPathsGiveTheSameAnswersLogAndBalances() throws {
-        let folded = try transcript(folded: true)
-        let plain = try transcript(folded: false)
+        try compare(pendingOrders)
+    }
+
+    func testFoldedAndStatementTriggerCommandsGiveTheSameAnswersLogAndBalances() throws {
+        try compare(triggerCommands)
+    }
+
+    private func compare(_ scenario: Scenario) throws {
+        let folded = try transcript(folded: true, scenario)
+        let plain = try transcript(folded: false, scenario)
         XCTAssertGreaterThan(folded.count, 40)
         for (i, (f, p)) in zip(folded, plain).enumerated() where f != p {
             XCTFail("line \(i): folded «\(f)» vs statements «\(p)»")
@@ -81,11 +89,109 @@ final class FoldedCommandsTests: ClassicTestCase {
         XCTAssertEqual(try snapshot(u), before)
     }
 
+    private func pendingOrders(
+        _ step: (ClassicCommandName, String, String?, String?) throws -> Void, _ u: String, _ v: String,
+        _ sym: String, _ dear: String
+    ) throws {
+        try step(.BUY, u, sym, "100.00")
+        try step(.BUY, u, dear, "100.00")
+        try step(.BUY, v, sym, "50.00")
+        try step(.COMMIT_BUY, u, nil, nil)
+        try step(.COMMIT_BUY, u, nil, nil)
+        try step(.BUY, u, sym, "60.00")
+        try step(.BUY, u, sym, "31.00")
+        try step(.CANCEL_BUY, u, nil, nil)
+        try step(.COMMIT_BUY, u, nil, nil)
+        try step(.CANCEL_BUY, u, nil, nil)
+        try step(.SELL, u, sym, "30.00")
+        try step(.SELL, u, sym, "1000.00")
+        try step(.SELL, u, sym, "10.00")
+        try step(.SELL, u, dear, "100.00")
+        try step(.SELL, v, sym, "30.00")
+        try step(.COMMIT_SELL, u, nil, nil)
+        try step(.COMMIT_SELL, u, nil, nil)
+        try step(.SELL, u, sym, "60.00")
+        try step(.CANCEL_SELL, u, nil, nil)
+        try step(.CANCEL_SELL, u, nil, nil)
+        try step(.COMMIT_BUY, "nosuchuser", nil, nil)
+        try step(.CANCEL_SELL, "nosuchuser", nil, nil)
+        // Lazy expiry: due orders hand the command to the Swift path, which releases and logs them.
+        try step(.BUY, u, sym, "30.00")
+        try step(.SELL, u, sym, "30.00")
+        self.clock.advance(60_000)
+        try step(.COMMIT_BUY, u, nil, nil)
+        try step(.SELL, u, sym, "30.00")
+        self.clock.advance(60_000)
+        try step(.BUY, u, sym, "30.00")
+        try step(.CANCEL_SELL, u, nil, nil)
+        try step(.COMMIT_BUY, u, nil, nil)
+    }
+
+    private func triggerCommands(
+        _ step: (ClassicCommandName, String, String?, String?) throws -> Void, _ u: String, _ v: String,
+        _ sym: String, _ dear: String
+    ) throws {
+        try step(.BUY, u, sym, "300.00")
+        try step(.COMMIT_BUY, u, nil, nil) // 10 shares, 700.00 free
+        try step(.SET_BUY_AMOUNT, u, sym, "50.00")
+        try step(.SET_BUY_AMOUNT, u, sym, "80.00")
+        try step(.SET_BUY_AMOUNT, u, sym, "20.00")
+        try step(.SET_BUY_AMOUNT, v, sym, "50.00")
+        try step(.SET_BUY_AMOUNT, u, dear, "2000.00")
+        try step(.SET_BUY_AMOUNT, u, sym, "5000.00")
+        try step(.SET_BUY_TRIGGER, u, sym, "25.00")
+        // Buy triggers at 10.00 and sell triggers at 40.00 never fire at the quoted 30.00.
+        try step(.SET_BUY_TRIGGER, u, sym, "10.00")
+        try step(.SET_BUY_AMOUNT, u, sym, "40.00")
+        try step(.SET_BUY_TRIGGER, u, dear, "10.00")
+        try step(.SET_BUY_TRIGGER, u, "ZZZZ", "10.00")
+        try step(.SET_BUY_TRIGGER, u, sym, "0.00")
+        try step(.SET_BUY_TRIGGER, "nosuchuser", sym, "10.00")
+        try step(.CANCEL_SET_BUY, u, sym, nil)
+        try step(.CANCEL_SET_BUY, u, sym, nil)
+        try step(.CANCEL_SET_BUY, u, nil, nil)
+        try step(.SET_SELL_AMOUNT, v, sym, "10.00")
+        try step(.SET_SELL_AMOUNT, u, dear, "10.00")
+        try step(.SET_SELL_AMOUNT, u, sym, "100.00")
+        try step(.SET_SELL_TRIGGER, u, sym, "200.00")
+        try step(.SET_SELL_TRIGGER, u, sym, "5.00")
+        try step(.SET_SELL_TRIGGER, u, sym, "40.00")
+        try step(.SET_SELL_AMOUNT, u, sym, "200.00")
+        try step(.SET_SELL_AMOUNT, u, sym, "1000.00")
+        try step(.SET_SELL_AMOUNT, u, sym, "10.00")
+        try step(.SET_SELL_TRIGGER, u, dear, "40.00")
+        try step(.CANCEL_SET_SELL, u, sym, nil)
+        try step(.CANCEL_SET_SELL, u, sym, nil)
+        try step(.SET_SELL_AMOUNT, u, sym, "80.00")
+        try step(.SET_SELL_TRIGGER, u, sym, "40.00")
+        try step(.SET_BUY_AMOUNT, u, sym, "30.00")
+        // Lazy expiry first: a due BUY hands the command to the statement path.
+        try step(.BUY, u, sym, "30.00")
+        self.clock.advance(60_000)
+        try step(.SET_BUY_TRIGGER, u, sym, "10.00")
+        try step(.SELL, u, sym, "60.00")
+        self.clock.advance(60_000)
+        try step(.SET_SELL_AMOUNT, u, sym, "120.00")
+        try step(.BUY, u, sym, "30.00")
+        self.clock.advance(60_000)
+        try step(.CANCEL_SET_SELL, u, sym, nil)
+        try step(.BUY, u, sym, "30.00")
+        self.clock.advance(60_000)
+        try step(.CANCEL_SET_BUY, u, sym, nil)
+    }
+
     // MARK: the scenario
+
+    /// Runs commands through `step(command, user, stock, amount)` for users u (1,000.00) and v
+    /// (10.00), symbols sym (30.00) and dear (150.00).
+    private typealias Scenario = (
+        _ step: (ClassicCommandName, String, String?, String?) throws -> Void, _ u: String, _ v: String,
+        _ sym: String, _ dear: String
+    ) throws -> Void
 
     /// Every answer, error, log entry and final balance of one scenario, with its user names,
     /// symbols and transaction numbers replaced by placeholders.
-    private func transcript(folded: Bool) throws -> [String] {
+    private func transcript(folded: Bool, _ scenario: Scenario) throws -> [String] {
         clock.set(start)
         engine = ClassicEngine(
             clock: clock, quotes: engine.quotes, server: "test", committer: TestEnv.committer, folded: folded)
@@ -101,7 +207,7 @@ final class FoldedCommandsTests: ClassicTestCase {
                 of: #""transactionNum":\d+"#, with: "\"transactionNum\":N", options: .regularExpression)
         }
         var lines: [String] = []
-        func step(_ cmd: ClassicCommandName, _ user: String, _ stock: String? = nil, _ amount: String? = nil) throws {
+        func step(_ cmd: ClassicCommandName, _ user: String, _ stock: String?, _ amount: String?) throws {
             let o = try run(cmd, user, stock: stock, amount: amount)
             // DISPLAY_SUMMARY's recent entries carry the fake quote server's wall-clock times: the
             // log itself is compared below, field by field.
@@ -114,39 +220,8 @@ final class FoldedCommandsTests: ClassicTestCase {
             let what = shown.map { $0.serialized() } ?? "\(o.error?.code.rawValue ?? "?") \(o.error?.message ?? "?")"
             lines.append(norm("\(cmd.rawValue) \(user) t+\(o.timestamp - start): \(what)"))
         }
-        try step(.BUY, u, sym, "100.00")
-        try step(.BUY, u, dear, "100.00")
-        try step(.BUY, v, sym, "50.00")
-        try step(.COMMIT_BUY, u)
-        try step(.COMMIT_BUY, u)
-        try step(.BUY, u, sym, "60.00")
-        try step(.BUY, u, sym, "31.00")
-        try step(.CANCEL_BUY, u)
-        try step(.COMMIT_BUY, u)
-        try step(.CANCEL_BUY, u)
-        try step(.SELL, u, sym, "30.00")
-        try step(.SELL, u, sym, "1000.00")
-        try step(.SELL, u, sym, "10.00")
-        try step(.SELL, u, dear, "100.00")
-        try step(.SELL, v, sym, "30.00")
-        try step(.COMMIT_SELL, u)
-        try step(.COMMIT_SELL, u)
-        try step(.SELL, u, sym, "60.00")
-        try step(.CANCEL_SELL, u)
-        try step(.CANCEL_SELL, u)
-        try step(.COMMIT_BUY, "nosuchuser")
-        try step(.CANCEL_SELL, "nosuchuser")
-        // Lazy expiry: due orders hand the command to the Swift path, which releases and logs them.
-        try step(.BUY, u, sym, "30.00")
-        try step(.SELL, u, sym, "30.00")
-        clock.advance(60_000)
-        try step(.COMMIT_BUY, u)
-        try step(.SELL, u, sym, "30.00")
-        clock.advance(60_000)
-        try step(.BUY, u, sym, "30.00")
-        try step(.CANCEL_SELL, u)
-        try step(.COMMIT_BUY, u)
-        try step(.DISPLAY_SUMMARY, u)
+        try scenario(step, u, v, sym, dear)
+        try step(.DISPLAY_SUMMARY, u, nil, nil)
         for user in [u, v] {
             for e in try AuditReader.recent(db, username: user, limit: 200).reversed() {
                 let fields: [String?] = [
