@@ -85,6 +85,7 @@ public enum ClassicSchema {
             """),
         functions,
         triggerFunctions,
+        utilityFunctions,
     ]
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.

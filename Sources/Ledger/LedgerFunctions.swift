@@ -32,6 +32,23 @@ extension LedgerSchema {
             RETURN FOUND;
         END $$;
 
+        -- LedgerOps.deposit: money from outside with its flow row; the new free cash, or NULL when the
+        -- balance would pass its bound (nothing changed).
+        CREATE FUNCTION ledger_deposit(p_user BIGINT, p_cents BIGINT, p_kind TEXT) RETURNS BIGINT LANGUAGE plpgsql AS $$
+        DECLARE c BIGINT;
+        BEGIN
+            IF p_cents < 0 OR p_cents > \(LedgerBounds.maxBalanceCents) THEN RETURN NULL; END IF;
+            INSERT INTO accounts (user_id, cash_cents) VALUES (p_user, p_cents)
+            ON CONFLICT (user_id) DO UPDATE SET cash_cents = accounts.cash_cents + EXCLUDED.cash_cents
+            WHERE accounts.cash_cents + accounts.reserved_cents + accounts.incoming_cents
+                <= \(LedgerBounds.maxBalanceCents) - EXCLUDED.cash_cents
+            RETURNING cash_cents INTO c;
+            IF c IS NOT NULL THEN
+                INSERT INTO external_flows (user_id, kind, cents, stock_id, shares) VALUES (p_user, p_kind, p_cents, NULL, 0);
+            END IF;
+            RETURN c;
+        END $$;
+
         -- LedgerOps.creditShares: free shares in, within the holding bound (creating the holding).
         CREATE FUNCTION ledger_credit_shares(p_user BIGINT, p_stock BIGINT, p_shares BIGINT) RETURNS BOOLEAN
         LANGUAGE plpgsql AS $$

@@ -100,6 +100,10 @@ final class FoldedCommandsTests: ClassicTestCase {
         try step(.COMMIT_BUY, u, nil, nil)
         try step(.BUY, u, sym, "60.00")
         try step(.BUY, u, sym, "31.00")
+        try step(.DISPLAY_SUMMARY, u, nil, nil)
+        try step(.ADD, u, nil, "5.00")
+        try step(.ADD, v, nil, "0.00")
+        try step(.DISPLAY_SUMMARY, "nosuchuser", nil, nil)
         try step(.CANCEL_BUY, u, nil, nil)
         try step(.COMMIT_BUY, u, nil, nil)
         try step(.CANCEL_BUY, u, nil, nil)
@@ -118,7 +122,9 @@ final class FoldedCommandsTests: ClassicTestCase {
         // Lazy expiry: due orders hand the command to the Swift path, which releases and logs them.
         try step(.BUY, u, sym, "30.00")
         try step(.SELL, u, sym, "30.00")
+        try step(.DISPLAY_SUMMARY, u, nil, nil)
         self.clock.advance(60_000)
+        try step(.DISPLAY_SUMMARY, u, nil, nil)
         try step(.COMMIT_BUY, u, nil, nil)
         try step(.SELL, u, sym, "30.00")
         self.clock.advance(60_000)
@@ -165,6 +171,8 @@ final class FoldedCommandsTests: ClassicTestCase {
         try step(.SET_SELL_AMOUNT, u, sym, "80.00")
         try step(.SET_SELL_TRIGGER, u, sym, "40.00")
         try step(.SET_BUY_AMOUNT, u, sym, "30.00")
+        try step(.SET_BUY_AMOUNT, u, dear, "15.00")
+        try step(.DISPLAY_SUMMARY, u, nil, nil)
         // Lazy expiry first: a due BUY hands the command to the statement path.
         try step(.BUY, u, sym, "30.00")
         self.clock.advance(60_000)
@@ -204,7 +212,7 @@ final class FoldedCommandsTests: ClassicTestCase {
             var out = s
             for (name, ph) in names { out = out.replacingOccurrences(of: name, with: ph) }
             return out.replacingOccurrences(
-                of: #""transactionNum":\d+"#, with: "\"transactionNum\":N", options: .regularExpression)
+                of: #""(transactionNum|armedBy)":\d+"#, with: "\"$1\":N", options: .regularExpression)
         }
         var lines: [String] = []
         func step(_ cmd: ClassicCommandName, _ user: String, _ stock: String?, _ amount: String?) throws {
