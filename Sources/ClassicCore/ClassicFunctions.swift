@@ -9,29 +9,28 @@ import ServiceCore
 /// user is due: the function changed nothing but the account lock, and the command runs its Swift
 /// path (which expires, logs and decides) in the same transaction.
 extension ClassicSchema {
+    /// ClassicEngine.lockAccount's statement inside a function: locks the account row into `uid`,
+    /// `cash`, `res`; `due` = some pending order of the user has expired at p_now (the caller then
+    /// returns 'EXPIRE'); uid NULL = unknown user.
+    static let lockAccount = """
+        SELECT a.user_id, a.cash_cents, a.reserved_cents,
+                   EXISTS (SELECT 1 FROM classic_pending p WHERE p.user_id = a.user_id AND p.expires_ms <= p_now)
+            INTO uid, cash, res, due
+            FROM users u JOIN accounts a ON a.user_id = u.id
+            WHERE u.user_name = p_user AND (p_acting IS NULL OR u.id = p_acting) FOR UPDATE OF a;
+        """
+
     static let functions = Migration(
         102, "classic pending-order commands as server-side functions",
         """
-        -- ClassicEngine.lockAccount without the expiry: the account row locked; due = some pending
-        -- order of the user has expired at p_now (nothing found = unknown user).
-        CREATE FUNCTION classic_lock_account(p_user TEXT, p_acting BIGINT, p_now BIGINT,
-            OUT o_user BIGINT, OUT o_cash BIGINT, OUT o_reserved BIGINT, OUT o_due BOOLEAN)
-        LANGUAGE plpgsql AS $$
-        BEGIN
-            SELECT a.user_id, a.cash_cents, a.reserved_cents,
-                   EXISTS (SELECT 1 FROM classic_pending p WHERE p.user_id = a.user_id AND p.expires_ms <= p_now)
-            INTO o_user, o_cash, o_reserved, o_due
-            FROM users u JOIN accounts a ON a.user_id = u.id
-            WHERE u.user_name = p_user AND (p_acting IS NULL OR u.id = p_acting) FOR UPDATE OF a;
-        END $$;
-
         -- BUY after its precheck and quote: hold shares x price of cash, push the pending row.
         CREATE FUNCTION classic_buy(p_user TEXT, p_acting BIGINT, p_now BIGINT, p_symbol TEXT, p_amount BIGINT,
             p_price BIGINT, p_life BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_cash BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT; n BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_due INTO uid, o_cash, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
+            o_cash := cash;
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             IF o_cash < p_amount THEN o_status := 'INSUFFICIENT_FUNDS'; RETURN; END IF;
@@ -52,9 +51,9 @@ extension ClassicSchema {
         CREATE FUNCTION classic_sell(p_user TEXT, p_acting BIGINT, p_now BIGINT, p_symbol TEXT, p_amount BIGINT,
             p_price BIGINT, p_life BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_free BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT; n BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_due INTO uid, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, FALSE);
@@ -80,9 +79,10 @@ extension ClassicSchema {
             OUT o_status TEXT, OUT o_cash BIGINT, OUT o_symbol TEXT, OUT o_shares BIGINT, OUT o_price BIGINT,
             OUT o_held BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; pid BIGINT; sid BIGINT; settled BOOLEAN;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; pid BIGINT; sid BIGINT; settled BOOLEAN;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_due INTO uid, o_cash, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
+            o_cash := cash;
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             SELECT p.id, p.stock_id, p.symbol, p.price_cents, p.shares, p.held_cents
@@ -105,9 +105,10 @@ extension ClassicSchema {
             OUT o_status TEXT, OUT o_cash BIGINT, OUT o_symbol TEXT, OUT o_shares BIGINT, OUT o_price BIGINT,
             OUT o_held BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; pid BIGINT; sid BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; pid BIGINT; sid BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_due INTO uid, o_cash, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
+            o_cash := cash;
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             DELETE FROM classic_pending WHERE id = (
@@ -117,9 +118,9 @@ extension ClassicSchema {
             INTO pid, sid, o_symbol, o_price, o_shares, o_held;
             IF pid IS NULL THEN o_status := 'NO_PENDING'; RETURN; END IF;
             IF p_side = 'B' THEN
-                PERFORM ledger_release_cash(uid, o_held);
+                done := ledger_release_cash(uid, o_held);
             ELSE
-                PERFORM ledger_release_shares(uid, sid, o_shares);
+                done := ledger_release_shares(uid, sid, o_shares);
             END IF;
             o_status := 'OK';
         END $$;

@@ -15,9 +15,10 @@ extension ClassicSchema {
             p_amount BIGINT, OUT o_status TEXT, OUT o_cash BIGINT, OUT o_existed BOOLEAN, OUT o_reserved BIGINT,
             OUT o_trigger BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT; delta BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; delta BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_due INTO uid, o_cash, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
+            o_cash := cash;
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, TRUE);
@@ -27,7 +28,7 @@ extension ClassicSchema {
             o_existed := FOUND;
             delta := p_amount - COALESCE(o_reserved, 0);
             IF delta > o_cash THEN o_status := 'INSUFFICIENT_FUNDS'; RETURN; END IF;
-            PERFORM ledger_shift_cash(uid, delta);
+            done := ledger_shift_cash(uid, delta);
             IF o_existed THEN
                 UPDATE classic_triggers SET amount_cents = p_amount, reserved_cents = p_amount
                 WHERE user_id = uid AND side = 'B' AND stock_id = sid;
@@ -42,9 +43,9 @@ extension ClassicSchema {
         CREATE FUNCTION classic_set_buy_trigger(p_user TEXT, p_acting BIGINT, p_now BIGINT, p_symbol TEXT,
             p_price BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_amount BIGINT, OUT o_reserved BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_due INTO uid, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, FALSE);
@@ -62,9 +63,10 @@ extension ClassicSchema {
             OUT o_status TEXT, OUT o_cash BIGINT, OUT o_amount BIGINT, OUT o_trigger BIGINT, OUT o_reserved BIGINT,
             OUT o_shares BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_due INTO uid, o_cash, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
+            o_cash := cash;
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, FALSE);
@@ -73,9 +75,9 @@ extension ClassicSchema {
             INTO o_amount, o_trigger, o_reserved, o_shares;
             IF NOT FOUND THEN o_status := 'NO_AMOUNT'; RETURN; END IF;
             IF p_side = 'B' THEN
-                PERFORM ledger_shift_cash(uid, -o_reserved);
+                done := ledger_shift_cash(uid, -o_reserved);
             ELSE
-                PERFORM ledger_shift_shares(uid, sid, -o_shares);
+                done := ledger_shift_shares(uid, sid, -o_shares);
             END IF;
             o_status := 'OK';
         END $$;
@@ -85,9 +87,9 @@ extension ClassicSchema {
             p_amount BIGINT, OUT o_status TEXT, OUT o_existed BOOLEAN, OUT o_trigger BIGINT, OUT o_free BIGINT,
             OUT o_reserved_shares BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT; held BIGINT; want BIGINT; now_reserved BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; held BIGINT; want BIGINT; now_reserved BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_due INTO uid, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, FALSE);
@@ -105,7 +107,7 @@ extension ClassicSchema {
                 want := p_amount / o_trigger;
                 IF want <= 0 THEN o_status := 'ZERO_SHARES'; RETURN; END IF;
                 IF want > o_free + o_reserved_shares THEN o_status := 'INSUFFICIENT_SHARES'; RETURN; END IF;
-                PERFORM ledger_shift_shares(uid, sid, want - o_reserved_shares);
+                done := ledger_shift_shares(uid, sid, want - o_reserved_shares);
                 now_reserved := want;
             END IF;
             IF o_existed THEN
@@ -124,9 +126,9 @@ extension ClassicSchema {
             p_price BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_amount BIGINT, OUT o_free BIGINT,
             OUT o_reserved_shares BIGINT)
         LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; due BOOLEAN; sid BIGINT; want BIGINT;
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; want BIGINT;
         BEGIN
-            SELECT l.o_user, l.o_due INTO uid, due FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
             IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
             sid := ledger_stock_id(p_symbol, FALSE);
@@ -138,7 +140,7 @@ extension ClassicSchema {
             SELECT h.quantity INTO o_free FROM holdings h WHERE h.user_id = uid AND h.stock_id = sid FOR UPDATE;
             o_free := COALESCE(o_free, 0);
             IF want > o_free + o_reserved_shares THEN o_status := 'INSUFFICIENT_SHARES'; RETURN; END IF;
-            PERFORM ledger_shift_shares(uid, sid, want - o_reserved_shares);
+            done := ledger_shift_shares(uid, sid, want - o_reserved_shares);
             UPDATE classic_triggers SET trigger_cents = p_price, armed_txn = p_txn, reserved_shares = want
             WHERE user_id = uid AND side = 'S' AND stock_id = sid;
             o_status := 'OK';

@@ -31,8 +31,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN;
         BEGIN
-            SELECT l.o_user, l.o_cash, l.o_reserved, l.o_due INTO uid, cash, res, due
-            FROM classic_lock_account(p_user, p_acting, p_now) l;
+            \(ClassicSchema.lockAccount)
             IF uid IS NULL OR due THEN
                 RETURN QUERY SELECT CASE WHEN uid IS NULL THEN 'UNKNOWN_USER' ELSE 'EXPIRE' END,
                     NULL::TEXT, NULL::TEXT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT, NULL::BIGINT,

@@ -71,12 +71,13 @@ extension LedgerSchema {
         END $$;
 
         -- LedgerTx.releaseCash: reserved cash back to free; the reserve must hold it.
-        CREATE FUNCTION ledger_release_cash(p_user BIGINT, p_cents BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+        CREATE FUNCTION ledger_release_cash(p_user BIGINT, p_cents BIGINT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
         BEGIN
-            IF p_cents = 0 THEN RETURN; END IF;
+            IF p_cents = 0 THEN RETURN TRUE; END IF;
             UPDATE accounts SET cash_cents = cash_cents + p_cents, reserved_cents = reserved_cents - p_cents
             WHERE user_id = p_user AND reserved_cents >= p_cents AND p_cents > 0;
             IF NOT FOUND THEN RAISE EXCEPTION 'account % cannot release % cents', p_user, p_cents; END IF;
+            RETURN TRUE;
         END $$;
 
         -- LedgerTx.reserveShares: free shares into the reserve; false = not enough free shares.
@@ -90,29 +91,32 @@ extension LedgerSchema {
         END $$;
 
         -- LedgerTx.releaseShares: reserved shares back to free; the reserve must hold them.
-        CREATE FUNCTION ledger_release_shares(p_user BIGINT, p_stock BIGINT, p_shares BIGINT) RETURNS VOID
+        CREATE FUNCTION ledger_release_shares(p_user BIGINT, p_stock BIGINT, p_shares BIGINT) RETURNS BOOLEAN
         LANGUAGE plpgsql AS $$
         BEGIN
-            IF p_shares = 0 THEN RETURN; END IF;
+            IF p_shares = 0 THEN RETURN TRUE; END IF;
             UPDATE holdings SET quantity = quantity + p_shares, reserved = reserved - p_shares
             WHERE user_id = p_user AND stock_id = p_stock AND reserved >= p_shares AND p_shares > 0;
             IF NOT FOUND THEN RAISE EXCEPTION 'holding of user % cannot release % shares', p_user, p_shares; END IF;
+            RETURN TRUE;
         END $$;
 
         -- ClassicEngine.shiftCash / shiftReserved: move a hold by p_delta (positive = hold more; the
-        -- caller checked there is enough, so a refusal raises).
-        CREATE FUNCTION ledger_shift_cash(p_user BIGINT, p_delta BIGINT) RETURNS VOID LANGUAGE plpgsql AS $$
+        -- caller checked there is enough, so a refusal raises). The BOOLEAN results are always TRUE:
+        -- callers assign them (a plain expression, cheaper in PL/pgSQL than PERFORM, which runs a query).
+        CREATE FUNCTION ledger_shift_cash(p_user BIGINT, p_delta BIGINT) RETURNS BOOLEAN LANGUAGE plpgsql AS $$
         BEGIN
             IF p_delta > 0 THEN
                 IF NOT ledger_reserve_cash(p_user, p_delta) THEN
                     RAISE EXCEPTION 'account % cannot hold % cents', p_user, p_delta;
                 END IF;
             ELSIF p_delta < 0 THEN
-                PERFORM ledger_release_cash(p_user, -p_delta);
+                RETURN ledger_release_cash(p_user, -p_delta);
             END IF;
+            RETURN TRUE;
         END $$;
 
-        CREATE FUNCTION ledger_shift_shares(p_user BIGINT, p_stock BIGINT, p_delta BIGINT) RETURNS VOID
+        CREATE FUNCTION ledger_shift_shares(p_user BIGINT, p_stock BIGINT, p_delta BIGINT) RETURNS BOOLEAN
         LANGUAGE plpgsql AS $$
         BEGIN
             IF p_delta > 0 THEN
@@ -120,8 +124,9 @@ extension LedgerSchema {
                     RAISE EXCEPTION 'holding of user % cannot reserve % shares', p_user, p_delta;
                 END IF;
             ELSIF p_delta < 0 THEN
-                PERFORM ledger_release_shares(p_user, p_stock, -p_delta);
+                RETURN ledger_release_shares(p_user, p_stock, -p_delta);
             END IF;
+            RETURN TRUE;
         END $$;
 
         -- LedgerTx.settleMarketBuy: the held cash leaves the reserve, p_cost of it the system; the
