@@ -17,11 +17,18 @@ public final class ClassicEngine: Sendable {
     /// the caller's connection.
     public let committer: CommitGroup?
 
-    public init(clock: any WallClock, quotes: QuoteCache, server: String, committer: CommitGroup? = nil) {
+    /// BUY, SELL and their COMMIT/CANCEL run as one server-side function call each
+    /// (`ClassicFunctions.swift`); false = their statement-by-statement Swift path (A/B, tests).
+    public let folded: Bool
+
+    public init(
+        clock: any WallClock, quotes: QuoteCache, server: String, committer: CommitGroup? = nil, folded: Bool = true
+    ) {
         self.clock = clock
         self.quotes = quotes
         self.server = server
         self.committer = committer
+        self.folded = folded
     }
 
     /// Result of one command.

@@ -26,6 +26,8 @@ public enum ClassicRuntime {
         let cache = QuoteCache(
             source: source, clock: clock, ttlMillis: Int64(config.int("DT_QUOTE_TTL_MS", default: 60_000)),
             waitMillis: config.int("DT_QUOTE_TIMEOUT_MS", default: 5000) + 1000)
+        // DT_CLASSIC_FOLD=0: BUY/SELL/COMMIT_*/CANCEL_* statement by statement instead of one
+        // server-side function call each (for comparisons; same outcomes and log).
         // DT_CLASSIC_LANES commit lanes (0 = no batching: each command commits alone on its worker's
         // connection), DT_CLASSIC_MAX_BATCH commands per transaction at most.
         let lanes = config.int("DT_CLASSIC_LANES", default: 1)
@@ -37,7 +39,7 @@ public enum ClassicRuntime {
             : nil
         return ClassicEngine(
             clock: clock, quotes: cache, server: config.string("DT_SERVER_NAME", default: config.name),
-            committer: committer)
+            committer: committer, folded: config.int("DT_CLASSIC_FOLD", default: 1) != 0)
     }
 
     /// Migrations + engine + sweeper: what every classic service does before serving.

@@ -83,6 +83,9 @@ public enum ClassicSchema {
                 WHERE l.kind = 'userCommand' AND l.txn <= 999999999999 ORDER BY l.txn, l.id;
             SELECT setval('classic_txn_seq', GREATEST((SELECT last_value FROM classic_txn_seq), 1000000000000));
             """),
+        functions,
+        triggerFunctions,
+        utilityFunctions,
     ]
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.

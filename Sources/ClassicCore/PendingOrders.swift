@@ -82,18 +82,12 @@ extension ClassicEngine {
     // MARK: buy side
 
     func buy(_ tx: PGConnection, _ c: inout CommandContext, _ pre: Precheck, _ q: Quote) throws -> JSON {
+        if let done = try buyFolded(tx, &c, pre, q) { return done }
         let acct = try lockAccount(tx, &c)
         // The precheck ran without a lock: check cash again now that it cannot change.
-        guard acct.cash >= pre.amount else {
-            throw ClassicError(
-                .INSUFFICIENT_FUNDS, "cash \(Money.format(acct.cash)) < amount \(Money.format(pre.amount))")
-        }
+        guard acct.cash >= pre.amount else { throw Self.insufficientFunds(cash: acct.cash, amount: pre.amount) }
         let shares = pre.amount / q.priceCents
-        guard shares > 0 else {
-            throw ClassicError(
-                .ZERO_SHARES,
-                "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
-        }
+        guard shares > 0 else { throw Self.zeroShares(price: q.priceCents, amount: pre.amount) }
         let cost = shares * q.priceCents
         guard let stockId = try LedgerOps.stockId(tx, name: pre.symbol, create: true) else {
             throw LedgerInvariantError("stock \(pre.symbol) could not be created")
@@ -103,14 +97,23 @@ extension ClassicEngine {
             tx, c, userId: acct.userId, user: pre.username, side: .buy, stockId: stockId, symbol: pre.symbol,
             price: q.priceCents, shares: shares, held: cost)
         c.account("remove", cost, user: pre.username)
-        return .object([
+        return buyResult(c, pre, q, shares: shares, cost: cost, cashBefore: acct.cash)
+    }
+
+    func buyResult(_ c: CommandContext, _ pre: Precheck, _ q: Quote, shares: Int64, cost: Int64, cashBefore: Int64)
+        -> JSON
+    {
+        .object([
             ("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
             ("cost", money(cost)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
-            ("cash", money(acct.cash - cost)), ("transactionNum", .int(c.txn)),
+            ("cash", money(cashBefore - cost)), ("transactionNum", .int(c.txn)),
         ])
     }
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let (p, cash) = try settleFolded(tx, &c, side: .buy, commit: true) {
+            return commitBuyResult(c, p, cash: cash)
+        }
         let acct = try lockAccount(tx, &c)
         guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
         // The held cash leaves the system for the shares (a buy from the market).
@@ -120,21 +123,32 @@ extension ClassicEngine {
                 shares: p.shares, kind: .classicBuy)
         else { throw ClassicInput.holdingBound }
         try remove(tx, p)
-        return .object([
+        return commitBuyResult(c, p, cash: acct.cash)
+    }
+
+    func commitBuyResult(_ c: CommandContext, _ p: Pending, cash: Int64) -> JSON {
+        .object([
             ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-            ("cost", money(p.heldCents)), ("cash", money(acct.cash)), ("transactionNum", .int(c.txn)),
+            ("cost", money(p.heldCents)), ("cash", money(cash)), ("transactionNum", .int(c.txn)),
         ])
     }
 
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
-        let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
-        try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
+        let p: Pending
+        let cash: Int64
+        if let (fp, fcash) = try settleFolded(tx, &c, side: .buy, commit: false) {
+            (p, cash) = (fp, fcash)
+        } else {
+            let acct = try lockAccount(tx, &c)
+            guard let pp = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+            try shiftCash(tx, userId: acct.userId, hold: -pp.heldCents)
+            (p, cash) = (pp, acct.cash)
+        }
         c.account("add", p.heldCents, user: user)
         return .object([
             ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-            ("released", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
+            ("released", money(p.heldCents)), ("cash", money(cash + p.heldCents)),
             ("transactionNum", .int(c.txn)),
         ])
     }
@@ -142,55 +156,67 @@ extension ClassicEngine {
     // MARK: sell side
 
     func sell(_ tx: PGConnection, _ c: inout CommandContext, _ pre: Precheck, _ q: Quote) throws -> JSON {
+        if let done = try sellFolded(tx, &c, pre, q) { return done }
         let acct = try lockAccount(tx, &c)
         guard let stockId = try LedgerOps.stockId(tx, name: pre.symbol, create: false) else {
             throw ClassicError(.NOT_OWNED, "\(pre.username) holds no \(pre.symbol) shares")
         }
         let holding = try lockHolding(tx, userId: acct.userId, stockId: stockId)
         let shares = pre.amount / q.priceCents
-        guard shares > 0 else {
-            throw ClassicError(
-                .ZERO_SHARES,
-                "price \(Money.format(q.priceCents)) is above amount \(Money.format(pre.amount)): 0 whole shares")
-        }
-        guard holding.free >= shares else {
-            throw ClassicError(.INSUFFICIENT_SHARES, "\(holding.free) free \(pre.symbol) shares < \(shares) to sell")
-        }
+        guard shares > 0 else { throw Self.zeroShares(price: q.priceCents, amount: pre.amount) }
+        guard holding.free >= shares else { throw Self.insufficientShares(free: holding.free, pre.symbol, shares) }
         let value = shares * q.priceCents
         try shiftReserved(tx, userId: acct.userId, stockId: stockId, by: shares)
         try insertPending(
             tx, c, userId: acct.userId, user: pre.username, side: .sell, stockId: stockId, symbol: pre.symbol,
             price: q.priceCents, shares: shares, held: value)
-        return .object([
+        return sellResult(c, pre, q, shares: shares)
+    }
+
+    func sellResult(_ c: CommandContext, _ pre: Precheck, _ q: Quote, shares: Int64) -> JSON {
+        .object([
             ("stock", .string(pre.symbol)), ("price", money(q.priceCents)), ("shares", .int(shares)),
-            ("proceeds", money(value)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
+            ("proceeds", money(shares * q.priceCents)), ("expiresAt", .int(c.t + pendingLifetimeMillis)),
             ("transactionNum", .int(c.txn)),
         ])
     }
 
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
-        let acct = try lockAccount(tx, &c)
-        guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
-        // The held shares leave the system for cash at the SELL's price (a sale to the market).
-        guard
-            try LedgerTx(tx).settleMarketSell(
-                acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
-                kind: .classicSell)
-        else { throw ClassicInput.balanceBound }
-        try remove(tx, p)
+        let p: Pending
+        let cash: Int64
+        if let (fp, fcash) = try settleFolded(tx, &c, side: .sell, commit: true) {
+            (p, cash) = (fp, fcash)
+        } else {
+            let acct = try lockAccount(tx, &c)
+            guard let pp = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+            // The held shares leave the system for cash at the SELL's price (a sale to the market).
+            guard
+                try LedgerTx(tx).settleMarketSell(
+                    acct.userId, stockId: pp.stockId, shares: pp.shares, proceedsCents: pp.heldCents,
+                    kind: .classicSell)
+            else { throw ClassicInput.balanceBound }
+            try remove(tx, pp)
+            (p, cash) = (pp, acct.cash)
+        }
         c.account("add", p.heldCents, user: user)
         return .object([
             ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
-            ("proceeds", money(p.heldCents)), ("cash", money(acct.cash + p.heldCents)),
+            ("proceeds", money(p.heldCents)), ("cash", money(cash + p.heldCents)),
             ("transactionNum", .int(c.txn)),
         ])
     }
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let acct = try lockAccount(tx, &c)
-        guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
-        try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
+        let p: Pending
+        if let (fp, _) = try settleFolded(tx, &c, side: .sell, commit: false) {
+            p = fp
+        } else {
+            let acct = try lockAccount(tx, &c)
+            guard let pp = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+            try shiftReserved(tx, userId: acct.userId, stockId: pp.stockId, by: -pp.shares)
+            p = pp
+        }
         return .object([
             ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
             ("transactionNum", .int(c.txn)),

@@ -44,7 +44,7 @@ extension ClassicEngine {
         return (acct, symbol, price, stockId, trig)
     }
 
-    private func triggerJSON(_ symbol: String, amount: Int64, price: Int64?, extra: [(String, JSON)], txn: Int64)
+    func triggerJSON(_ symbol: String, amount: Int64, price: Int64?, extra: [(String, JSON)], txn: Int64)
         -> JSON
     {
         var o: [(String, JSON)] = [
@@ -59,6 +59,7 @@ extension ClassicEngine {
     // MARK: buy triggers
 
     func setBuyAmount(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try setBuyAmountFolded(tx, &c) { return done }
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
@@ -94,6 +95,7 @@ extension ClassicEngine {
     }
 
     func setBuyTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try setBuyTriggerFolded(tx, &c) { return done }
         let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: .buy)
         guard price <= trig.reservedCents else {
             throw ClassicError(
@@ -110,6 +112,7 @@ extension ClassicEngine {
     }
 
     func cancelSetBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try cancelSetFolded(tx, &c, side: .buy) { return done }
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
@@ -131,6 +134,7 @@ extension ClassicEngine {
     // MARK: sell triggers
 
     func setSellAmount(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try setSellAmountFolded(tx, &c) { return done }
         let user = try c.requireUser()
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
@@ -179,6 +183,7 @@ extension ClassicEngine {
     }
 
     func setSellTrigger(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try setSellTriggerFolded(tx, &c) { return done }
         let (acct, symbol, price, stockId, trig) = try triggerToArm(tx, &c, side: .sell)
         let want = trig.amount / price
         guard want > 0 else {
@@ -204,6 +209,7 @@ extension ClassicEngine {
     }
 
     func cancelSetSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        if let done = try cancelSetFolded(tx, &c, side: .sell) { return done }
         let acct = try lockAccount(tx, &c)
         let symbol = try ClassicInput.requireSymbol(c.request.stock)
         guard let stockId = try LedgerOps.stockId(tx, name: symbol, create: false),

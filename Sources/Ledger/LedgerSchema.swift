@@ -82,6 +82,7 @@ public enum LedgerSchema {
             );
             CREATE INDEX idempotency_keys_age ON idempotency_keys (created_at);
             """),
+        functions,
     ]
 
     /// (Platform) resting orders accepted before the headroom columns existed get their incoming reserved.
