@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Ledger
 import ServiceCore
 
@@ -80,7 +81,7 @@ public enum ClassicRuntime {
     public static func startSweeper(_ engine: ClassicEngine, config: ServiceConfig, logger: Logger) {
         let interval = max(50, config.int("DT_SWEEP_MS", default: 500))
         let connInfo = config.postgresConnInfo
-        let t = Thread {
+        Threads.start(name: "classic-sweeper") {
             var db: PGConnection?
             while true {
                 do {
@@ -96,7 +97,5 @@ public enum ClassicRuntime {
                 usleep(UInt32(interval) * 1000)
             }
         }
-        t.name = "classic-sweeper"
-        t.start()
     }
 }

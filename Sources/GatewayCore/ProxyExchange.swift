@@ -1,5 +1,6 @@
 import CShim
-import Foundation
+import FoundationEssentials
+import Glibc
 import ServiceCore
 
 /// One proxied request on the event loop: picks an instance, connects (or reuses a pooled

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Ledger
 import OrderBook
 import ServiceCore
@@ -30,9 +30,8 @@ public final class MatchingEngine: @unchecked Sendable {
     let logger: Logger
     let maxBatch: Int
 
-    private let queueLock = NSCondition()
+    private let queueLock = ThreadCondition()
     private var queue: [Ticket] = []
-    private var thread: Thread?
     private let healthy = Atomic<Bool>(false)
     private let batches = Atomic<Int>(0)
 
@@ -68,11 +67,7 @@ public final class MatchingEngine: @unchecked Sendable {
             }
         }
         publisher.start()
-        let t = Thread { [self] in runLoop() }
-        t.name = "engine"
-        t.stackSize = 4 << 20
-        thread = t
-        t.start()
+        Threads.start(name: "engine", stackSize: 4 << 20) { [self] in runLoop() }
     }
 
     /// True while the last batch (or rebuild) reached the database.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import ServiceCore
 
 /// A short-lived ticket that lets a browser's EventSource (which cannot send the `token` header)

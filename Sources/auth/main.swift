@@ -1,5 +1,6 @@
 import AuthCore
-import Foundation
+import FoundationEssentials
+import Glibc
 
 // The authentication service (Sources/AuthCore); flags only pick a one-off mode.
 let environment = ProcessInfo.processInfo.environment

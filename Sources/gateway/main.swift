@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import GatewayCore
+import Glibc
 import ServiceCore
 
 // API gateway: verifies tokens, applies rate limits, routes to upstream instances behind

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import QuoteCore
 
 // The quote-server simulator (Sources/QuoteCore).

@@ -1,5 +1,6 @@
 import CShim
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 /// One epoll loop on its own thread with its own SO_REUSEPORT listener. It parses requests, runs

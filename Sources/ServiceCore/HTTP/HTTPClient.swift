@@ -1,5 +1,6 @@
 import CShim
-import Foundation
+import FoundationEssentials
+import Glibc
 import Synchronization
 
 public struct ClientResponse: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An HTTP response built by a handler. The server adds Content-Length, Date and Connection.
 public struct HTTPResponse: Sendable {

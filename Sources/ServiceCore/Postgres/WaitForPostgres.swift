@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 extension PGConnection {
     /// The one "wait for PostgreSQL" loop of every service's start-up: runs `body` until it

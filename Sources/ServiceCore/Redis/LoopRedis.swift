@@ -1,5 +1,6 @@
 import CShim
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// A Redis connection on an event loop: commands are written without blocking and each reply is
 /// handed to its callback from a loop event, so an async route can read Redis without holding a

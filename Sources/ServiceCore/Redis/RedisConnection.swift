@@ -1,5 +1,5 @@
 import CHiredis
-import Foundation
+import FoundationEssentials
 
 public enum RedisReply: Sendable, Equatable {
     case string([UInt8])

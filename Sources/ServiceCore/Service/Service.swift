@@ -1,4 +1,6 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
+import Glibc
 
 /// Wires a service: config, logger, router with /health and /metrics, server, SIGTERM drain.
 /// Each executable's `main` builds its routes and calls `run()`.
@@ -121,11 +123,11 @@ public final class Service: @unchecked Sendable {
             exit(1)
         }
         let server = self.server
-        Thread { [logger] in
+        Threads.start(name: "drain") { [logger] in
             stop.wait()
             logger.info("draining")
             server?.shutdown()
-        }.start()
+        }
         server?.wait()
         logger.info("stopped")
         exit(0)

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import FoundationEssentials
 import Synchronization
 
 /// At most `limit` callers inside `run` at once; the others wait their turn. For CPU-bound work

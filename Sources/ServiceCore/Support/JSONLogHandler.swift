@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 @_exported import Logging
 
 /// swift-log handler writing one JSON object per line on stderr:

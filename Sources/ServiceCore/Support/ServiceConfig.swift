@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Configuration from environment variables with local defaults (see README for the full list).
 public struct ServiceConfig: Sendable {
@@ -16,7 +17,7 @@ public struct ServiceConfig: Sendable {
     }
 
     public func int(_ key: String, default def: Int) -> Int {
-        values[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? def
+        values[key].flatMap { Int($0.trimmingASCIIWhitespace()) } ?? def
     }
 
     public func bool(_ key: String, default def: Bool) -> Bool {
@@ -49,7 +50,7 @@ public struct ServiceConfig: Sendable {
 
     /// A libpq conninfo value: single-quoted, with backslash and quote escaped.
     static func conninfoQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
     }
 }
 
@@ -64,7 +65,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `host:port`; nil when malformed.
     public init?(_ text: String) {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingASCIIWhitespace()
         guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else {
             return nil
         }
