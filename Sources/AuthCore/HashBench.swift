@@ -1,5 +1,4 @@
 import Dispatch
-import FoundationEssentials
 import ServiceCore
 
 /// `auth --bench-hash [iterations ...]`: time one PBKDF2 hash at the given costs (default: the
@@ -14,7 +13,7 @@ enum HashBench {
             for i in 0..<n { _ = hasher.hash("bench-password-\(i)") }
             let perHashMs = Double(Clock.monotonicNanos() - start) / 1e6 / Double(n)
 
-            let threads = ProcessInfo.processInfo.activeProcessorCount
+            let threads = ProcessEnvironment.activeProcessorCount
             let group = DispatchGroup()
             let parallelStart = Clock.monotonicNanos()
             for t in 0..<threads {

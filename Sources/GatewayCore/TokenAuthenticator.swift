@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ServiceCore
 
 /// The caller's identity, from a verified token.

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ServiceCore
 
 /// Keeps the Redis wallet cache honest when someone other than the engine moves cash (classic

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import ServiceCore
 
 /// One answered quote, in both wire forms.

@@ -1,5 +1,4 @@
 import CShim
-import FoundationEssentials
 import Glibc
 import Synchronization
 

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// An HTTP response built by a handler. The server adds Content-Length, Date and Connection.

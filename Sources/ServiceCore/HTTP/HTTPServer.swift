@@ -1,6 +1,5 @@
 import CShim
 import Dispatch
-import FoundationEssentials
 import Glibc
 
 public enum HTTPServerError: Error, CustomStringConvertible {

@@ -1,5 +1,4 @@
 import Dispatch
-import FoundationEssentials
 
 /// A fixed set of threads running blocking handlers, fed by a bounded FIFO. `submit` refuses when
 /// the queue is full so callers can answer 503 at once instead of queueing without bound.

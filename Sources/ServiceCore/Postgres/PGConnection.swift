@@ -1,5 +1,4 @@
 import CLibPQ
-import FoundationEssentials
 import Glibc
 
 public struct PGError: Error, CustomStringConvertible, Sendable {

@@ -1,5 +1,4 @@
 import CShim
-import FoundationEssentials
 import Glibc
 
 /// A Redis connection on an event loop: commands are written without blocking and each reply is

@@ -1,5 +1,4 @@
 import CHiredis
-import FoundationEssentials
 
 public enum RedisReply: Sendable, Equatable {
     case string([UInt8])

@@ -1,5 +1,4 @@
 import Dispatch
-import FoundationEssentials
 import Glibc
 
 /// Wires a service: config, logger, router with /health and /metrics, server, SIGTERM drain.
@@ -21,7 +20,7 @@ public final class Service: @unchecked Sendable {
     /// A service of deploy/topology.json: its name, and its first port as the default.
     public convenience init(
         _ topology: ServiceTopology, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.variables
     ) {
         self.init(
             name: topology.name, defaultPort: topology.port, defaultWorkers: defaultWorkers, callers: callers,
@@ -30,7 +29,7 @@ public final class Service: @unchecked Sendable {
 
     public init(
         name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.variables
     ) {
         config = ServiceConfig(name: name, environment: environment)
         logger = Logger.json(config: config)

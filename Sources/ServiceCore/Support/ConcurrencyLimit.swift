@@ -1,5 +1,4 @@
 import Dispatch
-import FoundationEssentials
 import Synchronization
 
 /// At most `limit` callers inside `run` at once; the others wait their turn. For CPU-bound work

@@ -1,4 +1,3 @@
-import FoundationEssentials
 import Glibc
 
 /// Configuration from environment variables with local defaults (see README for the full list).
@@ -6,7 +5,7 @@ public struct ServiceConfig: Sendable {
     public let name: String
     public let values: [String: String]
 
-    public init(name: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(name: String, environment: [String: String] = ProcessEnvironment.variables) {
         self.name = name
         self.values = environment
     }
@@ -31,7 +30,7 @@ public struct ServiceConfig: Sendable {
     }
 
     public var host: String { string("DT_HOST", default: "127.0.0.1") }
-    public var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    public var cores: Int { max(1, ProcessEnvironment.activeProcessorCount) }
     /// A secret's value, nil when unset or empty (secrets have no defaults).
     public func secret(_ key: String) -> String? {
         guard let v = values[key], !v.isEmpty else { return nil }
