@@ -23,7 +23,9 @@ cpu_snapshot() {
         done
     } >"${TMPDIR:-/tmp}/cpu-snapshot.$$"
     # Fields after the command name: state(1) ppid(2) ... utime(12) stime(13) cutime(14) cstime(15).
-    cat /proc/[0-9]*/stat 2>/dev/null | awk -v list="${TMPDIR:-/tmp}/cpu-snapshot.$$" '
+    # A process that exits between the glob and the read makes cat fail; under pipefail and set -e
+    # that used to end the calling benchmark silently on a busy machine (other builds forking).
+    { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v list="${TMPDIR:-/tmp}/cpu-snapshot.$$" '
         { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " ")
           own[pid] = f[12] + f[13] + f[14] + f[15]; kids[f[2]] += f[12] + f[13] }
         END { while ((getline l < list) > 0) { split(l, w, " "); if (w[2] in own) t[w[1]] += own[w[2]] + kids[w[2]] }
