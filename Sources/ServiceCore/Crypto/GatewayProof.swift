@@ -1,4 +1,3 @@
-
 /// Per-request proof that a request to a service port comes from a holder of DT_INTERNAL_KEY (the
 /// gateway, or a service calling another): services trust `x-user-*` only when it is valid.
 ///

@@ -15,13 +15,15 @@ public enum Threads {
         if let stackSize { pthread_attr_setstacksize(&attr, max(stackSize, Int(PTHREAD_STACK_MIN))) }
         let box = Unmanaged.passRetained(ThreadBody(name: name, body: body)).toOpaque()
         var tid = pthread_t()
-        let rc = pthread_create(&tid, &attr, { raw in
-            guard let raw else { return nil }
-            let job = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
-            cshim_set_thread_name(job.name)
-            job.body()
-            return nil
-        }, box)
+        let rc = pthread_create(
+            &tid, &attr,
+            { raw in
+                guard let raw else { return nil }
+                let job = Unmanaged<ThreadBody>.fromOpaque(raw).takeRetainedValue()
+                cshim_set_thread_name(job.name)
+                job.body()
+                return nil
+            }, box)
         // Only EAGAIN (out of threads/memory) fails here; a service without its threads cannot run.
         if rc != 0 {
             Unmanaged<ThreadBody>.fromOpaque(box).release()

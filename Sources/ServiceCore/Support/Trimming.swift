@@ -5,7 +5,8 @@ extension StringProtocol {
     /// messages here use only these).
     public func trimmingASCIIWhitespace() -> String {
         let bytes = Array(utf8)
-        var lo = 0, hi = bytes.count
+        var lo = 0
+        var hi = bytes.count
         while lo < hi, Self.isSpace(bytes[lo]) { lo += 1 }
         while hi > lo, Self.isSpace(bytes[hi - 1]) { hi -= 1 }
         return String(decoding: bytes[lo..<hi], as: UTF8.self)
