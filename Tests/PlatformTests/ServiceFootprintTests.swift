@@ -33,7 +33,7 @@ final class ServiceFootprintTests: XCTestCase {
         }
         // Every service of the stack (hello, gateway, auth, quote-server, buy, sell, user-utilities,
         // matching-engine, trigger-worker, market-stream) must have been looked at.
-        let services = Set(checked.compactMap { $0.lastIndex(of: "-").map { i in String($0[..<i]) } })
+        let services = Set(checked.compactMap { name in name.lastIndex(of: "-").map { String(name[..<$0]) } })
         XCTAssertGreaterThanOrEqual(services.count, 10, "services checked: \(checked)")
     }
 }
