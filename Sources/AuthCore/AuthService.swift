@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Ledger
 import ServiceCore
 
@@ -19,7 +19,7 @@ public enum AuthService {
     public static func serve(environment base: [String: String]) -> Never {
         var environment = base
         if (environment["DT_WORKERS"] ?? "").isEmpty {
-            environment["DT_WORKERS"] = String(max(1, ProcessInfo.processInfo.activeProcessorCount) * 4)
+            environment["DT_WORKERS"] = String(max(1, ProcessEnvironment.activeProcessorCount) * 4)
         }
         let service = Service(Topology.auth, environment: environment)
         let config = service.config

@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import ServiceCore
 
 /// `auth --bench-hash [iterations ...]`: time one PBKDF2 hash at the given costs (default: the
@@ -13,21 +13,28 @@ enum HashBench {
             for i in 0..<n { _ = hasher.hash("bench-password-\(i)") }
             let perHashMs = Double(Clock.monotonicNanos() - start) / 1e6 / Double(n)
 
-            let threads = ProcessInfo.processInfo.activeProcessorCount
+            let threads = ProcessEnvironment.activeProcessorCount
             let group = DispatchGroup()
             let parallelStart = Clock.monotonicNanos()
             for t in 0..<threads {
                 group.enter()
-                Thread {
+                Threads.start(name: "hash-bench-\(t)") {
                     for i in 0..<n { _ = hasher.hash("bench-\(t)-\(i)") }
                     group.leave()
-                }.start()
+                }
             }
             group.wait()
             let seconds = Double(Clock.monotonicNanos() - parallelStart) / 1e9
             print(
-                "pbkdf2-sha256 iterations=\(iterations): \(String(format: "%.3f", perHashMs)) ms/hash on one thread; "
+                "pbkdf2-sha256 iterations=\(iterations): \(threeDecimals(perHashMs)) ms/hash on one thread; "
                     + "\(Int(Double(threads * n) / seconds)) hashes/s on \(threads) threads")
         }
+    }
+
+    /// "0.123" (FoundationEssentials has no String(format:)).
+    static func threeDecimals(_ x: Double) -> String {
+        let thousandths = Int((x * 1000).rounded())
+        let frac = String(thousandths % 1000)
+        return "\(thousandths / 1000)." + String(repeating: "0", count: 3 - frac.count) + frac
     }
 }

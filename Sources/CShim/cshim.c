@@ -16,6 +16,8 @@
 #include <unistd.h>
 #include <sys/time.h>
 #include <time.h>
+#include <pthread.h>
+#include <sched.h>
 
 const uint32_t CSHIM_EPOLLIN = EPOLLIN, CSHIM_EPOLLOUT = EPOLLOUT, CSHIM_EPOLLERR = EPOLLERR,
                CSHIM_EPOLLHUP = EPOLLHUP, CSHIM_EPOLLRDHUP = EPOLLRDHUP;
@@ -219,4 +221,18 @@ void cshim_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, s
     SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, data, datalen); SHA256_Final(inner, &c);
     for (int i = 0; i < 64; i++) pad[i] = k[i] ^ 0x5c;
     SHA256_Init(&c); SHA256_Update(&c, pad, 64); SHA256_Update(&c, inner, 32); SHA256_Final(out, &c);
+}
+
+void cshim_set_thread_name(const char *name) {
+    char buf[16];
+    strncpy(buf, name, sizeof buf - 1);
+    buf[sizeof buf - 1] = 0;
+    pthread_setname_np(pthread_self(), buf);
+}
+
+int cshim_active_cpus(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+    int n = CPU_COUNT(&set);
+    return n > 0 ? n : 1;
 }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Ledger
 import ServiceCore
 
@@ -82,7 +82,7 @@ public enum ClassicRuntime {
     public static func startSweeper(_ engine: ClassicEngine, config: ServiceConfig, logger: Logger) {
         let interval = max(50, config.int("DT_SWEEP_MS", default: 500))
         let connInfo = config.postgresConnInfo
-        let t = Thread {
+        Threads.start(name: "classic-sweeper") {
             var db: PGConnection?
             while true {
                 do {
@@ -98,7 +98,5 @@ public enum ClassicRuntime {
                 usleep(UInt32(interval) * 1000)
             }
         }
-        t.name = "classic-sweeper"
-        t.start()
     }
 }

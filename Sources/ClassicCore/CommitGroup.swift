@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import Ledger
 import ServiceCore
 
@@ -115,7 +115,7 @@ private final class Lane: @unchecked Sendable {
     let connInfo: String
     let maxBatch: Int
     let logger: Logger?
-    private let cond = NSCondition()
+    private let cond = ThreadCondition()
     private var queue: [Job] = []
     private var counters = (batches: 0, commands: 0, fallbacks: 0)
     private var db: PGConnection?
@@ -128,9 +128,7 @@ private final class Lane: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in loop() }
-        t.name = "commit-lane-\(index)"
-        t.start()
+        Threads.start(name: "commit-lane-\(index)") { [self] in loop() }
     }
 
     func submit(_ job: Job) {

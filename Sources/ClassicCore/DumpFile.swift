@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Ledger
 import ServiceCore
 
@@ -14,7 +14,7 @@ enum DumpFile {
             try ClassicEngine.writeDump(plan, db: db) { chunk in
                 var off = 0
                 while off < chunk.count {
-                    let n = chunk.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + off, $0.count - off) }
+                    let n = chunk.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + off, $0.count - off) }
                     guard n > 0 else { throw HTTPError(500, "cannot write the DUMPLOG file") }
                     off += n
                 }

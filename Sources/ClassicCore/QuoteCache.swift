@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Ledger
 import ServiceCore
 
@@ -37,7 +37,7 @@ public final class QuoteCache: Sendable {
     public func get(symbol: String, user: String, redis: RedisConnection?) throws(ClassicError) -> Lookup {
         guard let redis else { return try fetch(symbol: symbol, user: user, redis: nil) }
         let deadline = Clock.monotonicNanos() + UInt64(waitMillis) * 1_000_000
-        let token = "\(ProcessInfo.processInfo.processIdentifier)-\(Clock.monotonicNanos())"
+        let token = "\(ProcessEnvironment.processID)-\(Clock.monotonicNanos())"
         while true {
             let now = clock.nowMillis()
             if let q = cached(symbol, redis), now < q.obtainedAt + ttlMillis {

@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 import Synchronization
 
@@ -69,10 +68,7 @@ public final class QuoteFlights: Sendable {
         case .refused: return false
         case .joined: return true
         case .startFetcher:
-            let t = Thread { [self] in fetchLoop(first: symbol) }
-            t.name = "quote-fetch"
-            t.stackSize = 256 * 1024
-            t.start()
+            Threads.start(name: "quote-fetch", stackSize: 256 * 1024) { [self] in fetchLoop(first: symbol) }
             return true
         }
     }

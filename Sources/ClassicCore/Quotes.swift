@@ -1,4 +1,3 @@
-import Foundation
 import Ledger
 import ServiceCore
 
@@ -113,7 +112,10 @@ public struct HTTPQuoteSource: QuoteSource {
             {
                 out.unicodeScalars.append(UnicodeScalar(b))
             } else {
-                out += String(format: "%%%02X", b)
+                let hex = Array("0123456789ABCDEF".unicodeScalars)
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(hex[Int(b >> 4)])
+                out.unicodeScalars.append(hex[Int(b & 15)])
             }
         }
         return out

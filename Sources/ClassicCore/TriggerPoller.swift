@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Glibc
 import Ledger
 import ServiceCore
 import Synchronization
@@ -29,13 +30,9 @@ public final class TriggerPoller: Sendable {
 
     public func start() {
         for i in 0..<threads {
-            let t = Thread { [self] in pollThread() }
-            t.name = "trigger-poll-\(i)"
-            t.start()
+            Threads.start(name: "trigger-poll-\(i)") { [self] in pollThread() }
         }
-        let t = Thread { [self] in coordinator() }
-        t.name = "trigger-coordinator"
-        t.start()
+        Threads.start(name: "trigger-coordinator") { [self] in coordinator() }
     }
 
     private func coordinator() {

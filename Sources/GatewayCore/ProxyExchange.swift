@@ -1,5 +1,5 @@
 import CShim
-import Foundation
+import Glibc
 import ServiceCore
 
 /// One proxied request on the event loop: picks an instance, connects (or reuses a pooled

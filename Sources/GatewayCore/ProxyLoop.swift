@@ -1,5 +1,5 @@
 import CShim
-import Foundation
+import Glibc
 import ServiceCore
 
 /// The proxy's state on one event loop (one per loop, through the loop's `WorkerContext`): idle

@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 import Synchronization
 
@@ -84,7 +83,7 @@ public enum ClientAddress {
     public static func of(_ request: HTTPRequest) -> String {
         if let ip = request.header("x-real-ip"), !ip.isEmpty { return ip }
         if let xff = request.header("x-forwarded-for"),
-            let last = xff.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+            let last = xff.split(separator: ",").last?.trimmingASCIIWhitespace(), !last.isEmpty
         {
             return last
         }

@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 
 /// The caller's identity, from a verified token.
@@ -62,7 +61,7 @@ public struct TokenAuthenticator: Sendable {
     static func extract(_ request: HTTPRequest) -> String? {
         if let t = request.header("token"), !t.isEmpty { return t }
         if let auth = request.header("authorization"), auth.count > 7, auth.lowercased().hasPrefix("bearer ") {
-            let t = auth.dropFirst(7).trimmingCharacters(in: .whitespaces)
+            let t = auth.dropFirst(7).trimmingASCIIWhitespace()
             return t.isEmpty ? nil : t
         }
         return nil

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import ServiceCore
 import StreamCore
 
@@ -13,7 +13,7 @@ final class EventPublisher: @unchecked Sendable {
     let logger: Logger
     let prices: PriceBoard
     let maxQueued: Int
-    private let lock = NSCondition()
+    private let lock = ThreadCondition()
     private var queue: [[String]] = []
     private var dropped = false
 
@@ -25,9 +25,7 @@ final class EventPublisher: @unchecked Sendable {
     }
 
     func start() {
-        let t = Thread { [self] in run() }
-        t.name = "event-publisher"
-        t.start()
+        Threads.start(name: "event-publisher") { [self] in run() }
     }
 
     /// Engine thread: queues a batch's commands and returns at once.

@@ -1,4 +1,3 @@
-import Foundation
 import Ledger
 import OrderBook
 import ServiceCore
@@ -32,9 +31,8 @@ public final class MatchingEngine: @unchecked Sendable {
     /// The stocks this engine owns (all of them when there is one engine).
     public let shard: ShardMap
 
-    private let queueLock = NSCondition()
+    private let queueLock = ThreadCondition()
     private var queue: [Ticket] = []
-    private var thread: Thread?
     private let healthy = Atomic<Bool>(false)
     private let batches = Atomic<Int>(0)
     private let retries = Atomic<Int>(0)
@@ -76,11 +74,7 @@ public final class MatchingEngine: @unchecked Sendable {
             }
         }
         publisher.start()
-        let t = Thread { [self] in runLoop() }
-        t.name = "engine"
-        t.stackSize = 4 << 20
-        thread = t
-        t.start()
+        Threads.start(name: "engine", stackSize: 4 << 20) { [self] in runLoop() }
     }
 
     /// True while the last batch (or rebuild) reached the database.

@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 
 /// Keeps the Redis wallet cache honest when someone other than the engine moves cash (classic
@@ -20,9 +19,7 @@ public final class WalletInvalidator: Sendable {
     }
 
     public func start() {
-        let t = Thread { [self] in run() }
-        t.name = "wallet-invalidator"
-        t.start()
+        Threads.start(name: "wallet-invalidator") { [self] in run() }
     }
 
     private func run() {
@@ -50,7 +47,7 @@ public final class WalletInvalidator: Sendable {
             } catch {
                 cache.markUnreliable()
                 logger.warning("wallet invalidator reconnecting", error: error)
-                Thread.sleep(forTimeInterval: 0.5)
+                Threads.sleep(milliseconds: 500)
             }
         }
     }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import ServiceCore
 
 /// The legacy TCP protocol: one request per connection. Read one line (`SYM,user`, `SYM user`
@@ -19,10 +19,7 @@ final class LineProtocolServer: @unchecked Sendable {
         listenFD = try Self.listen(host: host, port: port)
         self.port = Self.boundPort(listenFD) ?? port
         for i in 0..<max(1, threads) {
-            let t = Thread { [self] in acceptLoop() }
-            t.name = "quote-tcp-\(i)"
-            t.stackSize = 256 * 1024
-            t.start()
+            Threads.start(name: "quote-tcp-\(i)", stackSize: 256 * 1024) { [self] in acceptLoop() }
         }
     }
 

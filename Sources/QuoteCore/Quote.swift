@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 
 /// One answered quote, in both wire forms.
@@ -41,7 +40,7 @@ enum QuoteInput {
 
     /// The legacy server was lenient: `SYM,user`, `SYM user`, and even `user,SYM` all worked.
     static func parseLine(_ raw: Substring) -> Parsed {
-        let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = raw.trimmingASCIIWhitespace()
         let fields = line.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" })
         guard fields.count == 2 else {
             return .bad(echoSymbol: echo(fields.first))

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import ServiceCore
 
 /// Quote-server simulator: the legacy UVic line protocol on DT_QUOTE_TCP_PORT (4444) and HTTP/JSON

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import ServiceCore
 import Synchronization
 
@@ -44,9 +44,7 @@ public final class RedisEventFeed: Sendable {
     public var readCount: Int { reads.load(ordering: .relaxed) }
 
     public func start() {
-        let t = Thread { [self] in run() }
-        t.name = "event-feed"
-        t.start()
+        Threads.start(name: "event-feed") { [self] in run() }
     }
 
     private func run() {

@@ -1,4 +1,3 @@
-import Foundation
 import ServiceCore
 
 /// A short-lived ticket that lets a browser's EventSource (which cannot send the `token` header)

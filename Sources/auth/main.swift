@@ -1,8 +1,9 @@
 import AuthCore
-import Foundation
+import Glibc
+import ServiceCore
 
 // The authentication service (Sources/AuthCore); flags only pick a one-off mode.
-let environment = ProcessInfo.processInfo.environment
+let environment = ProcessEnvironment.variables
 let command = AuthCommand.parseOrExit()
 if command.benchHash {
     AuthService.benchHash(command.iterations, environment: environment)

@@ -1,5 +1,5 @@
-import Foundation
 import GatewayCore
+import Glibc
 import ServiceCore
 
 // API gateway: verifies tokens, applies rate limits, routes to upstream instances behind

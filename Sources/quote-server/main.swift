@@ -1,5 +1,5 @@
-import Foundation
 import QuoteCore
+import ServiceCore
 
 // The quote-server simulator (Sources/QuoteCore).
-QuoteServer.serve(environment: ProcessInfo.processInfo.environment)
+QuoteServer.serve(environment: ProcessEnvironment.variables)

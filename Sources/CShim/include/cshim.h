@@ -38,6 +38,10 @@ int cshim_local_port(int fd);
 // Ignore SIGPIPE process-wide; writes return EPIPE instead.
 void cshim_ignore_sigpipe(void);
 uint64_t cshim_monotonic_ns(void);
+// Names the calling thread (the kernel keeps 15 bytes; longer names are cut, not refused).
+void cshim_set_thread_name(const char *name);
+// CPUs in the calling thread's affinity mask (what `nproc` prints); 1 if it cannot be read.
+int cshim_active_cpus(void);
 int64_t cshim_wall_ms(void);
 // Writes "Date: <IMF-fixdate>\r\n" for now; returns its length.
 int cshim_http_date(char *out, int len);

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Per-request proof that a request to a service port comes from a holder of DT_INTERNAL_KEY (the
 /// gateway, or a service calling another): services trust `x-user-*` only when it is valid.
 ///
@@ -23,7 +21,7 @@ public struct GatewayProof: Sendable {
 
     /// The key in environment variable `name` (tools and tests that call services directly).
     public static func fromEnvironment(
-        _ name: String, _ environment: [String: String] = ProcessInfo.processInfo.environment
+        _ name: String, _ environment: [String: String] = ProcessEnvironment.variables
     ) -> GatewayProof? {
         GatewayProof(key: environment[name] ?? "")
     }

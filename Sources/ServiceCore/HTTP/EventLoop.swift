@@ -1,5 +1,5 @@
 import CShim
-import Foundation
+import Glibc
 import Synchronization
 
 /// One epoll loop on its own thread with its own SO_REUSEPORT listener. It parses requests, runs

@@ -1,5 +1,5 @@
 import CShim
-import Foundation
+import Glibc
 import Synchronization
 
 public struct ClientResponse: Sendable {

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// An HTTP response built by a handler. The server adds Content-Length, Date and Connection.
 public struct HTTPResponse: Sendable {

@@ -1,5 +1,6 @@
 import CShim
-import Foundation
+import Dispatch
+import Glibc
 
 public enum HTTPServerError: Error, CustomStringConvertible {
     case system(String, Int32)
@@ -152,12 +153,10 @@ public final class HTTPServer: @unchecked Sendable {
         core.pool.start(makeContext: core.makeContext)
         for loop in loops {
             finished.enter()
-            let t = Thread { [finished] in
+            Threads.start(name: "loop-\(loop.index)") { [finished] in
                 loop.run()
                 finished.leave()
             }
-            t.name = "loop-\(loop.index)"
-            t.start()
         }
     }
 

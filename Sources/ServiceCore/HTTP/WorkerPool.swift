@@ -1,15 +1,14 @@
-import Foundation
+import Dispatch
 
 /// A fixed set of threads running blocking handlers, fed by a bounded FIFO. `submit` refuses when
 /// the queue is full so callers can answer 503 at once instead of queueing without bound.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = (WorkerContext) -> Void
 
-    private let condition = NSCondition()
+    private let condition = ThreadCondition()
     private var ring: [Job?]
     private var head = 0, count = 0
     private var stopping = false
-    private var threads: [Thread] = []
     private let finished = DispatchGroup()
     let capacity: Int
     let size: Int
@@ -23,15 +22,11 @@ final class WorkerPool: @unchecked Sendable {
     func start(makeContext: @escaping @Sendable (Int) -> WorkerContext) {
         for i in 0..<size {
             finished.enter()
-            let t = Thread { [self] in
+            Threads.start(name: "worker-\(i)", stackSize: 1 << 20) { [self] in
                 let ctx = makeContext(i)
                 runWorker(ctx)
                 finished.leave()
             }
-            t.name = "worker-\(i)"
-            t.stackSize = 1 << 20
-            threads.append(t)
-            t.start()
         }
     }
 

@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+import Glibc
 
 public struct PGError: Error, CustomStringConvertible, Sendable {
     /// SQLSTATE, e.g. `23505` unique violation, `40001` serialization failure; empty for connection errors.
@@ -43,7 +43,7 @@ public final class PGConnection {
             let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(conn)
             conn = nil
-            throw PGError(sqlState: "", message: msg.trimmingCharacters(in: .whitespacesAndNewlines))
+            throw PGError(sqlState: "", message: msg.trimmingASCIIWhitespace())
         }
     }
 
@@ -109,7 +109,7 @@ public final class PGConnection {
         guard PQconsumeInput(c) == 1 else {
             throw PGError(
                 sqlState: "",
-                message: String(cString: PQerrorMessage(c)).trimmingCharacters(in: .whitespacesAndNewlines))
+                message: String(cString: PQerrorMessage(c)).trimmingASCIIWhitespace())
         }
         out += drainNotifications(c)
         return out
@@ -164,7 +164,7 @@ public final class PGConnection {
             PQclear(r)
         }
         if PQstatus(c) != CONNECTION_OK { prepared.removeAll() }
-        throw PGError(sqlState: state, message: message.trimmingCharacters(in: .whitespacesAndNewlines))
+        throw PGError(sqlState: state, message: message.trimmingASCIIWhitespace())
     }
 }
 

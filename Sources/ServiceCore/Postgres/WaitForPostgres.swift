@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 extension PGConnection {
     /// The one "wait for PostgreSQL" loop of every service's start-up: runs `body` until it

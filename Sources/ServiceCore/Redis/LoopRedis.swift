@@ -1,5 +1,5 @@
 import CShim
-import Foundation
+import Glibc
 
 /// A Redis connection on an event loop: commands are written without blocking and each reply is
 /// handed to its callback from a loop event, so an async route can read Redis without holding a

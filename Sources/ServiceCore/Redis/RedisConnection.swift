@@ -1,5 +1,4 @@
 import CHiredis
-import Foundation
 
 public enum RedisReply: Sendable, Equatable {
     case string([UInt8])

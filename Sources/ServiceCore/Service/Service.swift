@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Glibc
 
 /// Wires a service: config, logger, router with /health and /metrics, server, SIGTERM drain.
 /// Each executable's `main` builds its routes and calls `run()`.
@@ -19,7 +20,7 @@ public final class Service: @unchecked Sendable {
     /// A service of deploy/topology.json: its name, and its first port as the default.
     public convenience init(
         _ topology: ServiceTopology, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.variables
     ) {
         self.init(
             name: topology.name, defaultPort: topology.port, defaultWorkers: defaultWorkers, callers: callers,
@@ -28,7 +29,7 @@ public final class Service: @unchecked Sendable {
 
     public init(
         name: String, defaultPort: Int, defaultWorkers: Int = 16, callers: CallerPolicy = .gatewayOnly,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessEnvironment.variables
     ) {
         config = ServiceConfig(name: name, environment: environment)
         logger = Logger.json(config: config)
@@ -121,11 +122,11 @@ public final class Service: @unchecked Sendable {
             exit(1)
         }
         let server = self.server
-        Thread { [logger] in
+        Threads.start(name: "drain") { [logger] in
             stop.wait()
             logger.info("draining")
             server?.shutdown()
-        }.start()
+        }
         server?.wait()
         logger.info("stopped")
         exit(0)

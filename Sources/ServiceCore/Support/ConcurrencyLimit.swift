@@ -1,4 +1,4 @@
-import Foundation
+import Dispatch
 import Synchronization
 
 /// At most `limit` callers inside `run` at once; the others wait their turn. For CPU-bound work

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 import Synchronization
 
 /// A host name's numeric address, looked up on a background thread: a DNS lookup can take
@@ -25,7 +25,7 @@ public final class HostResolver: Sendable {
         }
         if start {
             let host = self.host
-            Thread.detachNewThread { [self] in
+            Threads.start(name: "host-resolver") { [self] in
                 let found = HostResolver.lookUp(host)
                 state.withLock { $0 = (found, false) }
             }

@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 @_exported import Logging
 
 /// swift-log handler writing one JSON object per line on stderr:

@@ -1,11 +1,11 @@
-import Foundation
+import Glibc
 
 /// Configuration from environment variables with local defaults (see README for the full list).
 public struct ServiceConfig: Sendable {
     public let name: String
     public let values: [String: String]
 
-    public init(name: String, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(name: String, environment: [String: String] = ProcessEnvironment.variables) {
         self.name = name
         self.values = environment
     }
@@ -16,7 +16,7 @@ public struct ServiceConfig: Sendable {
     }
 
     public func int(_ key: String, default def: Int) -> Int {
-        values[key].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) } ?? def
+        values[key].flatMap { Int($0.trimmingASCIIWhitespace()) } ?? def
     }
 
     public func bool(_ key: String, default def: Bool) -> Bool {
@@ -30,7 +30,7 @@ public struct ServiceConfig: Sendable {
     }
 
     public var host: String { string("DT_HOST", default: "127.0.0.1") }
-    public var cores: Int { max(1, ProcessInfo.processInfo.activeProcessorCount) }
+    public var cores: Int { max(1, ProcessEnvironment.activeProcessorCount) }
     /// A secret's value, nil when unset or empty (secrets have no defaults).
     public func secret(_ key: String) -> String? {
         guard let v = values[key], !v.isEmpty else { return nil }
@@ -49,7 +49,7 @@ public struct ServiceConfig: Sendable {
 
     /// A libpq conninfo value: single-quoted, with backslash and quote escaped.
     static func conninfoQuoted(_ value: String) -> String {
-        "'" + value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "'", with: "\\'") + "'"
+        "'" + value.replacing("\\", with: "\\\\").replacing("'", with: "\\'") + "'"
     }
 }
 
@@ -64,7 +64,7 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `host:port`; nil when malformed.
     public init?(_ text: String) {
-        let t = text.trimmingCharacters(in: .whitespaces)
+        let t = text.trimmingASCIIWhitespace()
         guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else {
             return nil
         }
