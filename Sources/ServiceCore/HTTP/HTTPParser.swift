@@ -54,7 +54,8 @@ package enum HTTPParser {
         let target = buf[line.target]
         if let message = RequestTarget.problem(target) { return .failure(status: 400, message: message) }
         let method = buf[line.method]
-        if target.elementsEqual("*".utf8) ? !method.elementsEqual("OPTIONS".utf8) : target.first != UInt8(ascii: "/") {
+        let asterisk = target.count == 1 && target.first == UInt8(ascii: "*")
+        if asterisk ? !Self.matches(method, "OPTIONS") : target.first != UInt8(ascii: "/") {
             return .failure(status: 400, message: "malformed request target")
         }
         var path = target
@@ -80,9 +81,9 @@ package enum HTTPParser {
             return .failure(status: error.status, message: error.message)
         }
         let request = HTTPRequest(
-            method: String(decoding: method, as: UTF8.self),
+            method: methodString(method),
             path: String(decoding: path, as: UTF8.self),
-            query: String(decoding: query, as: UTF8.self),
+            query: query.isEmpty ? "" : String(decoding: query, as: UTF8.self),
             headers: headers, body: [], versionMinor: line.versionMinor)
         return .head(request, headLength: headEnd, bodyLength: bodyLength)
     }
@@ -122,12 +123,66 @@ package enum HTTPParser {
         while to > from && (b[to - 1] == sp || b[to - 1] == tab) { to -= 1 }
         let nameBytes = UnsafeBufferPointer(rebasing: b[start..<c])
         let name =
-            upper
-            ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
-                for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
-                return nameBytes.count
-            } : String(decoding: nameBytes, as: UTF8.self)
+            knownHeaderName(nameBytes)
+            ?? (upper
+                ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
+                    for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
+                    return nameBytes.count
+                } : String(decoding: nameBytes, as: UTF8.self))
         return .success((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
+    }
+
+    /// The method as a string literal when it is a common one (no decoding, no allocation).
+    private static func methodString(_ m: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        switch m.count {
+        case 3:
+            if matches(m, "GET") { return "GET" }
+            if matches(m, "PUT") { return "PUT" }
+        case 4:
+            if matches(m, "POST") { return "POST" }
+            if matches(m, "HEAD") { return "HEAD" }
+        case 6:
+            if matches(m, "DELETE") { return "DELETE" }
+        default:
+            break
+        }
+        return String(decoding: m, as: UTF8.self)
+    }
+
+    /// Header names most requests carry, lower-cased: a known one is shared (an immortal literal)
+    /// instead of a new string per request.
+    private static let knownNames: [String] = [
+        "host", "connection", "content-length", "content-type", "accept", "user-agent", "authorization",
+        "transfer-encoding", "expect", "accept-encoding", "idempotency-key",
+    ]
+
+    /// `bytes` in any ASCII case as one of `knownNames`, or nil.
+    private static func knownHeaderName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
+        for known in knownNames where known.utf8.count == bytes.count {
+            let same =
+                known.utf8.withContiguousStorageIfAvailable { k in
+                    for i in 0..<bytes.count {
+                        let x = bytes[i]
+                        if (x >= 0x41 && x <= 0x5a ? x + 32 : x) != k[i] { return false }
+                    }
+                    return true
+                } ?? false
+            if same { return known }
+        }
+        return nil
+    }
+
+    /// Whether the bytes are exactly `s` (ASCII).
+    @inline(__always)
+    private static func matches(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ s: StaticString) -> Bool {
+        guard bytes.count == s.utf8CodeUnitCount else { return false }
+        let p = s.utf8Start
+        var k = 0
+        for x in bytes {
+            if x != p[k] { return false }
+            k += 1
+        }
+        return true
     }
 
     /// Why a header line is refused, or nil. An incomplete line (still arriving) is only checked
