@@ -29,4 +29,20 @@ final class MetricsTests: XCTestCase {
         XCTAssertTrue(text.contains(#"http_requests_total{route="GET /odd",status="200"} 4"#), text)
         XCTAssertTrue(text.contains(#"http_request_duration_seconds_count{route="GET /odd"} 4"#), text)
     }
+
+    func testRoutesWithTheSameLabelShareOneSeries() {
+        let metrics = BenchmarkProbes.metrics(shards: 1)
+        // As when a path is registered again: two labels made from one name.
+        BenchmarkProbes.record(
+            metrics, shard: 0, route: BenchmarkProbes.Label("GET /same"), status: 200, seconds: 0.001)
+        BenchmarkProbes.record(
+            metrics, shard: 0, route: BenchmarkProbes.Label("GET /same"), status: 200, seconds: 0.001)
+        BenchmarkProbes.record(
+            metrics, shard: 0, route: BenchmarkProbes.Label("GET /other"), status: 201, seconds: 0.001)
+        let text = metrics.render()
+        XCTAssertTrue(text.contains(#"http_requests_total{route="GET /same",status="200"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_request_duration_seconds_count{route="GET /same"} 2"#), text)
+        XCTAssertTrue(text.contains(#"http_requests_total{route="GET /other",status="201"} 1"#), text)
+        XCTAssertFalse(text.contains(#"http_requests_total{route="GET /other",status="200"}"#), text)
+    }
 }

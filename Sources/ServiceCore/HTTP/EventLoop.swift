@@ -179,7 +179,8 @@ final class EventLoop: @unchecked Sendable {
             let from = conn.readPos
             let to = conn.inCount
             let parsed = conn.inbuf.withUnsafeBufferPointer { all in
-                HTTPParser.parseHead(UnsafeBufferPointer(rebasing: all[from..<to]), limits: server.limits)
+                HTTPParser.parseHead(
+                    UnsafeBufferPointer(rebasing: all[from..<to]), limits: server.limits, headers: &conn.headers)
             }
             // Consumed: binding the parsed request must not copy (retain) every field of it.
             switch consume parsed {
@@ -339,15 +340,16 @@ final class EventLoop: @unchecked Sendable {
     }
 
     func respond(_ conn: Connection, _ response: HTTPResponse, keepAlive: Bool, route: MetricsLabel, started: UInt64) {
-        var response = response
         if let body = response.bodyFile {
             let fd = open(body.path, O_RDONLY | O_CLOEXEC)
             if fd < 0 {
                 body.discard()
-                response = .error(500, "response body unavailable")
-            } else {
-                conn.file = (fd, body.length, body)
+                respond(
+                    conn, .error(500, "response body unavailable"), keepAlive: keepAlive, route: route, started: started
+                )
+                return
             }
+            conn.file = (fd, body.length, body)
         }
         let keep = keepAlive && !response.closesConnection
         response.serialize(into: &conn.outbuf, keepAlive: keep, date: dateLine)

@@ -27,6 +27,17 @@ package enum HTTPParser {
     private static let colon = UInt8(ascii: ":"), tab = UInt8(ascii: "\t")
 
     package static func parseHead(_ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) -> HeadParse {
+        var headers: [(name: String, value: String)] = []
+        return parseHead(buf, limits: limits, headers: &headers)
+    }
+
+    /// As above, with the header list built in `headers`, which the caller keeps between
+    /// requests: it is emptied and handed to the request, so once that request is gone the next
+    /// one reuses its storage instead of allocating a list (the previous request's headers stay
+    /// alive in it until then).
+    static func parseHead(
+        _ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits, headers: inout [(name: String, value: String)]
+    ) -> HeadParse {
         var blank = 0
         while blank < buf.count && (buf[blank] == cr || buf[blank] == lf) { blank += 1 }
         if blank > 0 { return .blank(blank) }
@@ -65,8 +76,10 @@ package enum HTTPParser {
             query = target[(q + 1)...]
         }
 
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(8)
+        // Popped rather than `removeAll(keepingCapacity:)`, whose generic path costs more than
+        // the few headers a request has.
+        while headers.popLast() != nil {}
+        if headers.capacity < 8 { headers.reserveCapacity(8) }
         var lines = LineIterator(buf: buf, start: line.end, end: headEnd)
         while let headerLine = lines.next(), !headerLine.isEmpty {
             switch parseHeaderLine(headerLine) {
