@@ -82,9 +82,8 @@ package enum HTTPParser {
         if headers.capacity < 8 { headers.reserveCapacity(8) }
         var lines = LineIterator(buf: buf, start: line.end, end: headEnd)
         while let headerLine = lines.next(), !headerLine.isEmpty {
-            switch parseHeaderLine(headerLine) {
-            case .failure(let message): return .failure(status: 400, message: message)
-            case .success(let header): headers.append(header)
+            if let message = parseHeaderLine(headerLine, into: &headers) {
+                return .failure(status: 400, message: message)
             }
         }
         let bodyLength: Int
@@ -101,33 +100,31 @@ package enum HTTPParser {
         return .head(request, headLength: headEnd, bodyLength: bodyLength)
     }
 
-    private enum HeaderLine {
-        case success((name: String, value: String))
-        case failure(String)
-    }
-
     /// `name: value` with a token name, no space before the colon, and no control bytes in the
-    /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it).
-    private static func parseHeaderLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> HeaderLine {
+    /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it),
+    /// appended to `headers`; else why not.
+    private static func parseHeaderLine(
+        _ line: Slice<UnsafeBufferPointer<UInt8>>, into headers: inout [(name: String, value: String)]
+    ) -> String? {
         let b = line.base
         let start = line.startIndex
         let end = line.endIndex
-        guard start < end else { return .failure("malformed header line") }
-        if b[start] == sp || b[start] == tab { return .failure("obsolete header line folding is not supported") }
+        guard start < end else { return "malformed header line" }
+        if b[start] == sp || b[start] == tab { return "obsolete header line folding is not supported" }
         var c = start
         var upper = false
         while c < end && b[c] != colon {
             let x = b[c]
-            guard isTokenChar(x) else { return .failure("malformed header name") }
+            guard isTokenChar(x) else { return "malformed header name" }
             if x >= 0x41 && x <= 0x5a { upper = true }
             c += 1
         }
-        guard c < end else { return .failure("malformed header line") }
-        guard c > start else { return .failure("malformed header name") }
+        guard c < end else { return "malformed header line" }
+        guard c > start else { return "malformed header name" }
         var i = c + 1
         while i < end {
             let x = b[i]
-            if (x < 0x20 && x != tab) || x == 0x7f { return .failure("control character in header value") }
+            if (x < 0x20 && x != tab) || x == 0x7f { return "control character in header value" }
             i += 1
         }
         var from = c + 1
@@ -142,7 +139,8 @@ package enum HTTPParser {
                     for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
                     return nameBytes.count
                 } : String(decoding: nameBytes, as: UTF8.self))
-        return .success((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
+        headers.append((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
+        return nil
     }
 
     /// The method as a string literal when it is a common one (no decoding, no allocation).
@@ -162,27 +160,38 @@ package enum HTTPParser {
         return String(decoding: m, as: UTF8.self)
     }
 
-    /// Header names most requests carry, lower-cased: a known one is shared (an immortal literal)
-    /// instead of a new string per request.
-    private static let knownNames: [String] = [
-        "host", "connection", "content-length", "content-type", "accept", "user-agent", "authorization",
-        "transfer-encoding", "expect", "accept-encoding", "idempotency-key",
-    ]
-
-    /// `bytes` in any ASCII case as one of `knownNames`, or nil.
-    private static func knownHeaderName(_ bytes: UnsafeBufferPointer<UInt8>) -> String? {
-        for known in knownNames where known.utf8.count == bytes.count {
-            let same =
-                known.utf8.withContiguousStorageIfAvailable { k in
-                    for i in 0..<bytes.count {
-                        let x = bytes[i]
-                        if (x >= 0x41 && x <= 0x5a ? x + 32 : x) != k[i] { return false }
-                    }
-                    return true
-                } ?? false
-            if same { return known }
+    /// A header name most requests carry, in any ASCII case, as a lower-case literal (shared and
+    /// immortal) instead of a new string per request; nil for any other name.
+    private static func knownHeaderName(_ n: UnsafeBufferPointer<UInt8>) -> String? {
+        switch n.count {
+        case 4: if lowerEquals(n, "host") { return "host" }
+        case 6:
+            if lowerEquals(n, "accept") { return "accept" }
+            if lowerEquals(n, "expect") { return "expect" }
+        case 10:
+            if lowerEquals(n, "connection") { return "connection" }
+            if lowerEquals(n, "user-agent") { return "user-agent" }
+        case 12: if lowerEquals(n, "content-type") { return "content-type" }
+        case 13: if lowerEquals(n, "authorization") { return "authorization" }
+        case 14: if lowerEquals(n, "content-length") { return "content-length" }
+        case 15:
+            if lowerEquals(n, "accept-encoding") { return "accept-encoding" }
+            if lowerEquals(n, "idempotency-key") { return "idempotency-key" }
+        case 17: if lowerEquals(n, "transfer-encoding") { return "transfer-encoding" }
+        default: break
         }
         return nil
+    }
+
+    /// Whether `bytes`, lower-cased, are `s` (lower-case ASCII of the same length).
+    @inline(__always)
+    private static func lowerEquals(_ bytes: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        let p = s.utf8Start
+        for i in 0..<bytes.count {
+            let x = bytes[i]
+            if (x >= 0x41 && x <= 0x5a ? x + 32 : x) != p[i] { return false }
+        }
+        return true
     }
 
     /// Whether the bytes are exactly `s` (ASCII).
