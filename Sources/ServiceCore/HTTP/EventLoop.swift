@@ -24,6 +24,9 @@ final class EventLoop: @unchecked Sendable {
     private var drainDeadline: UInt64 = 0
     private(set) var dateLine: [UInt8] = []
     private var lastTick: UInt64 = 0
+    /// Monotonic ms when the current batch of events came back from epoll_wait: the activity
+    /// time of every read and write in the batch (ms-grained timeouts need no clock call each).
+    private var batchMillis: UInt64 = 0
     private var context: WorkerContext?
     let openConnections = Atomic<Int>(0)
     /// Descriptors owned by async handlers (upstream sockets), by fd, with their epoll ids.
@@ -67,6 +70,7 @@ final class EventLoop: @unchecked Sendable {
                     cshim_epoll_wait(epfd, d.baseAddress, m.baseAddress, 256, draining ? 100 : 500)
                 }
             }
+            batchMillis = Clock.monotonicNanos() / 1_000_000
             for i in 0..<max(0, Int(n)) {
                 let tag = datas[i]
                 let mask = masks[i]
@@ -148,7 +152,7 @@ final class EventLoop: @unchecked Sendable {
         let n = conn.inbuf.withUnsafeMutableBytes { recv(conn.fd, $0.baseAddress! + at, free, 0) }
         if n > 0 {
             conn.inCount += n
-            conn.lastActive = Clock.monotonicNanos() / 1_000_000
+            conn.lastActive = batchMillis
             if conn.requestStarted == 0 && conn.pendingHead == nil && !conn.inFlight {
                 conn.requestStarted = conn.lastActive
             }
@@ -385,7 +389,7 @@ final class EventLoop: @unchecked Sendable {
             }
             if n > 0 {
                 conn.outPos += n
-                conn.lastActive = Clock.monotonicNanos() / 1_000_000
+                conn.lastActive = batchMillis
             } else if n < 0 && (errno == EAGAIN || errno == EINTR) {
                 break
             } else {
