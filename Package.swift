@@ -38,7 +38,12 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ],
+                // Release builds skip the run-time exclusivity checks (swift_beginAccess on every class
+                // property the event loop touches: ~0.8k instructions per request, BENCHMARKS.md issue 11).
+                // Debug builds (scripts/test, scripts/fuzz) keep them, so an
+                // overlapping access is still caught there; the loop's state is owned by one thread.
+                swiftSettings: [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]),
         .target(name: "Ledger", dependencies: core),                       // shared schema: users, accounts, stocks, holdings
         .target(name: "OrderBook"),                                        // pure price-time matching
         .target(name: "ClassicCore", dependencies: ["Ledger"]),            // the 16 classic commands, audit log, quotes

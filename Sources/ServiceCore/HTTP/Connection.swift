@@ -14,6 +14,8 @@ final class Connection {
     /// Encoded responses waiting for the socket; `outPos` bytes of it are already written.
     var outbuf: [UInt8] = []
     var outPos = 0
+    /// The header list the parser fills for each request (`HTTPParser.parseHead(_:limits:headers:)`).
+    var headers: [(name: String, value: String)] = []
     /// A head parsed while its body is still arriving.
     var pendingHead: (request: HTTPRequest, headLength: Int, bodyLength: Int)?
     /// A request is with the worker pool; later pipelined requests wait so responses stay in order.

@@ -27,6 +27,17 @@ package enum HTTPParser {
     private static let colon = UInt8(ascii: ":"), tab = UInt8(ascii: "\t")
 
     package static func parseHead(_ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits) -> HeadParse {
+        var headers: [(name: String, value: String)] = []
+        return parseHead(buf, limits: limits, headers: &headers)
+    }
+
+    /// As above, with the header list built in `headers`, which the caller keeps between
+    /// requests: it is emptied and handed to the request, so once that request is gone the next
+    /// one reuses its storage instead of allocating a list (the previous request's headers stay
+    /// alive in it until then).
+    static func parseHead(
+        _ buf: UnsafeBufferPointer<UInt8>, limits: HTTPLimits, headers: inout [(name: String, value: String)]
+    ) -> HeadParse {
         var blank = 0
         while blank < buf.count && (buf[blank] == cr || buf[blank] == lf) { blank += 1 }
         if blank > 0 { return .blank(blank) }
@@ -54,7 +65,8 @@ package enum HTTPParser {
         let target = buf[line.target]
         if let message = RequestTarget.problem(target) { return .failure(status: 400, message: message) }
         let method = buf[line.method]
-        if target.elementsEqual("*".utf8) ? !method.elementsEqual("OPTIONS".utf8) : target.first != UInt8(ascii: "/") {
+        let asterisk = target.count == 1 && target.first == UInt8(ascii: "*")
+        if asterisk ? !Self.matches(method, "OPTIONS") : target.first != UInt8(ascii: "/") {
             return .failure(status: 400, message: "malformed request target")
         }
         var path = target
@@ -64,13 +76,14 @@ package enum HTTPParser {
             query = target[(q + 1)...]
         }
 
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(8)
+        // Popped rather than `removeAll(keepingCapacity:)`, whose generic path costs more than
+        // the few headers a request has.
+        while headers.popLast() != nil {}
+        if headers.capacity < 8 { headers.reserveCapacity(8) }
         var lines = LineIterator(buf: buf, start: line.end, end: headEnd)
         while let headerLine = lines.next(), !headerLine.isEmpty {
-            switch parseHeaderLine(headerLine) {
-            case .failure(let message): return .failure(status: 400, message: message)
-            case .success(let header): headers.append(header)
+            if let message = parseHeaderLine(headerLine, into: &headers) {
+                return .failure(status: 400, message: message)
             }
         }
         let bodyLength: Int
@@ -80,40 +93,38 @@ package enum HTTPParser {
             return .failure(status: error.status, message: error.message)
         }
         let request = HTTPRequest(
-            method: String(decoding: method, as: UTF8.self),
+            method: methodString(method),
             path: String(decoding: path, as: UTF8.self),
-            query: String(decoding: query, as: UTF8.self),
+            query: query.isEmpty ? "" : String(decoding: query, as: UTF8.self),
             headers: headers, body: [], versionMinor: line.versionMinor)
         return .head(request, headLength: headEnd, bodyLength: bodyLength)
     }
 
-    private enum HeaderLine {
-        case success((name: String, value: String))
-        case failure(String)
-    }
-
     /// `name: value` with a token name, no space before the colon, and no control bytes in the
-    /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it).
-    private static func parseHeaderLine(_ line: Slice<UnsafeBufferPointer<UInt8>>) -> HeaderLine {
+    /// value (the rules of `headerLineProblem` for a complete line, in one pass: every request runs it),
+    /// appended to `headers`; else why not.
+    private static func parseHeaderLine(
+        _ line: Slice<UnsafeBufferPointer<UInt8>>, into headers: inout [(name: String, value: String)]
+    ) -> String? {
         let b = line.base
         let start = line.startIndex
         let end = line.endIndex
-        guard start < end else { return .failure("malformed header line") }
-        if b[start] == sp || b[start] == tab { return .failure("obsolete header line folding is not supported") }
+        guard start < end else { return "malformed header line" }
+        if b[start] == sp || b[start] == tab { return "obsolete header line folding is not supported" }
         var c = start
         var upper = false
         while c < end && b[c] != colon {
             let x = b[c]
-            guard isTokenChar(x) else { return .failure("malformed header name") }
+            guard isTokenChar(x) else { return "malformed header name" }
             if x >= 0x41 && x <= 0x5a { upper = true }
             c += 1
         }
-        guard c < end else { return .failure("malformed header line") }
-        guard c > start else { return .failure("malformed header name") }
+        guard c < end else { return "malformed header line" }
+        guard c > start else { return "malformed header name" }
         var i = c + 1
         while i < end {
             let x = b[i]
-            if (x < 0x20 && x != tab) || x == 0x7f { return .failure("control character in header value") }
+            if (x < 0x20 && x != tab) || x == 0x7f { return "control character in header value" }
             i += 1
         }
         var from = c + 1
@@ -122,12 +133,78 @@ package enum HTTPParser {
         while to > from && (b[to - 1] == sp || b[to - 1] == tab) { to -= 1 }
         let nameBytes = UnsafeBufferPointer(rebasing: b[start..<c])
         let name =
-            upper
-            ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
-                for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
-                return nameBytes.count
-            } : String(decoding: nameBytes, as: UTF8.self)
-        return .success((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
+            knownHeaderName(nameBytes)
+            ?? (upper
+                ? String(unsafeUninitializedCapacity: nameBytes.count) { out in
+                    for (k, x) in nameBytes.enumerated() { out[k] = x >= 0x41 && x <= 0x5a ? x + 32 : x }
+                    return nameBytes.count
+                } : String(decoding: nameBytes, as: UTF8.self))
+        headers.append((name, String(decoding: UnsafeBufferPointer(rebasing: b[from..<to]), as: UTF8.self)))
+        return nil
+    }
+
+    /// The method as a string literal when it is a common one (no decoding, no allocation).
+    private static func methodString(_ m: Slice<UnsafeBufferPointer<UInt8>>) -> String {
+        switch m.count {
+        case 3:
+            if matches(m, "GET") { return "GET" }
+            if matches(m, "PUT") { return "PUT" }
+        case 4:
+            if matches(m, "POST") { return "POST" }
+            if matches(m, "HEAD") { return "HEAD" }
+        case 6:
+            if matches(m, "DELETE") { return "DELETE" }
+        default:
+            break
+        }
+        return String(decoding: m, as: UTF8.self)
+    }
+
+    /// A header name most requests carry, in any ASCII case, as a lower-case literal (shared and
+    /// immortal) instead of a new string per request; nil for any other name.
+    private static func knownHeaderName(_ n: UnsafeBufferPointer<UInt8>) -> String? {
+        switch n.count {
+        case 4: if lowerEquals(n, "host") { return "host" }
+        case 6:
+            if lowerEquals(n, "accept") { return "accept" }
+            if lowerEquals(n, "expect") { return "expect" }
+        case 10:
+            if lowerEquals(n, "connection") { return "connection" }
+            if lowerEquals(n, "user-agent") { return "user-agent" }
+        case 12: if lowerEquals(n, "content-type") { return "content-type" }
+        case 13: if lowerEquals(n, "authorization") { return "authorization" }
+        case 14: if lowerEquals(n, "content-length") { return "content-length" }
+        case 15:
+            if lowerEquals(n, "accept-encoding") { return "accept-encoding" }
+            if lowerEquals(n, "idempotency-key") { return "idempotency-key" }
+        case 17: if lowerEquals(n, "transfer-encoding") { return "transfer-encoding" }
+        default: break
+        }
+        return nil
+    }
+
+    /// Whether `bytes`, lower-cased, are `s` (lower-case ASCII of the same length).
+    @inline(__always)
+    private static func lowerEquals(_ bytes: UnsafeBufferPointer<UInt8>, _ s: StaticString) -> Bool {
+        let p = s.utf8Start
+        for i in 0..<bytes.count {
+            let x = bytes[i]
+            if (x >= 0x41 && x <= 0x5a ? x + 32 : x) != p[i] { return false }
+        }
+        return true
+    }
+
+    /// Whether the bytes are exactly `s` (ASCII).
+    @inline(__always)
+    private static func matches(_ bytes: Slice<UnsafeBufferPointer<UInt8>>, _ s: StaticString) -> Bool {
+        guard bytes.count == s.utf8CodeUnitCount else { return false }
+        let p = s.utf8Start
+        var k = 0
+        for x in bytes {
+            if x != p[k] { return false }
+            k += 1
+        }
+        return true
     }
 
     /// Why a header line is refused, or nil. An incomplete line (still arriving) is only checked

@@ -19,8 +19,12 @@ enum RequestLineScan {
 extension HTTPParser {
     /// Longer than any registered method; a longer run of token bytes is noise, not a method.
     static let maxMethodLength = 32
-    /// `HTTP/0.0`: the digits at 5 and 7 match any digit.
-    private static let httpVersionBytes: [UInt8] = Array("HTTP/0.0".utf8)
+    /// Byte `k` of `HTTP/0.0` (the digits at 5 and 7 match any digit), from a constant: no
+    /// array global to initialise and bounds-check per byte.
+    @inline(__always)
+    private static func versionByte(_ k: Int) -> UInt8 {
+        UInt8(truncatingIfNeeded: 0x302e_302f_5054_5448 as UInt64 >> UInt64(8 * k))
+    }
 
     static func scanRequestLine(_ buf: UnsafeBufferPointer<UInt8>) -> RequestLineScan {
         var i = 0
@@ -50,7 +54,7 @@ extension HTTPParser {
         for k in 0..<8 {
             guard i < buf.count else { return .incomplete }
             let b = buf[i]
-            let ok = k == 5 || k == 7 ? (b >= 0x30 && b <= 0x39) : b == httpVersionBytes[k]
+            let ok = k == 5 || k == 7 ? (b >= 0x30 && b <= 0x39) : b == versionByte(k)
             guard ok else {
                 return .invalid(
                     status: 400, message: k < 5 ? "malformed request line: expected HTTP/1.x" : "malformed HTTP version"

@@ -3,27 +3,50 @@
 /// server cannot meet. A request that breaks one cannot be framed or routed safely, so it is
 /// answered and the connection closed.
 enum HeadRules {
-    /// The body length the head declares.
+    /// The body length the head declares. One pass over the headers gathers what the rules
+    /// need; the rules are then applied in a fixed order (Host, Expect, Content-Length,
+    /// Transfer-Encoding), so the answer to a head breaking several does not depend on the
+    /// order of its lines.
     static func bodyLength(
         _ headers: [(name: String, value: String)], versionMinor: Int,
         limits: HTTPLimits
     ) throws(HTTPError) -> Int {
-        try checkHost(headers, versionMinor: versionMinor)
-        try checkExpect(headers, versionMinor: versionMinor)
+        var host: String? = nil
+        var hosts = 0
+        var expects = false
         var contentLength: Int? = nil
+        var lengthProblem: HTTPError? = nil
         var transferEncoding: [Substring]? = nil // present even when empty
         for h in headers {
-            if h.name == "content-length" {
+            switch h.name {
+            case "host":
+                hosts += 1
+                if host == nil { host = h.value }
+            case "content-length":
+                guard lengthProblem == nil else { break }
                 guard !h.value.isEmpty, h.value.utf8.count <= 18, h.value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                     let n = Int(h.value)
-                else { throw HTTPError(400, "malformed Content-Length") }
-                if let prior = contentLength, prior != n { throw HTTPError(400, "conflicting Content-Length headers") }
+                else {
+                    lengthProblem = HTTPError(400, "malformed Content-Length")
+                    break
+                }
+                if let prior = contentLength, prior != n {
+                    lengthProblem = HTTPError(400, "conflicting Content-Length headers")
+                    break
+                }
                 contentLength = n
-            } else if h.name == "transfer-encoding" {
+            case "transfer-encoding":
                 transferEncoding =
                     (transferEncoding ?? []) + h.value.split(separator: ",").map { $0.trimmingASCIISpaces() }
+            case "expect":
+                expects = true
+            default:
+                break
             }
         }
+        try checkHost(host, count: hosts, versionMinor: versionMinor)
+        if expects { try checkExpect(headers, versionMinor: versionMinor) }
+        if let lengthProblem { throw lengthProblem }
         if let transferEncoding {
             // Two framings for one body is the classic request-smuggling set-up: refuse it outright.
             if contentLength != nil { throw HTTPError(400, "both Transfer-Encoding and Content-Length") }
@@ -38,12 +61,8 @@ enum HeadRules {
         return length
     }
 
-    private static func checkHost(_ headers: [(name: String, value: String)], versionMinor: Int) throws(HTTPError) {
-        var host: String? = nil
-        for h in headers where h.name == "host" {
-            if host != nil { throw HTTPError(400, "more than one Host header") }
-            host = h.value
-        }
+    private static func checkHost(_ host: String?, count: Int, versionMinor: Int) throws(HTTPError) {
+        if count > 1 { throw HTTPError(400, "more than one Host header") }
         guard let host else {
             if versionMinor == 1 { throw HTTPError(400, "HTTP/1.1 request without a Host header") }
             return

@@ -24,7 +24,7 @@ extension Responder {
 
     /// Answers with the JSON error a thrown `error` maps to (as for blocking handlers).
     public func fail(_ error: any Error) {
-        respond(HTTPResponse.forError(error, route: route, logger: loop.server.logger))
+        respond(HTTPResponse.forError(error, route: route.name, logger: loop.server.logger))
     }
 }
 

@@ -13,7 +13,7 @@ public final class Responder {
     unowned let loop: EventLoop
     var conn: Connection?
     let keepAlive: Bool
-    let route: String
+    let route: MetricsLabel
     let started: UInt64
     private(set) var streaming = false
     var chunked = false
@@ -27,7 +27,7 @@ public final class Responder {
     public var onClientGone: (() -> Void)?
 
     init(
-        loop: EventLoop, conn: Connection, keepAlive: Bool, route: String, started: UInt64, isHead: Bool,
+        loop: EventLoop, conn: Connection, keepAlive: Bool, route: MetricsLabel, started: UInt64, isHead: Bool,
         context: WorkerContext
     ) {
         self.loop = loop

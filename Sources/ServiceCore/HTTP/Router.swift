@@ -7,8 +7,11 @@ public typealias Handler = @Sendable (HTTPRequest, WorkerContext) throws -> HTTP
 /// later from loop events (e.g. the gateway's upstream sockets).
 public typealias AsyncHandler = @Sendable (HTTPRequest, Responder) -> Void
 
-public struct Route: Sendable {
+/// A class: matching a request hands it around by one reference, not by copying its fields.
+public final class Route: Sendable {
     public let label: String
+    /// `label` as the metrics key (made once here, not per request).
+    let metricsLabel: MetricsLabel
     public let mode: HandlerMode
     public let handler: Handler
     /// Set for async routes (then `handler` is unused).
@@ -16,6 +19,7 @@ public struct Route: Sendable {
 
     init(label: String, mode: HandlerMode, handler: @escaping Handler, async: AsyncHandler? = nil) {
         self.label = label
+        self.metricsLabel = MetricsLabel(label)
         self.mode = mode
         self.handler = handler
         self.async = async
@@ -37,7 +41,11 @@ enum RouteMatch {
 /// starts and read-only afterwards, so loops and workers share it without locks.
 public final class Router: @unchecked Sendable {
     /// path -> its routes by method: a handful per path, so a scan beats hashing the method too.
-    private var exact: [String: [(method: String, route: Route)]] = [:]
+    private var exact: [String: [(method: String, route: Route)]] = [:] {
+        didSet { exactByBytes = PathTable(exact.map { ($0.key, $0.value) }) }
+    }
+    /// `exact` for lookups per request (no String hash).
+    private var exactByBytes = PathTable<[(method: String, route: Route)]>()
     private var prefixes: [(prefix: String, route: Route)] = []
     private var fallback: Route?
     /// Checked before routing (the caller policy); a non-nil answer is sent instead of any route.
@@ -106,7 +114,7 @@ public final class Router: @unchecked Sendable {
     }
 
     func match(method: String, path: String) -> RouteMatch {
-        if let methods = exact[path] {
+        if let methods = exactByBytes.lookup(path) {
             for m in methods where m.method == method { return .found(m.route) }
             if method == "HEAD" { for m in methods where m.method == "GET" { return .found(m.route) } }
             if fallback == nil { return .methodNotAllowed }

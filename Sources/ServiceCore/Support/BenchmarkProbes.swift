@@ -13,8 +13,14 @@
     /// The request metrics as a server keeps them, `shards` event loops wide.
     public static func metrics(shards: Int) -> Metrics { Metrics(shards: shards) }
 
+    /// A route's metrics label, made once per route as the router does.
+    public struct Label: Sendable {
+        let label: MetricsLabel
+        public init(_ name: String) { label = MetricsLabel(name) }
+    }
+
     /// What every request costs in metrics: one count and one duration for its route and status.
-    public static func record(_ metrics: Metrics, shard: Int, route: String, status: Int, seconds: Double) {
-        metrics.record(shard: shard, route: route, status: status, seconds: seconds)
+    public static func record(_ metrics: Metrics, shard: Int, route: Label, status: Int, seconds: Double) {
+        metrics.record(shard: shard, route: route.label, status: status, seconds: seconds)
     }
 }

@@ -84,9 +84,9 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("Metrics per request: swift-metrics + swift-prometheus (after)") { benchmark in
         let metrics = BenchmarkProbes.metrics(shards: 1)
+        let route = BenchmarkProbes.Label("GET /hello/")
         for i in benchmark.scaledIterations {
-            BenchmarkProbes.record(
-                metrics, shard: 0, route: "GET /hello/", status: 200, seconds: Double(i % 50) * 0.0001)
+            BenchmarkProbes.record(metrics, shard: 0, route: route, status: 200, seconds: Double(i % 50) * 0.0001)
         }
     }
 
