@@ -7,8 +7,9 @@ import Synchronization
 /// the loops' writes. At start it seeds the hub with what Redis holds (so a client resuming here
 /// from another instance finds its id), then follows the stream.
 ///
-/// Coalescing: after a read it waits `windowMillis` before the next one, so a burst of commits
-/// reaches the hub (and each client) in one piece: one wake of each loop, one write per client.
+/// Coalescing: after a read it waits (`GatherWindow`: short while events are sparse, long while
+/// they come fast) before the next one, so a burst of commits reaches the hub (and each client)
+/// in one piece: one wake of each loop, one write per client.
 ///
 /// Redis trouble: the thread reconnects every `retryMillis`; if the entry it had read last is no
 /// longer in the stream (Redis restarted without its data) or a writer marked a gap, it starts
@@ -18,7 +19,7 @@ public final class RedisEventFeed: Sendable {
     let hub: EventHub
     let prices: PriceSnapshot
     let logger: Logger
-    let windowMillis: Int
+    let window: GatherWindow
     let blockMillis: Int
     let retryMillis: Int
     private let connectedFlag = Atomic<Bool>(false)
@@ -26,14 +27,15 @@ public final class RedisEventFeed: Sendable {
     private let reads = Atomic<Int>(0)
 
     public init(
-        target: RedisTarget, hub: EventHub, prices: PriceSnapshot, logger: Logger, windowMillis: Int = 10,
+        target: RedisTarget, hub: EventHub, prices: PriceSnapshot, logger: Logger,
+        window: GatherWindow = GatherWindow(minMillis: 10, maxMillis: 10, busyPerSecond: 1),
         blockMillis: Int = 1000, retryMillis: Int = 250
     ) {
         self.target = target
         self.hub = hub
         self.prices = prices
         self.logger = logger
-        self.windowMillis = max(0, windowMillis)
+        self.window = window
         self.blockMillis = max(10, blockMillis)
         self.retryMillis = max(10, retryMillis)
     }
@@ -48,6 +50,7 @@ public final class RedisEventFeed: Sendable {
     }
 
     private func run() {
+        var window = self.window
         var redis: RedisConnection?
         var last: EventId? // nil: (re)seed from Redis
         var wasDown = false
@@ -66,9 +69,11 @@ public final class RedisEventFeed: Sendable {
                 wasDown = false
                 connectedFlag.store(true, ordering: .relaxed)
                 let started = Clock.monotonicNanos()
-                if let at = last { last = try readOnce(r, after: at) }
+                var read = 0
+                if let at = last { (last, read) = try readOnce(r, after: at) }
                 let spent = Int((Clock.monotonicNanos() &- started) / 1_000_000)
-                if windowMillis > 0 && spent < blockMillis { usleep(UInt32(windowMillis) * 1000) }
+                let pause = window.pause(afterReading: read)
+                if pause > 0 && spent < blockMillis { usleep(UInt32(pause) * 1000) }
             } catch {
                 if !wasDown { logger.warning("event feed lost Redis; retrying", error: error) }
                 wasDown = true
@@ -110,8 +115,8 @@ public final class RedisEventFeed: Sendable {
         return events.last?.id ?? floor
     }
 
-    /// One XREAD (blocking up to `blockMillis`); returns the new position.
-    private func readOnce(_ r: RedisConnection, after: EventId) throws -> EventId {
+    /// One XREAD (blocking up to `blockMillis`); returns the new position and the entries read.
+    private func readOnce(_ r: RedisConnection, after: EventId) throws -> (EventId, Int) {
         let reply = try r.command([
             "XREAD", "COUNT", "5000", "BLOCK", String(blockMillis), "STREAMS", EventLog.streamKey, after.description,
         ])
@@ -119,12 +124,13 @@ public final class RedisEventFeed: Sendable {
         // [[key, [entry...]]] or null (timed out).
         guard case .array(let streams) = reply, case .array(let pair)? = streams.first, pair.count == 2 else {
             if case .error(let message) = reply { throw RedisError(message: message) }
-            return after
+            return (after, 0)
         }
         var batch: [StreamEvent] = []
         var position = after
         var pricesMoved = false
-        for entry in Self.entries(pair[1]) {
+        let entries = Self.entries(pair[1])
+        for entry in entries {
             guard let e = Self.event(entry) else { continue }
             position = e.id
             if e.name == EventLog.gapType {
@@ -140,7 +146,7 @@ public final class RedisEventFeed: Sendable {
         }
         if pricesMoved { updatePrices(try r.command(["HGETALL", EventLog.pricesKey])) }
         hub.append(batch)
-        return position
+        return (position, entries.count)
     }
 
     private func updatePrices(_ reply: RedisReply) {

@@ -15,10 +15,9 @@ let ticketKey = Array(service.requireSecret("DT_INTERNAL_KEY", "stream tickets")
 let hub = EventHub(capacity: config.int("DT_STREAM_WINDOW", default: EventLog.streamCap))
 let prices = PriceSnapshot()
 let limits = StreamLimits(config)
-// DT_STREAM_COALESCE_MS: how long the feed gathers events before handing them to the loops.
+// How long the feed gathers events before handing them to the loops: GatherWindow's settings.
 let feed = RedisEventFeed(
-    target: config.redis, hub: hub, prices: prices, logger: service.logger,
-    windowMillis: config.int("DT_STREAM_COALESCE_MS", default: 20))
+    target: config.redis, hub: hub, prices: prices, logger: service.logger, window: GatherWindow(config))
 feed.start()
 
 let endpoint = StreamEndpoint(hub: hub, prices: prices, tickets: StreamTicket(key: ticketKey), limits: limits)
