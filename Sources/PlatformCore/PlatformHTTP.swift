@@ -41,7 +41,7 @@ public enum PlatformHTTP {
                     guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }
                     // Its engine shard, fixed for good (ShardMap); 0 when there is one engine.
                     try tx.query(
-                        "UPDATE stocks SET shard = $2 WHERE id = $1", [id, shards.map.assignment(stockId: id)])
+                        "UPDATE stocks SET shard = $2 WHERE id = $1", [id, shards.map.nextAssignment()])
                     let response = ok(.object([("stock_id", .string(String(id)))]))
                     try key?.record(tx, response)
                     return response

@@ -14,11 +14,14 @@ public final class ShardMap: Sendable {
     public let peers: [Endpoint]
     /// Stock id → owning shard (stocks never move while the shards run, so entries never go stale).
     private let stockOwners = Mutex<[Int64: Int]>([:])
+    /// This process's position in its createStock round robin (starts at its own index).
+    private let assigned: Atomic<Int>
 
     public init(index: Int = 0, count: Int = 1, peers: [Endpoint] = []) {
         self.count = max(1, count)
         self.index = min(max(0, index), self.count - 1)
         self.peers = peers
+        assigned = Atomic(self.index)
     }
 
     /// DT_SHARD (this shard's index), DT_SHARDS (how many), DT_SHARD_PEERS (every shard's
@@ -36,8 +39,13 @@ public final class ShardMap: Sendable {
 
     public func owns(stored: Int64) -> Bool { owner(stored: stored) == index }
 
-    /// The shard number createStock stores for a new stock: round robin over the running shards.
-    public func assignment(stockId: Int64) -> Int64 { (stockId - 1) % Int64(count) }
+    /// The shard number createStock stores for a new stock: round robin over the running shards,
+    /// kept by each engine process (not derived from the stock id: ids come from one sequence
+    /// shared with orders and wallet transactions, so their parity followed the traffic between
+    /// two createStocks and piled stocks onto one shard).
+    public func nextAssignment() -> Int64 {
+        Int64(assigned.add(1, ordering: .relaxed).oldValue % count)
+    }
 
     /// The shard owning `stockId`, or nil for an unknown stock.
     public func ownerOfStock(_ stockId: Int64, _ db: PGConnection) throws -> Int? {
