@@ -60,7 +60,9 @@ public final class RedisEventFeed: Sendable {
                 if let redis {
                     r = redis
                 } else {
-                    r = try RedisConnection(target, timeoutMillis: blockMillis + 2000)
+                    // No silent reconnect: a Redis restarted between two reads must show here as
+                    // an error, or its lost entries would never give the readers a reset.
+                    r = try RedisConnection(target, timeoutMillis: blockMillis + 2000, reconnects: false)
                     redis = r
                 }
                 if let at = last, wasDown, try !holds(r, at) { last = nil }

@@ -53,11 +53,16 @@ public final class RedisConnection {
     public let endpoint: Endpoint
     private let password: String?
     private let timeoutMillis: Int
+    private let reconnects: Bool
 
-    public init(_ target: RedisTarget, timeoutMillis: Int = 2000) throws {
+    /// `reconnects` false: an I/O failure is thrown, never hidden behind a fresh connection, for a
+    /// caller that must know the server went away (the event feed: a restarted Redis lost the
+    /// stream, and its readers need a `reset`).
+    public init(_ target: RedisTarget, timeoutMillis: Int = 2000, reconnects: Bool = true) throws {
         self.endpoint = target.endpoint
         self.password = target.password
         self.timeoutMillis = timeoutMillis
+        self.reconnects = reconnects
         try connect()
     }
 
@@ -117,10 +122,20 @@ public final class RedisConnection {
     }
 
     private func withReconnect<T>(_ body: () throws -> T) throws -> T {
-        if ctx == nil { try connect() }
+        if ctx == nil {
+            guard reconnects else { throw RedisError(message: "connection to \(endpoint) lost") }
+            try connect()
+        }
         do {
             return try body()
         } catch {
+            guard reconnects else {
+                if let c = ctx {
+                    redisFree(c)
+                    ctx = nil
+                }
+                throw error
+            }
             try connect()
             return try body()
         }
