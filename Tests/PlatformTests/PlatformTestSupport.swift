@@ -207,15 +207,26 @@ func ptAssertInteger(_ r: PTResponse, _ path: String, file: StaticString = #file
 /// Other test classes create their own data when they start, so this is safe between classes.
 enum PTLedger {
     static func resetAll(file: StaticString = #filePath, line: UInt = #line) throws {
-        let db = try PTEnv.pg()
-        try db.execute(
-            """
-            BEGIN;
-            CREATE TEMP TABLE pt_keep_users ON COMMIT DROP AS SELECT * FROM users WHERE role = 'admin';
-            TRUNCATE users, accounts, stocks, holdings, external_flows, stock_transactions, wallet_transactions CASCADE;
-            INSERT INTO users SELECT * FROM pt_keep_users;
-            COMMIT;
-            """)
+        // TRUNCATE locks a dozen tables one by one while the stack's background workers (expiry
+        // sweeper, trigger worker, the engine's last batch) may still hold row locks in their own
+        // order: PostgreSQL then aborts one side with 40P01. Only the reset is rerun (on a fresh
+        // connection, its aborted transaction gone); the services' own transactions are untouched.
+        for attempt in 1... {
+            do {
+                try PTEnv.pg().execute(
+                    """
+                    BEGIN;
+                    CREATE TEMP TABLE pt_keep_users ON COMMIT DROP AS SELECT * FROM users WHERE role = 'admin';
+                    TRUNCATE users, accounts, stocks, holdings, external_flows, stock_transactions,
+                        wallet_transactions CASCADE;
+                    INSERT INTO users SELECT * FROM pt_keep_users;
+                    COMMIT;
+                    """)
+                break
+            } catch let error as PGError where error.isRetryable && attempt < 5 {
+                continue
+            }
+        }
         let r = try PTEnv.signedClient.request(
             try PTEnv.engine(), method: "POST", path: "/internal/reset", timeoutMillis: 30_000)
         if r.status == 404 {
