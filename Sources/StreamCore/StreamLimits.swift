@@ -19,6 +19,8 @@ public final class StreamLimits: Sendable {
     let opened = Atomic<Int>(0)
     let resets = Atomic<Int>(0)
     let eventsSent = Atomic<Int>(0)
+    /// Writes to clients (each a read and a write in nginx too): what the stream's CPU follows.
+    let writes = Atomic<Int>(0)
 
     public init(maxStreams: Int = 10_000, maxPerUser: Int = 16, heartbeatMillis: Int = 15_000) {
         self.maxStreams = max(1, maxStreams)
@@ -59,4 +61,5 @@ public final class StreamLimits: Sendable {
     public var openedTotal: Int { opened.load(ordering: .relaxed) }
     public var resetsTotal: Int { resets.load(ordering: .relaxed) }
     public var eventsSentTotal: Int { eventsSent.load(ordering: .relaxed) }
+    public var writesTotal: Int { writes.load(ordering: .relaxed) }
 }

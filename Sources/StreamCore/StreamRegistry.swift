@@ -179,6 +179,7 @@ final class StreamRegistry {
 
     private func write(_ sub: StreamSubscriber, _ bytes: [UInt8], now: UInt64) {
         sub.lastWrite = now
+        limits.writes.add(1, ordering: .relaxed)
         let open = bytes.withUnsafeBytes { sub.responder.write($0) }
         if !open { remove(sub) }
     }

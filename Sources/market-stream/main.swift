@@ -26,6 +26,7 @@ service.gauge("stream_subscribers") { limits.subscribers }
 service.gauge("stream_opened_total") { limits.openedTotal }
 service.gauge("stream_resets_total") { limits.resetsTotal }
 service.gauge("stream_events_sent_total") { limits.eventsSentTotal }
+service.gauge("stream_writes_total") { limits.writesTotal }
 service.gauge("stream_feed_connected") { feed.isConnected ? 1 : 0 }
 service.gauge("stream_feed_restarts_total") { feed.restartCount }
 service.gauge("stream_feed_reads_total") { feed.readCount }

@@ -1,3 +1,4 @@
+import CShim
 import Foundation
 import ServiceCore
 import Synchronization
@@ -22,6 +23,35 @@ final class HTTPServerTests: XCTestCase {
         let r = c.readResponse()
         XCTAssertEqual(r?.status, 200, file: file, line: line)
         XCTAssertEqual(r?.body, "hi", file: file, line: line)
+    }
+
+    /// nginx reaches the services it fronts on a Unix socket (scripts/lib/services.sh): the same
+    /// server answers there, keeps its TCP port, replaces a stale socket file left by a killed
+    /// process, and removes its own at shutdown.
+    func testUnixSocketServesBesideTCPAndIsRemovedAtShutdown() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/dt-\(UUID().uuidString.prefix(8)).sock"
+        var options = HTTPServerOptions()
+        options.unixPath = path
+        options.loops = 2
+        for round in ["fresh", "over a stale socket file"] {
+            let s = try helloServer(options)
+            let c = try RawClient(unixPath: path)
+            for i in 0..<3 {
+                c.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\n\(i)")
+                let r = c.readResponse()
+                XCTAssertEqual(r?.status, 200, round)
+                XCTAssertEqual(r?.body, String(i), round)
+            }
+            try assertStillServing(s.port)
+            s.stop()
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "\(round): removed at shutdown")
+            // What kill -9 leaves behind: the socket file of a listener that is gone.
+            let fd = cshim_listen_unix(path, 1)
+            XCTAssertGreaterThanOrEqual(fd, 0)
+            close(fd)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: path))
+        }
+        unlink(path)
     }
 
     func testKeepAliveServesManyRequestsOnOneConnection() throws {

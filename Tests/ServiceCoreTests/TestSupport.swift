@@ -50,6 +50,13 @@ final class RawClient {
         self.fd = fd
     }
 
+    init(unixPath: String, timeoutMillis: Int32 = 5000) throws {
+        let fd = cshim_connect_unix(unixPath)
+        guard fd >= 0 else { throw HTTPClientError.connect("\(unixPath): errno \(-fd)") }
+        _ = cshim_set_timeouts(fd, timeoutMillis, timeoutMillis)
+        self.fd = fd
+    }
+
     deinit { close(fd) }
 
     func send(_ text: String) { send(Array(text.utf8)) }

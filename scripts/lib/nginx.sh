@@ -47,6 +47,14 @@ nginx_user_line() {
     fi
 }
 
+# Where nginx reaches one instance: its Unix socket when the running instance has one
+# (unix_socket_of; an instance started before it had one keeps TCP until restarted), else TCP.
+nginx_upstream_address() {
+    local sock
+    sock="$(unix_socket_of "$1" "$2")"
+    if [ -n "$sock" ] && [ -S "$sock" ]; then echo "unix:$sock"; else echo "127.0.0.1:$2"; fi
+}
+
 nginx_render() {
     mkdir -p "$NGINX_DIR/tmp" "$STATE_DIR/logs" "$STATE_DIR/pids"
     [ -r "$SITE_ROOT/index.html" ] || die "no $SITE_ROOT/index.html"
@@ -57,9 +65,9 @@ nginx_render() {
     fi
     local gw="" p tpl
     shopt -u patsub_replacement 2>/dev/null || true   # bash 5.2: '&' in a replacement is literal
-    for p in $(ports_of gateway); do gw="$gw        server 127.0.0.1:$p max_fails=0;"$'\n'; done
+    for p in $(ports_of gateway); do gw="$gw        server $(nginx_upstream_address gateway "$p") max_fails=0;"$'\n'; done
     local st=""
-    for p in $(ports_of market-stream); do st="$st        server 127.0.0.1:$p max_fails=0;"$'\n'; done
+    for p in $(ports_of market-stream); do st="$st        server $(nginx_upstream_address market-stream "$p") max_fails=0;"$'\n'; done
     tpl="$(cat "$REPO/nginx/nginx.conf.template")"
     tpl="${tpl//'${USER_LINE}'/$(nginx_user_line)}"
     tpl="${tpl//'${STATE_DIR}'/$STATE_DIR}"

@@ -70,11 +70,26 @@ service_names() {
 # hello holds nothing: it serves a constant and is open to any caller.
 service_secrets() { topology '.services[$n].secrets // [] | join(" ")' --arg n "$1"; }
 
+# nginx reaches the services it fronts (gateway, market-stream) on a Unix socket beside its own
+# files: a read or a write there costs the kernel a fraction of loopback TCP's, and nginx's relay
+# of every stream event is mostly that (BENCHMARKS.md, live events). The service also keeps its
+# TCP port (health checks, tests, the gateway's own upstreams). UNIX_UPSTREAMS=0 keeps nginx on
+# TCP; so does a path too long for a socket address (108 bytes).
+unix_socket_of() {
+    local name="$1" port="$2" path
+    [ "${UNIX_UPSTREAMS:-1}" = 1 ] || return 0
+    case "$name" in gateway | market-stream) ;; *) return 0 ;; esac
+    path="$STATE_DIR/nginx/sock/$name-$port.sock"
+    if [ "${#path}" -lt 100 ]; then echo "$path"; fi
+}
+
 # Environment (NAME=value lines) of one instance. Callers add it with `env`.
 service_env() {
-    local name="$1" port="$2" grant
+    local name="$1" port="$2" grant sock
     echo "DT_HOST=127.0.0.1"
     echo "DT_PORT=$port"
+    sock="$(unix_socket_of "$name" "$port")"
+    if [ -n "$sock" ]; then echo "DT_UNIX_SOCKET=$sock"; fi
     for grant in $(service_secrets "$name"); do
         case "$grant" in
             # With standbys: every node, libpq finds the one that takes writes (PGConnInfo.swift).

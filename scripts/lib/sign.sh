@@ -20,3 +20,17 @@ signed_curl() {
     local target="/${url#http://*/}"
     curl -X "$method" -H "x-gateway-proof: $(gateway_proof "$method" "$target")" "$@" "$url"
 }
+
+# metric_sum NAME SERVICE...: a /metrics value summed over every instance of the services (0 when
+# absent or unreachable). Needs services.sh.
+metric_sum() {
+    local name="$1" svc port m total=0
+    shift
+    for svc in "$@"; do
+        for port in $(ports_of "$svc"); do
+            m="$(signed_curl GET "http://127.0.0.1:$port/metrics" -fs -m 5 2>/dev/null || true)"
+            total=$(( total + $(awk -v n="$name" '$1 == n {printf "%d\n", $2}' <<<"$m" | head -n1 | grep . || echo 0) ))
+        done
+    done
+    echo "$total"
+}

@@ -20,6 +20,12 @@ extern const uint32_t CSHIM_EPOLLIN, CSHIM_EPOLLOUT, CSHIM_EPOLLERR, CSHIM_EPOLL
 // Listening TCP socket with SO_REUSEADDR (+ SO_REUSEPORT when reuseport != 0), non-blocking.
 // Returns fd or -errno.
 int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport);
+// Listening Unix-domain stream socket at path (a stale socket file there is removed first; the
+// new one is made connectable by every local user, like a loopback port), non-blocking.
+// Returns fd or -errno (-ENAMETOOLONG when path does not fit sun_path).
+int cshim_listen_unix(const char *path, int backlog);
+// Blocking connect to a Unix-domain stream socket. fd or -errno.
+int cshim_connect_unix(const char *path);
 // accept4 non-blocking + TCP_NODELAY; writes the peer's address text to addr. Returns fd or -errno.
 int cshim_accept(int lfd, char *addr, int addrlen);
 // Blocking connect with timeout (ms); result socket is blocking with TCP_NODELAY. fd or -errno.

@@ -2,16 +2,18 @@ import CShim
 import Glibc
 import Synchronization
 
-/// One epoll loop on its own thread with its own SO_REUSEPORT listener. It parses requests, runs
-/// inline handlers itself, hands blocking ones to the worker pool, and writes responses in order.
+/// One epoll loop on its own thread with its own SO_REUSEPORT listener (loop 0 also the Unix
+/// socket, when the server has one). It parses requests, runs inline handlers itself, hands
+/// blocking ones to the worker pool, and writes responses in order.
 final class EventLoop: @unchecked Sendable {
-    private static let listenerTag: UInt64 = UInt64.max
+    /// Listener i's epoll tag (0: the TCP one, 1: the Unix one); wakeTag sits between them.
+    private static func listenerTag(_ i: Int) -> UInt64 { i == 0 ? UInt64.max : UInt64.max - 1 - UInt64(i) }
     private static let wakeTag: UInt64 = UInt64.max - 1
 
     let index: Int
     let epfd: Int32
     private let wakeFd: Int32
-    private var listenFd: Int32
+    private var listenFds: [Int32]
     private var listening = false
     let server: HTTPServerCore
     private var connections = ConnectionTable()
@@ -39,16 +41,15 @@ final class EventLoop: @unchecked Sendable {
     var dispatching = false
     var isDraining: Bool { draining }
 
-    init(index: Int, listenFd: Int32, server: HTTPServerCore) throws {
+    init(index: Int, listenFds: [Int32], server: HTTPServerCore) throws {
         self.index = index
-        self.listenFd = listenFd
+        self.listenFds = listenFds
         self.server = server
         epfd = cshim_epoll_create()
         wakeFd = cshim_eventfd()
         guard epfd >= 0, wakeFd >= 0 else { throw HTTPServerError.system("epoll/eventfd", errno) }
         _ = cshim_epoll_add(epfd, wakeFd, CSHIM_EPOLLIN, EventLoop.wakeTag)
-        _ = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag)
-        listening = true
+        listening = addListeners()
         refreshDate()
     }
 
@@ -74,12 +75,12 @@ final class EventLoop: @unchecked Sendable {
             for i in 0..<max(0, Int(n)) {
                 let tag = datas[i]
                 let mask = masks[i]
-                if tag == EventLoop.listenerTag {
-                    acceptAll()
-                } else if tag == EventLoop.wakeTag {
+                if tag == EventLoop.wakeTag {
                     _ = cshim_eventfd_drain(wakeFd)
                     deliverCompletions()
                     runLoopTasks()
+                } else if let listener = listenerIndex(tag) {
+                    acceptAll(listenFds[listener])
                 } else {
                     handle(fd: Int32(truncatingIfNeeded: tag & 0xffff_ffff), id: tag >> 32, mask: mask)
                 }
@@ -100,14 +101,28 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: accepting
 
-    private func acceptAll() {
+    private func listenerIndex(_ tag: UInt64) -> Int? {
+        listenFds.indices.first { EventLoop.listenerTag($0) == tag }
+    }
+
+    private func addListeners() -> Bool {
+        listenFds.indices.allSatisfy {
+            cshim_epoll_add(epfd, listenFds[$0], CSHIM_EPOLLIN, EventLoop.listenerTag($0)) == 0
+        }
+    }
+
+    private func removeListeners() {
+        for fd in listenFds { _ = cshim_epoll_del(epfd, fd) }
+    }
+
+    private func acceptAll(_ listenFd: Int32) {
         var addr = [CChar](repeating: 0, count: 64)
         for _ in 0..<128 {
             let fd = addr.withUnsafeMutableBufferPointer { cshim_accept(listenFd, $0.baseAddress, 64) }
             if fd < 0 {
                 if -fd == EMFILE || -fd == ENFILE {
                     // Out of descriptors: stop polling the listener until the next tick frees some.
-                    _ = cshim_epoll_del(epfd, listenFd)
+                    removeListeners()
                     listening = false
                     server.logger.warning("accept: out of file descriptors")
                 }
@@ -482,7 +497,7 @@ final class EventLoop: @unchecked Sendable {
         lastTick = now
         refreshDate()
         if !listening && !draining {
-            listening = cshim_epoll_add(epfd, listenFd, CSHIM_EPOLLIN, EventLoop.listenerTag) == 0
+            listening = addListeners()
         }
         let limits = server.timeouts
         for t in tickers { t(now) }
@@ -510,10 +525,10 @@ final class EventLoop: @unchecked Sendable {
     private func beginDrain() {
         draining = true
         drainDeadline = Clock.monotonicNanos() / 1_000_000 + server.timeouts.drainMillis
-        if listening { _ = cshim_epoll_del(epfd, listenFd) }
+        if listening { removeListeners() }
         listening = false
-        close(listenFd)
-        listenFd = -1
+        for fd in listenFds { close(fd) }
+        listenFds = []
         tick(Clock.monotonicNanos() / 1_000_000)
     }
 }
