@@ -20,6 +20,22 @@ extension ClassicSchema {
             WHERE u.user_name = p_user AND (p_acting IS NULL OR u.id = p_acting) FOR UPDATE OF a;
         """
 
+    /// `lockAccount`, then the two answers every command gives before its own checks: no such
+    /// user, or one of the user's pending orders has expired ('EXPIRE': the Swift path sweeps it).
+    static let lockAccountOrStop = """
+        \(lockAccount)
+            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
+            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+        """
+
+    /// `lockAccountOrStop` for the commands whose answer carries the cash (`o_cash`) either way.
+    static let lockAccountWithCashOrStop = """
+        \(lockAccount)
+            o_cash := cash;
+            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
+            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+        """
+
     static let functions = Migration(
         102, "classic pending-order commands as server-side functions",
         """
@@ -29,10 +45,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            o_cash := cash;
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountWithCashOrStop)
             IF o_cash < p_amount THEN o_status := 'INSUFFICIENT_FUNDS'; RETURN; END IF;
             n := p_amount / p_price;
             IF n <= 0 THEN o_status := 'ZERO_SHARES'; RETURN; END IF;
@@ -53,9 +66,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountOrStop)
             sid := ledger_stock_id(p_symbol, FALSE);
             IF sid IS NULL THEN o_status := 'NOT_OWNED'; RETURN; END IF;
             SELECT h.quantity INTO o_free FROM holdings h WHERE h.user_id = uid AND h.stock_id = sid FOR UPDATE;
@@ -81,10 +92,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; pid BIGINT; sid BIGINT; settled BOOLEAN;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            o_cash := cash;
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountWithCashOrStop)
             SELECT p.id, p.stock_id, p.symbol, p.price_cents, p.shares, p.held_cents
             INTO pid, sid, o_symbol, o_price, o_shares, o_held
             FROM classic_pending p WHERE p.user_id = uid AND p.side = p_side ORDER BY p.id DESC LIMIT 1 FOR UPDATE;
@@ -107,10 +115,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; pid BIGINT; sid BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            o_cash := cash;
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountWithCashOrStop)
             DELETE FROM classic_pending WHERE id = (
                 SELECT p.id FROM classic_pending p WHERE p.user_id = uid AND p.side = p_side
                 ORDER BY p.id DESC LIMIT 1 FOR UPDATE)

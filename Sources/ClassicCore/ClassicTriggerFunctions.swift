@@ -17,10 +17,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; delta BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            o_cash := cash;
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountWithCashOrStop)
             sid := ledger_stock_id(p_symbol, TRUE);
             IF sid IS NULL THEN RAISE EXCEPTION 'stock % could not be created', p_symbol; END IF;
             SELECT t.reserved_cents, t.trigger_cents INTO o_reserved, o_trigger FROM classic_triggers t
@@ -45,9 +42,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountOrStop)
             sid := ledger_stock_id(p_symbol, FALSE);
             SELECT t.amount_cents, t.reserved_cents INTO o_amount, o_reserved FROM classic_triggers t
             WHERE t.user_id = uid AND t.side = 'B' AND t.stock_id = sid FOR UPDATE;
@@ -65,10 +60,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            o_cash := cash;
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountWithCashOrStop)
             sid := ledger_stock_id(p_symbol, FALSE);
             DELETE FROM classic_triggers t WHERE t.user_id = uid AND t.side = p_side AND t.stock_id = sid
             RETURNING t.amount_cents, t.trigger_cents, t.reserved_cents, t.reserved_shares
@@ -89,9 +81,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; held BIGINT; want BIGINT; now_reserved BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountOrStop)
             sid := ledger_stock_id(p_symbol, FALSE);
             IF sid IS NULL THEN o_status := 'NOT_OWNED'; RETURN; END IF;
             -- Lock order everywhere: account, trigger, holding.
@@ -128,9 +118,7 @@ extension ClassicSchema {
         LANGUAGE plpgsql AS $$
         DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; want BIGINT;
         BEGIN
-            \(ClassicSchema.lockAccount)
-            IF uid IS NULL THEN o_status := 'UNKNOWN_USER'; RETURN; END IF;
-            IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
+            \(ClassicSchema.lockAccountOrStop)
             sid := ledger_stock_id(p_symbol, FALSE);
             SELECT t.amount_cents, t.reserved_shares INTO o_amount, o_reserved_shares FROM classic_triggers t
             WHERE t.user_id = uid AND t.side = 'S' AND t.stock_id = sid FOR UPDATE;
