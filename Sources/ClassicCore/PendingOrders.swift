@@ -110,20 +110,32 @@ extension ClassicEngine {
         ])
     }
 
-    func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        if let (p, cash) = try settleFolded(tx, &c, side: .buy, commit: true) {
-            return commitBuyResult(c, p, cash: cash)
-        }
+    /// COMMIT_* / CANCEL_*: the folded call (one statement); without it (`DT_CLASSIC_FOLD=0`, or
+    /// 'EXPIRE': the expired orders are swept first) `statements` under the account lock.
+    /// Returns the settled order and the cash before it.
+    private func settle(
+        _ tx: PGConnection, _ c: inout CommandContext, side: Side, commit: Bool,
+        statements: (LockedAccount, CommandContext) throws -> Pending
+    ) throws -> (Pending, Int64) {
+        if let folded = try settleFolded(tx, &c, side: side, commit: commit) { return folded }
+        // The lock also sweeps expired orders into `c` (what a NO_PENDING answer says).
         let acct = try lockAccount(tx, &c)
-        guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
-        // The held cash leaves the system for the shares (a buy from the market).
-        guard
-            try LedgerTx(tx).settleMarketBuy(
-                acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
-                shares: p.shares, kind: .classicBuy)
-        else { throw ClassicInput.holdingBound }
-        try remove(tx, p)
-        return commitBuyResult(c, p, cash: acct.cash)
+        return (try statements(acct, c), acct.cash)
+    }
+
+    func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
+        let (p, cash) = try settle(tx, &c, side: .buy, commit: true) { acct, c in
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+            // The held cash leaves the system for the shares (a buy from the market).
+            guard
+                try LedgerTx(tx).settleMarketBuy(
+                    acct.userId, stockId: p.stockId, heldCents: p.heldCents, costCents: p.heldCents,
+                    shares: p.shares, kind: .classicBuy)
+            else { throw ClassicInput.holdingBound }
+            try remove(tx, p)
+            return p
+        }
+        return commitBuyResult(c, p, cash: cash)
     }
 
     func commitBuyResult(_ c: CommandContext, _ p: Pending, cash: Int64) -> JSON {
@@ -135,15 +147,10 @@ extension ClassicEngine {
 
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
-        let p: Pending
-        let cash: Int64
-        if let (fp, fcash) = try settleFolded(tx, &c, side: .buy, commit: false) {
-            (p, cash) = (fp, fcash)
-        } else {
-            let acct = try lockAccount(tx, &c)
-            guard let pp = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
-            try shiftCash(tx, userId: acct.userId, hold: -pp.heldCents)
-            (p, cash) = (pp, acct.cash)
+        let (p, cash) = try settle(tx, &c, side: .buy, commit: false) { acct, c in
+            guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+            try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
+            return p
         }
         c.account("add", p.heldCents, user: user)
         return .object([
@@ -183,21 +190,16 @@ extension ClassicEngine {
 
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
-        let p: Pending
-        let cash: Int64
-        if let (fp, fcash) = try settleFolded(tx, &c, side: .sell, commit: true) {
-            (p, cash) = (fp, fcash)
-        } else {
-            let acct = try lockAccount(tx, &c)
-            guard let pp = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+        let (p, cash) = try settle(tx, &c, side: .sell, commit: true) { acct, c in
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
             // The held shares leave the system for cash at the SELL's price (a sale to the market).
             guard
                 try LedgerTx(tx).settleMarketSell(
-                    acct.userId, stockId: pp.stockId, shares: pp.shares, proceedsCents: pp.heldCents,
+                    acct.userId, stockId: p.stockId, shares: p.shares, proceedsCents: p.heldCents,
                     kind: .classicSell)
             else { throw ClassicInput.balanceBound }
-            try remove(tx, pp)
-            (p, cash) = (pp, acct.cash)
+            try remove(tx, p)
+            return p
         }
         c.account("add", p.heldCents, user: user)
         return .object([
@@ -208,14 +210,10 @@ extension ClassicEngine {
     }
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
-        let p: Pending
-        if let (fp, _) = try settleFolded(tx, &c, side: .sell, commit: false) {
-            p = fp
-        } else {
-            let acct = try lockAccount(tx, &c)
-            guard let pp = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
-            try shiftReserved(tx, userId: acct.userId, stockId: pp.stockId, by: -pp.shares)
-            p = pp
+        let (p, _) = try settle(tx, &c, side: .sell, commit: false) { acct, c in
+            guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+            try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
+            return p
         }
         return .object([
             ("stock", .string(p.symbol)), ("shares", .int(p.shares)), ("price", money(p.priceCents)),
