@@ -85,12 +85,17 @@ int cshim_listen_tcp(const char *host, int port, int backlog, int reuseport) {
     return fd;
 }
 
+static int unix_address(const char *path, struct sockaddr_un *addr) {
+    memset(addr, 0, sizeof *addr);
+    addr->sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr->sun_path) return -ENAMETOOLONG;
+    strcpy(addr->sun_path, path);
+    return 0;
+}
+
 int cshim_listen_unix(const char *path, int backlog) {
     struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
-    strcpy(addr.sun_path, path);
+    if (unix_address(path, &addr) < 0) return -ENAMETOOLONG;
     struct stat st;
     if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) unlink(path);
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -103,10 +108,7 @@ int cshim_listen_unix(const char *path, int backlog) {
 
 int cshim_connect_unix(const char *path) {
     struct sockaddr_un addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof addr.sun_path) return -ENAMETOOLONG;
-    strcpy(addr.sun_path, path);
+    if (unix_address(path, &addr) < 0) return -ENAMETOOLONG;
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return -errno;
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(fd); return -e; }

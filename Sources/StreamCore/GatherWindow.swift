@@ -6,8 +6,8 @@ import ServiceCore
 /// commit; once they come at `busyPerSecond` or more (measured over the last read: its entries
 /// over the pause before it) the long one caps the passes at 1000 / `maxMillis` a second, until
 /// the rate falls below that again. Under TestRun3 (~400 entries a second, ~110 public trades) to
-/// 1,000 streams that cut the stack's extra CPU from +57 % to about +25 % and, the cores being less
-/// contended, the trades' p99 too; 10 trades a second (~30 entries) stay on the short window
+/// 1,000 streams that cut the stack's extra CPU from +57 % to +14 % and, the cores being less
+/// contended, the trades' p99 from 169 to 105 ms; 10 trades a second (~30 entries) stay on the short window
 /// (BENCHMARKS.md, live events). Feed thread only.
 public struct GatherWindow: Sendable, Equatable {
     public let minMillis: Int

@@ -101,8 +101,11 @@ final class EventLoop: @unchecked Sendable {
 
     // MARK: accepting
 
+    /// The listener an epoll tag names, if any. Listener tags are the top values (connections'
+    /// are id << 32 | fd), so a connection's event costs one compare here.
     private func listenerIndex(_ tag: UInt64) -> Int? {
-        listenFds.indices.first { EventLoop.listenerTag($0) == tag }
+        guard tag > UInt64.max - 3 else { return nil }
+        return listenFds.indices.first { EventLoop.listenerTag($0) == tag }
     }
 
     private func addListeners() -> Bool {
