@@ -79,4 +79,28 @@ final class PostgresUnavailableTests: XCTestCase {
             try db.query("SELECT current_setting('transaction_read_only')").string(0, 0), "off",
             "target_session_attrs=read-write picked a node that takes writes")
     }
+
+    /// After one connection found the writable node second in the list, the next ones try it
+    /// first: a dead old primary named first is not paid for on every new connection.
+    func testTheHostThatTookWritesIsTriedFirstNextTime() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
+            let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
+            let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) })
+        else {
+            throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
+        }
+        // A conninfo of its own (the memory is per conninfo): port 1 refuses, `port` takes writes.
+        let connInfo =
+            "host=127.0.0.1,127.0.0.1,127.0.0.1 port=1,\(port),2 dbname=daytrade user=daytrade "
+            + "application_name=host-order-\(getpid()) password=\(password)"
+        XCTAssertEqual(PGHostOrder.order(connInfo), [0, 1, 2], "before any connection: the given order")
+        let first = try PGConnection(connInfo)
+        XCTAssertEqual(try first.query("SELECT inet_server_port()").int(0, 0), port)
+        XCTAssertEqual(PGHostOrder.order(connInfo), [1, 0, 2], "the host that took writes first, the rest in order")
+        let second = try PGConnection(connInfo)
+        XCTAssertEqual(try second.query("SELECT inet_server_port()").int(0, 0), port)
+        XCTAssertEqual(PGHostOrder.order(connInfo), [1, 0, 2])
+        XCTAssertEqual(PGHostOrder.order("host=a port=1"), [0], "one host: nothing to reorder")
+    }
 }

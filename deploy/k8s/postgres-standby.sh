@@ -19,7 +19,7 @@ fi
 
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
     conninfo="host=$DT_PG_PRIMARY_HOSTS port=5432 user=replicator application_name=$DT_PG_NODE_NAME"
-    conninfo="$conninfo target_session_attrs=read-write connect_timeout=5"
+    conninfo="$conninfo target_session_attrs=read-write connect_timeout=2"
     until PGPASSWORD="$DT_PG_REPLICATION_PASSWORD" pg_basebackup -d "$conninfo" -D "$PGDATA" -X stream -c fast -w; do
         echo "postgres-standby: no primary to copy yet; retrying"
         find "$PGDATA" -mindepth 1 -delete

@@ -38,7 +38,7 @@ public final class PGConnection {
 
     public init(_ connInfo: String) throws {
         self.connInfo = connInfo
-        conn = PQconnectdb(connInfo)
+        conn = PGHostOrder.connect(connInfo)
         guard let c = conn, PQstatus(c) == CONNECTION_OK else {
             let msg = conn.map { String(cString: PQerrorMessage($0)) } ?? "out of memory"
             PQfinish(conn)
@@ -169,7 +169,7 @@ public final class PGConnection {
 }
 
 /// Calls `body` with a C array of NUL-terminated copies of `strings` (nil stays NULL = SQL NULL).
-private func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
     let copies = strings.map { $0.map { strdup($0) } ?? nil }
     defer { copies.forEach { free($0) } }
     return body(copies.map { $0.map { UnsafePointer($0) } })
