@@ -67,7 +67,12 @@ final class EventStreamTests: XCTestCase {
         let all = try Self.eventually(
             "the trade and the seller's order change in Redis",
             { try Self.payloads(redis, after: start) },
-            until: { $0.contains { $0["type"]?.stringValue == "order" && $0["remaining"] == .int(6) } })
+            until: {
+                $0.contains {
+                    $0["type"]?.stringValue == "order" && $0["remaining"] == .int(6)
+                        && $0["user"]?.stringValue == String(sellerId)
+                }
+            })
         let market = all.filter { $0["stock_id"]?.stringValue == stock && $0["user"] == nil }
         XCTAssertTrue(
             market.contains {

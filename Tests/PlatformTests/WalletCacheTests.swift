@@ -46,7 +46,7 @@ final class WalletCacheTests: XCTestCase {
             "POST", "/classic/ADD", token: user.token, body: #"{"userid":"\#(user.name)","amount":"2.50"}"#)
         XCTAssertEqual(add.status, 200, add.body)
         // The notification arrives after the ADD's commit; allow it a bounded moment.
-        let deadline = Date().addingTimeInterval(3)
+        let deadline = Date().addingTimeInterval(10) // a LISTEN reconnect after an earlier crash test takes ~1.5 s
         while try redis.command(["GET", "wallet:\(id)"]).text == before && Date() < deadline { usleep(10_000) }
         XCTAssertNotEqual(try redis.command(["GET", "wallet:\(id)"]).text, before, "stale cached balance survived")
         XCTAssertEqual(api.balance(user.token), "42.50")
@@ -70,7 +70,7 @@ final class WalletCacheTests: XCTestCase {
         let add = api.request("POST", "/classic/ADD", token: user.token, body: #"{"amount":"5"}"#)
         XCTAssertEqual(add.status, 200, add.body)
         // Wait for the invalidation of that commit (a tombstone at its version) to land.
-        let deadline = Date().addingTimeInterval(3)
+        let deadline = Date().addingTimeInterval(10) // a LISTEN reconnect after an earlier crash test takes ~1.5 s
         while try redis.command(["GET", "wallet:\(id)"]).text == nil && Date() < deadline { usleep(10_000) }
         let tomb = try XCTUnwrap(
             try redis.command(["GET", "wallet:\(id)"]).text, "no tombstone after the classic commit")

@@ -267,7 +267,8 @@ final class HTTPServerTests: XCTestCase {
         XCTAssertTrue(entered.wait()) // the only worker is now held
         let queued = try RawClient(port: s.port)
         queued.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n") // fills the one queue slot
-        usleep(50_000)
+        let queuedBy = Date().addingTimeInterval(5)
+        while !s.server.metrics.render().contains("worker_queue_depth 1") && Date() < queuedBy { usleep(1_000) }
         let rejected = try RawClient(port: s.port)
         let t0 = Date()
         rejected.send("GET /block HTTP/1.1\r\nHost: x\r\n\r\n")
