@@ -18,6 +18,9 @@ public struct HTTPServerOptions: Sendable {
     public var loops = 1
     public var workers = 16
     public var queueCapacity = 4096
+    /// A worker pool that has had no job for this long lets its workers drop their connections
+    /// (DT_WORKER_IDLE_RELEASE_MS; 0: keep them).
+    public var workerIdleReleaseMillis: UInt64 = 30_000
     public var maxHeaderBytes = 16 * 1024
     public var maxBodyBytes = 1024 * 1024
     public var idleTimeoutMillis: UInt64 = 120_000
@@ -38,6 +41,8 @@ public struct HTTPServerOptions: Sendable {
         loops = config.int("DT_LOOPS", default: config.cores)
         workers = config.int("DT_WORKERS", default: defaultWorkers)
         queueCapacity = config.int("DT_QUEUE", default: 4096)
+        workerIdleReleaseMillis = UInt64(
+            max(0, config.int("DT_WORKER_IDLE_RELEASE_MS", default: Int(workerIdleReleaseMillis))))
         maxHeaderBytes = config.int("DT_MAX_HEADER_BYTES", default: maxHeaderBytes)
         maxBodyBytes = config.int("DT_MAX_BODY_BYTES", default: maxBodyBytes)
         idleTimeoutMillis = UInt64(config.int("DT_IDLE_TIMEOUT_MS", default: Int(idleTimeoutMillis)))
@@ -72,7 +77,8 @@ final class HTTPServerCore: @unchecked Sendable {
         self.timeouts = ServerTimeouts(
             idleMillis: options.idleTimeoutMillis, requestMillis: options.requestTimeoutMillis,
             writeMillis: options.writeTimeoutMillis, drainMillis: options.drainTimeoutMillis)
-        self.pool = WorkerPool(size: options.workers, capacity: options.queueCapacity)
+        self.pool = WorkerPool(
+            size: options.workers, capacity: options.queueCapacity, idleReleaseMillis: options.workerIdleReleaseMillis)
         self.metrics = metrics
         self.logger = logger
         self.makeContext = makeContext

@@ -2,6 +2,12 @@ import Dispatch
 
 /// A fixed set of threads running blocking handlers, fed by a bounded FIFO. `submit` refuses when
 /// the queue is full so callers can answer 503 at once instead of queueing without bound.
+///
+/// Once no job has been submitted for `idleReleaseMillis`, each worker gives back its
+/// `ReleasedWhenIdle` state (`WorkerContext.releaseIdle`: its PostgreSQL and Redis connections).
+/// A pool sized for a burst otherwise keeps one connection per worker, and PostgreSQL one backend
+/// per connection, for as long as the process lives. Judged on the whole pool, not per worker, so
+/// a trickle of requests spread over the workers never makes each of them reconnect.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = (WorkerContext) -> Void
 
@@ -10,12 +16,15 @@ final class WorkerPool: @unchecked Sendable {
     private var head = 0, count = 0
     private var stopping = false
     private let finished = DispatchGroup()
+    private var lastSubmitNanos = Clock.monotonicNanos()
     let capacity: Int
     let size: Int
+    let idleReleaseMillis: UInt64
 
-    init(size: Int, capacity: Int) {
+    init(size: Int, capacity: Int, idleReleaseMillis: UInt64 = 0) {
         self.size = max(1, size)
         self.capacity = max(1, capacity)
+        self.idleReleaseMillis = idleReleaseMillis
         self.ring = Array(repeating: nil, count: self.capacity)
     }
 
@@ -37,6 +46,7 @@ final class WorkerPool: @unchecked Sendable {
         guard !stopping, count < capacity else { return false }
         ring[(head + count) % capacity] = job
         count += 1
+        lastSubmitNanos = Clock.monotonicNanos()
         condition.signal()
         return true
     }
@@ -57,9 +67,28 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private func runWorker(_ ctx: WorkerContext) {
+        var holding = true // may hold connections: it ran a job since it last released them
         while true {
             condition.lock()
-            while count == 0 && !stopping { condition.wait() }
+            var release = false
+            while count == 0 && !stopping {
+                guard holding && idleReleaseMillis > 0 else {
+                    condition.wait()
+                    continue
+                }
+                condition.wait(millis: idleReleaseMillis)
+                let quiet = Clock.monotonicNanos() &- lastSubmitNanos >= idleReleaseMillis * 1_000_000
+                if count == 0 && !stopping && quiet {
+                    release = true
+                    break
+                }
+            }
+            if release {
+                condition.unlock()
+                ctx.releaseIdle()
+                holding = false
+                continue
+            }
             if count == 0 && stopping {
                 condition.unlock()
                 return
@@ -70,6 +99,7 @@ final class WorkerPool: @unchecked Sendable {
             count -= 1
             condition.unlock()
             job?(ctx)
+            holding = true
         }
     }
 }

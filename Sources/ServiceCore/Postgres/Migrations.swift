@@ -57,7 +57,7 @@ extension WorkerContext {
     }
 }
 
-final class PGHolder {
+final class PGHolder: ReleasedWhenIdle {
     var connection: PGConnection?
     var failures = 0
     var retryAt: UInt64 = 0

@@ -48,7 +48,7 @@ public struct RedisTarget: Sendable, CustomStringConvertible {
 /// A hiredis connection. Not thread-safe: each worker thread owns one (`WorkerContext.redis()`).
 /// Arguments are binary-safe. After an I/O error the next command reconnects (and authenticates
 /// again), so a restarted Redis is picked up without restarting the service.
-public final class RedisConnection {
+public final class RedisConnection: ReleasedWhenIdle {
     private var ctx: UnsafeMutablePointer<redisContext>?
     public let endpoint: Endpoint
     private let password: String?

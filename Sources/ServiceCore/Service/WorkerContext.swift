@@ -22,4 +22,14 @@ public final class WorkerContext {
     public func discard<T: AnyObject>(_ type: T.Type) {
         storage[ObjectIdentifier(type)] = nil
     }
+
+    /// Drops every `ReleasedWhenIdle` instance (the worker pool calls this once the whole pool has
+    /// been idle for a while); the next use makes a new one.
+    public func releaseIdle() {
+        storage = storage.filter { !($0.value is ReleasedWhenIdle) }
+    }
 }
+
+/// Per-thread state worth giving back when a service goes quiet: a connection (its socket, its
+/// buffers, and on PostgreSQL's side a whole backend process) that is cheap to open again.
+public protocol ReleasedWhenIdle: AnyObject {}

@@ -68,6 +68,16 @@ public final class ThreadCondition: @unchecked Sendable {
     public func unlock() { pthread_mutex_unlock(mutex) }
     /// Releases the lock while waiting; holds it again on return (spurious wake-ups possible: loop).
     public func wait() { pthread_cond_wait(cond, mutex) }
+    /// `wait()` for at most `millis` ms (by the wall clock, which is all pthread's default condition
+    /// offers: a clock step makes one wait shorter or longer, which callers here tolerate).
+    public func wait(millis: UInt64) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let nanos = UInt64(ts.tv_nsec) + (millis % 1000) * 1_000_000
+        ts.tv_sec += Int(millis / 1000) + Int(nanos / 1_000_000_000)
+        ts.tv_nsec = Int(nanos % 1_000_000_000)
+        pthread_cond_timedwait(cond, mutex, &ts)
+    }
     public func signal() { pthread_cond_signal(cond) }
     public func broadcast() { pthread_cond_broadcast(cond) }
 }
