@@ -76,12 +76,14 @@ final class WorkerPool: @unchecked Sendable {
                     condition.wait()
                     continue
                 }
-                condition.wait(millis: idleReleaseMillis)
-                let quiet = Clock.monotonicNanos() &- lastSubmitNanos >= idleReleaseMillis * 1_000_000
-                if count == 0 && !stopping && quiet {
+                // Until the pool will have been quiet for idleReleaseMillis (every worker lets go
+                // then, not a period after its own last job).
+                let quietMillis = (Clock.monotonicNanos() &- lastSubmitNanos) / 1_000_000
+                if quietMillis >= idleReleaseMillis {
                     release = true
                     break
                 }
+                condition.wait(millis: idleReleaseMillis - quietMillis)
             }
             if release {
                 condition.unlock()
