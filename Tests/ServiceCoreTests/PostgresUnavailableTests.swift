@@ -6,6 +6,18 @@ import XCTest
 /// A database restart or failover must look like an outage to clients (503 JSON, never success,
 /// never 500) and must not make every request wait out its own failed connect.
 final class PostgresUnavailableTests: XCTestCase {
+    /// The test stack's PostgreSQL port (node 0) and password; skips without one.
+    static func testPostgres() throws -> (port: Int, password: String) {
+        let env = ProcessInfo.processInfo.environment
+        guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
+            let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
+            let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) })
+        else {
+            throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
+        }
+        return (port, password)
+    }
+
     func testUnavailableDatabaseIs503WithRetryAfterAndOtherErrorsStay500() throws {
         let s = try TestServer { r in
             r.post("/lost", mode: .blocking) { _, _ in
@@ -59,13 +71,7 @@ final class PostgresUnavailableTests: XCTestCase {
     /// The multi-host form services get with standbys: a dead first node (the killed primary) is
     /// skipped and the next one that takes writes is used, through the real test PostgreSQL.
     func testMultiHostConnInfoSkipsADeadNodeAndFindsTheWritableOne() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
-            let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
-            let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) })
-        else {
-            throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
-        }
+        let (port, password) = try Self.testPostgres()
         let ctx = WorkerContext(
             config: ServiceConfig(
                 name: "t",
@@ -83,13 +89,7 @@ final class PostgresUnavailableTests: XCTestCase {
     /// After one connection found the writable node second in the list, the next ones try it
     /// first: a dead old primary named first is not paid for on every new connection.
     func testTheHostThatTookWritesIsTriedFirstNextTime() throws {
-        let env = ProcessInfo.processInfo.environment
-        guard let test = env["DT_TEST_PG"], let password = env["DT_TEST_PG_PASSWORD"],
-            let portItem = test.split(separator: " ").first(where: { $0.hasPrefix("port=") }),
-            let port = portItem.dropFirst(5).split(separator: ",").first.flatMap({ Int($0) })
-        else {
-            throw XCTSkip("needs the test stack's PostgreSQL (scripts/test)")
-        }
+        let (port, password) = try Self.testPostgres()
         // A conninfo of its own (the memory is per conninfo): port 1 refuses, `port` takes writes.
         let connInfo =
             "host=127.0.0.1,127.0.0.1,127.0.0.1 port=1,\(port),2 dbname=daytrade user=daytrade "
