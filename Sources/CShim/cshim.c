@@ -20,6 +20,8 @@
 #include <time.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
+#include <malloc.h>
 
 const uint32_t CSHIM_EPOLLIN = EPOLLIN, CSHIM_EPOLLOUT = EPOLLOUT, CSHIM_EPOLLERR = EPOLLERR,
                CSHIM_EPOLLHUP = EPOLLHUP, CSHIM_EPOLLRDHUP = EPOLLRDHUP;
@@ -261,6 +263,10 @@ void cshim_set_thread_name(const char *name) {
     strncpy(buf, name, sizeof buf - 1);
     buf[sizeof buf - 1] = 0;
     pthread_setname_np(pthread_self(), buf);
+}
+
+void cshim_limit_malloc_arenas(int arenas) {
+    if (arenas > 0 && getenv("MALLOC_ARENA_MAX") == NULL) mallopt(M_ARENA_MAX, arenas);
 }
 
 int cshim_active_cpus(void) {

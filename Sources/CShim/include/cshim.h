@@ -48,6 +48,8 @@ uint64_t cshim_monotonic_ns(void);
 void cshim_set_thread_name(const char *name);
 // CPUs in the calling thread's affinity mask (what `nproc` prints); 1 if it cannot be read.
 int cshim_active_cpus(void);
+// mallopt(M_ARENA_MAX, arenas) unless the environment sets MALLOC_ARENA_MAX (the operator's choice).
+void cshim_limit_malloc_arenas(int arenas);
 int64_t cshim_wall_ms(void);
 // Writes "Date: <IMF-fixdate>\r\n" for now; returns its length.
 int cshim_http_date(char *out, int len);

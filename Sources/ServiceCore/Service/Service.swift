@@ -32,6 +32,7 @@ public final class Service: @unchecked Sendable {
         environment: [String: String] = ProcessEnvironment.variables
     ) {
         config = ServiceConfig(name: name, environment: environment)
+        MallocArenas.limit(to: max(2, config.cores))
         logger = Logger.json(config: config)
         options = HTTPServerOptions(config: config, defaultPort: defaultPort, defaultWorkers: defaultWorkers)
         self.callers = callers
