@@ -1,7 +1,5 @@
-import Foundation
 import Ledger
 import ServiceCore
-import Synchronization
 import XCTest
 
 @testable import ClassicCore
@@ -153,53 +151,6 @@ final class BuyTriggerTests: ClassicTestCase {
         XCTAssertEqual(try snapshot(u).triggers, [])
         XCTAssertEqual(try holding(u, sym).free, 2)
         XCTAssertEqual(try account(u), Account(cash: 98_000, reserved: 0))
-    }
-
-    /// A firing that had to wait for the user's account lock is stamped when it decides, under the
-    /// lock, not when the poll began: the log must order it after whatever held the lock (a SELL
-    /// that still saw the trigger's held shares was logged after a firing stamped earlier).
-    func testAFiringIsStampedWhenItHoldsTheAccountLock() throws {
-        let u = try newUser(cash: 100_000)
-        let sym = try newSymbol(price: 6000)
-        try ok(.QUOTE, u, stock: sym) // 60.00 in the shared cache: not due
-        try ok(.SET_BUY_AMOUNT, u, stock: sym, amount: "100.00")
-        let armed = txn()
-        try ok(.SET_BUY_TRIGGER, u, stock: sym, amount: "50.00", txn: armed)
-        let at10 = Quote(
-            symbol: sym, user: u, priceCents: 1000, quoteServerTime: 0, cryptokey: "k", obtainedAt: clock.nowMillis())
-        let pollStarted = clock.nowMillis()
-        // Another session holds the account lock, as a command of this user in flight would.
-        let holder = try TestEnv.postgres()
-        try holder.execute("BEGIN")
-        let uid = try XCTUnwrap(try holder.query("SELECT id FROM users WHERE user_name = $1", [u]).int64(0, 0))
-        try holder.query("SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE", [uid])
-        let poller = try TestEnv.postgres()
-        let fired = Mutex<Int?>(nil)
-        nonisolated(unsafe) let engine = self.engine!
-        nonisolated(unsafe) let pollerDB = poller
-        let done = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            let n = try? engine.checkTriggers(symbol: sym, quote: at10, db: pollerDB)
-            fired.withLock { $0 = n }
-            done.signal()
-        }
-        // Wait until the firing is blocked on that lock, then let time pass before releasing it.
-        let deadline = Date().addingTimeInterval(10)
-        var waiting = 0
-        while waiting == 0 && Date() < deadline {
-            waiting =
-                try db.query(
-                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM accounts%FOR UPDATE%'"
-                ).int(0, 0) ?? 0
-            if waiting == 0 { usleep(10_000) }
-        }
-        XCTAssertEqual(waiting, 1, "the firing waits for the account lock")
-        clock.advance(5_000)
-        try holder.execute("COMMIT")
-        XCTAssertEqual(done.wait(timeout: .now() + 10), .success)
-        XCTAssertEqual(fired.withLock { $0 }, 1)
-        let firing = try XCTUnwrap(try entries(armed, u).first { $0.kind == .systemEvent })
-        XCTAssertEqual(firing.timestamp, pollStarted + 5_000, "stamped under the lock, not at the poll's start")
     }
 
     func testAQuoteOlderThanSixtySecondsFiresNothing() throws {
