@@ -204,15 +204,16 @@ public final class MatchingEngine: @unchecked Sendable {
                 // attempt touched in ascending id (one global order): the same batch on the same
                 // books touches the same accounts, so the rerun takes no account lock out of
                 // order (unless a changed balance sends it down another path; then it may abort
-                // again, up to 8 attempts). Nobody has been answered yet. The rerun can still be
+                // again, up to 16 attempts). Nobody has been answered yet. The rerun can still be
                 // the deadlock's victim: waiting in order on a row another shard's unordered first
                 // attempt holds, it starts waiting first, so its deadlock_timeout fires first and
                 // PostgreSQL aborts it; under a steady stream of crossing orders that can repeat.
-                // A short random pause lets the other shard's batch commit first.
-                if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 8 {
+                // A short random pause lets the other shard's batch commit first. Up to 16 attempts:
+                // 8 were seen to run out under 8 clients crossing orders between two shards.
+                if serverSaidNo, let pg = error as? PGError, pg.isRetryable, attempt < 16 {
                     retries.add(1, ordering: .relaxed)
                     preLock.formUnion(lastAccountsTouched)
-                    usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+                    usleep(UInt32.random(in: 1_000...5_000) * UInt32(min(attempt, 8)))
                     continue
                 }
                 if serverSaidNo && batch.count > 1 && mayIsolate {
