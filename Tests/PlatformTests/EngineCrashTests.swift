@@ -127,10 +127,7 @@ enum PTStack {
     /// Signals the process whose pid is the first line of `pidFile` (a service's pid file or
     /// PostgreSQL's postmaster.pid) and waits until it is gone.
     static func kill(pidFile: String, _ signal: Int32 = SIGKILL) throws {
-        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
-        guard let pid = Int32(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") else {
-            throw PTMissing(description: "bad pid file \(pidFile)")
-        }
+        let pid = try pid(pidFile)
         XCTAssertEqual(Glibc.kill(pid, signal), 0, "kill -\(signal) \(pid) (\(pidFile))")
         let deadline = Date().addingTimeInterval(20)
         while Glibc.kill(pid, 0) == 0 && Date() < deadline {
@@ -140,6 +137,15 @@ enum PTStack {
             }
             usleep(20_000)
         }
+    }
+
+    /// The pid on the first line of `pidFile`.
+    static func pid(_ pidFile: String) throws -> Int32 {
+        let text = try String(contentsOfFile: pidFile, encoding: .utf8)
+        guard let pid = Int32(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") else {
+            throw PTMissing(description: "bad pid file \(pidFile)")
+        }
+        return pid
     }
 
     /// scripts/up with SKIP_BUILD=1 restarts whatever died, with the same state and ports.

@@ -34,7 +34,7 @@ final class StackRestartTests: XCTestCase {
         let dataDir =
             (try? String(contentsOfFile: state + "/pg.location", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines) ?? state + "/pg"
-        let before = try pidFiles.map(Self.pid)
+        let before = try pidFiles.map(PTStack.pid)
         for file in pidFiles + [dataDir + "/postmaster.pid"] { try PTStack.kill(pidFile: file) }
 
         let started = Date()
@@ -44,7 +44,7 @@ final class StackRestartTests: XCTestCase {
             "StackRestartTests: scripts/up restarted \(pidFiles.count) processes and PostgreSQL in "
                 + String(format: "%.1f s", upSeconds))
         for (file, old) in zip(pidFiles, before) {
-            let now = try Self.pid(file)
+            let now = try PTStack.pid(file)
             XCTAssertNotEqual(now, old, "\(file): a new process")
             XCTAssertEqual(Glibc.kill(now, 0), 0, "\(file): pid \(now) runs")
         }
@@ -79,13 +79,5 @@ final class StackRestartTests: XCTestCase {
         -> PTResponse
     {
         api.request("POST", "/classic/" + command, token: token, body: JSON.object(fields).serialized())
-    }
-
-    private static func pid(_ file: String) throws -> Int32 {
-        let text = try String(contentsOfFile: file, encoding: .utf8)
-        guard let pid = Int32(text.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") else {
-            throw PTMissing(description: "bad pid file \(file)")
-        }
-        return pid
     }
 }

@@ -29,19 +29,25 @@ public enum PGConnInfo {
 
     /// Keys set in a `key=value` conninfo, read by libpq's own parser; empty if it does not parse.
     public static func keys(of conninfo: String) -> Set<String> {
+        Set((settings(of: conninfo) ?? []).map(\.key))
+    }
+
+    /// The settings a conninfo gives, in libpq's keyword order, read by libpq's own parser; nil if
+    /// it does not parse.
+    static func settings(of conninfo: String) -> [(key: String, value: String)]? {
         var err: UnsafeMutablePointer<CChar>?
         guard let options = PQconninfoParse(conninfo, &err) else {
             if let err { PQfreemem(err) }
-            return []
+            return nil
         }
         defer { PQconninfoFree(options) }
-        var keys = Set<String>()
+        var out: [(key: String, value: String)] = []
         var p = options
         while let k = p.pointee.keyword {
-            if p.pointee.val != nil { keys.insert(String(cString: k)) }
+            if let v = p.pointee.val { out.append((String(cString: k), String(cString: v))) }
             p += 1
         }
-        return keys
+        return out
     }
 }
 

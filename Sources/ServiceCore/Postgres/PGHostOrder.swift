@@ -45,22 +45,9 @@ enum PGHostOrder {
         var hostCount: Int { hosts.count }
 
         init?(_ connInfo: String) {
-            var err: UnsafeMutablePointer<CChar>?
-            guard let parsed = PQconninfoParse(connInfo, &err) else {
-                if let err { PQfreemem(err) }
-                return nil
-            }
-            defer { PQconninfoFree(parsed) }
-            var p = parsed
-            var keywords: [String] = []
-            var values: [String] = []
-            while let k = p.pointee.keyword {
-                if let v = p.pointee.val {
-                    keywords.append(String(cString: k))
-                    values.append(String(cString: v))
-                }
-                p += 1
-            }
+            guard let settings = PGConnInfo.settings(of: connInfo) else { return nil }
+            let keywords = settings.map(\.key)
+            let values = settings.map(\.value)
             func list(_ key: String) -> [Substring] {
                 guard let i = keywords.firstIndex(of: key) else { return [] }
                 return values[i].split(separator: ",", omittingEmptySubsequences: false)
