@@ -50,6 +50,13 @@ pid_alive() {
     echo "$pid"
 }
 
+# The stack's PostgreSQL postmaster pid (its data folder as postgres.sh recorded it in
+# pg.location), or nothing; bench scripts read its processes from /proc.
+stack_pg_pid() {
+    head -n1 "$(cat "$STATE_DIR/pg.location" 2>/dev/null || echo "$STATE_DIR/pg")/postmaster.pid" 2>/dev/null \
+        | tr -dc '0-9'
+}
+
 # Something (anyone) accepts TCP connections on 127.0.0.1:$1.
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port_closed() { ! port_open "$1"; }

@@ -11,7 +11,7 @@ CLK_TCK="$(getconf CLK_TCK)"
 # machine running a few hundred processes, and blur the figures it takes.
 cpu_snapshot() {
     local f name pid pgpid
-    pgpid="$(head -n1 "$(cat "$STATE_DIR/pg.location" 2>/dev/null)/postmaster.pid" 2>/dev/null | tr -dc '0-9')"
+    pgpid="$(stack_pg_pid)"
     {
         [ -n "$pgpid" ] && echo "postgresql $pgpid"
         for f in "$STATE_DIR"/pids/*.pid; do
