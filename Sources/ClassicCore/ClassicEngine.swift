@@ -53,21 +53,35 @@ public final class ClassicEngine: Sendable {
         _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool = false,
         resume: QuoteResume? = nil
     ) throws -> Outcome {
-        do { return try run(req, db: db, redis: redis, parkOnMiss: parkOnMiss, resume: resume) } catch let r
-            as TxnRefused
-        {
-            throw r.error
+        var resume = resume
+        var numbered = resume.map { (txn: $0.txn, claim: $0.claim) }
+        for _ in 0..<Self.decisionAttempts {
+            do {
+                return try run(req, db: db, redis: redis, parkOnMiss: parkOnMiss, resume: resume, numbered: numbered)
+            } catch let r as TxnRefused {
+                throw r.error
+            } catch let again as DecideAgain {
+                // What the command read outside the lock changed before it held the lock (or its
+                // quote aged out meanwhile): nothing was decided, so it starts over with its number.
+                resume = nil
+                numbered = (again.txn, false)
+            }
         }
+        throw HTTPError(503, "the account kept changing while this command was decided; nothing was done, try again")
     }
 
+    /// How often a command starts over when its account changed between its unlocked reads and
+    /// its lock (a trigger firing or an expiry in between: rare, and rarer twice).
+    static let decisionAttempts = 4
+
     private func run(
-        _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool, resume: QuoteResume?
+        _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool, resume: QuoteResume?,
+        numbered: (txn: Int64, claim: Bool)?
     ) throws -> Outcome {
         // A command that may pay for a quote checks its number first, in its precheck's read; the
         // others just claim it inside their transaction, which refuses another user's number all
-        // the same. A resumed command keeps the number it had when it parked.
-        let (txn, claim) =
-            try resume.map { ($0.txn, $0.claim) } ?? transactionNumber(req, db, claimNow: false, check: false)
+        // the same. A command run again keeps the number it had.
+        let (txn, claim) = try numbered ?? transactionNumber(req, db, claimNow: false, check: false)
         guard req.command != .DUMPLOG else {
             return Outcome(
                 transactionNum: txn, timestamp: clock.nowMillis(),
@@ -78,34 +92,11 @@ public final class ClassicEngine: Sendable {
         c.claimTxn = claim
         var fresh: Quote?
         let result: Result<JSON, ClassicError>
-        do {
-            switch req.command {
-            case .QUOTE, .BUY, .SELL:
-                // §10.2: checks that need no price, then the quote, then the rest under lock.
-                let pre = try precheck(&c, db)
-                let look: QuoteCache.Lookup
-                if let resume {
-                    look = try resume.lookup.get()
-                } else if parkOnMiss {
-                    guard let hit = quotes.cachedLookup(symbol: pre.symbol, redis: redis) else {
-                        throw QuoteMiss(symbol: pre.symbol, user: pre.username, txn: txn, claim: c.claimTxn)
-                    }
-                    look = hit
-                } else {
-                    look = try quotes.get(symbol: pre.symbol, user: pre.username, redis: redis)
-                }
-                c.t = look.at
-                if look.fresh {
-                    fresh = look.quote
-                    c.log.append(.quote(look.quote, server: server, txn: txn))
-                }
-                result = try runLogged(db, &c) { tx, c in try self.priced(tx, &c, pre, look.quote) }
-            default:
-                result = try runLogged(db, &c, stampAtDecision: true) { tx, c in try self.unpriced(tx, &c) }
-            }
-        } catch let e as ClassicError {
-            // Failed before the transaction (no price needed or quote unavailable): log only.
-            result = try runLogged(db, &c) { _, _ in throw e }
+        switch req.command {
+        case .QUOTE, .BUY, .SELL:
+            result = try runPriced(&c, db: db, redis: redis, parkOnMiss: parkOnMiss, resume: resume, fresh: &fresh)
+        default:
+            result = try runLogged(db, &c) { tx, c in try self.unpriced(tx, &c) }
         }
         var fired = 0
         if let q = fresh {
@@ -113,6 +104,48 @@ public final class ClassicEngine: Sendable {
             fired = (try? checkTriggers(symbol: q.symbol, quote: q, db: db)) ?? 0
         }
         return Outcome(transactionNum: txn, timestamp: c.t, result: result, triggersFired: fired)
+    }
+
+    /// QUOTE/BUY/SELL (§10.2): the checks that need no price on a read outside the lock, then the
+    /// quote, then the rest under the lock — where the price-free checks are made again, since a
+    /// trigger firing or an expiry may have changed the account after that read.
+    private func runPriced(
+        _ c: inout CommandContext, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool, resume: QuoteResume?,
+        fresh: inout Quote?
+    ) throws -> Result<JSON, ClassicError> {
+        let pre: Precheck
+        do { pre = try precheck(&c, db) } catch is ClassicError {
+            return try runLogged(db, &c) { tx, c in
+                _ = try self.precheck(&c, tx) // still refused under the lock: that error, stamped there
+                throw DecideAgain(txn: c.txn) // passes now: the command gets its quote after all
+            }
+        }
+        let look: QuoteCache.Lookup
+        do {
+            if let resume {
+                look = try resume.lookup.get()
+            } else if parkOnMiss {
+                guard let hit = quotes.cachedLookup(symbol: pre.symbol, redis: redis) else {
+                    throw QuoteMiss(symbol: pre.symbol, user: pre.username, txn: c.txn, claim: c.claimTxn)
+                }
+                look = hit
+            } else {
+                look = try quotes.get(symbol: pre.symbol, user: pre.username, redis: redis)
+            }
+        } catch let e as ClassicError {
+            return try runLogged(db, &c) { tx, c in
+                _ = try self.precheck(&c, tx) // a price-free refusal under the lock comes first (§10.2)
+                throw e
+            }
+        }
+        c.t = look.at
+        if look.fresh {
+            fresh = look.quote
+            c.log.append(.quote(look.quote, server: server, txn: c.txn))
+        }
+        return try runLogged(db, &c, quoteValidUntil: look.quote.obtainedAt + quotes.ttlMillis) { tx, c in
+            try self.priced(tx, &c, pre, look.quote)
+        }
     }
 
     /// The command's transactionNum: the client's (the workload's `[N]`, ≤ `AuditFields.maxTransactionNum`),
@@ -163,11 +196,13 @@ public final class ClassicEngine: Sendable {
     /// A `ClassicError` thrown by the body (always before it writes anything: ledger moves check
     /// first and change nothing when refused) still commits the log entries, plus the errorEvent;
     /// other errors roll back. Returns once the transaction has committed.
-    /// `stampAtDecision`: the command's timestamp is taken when its batch runs it (its decision,
-    /// §10), not when it was queued — so a trigger fired meanwhile is ordered before it in the log
-    /// exactly as it was in the ledger. (QUOTE/BUY/SELL keep the quote's time, as before.)
+    /// The command is stamped when it runs, with its account already locked (the batch locks it
+    /// first): the moment of its decision (§10), never its queueing or commit, so the log orders it
+    /// against a trigger firing or an expiry of the same account exactly as the lock did.
+    /// `quoteValidUntil`: the command's quote serves only decisions stamped before it (§10.1);
+    /// later, or when the body throws `DecideAgain`, nothing is decided and `DecideAgain` is thrown.
     func runLogged(
-        _ db: PGConnection, _ c: inout CommandContext, stampAtDecision: Bool = false,
+        _ db: PGConnection, _ c: inout CommandContext, quoteValidUntil: Int64? = nil,
         _ body: @escaping @Sendable (PGConnection, inout CommandContext) throws -> JSON
     ) throws -> Result<JSON, ClassicError> {
         let start = c
@@ -178,13 +213,14 @@ public final class ClassicEngine: Sendable {
         let claim = c.claimTxn ? c.request.callerId.map { TxnClaim(txn: c.txn, caller: $0) } : nil
         let work: CommitGroup.Work = { tx, log, claimRefused in
             var work = start // a retried transaction starts over from the same state
-            if stampAtDecision { work.t = clock.nowMillis() }
+            work.t = max(work.t, clock.nowMillis())
             if claimRefused {
                 // Another user took the number since the check: refused, nothing logged.
                 box.set(.refused(Self.txnTaken(work.txn)), work)
                 return
             }
             do {
+                if let until = quoteValidUntil, work.t >= until { throw DecideAgain(txn: work.txn) }
                 let json = try body(tx, &work)
                 work.collect(into: &log, error: nil)
                 try work.request.key?.record(tx, ClassicHTTP.success(json))
@@ -193,13 +229,20 @@ public final class ClassicEngine: Sendable {
                 work.collect(into: &log, error: e)
                 try work.request.key?.record(tx, ClassicHTTP.errorResponse(e))
                 box.set(.done(.failure(e)), work)
+            } catch is DecideAgain {
+                // Nothing decided; only a quote this command paid for is logged (it was obtained).
+                for e in work.log.entries where e.kind == .quoteServer { log.append(e) }
+                box.set(.again, work)
             }
         }
+        let user = c.username
         if let committer {
-            try committer.run(userKey: c.userKey, readsLog: c.request.command == .DISPLAY_SUMMARY, claim: claim, work)
+            try committer.run(
+                userKey: c.userKey, user: user, readsLog: c.request.command == .DISPLAY_SUMMARY, claim: claim, work)
         } else {
             try db.transaction { tx in
                 let refused = try TxnClaim.claimAll(tx, [claim])
+                try LedgerTx(tx).lockAccounts(named: user.map { [$0] } ?? [])
                 var log = AuditBuffer()
                 try work(tx, &log, refused[0])
                 try log.flush(tx)
@@ -209,6 +252,7 @@ public final class ClassicEngine: Sendable {
         c = final
         switch outcome {
         case .refused(let e): throw TxnRefused(error: e)
+        case .again: throw DecideAgain(txn: final.txn)
         case .done(let result): return result
         }
     }

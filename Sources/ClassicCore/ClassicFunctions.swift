@@ -36,6 +36,38 @@ extension ClassicSchema {
             IF due THEN o_status := 'EXPIRE'; RETURN; END IF;
         """
 
+    /// SELL after its precheck and quote: hold the shares, push the pending row. "Owns some SYM"
+    /// (§10.2, free or reserved) is checked again under the lock: a trigger firing may have sold
+    /// them since the precheck's read. Migration 105 puts this body over 102's first one.
+    static let sellFunction = """
+        CREATE OR REPLACE FUNCTION classic_sell(p_user TEXT, p_acting BIGINT, p_now BIGINT, p_symbol TEXT,
+            p_amount BIGINT, p_price BIGINT, p_life BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_free BIGINT)
+        LANGUAGE plpgsql AS $$
+        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT; held BIGINT;
+        BEGIN
+            \(ClassicSchema.lockAccountOrStop)
+            sid := ledger_stock_id(p_symbol, FALSE);
+            IF sid IS NULL THEN o_status := 'NOT_OWNED'; RETURN; END IF;
+            SELECT h.quantity, h.reserved INTO o_free, held FROM holdings h
+                WHERE h.user_id = uid AND h.stock_id = sid FOR UPDATE;
+            o_free := COALESCE(o_free, 0);
+            IF o_free + COALESCE(held, 0) <= 0 THEN o_status := 'NOT_OWNED'; RETURN; END IF;
+            n := p_amount / p_price;
+            IF n <= 0 THEN o_status := 'ZERO_SHARES'; RETURN; END IF;
+            IF o_free < n THEN o_status := 'INSUFFICIENT_SHARES'; RETURN; END IF;
+            IF NOT ledger_reserve_shares(uid, sid, n) THEN
+                RAISE EXCEPTION 'holding of user % cannot reserve % shares', uid, n;
+            END IF;
+            INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents,
+                                         created_ms, expires_ms, txn)
+            VALUES (uid, p_user, 'S', sid, p_symbol, p_price, n, n * p_price, p_now, p_now + p_life, p_txn);
+            o_status := 'OK';
+        END $$;
+        """
+
+    static let sellOwnershipUnderLock = Migration(
+        105, "classic SELL checks ownership again under the account lock", sellFunction)
+
     static let functions = Migration(
         102, "classic pending-order commands as server-side functions",
         """
@@ -60,28 +92,7 @@ extension ClassicSchema {
             o_status := 'OK';
         END $$;
 
-        -- SELL after its precheck and quote: hold the shares, push the pending row.
-        CREATE FUNCTION classic_sell(p_user TEXT, p_acting BIGINT, p_now BIGINT, p_symbol TEXT, p_amount BIGINT,
-            p_price BIGINT, p_life BIGINT, p_txn BIGINT, OUT o_status TEXT, OUT o_free BIGINT)
-        LANGUAGE plpgsql AS $$
-        DECLARE uid BIGINT; cash BIGINT; res BIGINT; due BOOLEAN; done BOOLEAN; sid BIGINT; n BIGINT;
-        BEGIN
-            \(ClassicSchema.lockAccountOrStop)
-            sid := ledger_stock_id(p_symbol, FALSE);
-            IF sid IS NULL THEN o_status := 'NOT_OWNED'; RETURN; END IF;
-            SELECT h.quantity INTO o_free FROM holdings h WHERE h.user_id = uid AND h.stock_id = sid FOR UPDATE;
-            o_free := COALESCE(o_free, 0);
-            n := p_amount / p_price;
-            IF n <= 0 THEN o_status := 'ZERO_SHARES'; RETURN; END IF;
-            IF o_free < n THEN o_status := 'INSUFFICIENT_SHARES'; RETURN; END IF;
-            IF NOT ledger_reserve_shares(uid, sid, n) THEN
-                RAISE EXCEPTION 'holding of user % cannot reserve % shares', uid, n;
-            END IF;
-            INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents,
-                                         created_ms, expires_ms, txn)
-            VALUES (uid, p_user, 'S', sid, p_symbol, p_price, n, n * p_price, p_now, p_now + p_life, p_txn);
-            o_status := 'OK';
-        END $$;
+        \(ClassicSchema.sellFunction)
 
         -- COMMIT_BUY / COMMIT_SELL: settle the newest pending order of the side with the market,
         -- then delete it (a refused settlement, 'BOUND', leaves it pending). o_cash: free cash

@@ -86,6 +86,7 @@ public enum ClassicSchema {
         functions,
         triggerFunctions,
         utilityFunctions,
+        sellOwnershipUnderLock,
     ]
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.

@@ -64,6 +64,14 @@ enum CommandOutcome: Sendable {
     case done(Result<JSON, ClassicError>)
     /// The client's transactionNum belongs to another user: nothing was written or logged.
     case refused(ClassicError)
+    /// Nothing was decided (the account changed since the command's unlocked reads, or its quote
+    /// aged out while it waited): the command runs again.
+    case again
+}
+
+/// Thrown inside a command's transactional part when it must start over (`CommandOutcome.again`).
+struct DecideAgain: Error {
+    let txn: Int64
 }
 
 /// Written by the thread that ran the command before its batch commits; read by the worker after.

@@ -11,7 +11,10 @@ import ServiceCore
 /// Lanes: each lane is one thread with one connection; a user's commands always go to the same
 /// lane (user id modulo lanes), so they run in arrival order. Every decision is still made by
 /// PostgreSQL under the account's row lock inside the batch: nothing about accounts is kept in
-/// memory here.
+/// memory here. A batch locks all of its users' accounts first (in id order), so each command
+/// is stamped when it runs (`ClassicEngine.runLogged`) while its account is already locked: the
+/// log then orders it against any other transaction on that account (a trigger firing, an
+/// expiry sweep) exactly as the locks did.
 ///
 /// Failures: a command that fails its own checks returns its error (and its errorEvent) without
 /// writing anything else, so it never spoils the batch. Anything else that throws (a broken
@@ -40,8 +43,12 @@ public final class CommitGroup: Sendable {
     /// audit log, so entries buffered by earlier commands of the batch are written first.
     /// `claim`: the client's transactionNum to claim for its caller first; the batch claims all
     /// of its numbers in one statement (one round trip instead of one per command).
-    func run(userKey: Int64, readsLog: Bool = false, claim: TxnClaim? = nil, _ work: @escaping Work) throws {
-        let job = Job(work: work, readsLog: readsLog, claim: claim)
+    /// `user`: the account the command decides on, locked before any command of the batch runs.
+    func run(
+        userKey: Int64, user: String? = nil, readsLog: Bool = false, claim: TxnClaim? = nil,
+        _ work: @escaping Work
+    ) throws {
+        let job = Job(work: work, user: user, readsLog: readsLog, claim: claim)
         let lane = lanes[Int(UInt64(bitPattern: userKey) % UInt64(lanes.count))]
         lane.submit(job)
         job.done.wait()
@@ -95,14 +102,16 @@ struct TxnClaim: Sendable {
 
 private final class Job: @unchecked Sendable {
     let work: CommitGroup.Work
+    let user: String?
     let readsLog: Bool
     let claim: TxnClaim?
     let done = DispatchSemaphore(value: 0)
     /// Written by the lane before `done` is signalled, read by the submitter after.
     var error: Error?
 
-    init(work: @escaping CommitGroup.Work, readsLog: Bool, claim: TxnClaim?) {
+    init(work: @escaping CommitGroup.Work, user: String?, readsLog: Bool, claim: TxnClaim?) {
         self.work = work
+        self.user = user
         self.readsLog = readsLog
         self.claim = claim
     }
@@ -187,6 +196,7 @@ private final class Lane: @unchecked Sendable {
         do {
             try tx.execute("BEGIN")
             let refused = try TxnClaim.claimAll(tx, batch.map(\.claim))
+            try LedgerTx(tx).lockAccounts(named: batch.compactMap(\.user))
             var log = AuditBuffer()
             for (i, job) in batch.enumerated() {
                 if job.readsLog {
@@ -224,6 +234,7 @@ private final class Lane: @unchecked Sendable {
             job.error = nil
             try db.transaction { tx in
                 let refused = try TxnClaim.claimAll(tx, [job.claim])
+                try LedgerTx(tx).lockAccounts(named: job.user.map { [$0] } ?? [])
                 var log = AuditBuffer()
                 try job.work(tx, &log, refused[0])
                 try log.flush(tx)

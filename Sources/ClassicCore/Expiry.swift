@@ -63,8 +63,10 @@ extension ClassicEngine {
             guard let userId = due.int64(i, 0) else { continue }
             released += try db.transaction { tx -> Int in
                 try LedgerTx(tx).lockAccount(userId)
+                // Applied and stamped under the lock (§10.4), ordered against the user's commands.
+                let at = max(now, clock.nowMillis())
                 var log = AuditBuffer()
-                let n = try expireDue(tx, userId: userId, now: now, log: &log)
+                let n = try expireDue(tx, userId: userId, now: at, log: &log)
                 try log.flush(tx)
                 return n.buys + n.sells
             }

@@ -169,6 +169,10 @@ extension ClassicEngine {
             throw ClassicError(.NOT_OWNED, "\(pre.username) holds no \(pre.symbol) shares")
         }
         let holding = try lockHolding(tx, userId: acct.userId, stockId: stockId)
+        // The precheck's "owns some" read ran without a lock: a firing may have sold them since.
+        guard holding.free + holding.reserved > 0 else {
+            throw ClassicError(.NOT_OWNED, "\(pre.username) holds no \(pre.symbol) shares")
+        }
         let shares = pre.amount / q.priceCents
         guard shares > 0 else { throw Self.zeroShares(price: q.priceCents, amount: pre.amount) }
         guard holding.free >= shares else { throw Self.insufficientShares(free: holding.free, pre.symbol, shares) }

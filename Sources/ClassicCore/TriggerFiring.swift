@@ -22,17 +22,24 @@ extension ClassicEngine {
         var fired = 0
         for i in 0..<r.count {
             guard let userId = r.int64(i, 0), let side = r.string(i, 1).flatMap(Side.init(rawValue:)) else { continue }
-            if try fire(db, userId: userId, side: side, symbol: symbol, priceCents: p, now: now) { fired += 1 }
+            let validUntil = quote.obtainedAt + quotes.ttlMillis
+            if try fire(db, userId: userId, side: side, symbol: symbol, priceCents: p, quoteValidUntil: validUntil) {
+                fired += 1
+            }
         }
         return fired
     }
 
     /// Fires one trigger if it is still armed and its condition still holds (re-checked under lock).
-    func fire(_ db: PGConnection, userId: Int64, side: Side, symbol: String, priceCents p: Int64, now: Int64) throws
-        -> Bool
-    {
+    func fire(
+        _ db: PGConnection, userId: Int64, side: Side, symbol: String, priceCents p: Int64, quoteValidUntil: Int64
+    ) throws -> Bool {
         try db.transaction { tx -> Bool in
             guard try LedgerTx(tx).lockAccount(userId) else { return false }
+            // Decided and stamped now, under the account lock, as the user's commands are: a time
+            // read before waiting for the lock could precede a command that held it first.
+            let now = clock.nowMillis()
+            guard now < quoteValidUntil else { return false }
             let r = try tx.query(
                 """
                 SELECT stock_id, username, reserved_cents, reserved_shares, trigger_cents, armed_txn FROM classic_triggers

@@ -21,6 +21,18 @@ public struct LedgerTx {
         try db.query("SELECT 1 FROM accounts WHERE user_id = $1 FOR UPDATE", [userId]).count == 1
     }
 
+    /// Locks the accounts of these user names for the rest of the transaction, in ascending id
+    /// order (the sort runs below the row locks), so two callers never deadlock on each other.
+    /// Unknown names are skipped.
+    public func lockAccounts(named names: [String]) throws {
+        guard !names.isEmpty else { return }
+        try db.query(
+            """
+            SELECT a.user_id FROM users u JOIN accounts a ON a.user_id = u.id
+            WHERE u.user_name = ANY($1::TEXT[]) ORDER BY a.user_id FOR UPDATE OF a
+            """, [SQLArray.texts(names)])
+    }
+
     /// Locked free and reserved shares of one holding ((0, 0) when there is none).
     public func lockHolding(_ userId: Int64, stockId: Int64) throws -> (free: Int64, reserved: Int64) {
         let r = try db.query(

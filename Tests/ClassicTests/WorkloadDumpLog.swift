@@ -6,6 +6,9 @@ import Foundation
 struct WorkloadLogEntry {
     let kind: String
     var fields: [String: String] = [:]
+    /// Place in the document (the log's id order: entries are inserted under the account lock
+    /// of their decision, so for one user this is the order the decisions took).
+    var position = 0
 
     var timestamp: Int64 { Int64(fields["timestamp"] ?? "") ?? 0 }
     var txn: Int { Int(fields["transactionNum"] ?? "") ?? 0 }
@@ -64,7 +67,8 @@ enum WorkloadLogReader {
             }
             if next == UInt8(ascii: "/") {
                 let (name, after, _) = tagName(i + 2)
-                if depth == 2, let c = current, name == c.kind {
+                if depth == 2, var c = current, name == c.kind {
+                    c.position = entries.count
                     entries.append(c)
                     current = nil
                 }
@@ -83,7 +87,10 @@ enum WorkloadLogReader {
             case 1:
                 current = WorkloadLogEntry(kind: name)
                 if selfClosing {
-                    if let c = current { entries.append(c) }
+                    if var c = current {
+                        c.position = entries.count
+                        entries.append(c)
+                    }
                     current = nil
                 } else {
                     depth = 2
@@ -200,7 +207,7 @@ struct WorkloadLogIndex {
             }
         }
         for k in quotesBySymbol.keys { quotesBySymbol[k]?.sort { $0.timestamp < $1.timestamp } }
-        for k in firings.keys { firings[k]?.sort { $0.timestamp < $1.timestamp } }
+        for k in firings.keys { firings[k]?.sort { ($0.timestamp, $0.position) < ($1.timestamp, $1.position) } }
     }
 
     /// Real hits of `symbol` that may have priced a command stamped `t` (obtained < 60 s before it,

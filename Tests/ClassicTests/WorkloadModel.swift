@@ -130,9 +130,10 @@ final class WorkloadModel {
                 problem("\(user) [\(cmd.txn)] \(cmd.name): timestamp \(t) is before the previous command's \(lastT)")
             }
             lastT = max(lastT, t)
-            // Firings stamped before this command happened before it (a tie goes after: a command's
-            // own fresh quote can fire a trigger in the same millisecond).
-            while let f = firings.first, f.timestamp < t {
+            // Firings stamped before this command happened before it; in the same millisecond the
+            // log's order tells (both are stamped and logged under the account lock; a command's
+            // own fresh quote fires its triggers after it).
+            while let f = firings.first, (f.timestamp, f.position) < (t, uc.position) {
                 firings.removeFirst()
                 expire(&acct, user: user, at: f.timestamp, offset: 0)
                 fire(&acct, user: user, f)
