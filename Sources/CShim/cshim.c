@@ -269,6 +269,8 @@ void cshim_limit_malloc_arenas(int arenas) {
     if (arenas > 0 && getenv("MALLOC_ARENA_MAX") == NULL) mallopt(M_ARENA_MAX, arenas);
 }
 
+void cshim_malloc_trim(void) { malloc_trim(0); }
+
 int cshim_active_cpus(void) {
     cpu_set_t set;
     if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;

@@ -65,6 +65,29 @@ final class WorkerPoolIdleTests: XCTestCase {
         XCTAssertTrue(gone.wait(seconds: 10), "dropped after the jobs stopped")
     }
 
+    /// malloc's arenas are trimmed once per quiet period, by the last worker to let go — not by
+    /// every worker, and not again while the pool stays quiet.
+    func testAQuietPeriodTrimsOnceAfterEveryWorkerLetGo() {
+        let pool = pool(idleReleaseMillis: 200)
+        defer { pool.stop() }
+        XCTAssertTrue(waitFor(seconds: 10) { pool.trims == 1 }, "trimmed after both workers let go")
+        usleep(600_000)
+        XCTAssertEqual(pool.trims, 1, "a pool that stays quiet does not trim again")
+        let ran = Gate()
+        XCTAssertTrue(pool.submit { _ in ran.open() })
+        XCTAssertTrue(ran.wait())
+        XCTAssertTrue(waitFor(seconds: 10) { pool.trims == 2 }, "the next quiet period trims again")
+    }
+
+    private func waitFor(seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(10_000)
+        }
+        return condition()
+    }
+
     func testZeroKeepsTheConnectionsForever() {
         let pool = pool(idleReleaseMillis: 0)
         defer { pool.stop() }

@@ -50,6 +50,8 @@ void cshim_set_thread_name(const char *name);
 int cshim_active_cpus(void);
 // mallopt(M_ARENA_MAX, arenas) unless the environment sets MALLOC_ARENA_MAX (the operator's choice).
 void cshim_limit_malloc_arenas(int arenas);
+/* malloc_trim(0): gives the free pages of every arena back to the kernel. */
+void cshim_malloc_trim(void);
 int64_t cshim_wall_ms(void);
 // Writes "Date: <IMF-fixdate>\r\n" for now; returns its length.
 int cshim_http_date(char *out, int len);

@@ -7,7 +7,8 @@ import Dispatch
 /// `ReleasedWhenIdle` state (`WorkerContext.releaseIdle`: its PostgreSQL and Redis connections).
 /// A pool sized for a burst otherwise keeps one connection per worker, and PostgreSQL one backend
 /// per connection, for as long as the process lives. Judged on the whole pool, not per worker, so
-/// a trickle of requests spread over the workers never makes each of them reconnect.
+/// a trickle of requests spread over the workers never makes each of them reconnect. The last
+/// worker to let go also trims malloc's arenas, so the burst's freed memory leaves the RSS too.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = (WorkerContext) -> Void
 
@@ -17,6 +18,9 @@ final class WorkerPool: @unchecked Sendable {
     private var stopping = false
     private let finished = DispatchGroup()
     private var lastSubmitNanos = Clock.monotonicNanos()
+    /// Workers that ran a job since they last released (all of them at start).
+    private var holdingWorkers: Int
+    private var trimCount = 0
     let capacity: Int
     let size: Int
     let idleReleaseMillis: UInt64
@@ -26,6 +30,7 @@ final class WorkerPool: @unchecked Sendable {
         self.capacity = max(1, capacity)
         self.idleReleaseMillis = idleReleaseMillis
         self.ring = Array(repeating: nil, count: self.capacity)
+        self.holdingWorkers = self.size
     }
 
     func start(makeContext: @escaping @Sendable (Int) -> WorkerContext) {
@@ -57,6 +62,13 @@ final class WorkerPool: @unchecked Sendable {
         return count
     }
 
+    /// Times the pool has trimmed malloc's arenas (once per quiet period, after every worker let go).
+    var trims: Int {
+        condition.lock()
+        defer { condition.unlock() }
+        return trimCount
+    }
+
     /// Lets queued jobs finish, then ends the threads.
     func stop() {
         condition.lock()
@@ -86,9 +98,13 @@ final class WorkerPool: @unchecked Sendable {
                 condition.wait(millis: idleReleaseMillis - quietMillis)
             }
             if release {
+                holdingWorkers -= 1
+                let last = holdingWorkers == 0
+                if last { trimCount += 1 }
                 condition.unlock()
                 ctx.releaseIdle()
                 holding = false
+                if last { MallocArenas.trim() }
                 continue
             }
             if count == 0 && stopping {
@@ -99,6 +115,7 @@ final class WorkerPool: @unchecked Sendable {
             ring[head] = nil
             head = (head + 1) % capacity
             count -= 1
+            if !holding { holdingWorkers += 1 }
             condition.unlock()
             job?(ctx)
             holding = true

@@ -10,4 +10,9 @@ public enum MallocArenas {
     /// Caps the arenas (before the service starts its threads); MALLOC_ARENA_MAX in the
     /// environment, if set, wins.
     public static func limit(to arenas: Int) { cshim_limit_malloc_arenas(Int32(arenas)) }
+
+    /// Gives the free pages of every arena back to the kernel (`malloc_trim(0)`): what a burst
+    /// grew and then freed stays mapped otherwise. Walks all arenas: call it when the process has
+    /// gone quiet, not per request.
+    public static func trim() { cshim_malloc_trim() }
 }
