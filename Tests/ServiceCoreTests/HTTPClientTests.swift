@@ -45,6 +45,32 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "127.0.0.1:\(s.port)")
     }
 
+    /// `unix:/path` names a Unix-domain socket (the local stack's gateway upstreams and Redis):
+    /// the client connects there, keeps the connection alive, and sends `Host: localhost`.
+    func testAUnixSocketEndpointIsReachedLikeATCPOne() throws {
+        let path = FileManager.default.temporaryDirectory.path + "/dt-\(UUID().uuidString.prefix(8)).sock"
+        var options = HTTPServerOptions()
+        options.unixPath = path
+        let s = try TestServer(options: options) { r in
+            r.get("/host", mode: .inline) { req, _ in .text(req.header("host") ?? "") }
+        }
+        defer { s.stop() }
+        let ep = try XCTUnwrap(Endpoint("unix:\(path)"))
+        XCTAssertTrue(ep.isUnixSocket)
+        XCTAssertEqual(ep.host, path)
+        XCTAssertEqual(ep.description, "unix:\(path)")
+        XCTAssertEqual(Endpoint(ep.description), ep)
+        XCTAssertFalse(try XCTUnwrap(Endpoint("127.0.0.1:80")).isUnixSocket)
+        let client = HTTPClient()
+        for _ in 0..<5 {
+            let r = try client.request(ep, method: "GET", path: "/host")
+            XCTAssertEqual(r.status, 200)
+            XCTAssertEqual(String(decoding: r.body, as: UTF8.self), "localhost")
+        }
+        XCTAssertTrue(s.server.metrics.render().contains("open_connections 1"), "one pooled connection")
+        XCTAssertThrowsError(try client.request(Endpoint(host: path + ".gone", port: 0), method: "GET", path: "/host"))
+    }
+
     func testHeadResponsesCarryNoBody() throws {
         let s = try TestServer { r in r.get("/x", mode: .inline) { _, _ in .text("xyz") } }
         defer { s.stop() }

@@ -82,6 +82,28 @@ final class LoopRedisTests: XCTestCase {
     }
 
     /// The read is answered while the server's only worker is held: no worker is involved.
+    /// The local stack's services reach Redis on its Unix socket (`unix:/path`, scripts/lib/redis.sh):
+    /// the blocking connection (hiredis) and the loop's connection both work there.
+    func testBothRedisClientsWorkOverAUnixSocket() throws {
+        let path = try TestEnv.require("DT_TEST_STATE") + "/redis/redis.sock"
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw XCTSkip("the test stack's Redis has no Unix socket (UNIX_UPSTREAMS=0, or a path over 100 bytes)")
+        }
+        let target = RedisTarget(
+            try XCTUnwrap(Endpoint("unix:" + path)), password: ProcessInfo.processInfo.environment["DT_TEST_REDIS_PASSWORD"])
+        let key = "test:unix:\(UInt32.random(in: 0...UInt32.max))"
+        let blocking = try RedisConnection(target)
+        XCTAssertEqual(try blocking.command(["SET", key, "b", "EX", "30"]), .status("OK"))
+        XCTAssertEqual(try blocking.command(["GET", key]).text, "b")
+        let s = try server(target)
+        defer { s.stop() }
+        let c = try RawClient(port: s.port)
+        for i in 0..<3 {
+            c.send("GET /redis?key=\(key)&value=u\(i) HTTP/1.1\r\nHost: x\r\n\r\n")
+            XCTAssertEqual(c.readResponse()?.body, "u\(i)", "an answer from Redis, not a miss")
+        }
+    }
+
     func testRedisReadOnTheLoopNeedsNoWorker() throws {
         let release = Gate()
         let entered = Gate()

@@ -52,10 +52,20 @@ ports_of() {
     done
 }
 
-# Comma-separated host:port list of a service's instances (for the gateway's DT_UPSTREAM_*).
+# Comma-separated list of a service's instances (for the gateway's DT_UPSTREAM_*, the shards'
+# peers): each one's Unix socket (`unix:/path`) when it has one — it exists, or the instance is
+# not running yet and will be started with it — else 127.0.0.1:port (an instance started before
+# it had a socket keeps TCP until restarted).
 upstream_list() {
-    local p out=""
-    for p in $(ports_of "$1"); do out="${out:+$out,}127.0.0.1:$p"; done
+    local p out="" sock addr
+    for p in $(ports_of "$1"); do
+        addr="127.0.0.1:$p"
+        sock="$(unix_socket_of "$1" "$p")"
+        if [ -n "$sock" ]; then
+            if [ -S "$sock" ] || ! pid_alive "$STATE_DIR/pids/$1-$p.pid" "$1" >/dev/null; then addr="unix:$sock"; fi
+        fi
+        out="${out:+$out,}$addr"
+    done
     echo "$out"
 }
 
@@ -71,14 +81,15 @@ service_names() {
 service_secrets() { topology '.services[$n].secrets // [] | join(" ")' --arg n "$1"; }
 
 # nginx reaches the services it fronts (gateway, market-stream) on a Unix socket beside its own
-# files: a read or a write there costs the kernel a fraction of loopback TCP's, and nginx's relay
-# of every stream event is mostly that (BENCHMARKS.md, live events). The service also keeps its
-# TCP port (health checks, tests, the gateway's own upstreams). UNIX_UPSTREAMS=0 keeps nginx on
-# TCP; so does a path too long for a socket address (108 bytes).
+# files, and the gateway its upstreams (auth, buy, sell, user-utilities, matching-engine) the
+# same way: a read or a write there costs the kernel a fraction of loopback TCP's, and nginx's
+# relay of every stream event is mostly that (BENCHMARKS.md, live events). The service also keeps
+# its TCP port (health checks, tests). UNIX_UPSTREAMS=0 keeps everything on TCP; so does a path
+# too long for a socket address (108 bytes).
 unix_socket_of() {
     local name="$1" port="$2" path
     [ "${UNIX_UPSTREAMS:-1}" = 1 ] || return 0
-    case "$name" in gateway | market-stream) ;; *) return 0 ;; esac
+    case "$name" in gateway | market-stream | auth | buy | sell | user-utilities | matching-engine) ;; *) return 0 ;; esac
     path="$STATE_DIR/nginx/sock/$name-$port.sock"
     if [ "${#path}" -lt 100 ]; then echo "$path"; fi
 }
@@ -96,7 +107,7 @@ service_env() {
             pg)    if [ "${PG_STANDBYS:-0}" -gt 0 ]; then echo "DT_PG=$(pg_conninfo_hosts) dbname=daytrade user=daytrade"
                    else echo "DT_PG=host=127.0.0.1 port=$PG_PORT dbname=daytrade user=daytrade"; fi
                    echo "DT_PG_PASSWORD=$DT_PG_PASSWORD" ;;
-            redis) echo "DT_REDIS=127.0.0.1:$REDIS_PORT"
+            redis) echo "DT_REDIS=$(redis_address)"
                    echo "DT_REDIS_PASSWORD=$DT_REDIS_PASSWORD" ;;
             jwt)   echo "DT_JWT_SECRET=$DT_JWT_SECRET" ;;
             admin) echo "DT_ADMIN_PASSWORD=$DT_ADMIN_PASSWORD" ;;

@@ -6,7 +6,8 @@ public enum RequestWire {
     ) -> [UInt8] {
         var wire: [UInt8] = []
         wire.reserveCapacity(256 + body.count)
-        wire.append(contentsOf: "\(method) \(target) HTTP/1.1\r\nHost: \(host.host):\(host.port)\r\n".utf8)
+        let authority = host.isUnixSocket ? "localhost" : "\(host.host):\(host.port)"
+        wire.append(contentsOf: "\(method) \(target) HTTP/1.1\r\nHost: \(authority)\r\n".utf8)
         for (k, v) in headers {
             wire.append(contentsOf: k.utf8)
             wire.append(contentsOf: ": ".utf8)

@@ -78,7 +78,10 @@ public final class RedisConnection: ReleasedWhenIdle {
             ctx = nil
         }
         let tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: Int((timeoutMillis % 1000) * 1000))
-        guard let c = redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), tv) else {
+        let made =
+            endpoint.isUnixSocket
+            ? redisConnectUnixWithTimeout(endpoint.host, tv) : redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), tv)
+        guard let c = made else {
             throw RedisError(message: "cannot allocate context")
         }
         if c.pointee.err != 0 {

@@ -42,7 +42,8 @@ public final class HostResolver: Sendable {
     static func isNumeric(_ host: String) -> Bool {
         var v4 = in_addr()
         var v6 = in6_addr()
-        return inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
+        // A Unix-domain socket's path needs no lookup either.
+        return host.hasPrefix("/") || inet_pton(AF_INET, host, &v4) == 1 || inet_pton(AF_INET6, host, &v6) == 1
     }
 
     /// The first address getaddrinfo gives (as the blocking connect helpers use), as text.

@@ -62,9 +62,15 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `host:port`; nil when malformed.
+    /// Parses `host:port`, or `unix:/path` (a Unix-domain socket on this machine: `host` is the
+    /// path, `port` 0; the connect helpers go there when the host is a path); nil when malformed.
     public init?(_ text: String) {
         let t = text.trimmingASCIIWhitespace()
+        if t.hasPrefix("unix:/") {
+            host = String(t.dropFirst(5))
+            port = 0
+            return
+        }
         guard let colon = t.lastIndex(of: ":"), let p = Int(t[t.index(after: colon)...]), p > 0, p < 65536 else {
             return nil
         }
@@ -72,5 +78,8 @@ public struct Endpoint: Sendable, Hashable, CustomStringConvertible {
         port = p
     }
 
-    public var description: String { "\(host):\(port)" }
+    /// A Unix-domain socket (`unix:/path`), not a TCP address.
+    public var isUnixSocket: Bool { host.hasPrefix("/") }
+
+    public var description: String { isUnixSocket ? "unix:" + host : "\(host):\(port)" }
 }
