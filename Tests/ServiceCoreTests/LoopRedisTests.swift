@@ -90,7 +90,8 @@ final class LoopRedisTests: XCTestCase {
             throw XCTSkip("the test stack's Redis has no Unix socket (UNIX_UPSTREAMS=0, or a path over 100 bytes)")
         }
         let target = RedisTarget(
-            try XCTUnwrap(Endpoint("unix:" + path)), password: ProcessInfo.processInfo.environment["DT_TEST_REDIS_PASSWORD"])
+            try XCTUnwrap(Endpoint("unix:" + path)),
+            password: ProcessInfo.processInfo.environment["DT_TEST_REDIS_PASSWORD"])
         let key = "test:unix:\(UInt32.random(in: 0...UInt32.max))"
         let blocking = try RedisConnection(target)
         XCTAssertEqual(try blocking.command(["SET", key, "b", "EX", "30"]), .status("OK"))

@@ -80,7 +80,8 @@ public final class RedisConnection: ReleasedWhenIdle {
         let tv = timeval(tv_sec: timeoutMillis / 1000, tv_usec: Int((timeoutMillis % 1000) * 1000))
         let made =
             endpoint.isUnixSocket
-            ? redisConnectUnixWithTimeout(endpoint.host, tv) : redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), tv)
+            ? redisConnectUnixWithTimeout(endpoint.host, tv)
+            : redisConnectWithTimeout(endpoint.host, Int32(endpoint.port), tv)
         guard let c = made else {
             throw RedisError(message: "cannot allocate context")
         }
