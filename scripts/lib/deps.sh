@@ -1,8 +1,12 @@
 # shellcheck shell=bash
-# Debian packages the stack needs; installed only when one is missing (fast, offline-safe re-runs).
-APT_PACKAGES=(postgresql redis-server nginx libpq-dev libhiredis-dev libssl-dev pkg-config wrk libxml2-utils curl jq)
-# The browser test (Tests/e2e): headless Chromium, its WebDriver, and Selenium for Debian's python3.
-APT_PACKAGES+=(chromium chromium-driver python3-selenium)
+# Debian packages installed only when one is missing (fast, offline-safe re-runs).
+# What building and running the stack needs (scripts/up installs only these):
+APT_PACKAGES=(postgresql redis-server nginx libpq-dev libhiredis-dev libssl-dev pkg-config curl jq)
+# What the tests and benchmarks add (scripts/test and CI install them, `ensure_packages
+# "${TEST_APT_PACKAGES[@]}"`): xmllint for the DUMPLOG schema, wrk, and for the browser test
+# (Tests/e2e) headless Chromium, its WebDriver and Selenium for Debian's python3.
+# shellcheck disable=SC2034  # read by the scripts that source this file
+TEST_APT_PACKAGES=(libxml2-utils wrk chromium chromium-driver python3-selenium)
 
 # Packages from the list (plus any extra arguments) that dpkg does not report as installed.
 missing_packages() {
