@@ -14,8 +14,7 @@ extension ClassicEngine {
         let user = try c.requireUser()
         let r = try tx.query(
             """
-            SELECT a.user_id, a.cash_cents, a.reserved_cents,
-                   EXISTS (SELECT 1 FROM classic_pending p WHERE p.user_id = a.user_id AND p.expires_ms <= $2)
+            SELECT a.user_id, a.cash_cents, a.reserved_cents, \(ClassicSchema.pendingDue("$2::BIGINT"))
             FROM users u JOIN accounts a ON a.user_id = u.id
             WHERE u.user_name = $1 AND ($3::BIGINT IS NULL OR u.id = $3) FOR UPDATE OF a
             """, [user, c.t, c.request.actingUserId])

@@ -87,7 +87,18 @@ public enum ClassicSchema {
         triggerFunctions,
         utilityFunctions,
         sellOwnershipUnderLock,
+        pendingDueOnOneIndex,
     ]
+
+    /// The lazy-expiry check on one index (`pendingDue`): the index, then every function that
+    /// embeds `lockAccount` made again from its current text (the SELL of 105 last, as 102's
+    /// older one is among them).
+    static let pendingDueOnOneIndex = Migration(
+        106, "classic lazy-expiry check on the (user_id, expires_ms) index",
+        "CREATE INDEX classic_pending_user_expiry ON classic_pending (user_id, expires_ms);\n"
+            + [functions, triggerFunctions, utilityFunctions].map {
+                $0.sql.replacing("CREATE FUNCTION", with: "CREATE OR REPLACE FUNCTION")
+            }.joined(separator: "\n") + "\n" + sellFunction)
 
     /// Everything a classic service applies at start-up: the shared ledger, then these tables.
     public static var allMigrations: [Migration] { LedgerSchema.migrations + migrations }
