@@ -60,6 +60,33 @@ extension OrderBook {
         return out
     }
 
+    /// Adds to `owners` the owners of the resting orders that takers of `taker` side, `quantity`
+    /// units in all, could meet: the opposite side in priority order until `quantity` units of
+    /// orders not owned by `uncounted` have been passed (takers skip their own orders, so orders
+    /// of possible takers are listed but do not count), at most `maxOrders` orders. A superset of
+    /// the makers of those takers whatever their limit prices; false if `maxOrders` cut it short.
+    public func reachableOwners(
+        taker: Side, quantity: Int64, uncounted: Set<Int64>, maxOrders: Int, into owners: inout Set<Int64>
+    ) -> Bool {
+        let book = taker == .buy ? asks : bids
+        var need = quantity
+        var seen = 0
+        var level = book.best
+        while need > 0 && level != nilSlot {
+            var slot = book.levels[Int(level)].head
+            while need > 0 && slot != nilSlot {
+                guard seen < maxOrders else { return false }
+                seen += 1
+                let node = store.nodes[Int(slot)]
+                owners.insert(node.owner)
+                if !uncounted.contains(node.owner) { need -= min(need, node.remaining) }
+                slot = node.next
+            }
+            level = book.levels[Int(level)].worse
+        }
+        return true
+    }
+
     /// What a market order of `side` for `quantity` by `owner` would fill and cost (proceeds for
     /// a sell) right now, skipping the owner's own orders; the book is not changed.
     /// Throws `.invalidQuantity` for quantity ≤ 0 and `.overflow` if the cost does not fit Int64.

@@ -88,6 +88,10 @@ final class BatchJournal {
         }
     }
 
+    /// The status this batch has given an order written before it, not yet in the ledger (a
+    /// cancel or amend after a fill in the same batch reads the row as it was).
+    func pendingStatus(of id: Int64) -> OrderStatus? { parentUpdates[id]?.status }
+
     /// Every parent order this batch created or changed, as it leaves them.
     var orderChanges: [BatchEvents.OrderChange] {
         txRows.filter { $0.parentId == nil }.map {

@@ -20,7 +20,8 @@ extension MatchingEngine {
                 "SELECT user_id, status FROM stock_transactions WHERE id = $1 AND parent_id IS NULL",
                 [a.stockTxId])
             guard r.count == 1, r.int64(0, 0) == userId else { throw Rejection(404, "no such stock transaction") }
-            throw Rejection(400, "stock transaction \(a.stockTxId) is \(r.string(0, 1) ?? "closed"): nothing to amend")
+            let status = j.pendingStatus(of: a.stockTxId)?.rawValue ?? r.string(0, 1) ?? "closed"
+            throw Rejection(400, "stock transaction \(a.stockTxId) is \(status): nothing to amend")
         }
         let isBuy = old.side == .buy
         let quantity = try orderQuantity(a.stockTxId, j)

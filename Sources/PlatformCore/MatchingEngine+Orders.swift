@@ -154,7 +154,8 @@ extension MatchingEngine {
         guard let stockId = restingStock[stockTxId], let st = stocks[stockId] else {
             let r = try j.db.query("SELECT user_id, status FROM stock_transactions WHERE id = $1", [stockTxId])
             guard r.count == 1, r.int64(0, 0) == userId else { throw Rejection(404, "no such stock transaction") }
-            throw Rejection(400, "stock transaction \(stockTxId) is \(r.string(0, 1) ?? "closed"): nothing to cancel")
+            let status = j.pendingStatus(of: stockTxId)?.rawValue ?? r.string(0, 1) ?? "closed"
+            throw Rejection(400, "stock transaction \(stockTxId) is \(status): nothing to cancel")
         }
         let order: RestingOrder
         do { order = try st.book.cancel(orderId: stockTxId, owner: userId) } catch {

@@ -223,15 +223,22 @@ public final class MatchingEngine: @unchecked Sendable {
                 // Rolled back for sure: not recorded. Otherwise (the connection broke, maybe during
                 // COMMIT) nobody knows; say so, and how to find out.
                 // A server shutting down or a read-only node rolled back too, but that is an outage (503).
-                let outage = (error as? PGError)?.isUnavailable ?? false
+                let pg = error as? PGError
+                let outage = pg?.isUnavailable ?? false
+                // A user id the ledger lacks (a token outliving its database) fails only its own
+                // command (the batch was split above). The server's words stay in the log.
                 let outcome: EngineOutcome =
-                    serverSaidNo
-                    ? .failed(status: outage ? 503 : 500, message: "not recorded: \(error)")
-                    : .failed(
-                        status: 503,
-                        message: "outcome unknown (the ledger connection was lost): retry with the same "
-                            + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again"
-                    )
+                    pg?.isForeignKeyViolation == true
+                    ? .failed(status: 404, message: HTTPResponse.unknownUser)
+                    : serverSaidNo
+                        ? .failed(
+                            status: outage ? 503 : 500,
+                            message: outage ? "not recorded: database unavailable" : "not recorded: internal error")
+                        : .failed(
+                            status: 503,
+                            message: "outcome unknown (the ledger connection was lost): retry with the same "
+                                + "Idempotency-Key, or check getStockTransactions / getWalletBalance before sending it again"
+                        )
                 for t in batch { t.finish(outcome) }
                 return
             }
@@ -248,11 +255,14 @@ public final class MatchingEngine: @unchecked Sendable {
         var outcomes: [EngineOutcome] = []
         outcomes.reserveCapacity(batch.count)
         do {
-            if !preLock.isEmpty {
+            // Every account the batch can touch, locked first in ascending user id (the classic
+            // path's order: MatchingEngine+LockOrder). One account alone cannot close a cycle.
+            let lockFirst = preLock.union(accountsAhead(batch))
+            if lockFirst.count > 1 {
                 // Sorted below the lock: rows are locked in ascending user id.
                 try db.query(
                     "SELECT user_id FROM accounts WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE",
-                    [SQLArray.ints(preLock.sorted())])
+                    [SQLArray.ints(lockFirst.sorted())])
             }
             for t in batch {
                 let outcome: EngineOutcome

@@ -36,6 +36,11 @@ public enum PlatformHTTP {
             let db = try ctx.postgres()
             return try Idempotency.perform(request, userId: user, db: db) { key in
                 try db.transaction { tx in
+                    // No row of this write names the user, so no foreign key would refuse a token
+                    // whose user the ledger does not have.
+                    guard try tx.query("SELECT 1 FROM users WHERE id = $1", [user]).count == 1 else {
+                        throw HTTPError(404, HTTPResponse.unknownUser)
+                    }
                     let r = try tx.query(
                         "INSERT INTO stocks (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id", [name])
                     guard let id = r.int64(0, 0) else { throw HTTPError(400, "stock \(name) already exists") }

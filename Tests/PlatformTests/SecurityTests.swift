@@ -95,6 +95,46 @@ final class SecurityTests: XCTestCase {
                 .status, 200)
     }
 
+    func testAValidTokenForAUserTheLedgerLacksIs404AndChangesNothing() throws {
+        // A signed, unexpired token whose user id the database does not have (a restored or reset
+        // database, the signing key kept). Every write refuses it with a JSON 404 and writes
+        // nothing; before, the writes got a 500 quoting PostgreSQL and createStock made a stock.
+        let ep = try EdgeEnv.nginx()
+        let ghost = EdgeJWT.signed(
+            header: #"{"alg":"HS256","typ":"JWT"}"#,
+            payload: EdgeJWT.payload(sub: "987654321", name: "ghostuser", exp: EdgeJWT.nowSeconds + 600),
+            secret: try EdgeEnv.jwtSecret())
+        let (_, owner) = try EdgeHTTP.newUser(ep, prefix: "ghostOwner")
+        let ghostStock = EdgeEnv.uniqueName("GX")
+        let stockName = EdgeEnv.uniqueName("GH")
+        let made = try EdgeHTTP.call(
+            ep, "POST", "/setup/createStock", headers: [("token", owner)], body: #"{"stock_name":"\#(stockName)"}"#)
+        let stockId = try XCTUnwrap(made.json?["data"]?["stock_id"]?.stringValue, "\(made.status)")
+        let writes: [(String, String)] = [
+            ("/transaction/addMoneyToWallet", #"{"amount":5}"#),
+            ("/setup/addStockToUser", #"{"stock_id":"\#(stockId)","quantity":5}"#),
+            (
+                "/engine/placeStockOrder",
+                #"{"stock_id":"\#(stockId)","is_buy":false,"order_type":"LIMIT","quantity":1,"price":10}"#
+            ),
+            ("/setup/createStock", #"{"stock_name":"\#(ghostStock)"}"#),
+        ]
+        for (path, body) in writes {
+            let r = try EdgeHTTP.call(ep, "POST", path, headers: [("token", ghost)], body: body)
+            XCTAssertEqual(r.status, 404, "\(path): \(r.status) \(r.text)")
+            XCTAssertEqual(r.json?["success"]?.boolValue, false, path)
+            XCTAssertFalse(r.text.contains("postgres"), "\(path) quotes the database: \(r.text)")
+        }
+        let pg = try PTEnv.pg()
+        XCTAssertEqual(try pg.query("SELECT count(*) FROM accounts WHERE user_id = 987654321").int64(0, 0), 0)
+        XCTAssertEqual(try pg.query("SELECT count(*) FROM stocks WHERE name = $1", [ghostStock]).int64(0, 0), 0)
+        // The engine still takes orders afterwards.
+        XCTAssertEqual(
+            try EdgeHTTP.call(
+                ep, "POST", "/transaction/addMoneyToWallet", headers: [("token", owner)], body: #"{"amount":5}"#
+            ).status, 200)
+    }
+
     func testExpiredTokenSaysExpired() throws {
         let ep = try EdgeEnv.nginx()
         let expired = EdgeJWT.signed(

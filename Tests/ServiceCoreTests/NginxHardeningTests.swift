@@ -51,6 +51,34 @@ final class NginxHardeningTests: XCTestCase {
         XCTAssertEqual(try answer(Array("GET /caf%C3%A9 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))?.status, 200)
     }
 
+    func testErrorsNginxMakesItselfAreJSON() throws {
+        // Requests nginx refuses before any upstream sees them. A request line that does not
+        // parse has no URI: sent to a named location it got a 500 in HTML.
+        let big = String(repeating: "a", count: 9000)
+        let cases: [(String, Int)] = [
+            ("GARBAGE\r\n\r\n", 400),
+            ("GET x HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+            ("get /transaction/getWalletBalance HTTP/1.1\r\nHost: localhost\r\n\r\n", 400),
+            ("CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", 400),
+            ("GET / HTTP/2.0\r\nHost: localhost\r\n\r\n", 505),
+            ("GET /transaction/getWalletBalance?\(big) HTTP/1.1\r\nHost: localhost\r\n\r\n", 414),
+            ("GET /transaction/getWalletBalance HTTP/1.1\r\nHost: localhost\r\ntoken: \(big)\r\n\r\n", 400),
+            ("TRACE /transaction/getWalletBalance HTTP/1.1\r\nHost: localhost\r\n\r\n", 405),
+            ("POST /engine/stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405),
+            ("POST /transaction/addMoneyToWallet HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
+            ("POST /transaction/addMoneyToWallet HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048577\r\n\r\n", 413),
+        ]
+        for (request, status) in cases {
+            let r = try answer(Array(request.utf8))
+            let label = String(request.prefix(50))
+            XCTAssertEqual(r?.status, status, label)
+            XCTAssertEqual(r?.headers["content-type"], "application/json", label)
+            XCTAssertTrue(
+                r?.body.hasPrefix(#"{"success":false,"data":{"error":"#) ?? false, "\(label): \(r?.body ?? "no answer")"
+            )
+        }
+    }
+
     func testSlowHeaderClientIsDroppedWithinTenSeconds() throws {
         // The head never ends: nginx's client_header_timeout (10 s, not the 60 s default) closes it.
         let c = try RawClient(port: try nginxPort(), timeoutMillis: 20_000)

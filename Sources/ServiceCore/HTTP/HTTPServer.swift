@@ -103,10 +103,18 @@ extension HTTPResponse {
     /// The JSON error answer for what a handler (blocking, or an async route's offloaded work)
     /// threw: its own status for `HTTPError`, 400 for unparsable JSON, 503 + Retry-After for a
     /// database that is unavailable, else 500 (logged, since it is a bug, not the caller's fault).
+    /// The answer to a valid token whose user the ledger does not have.
+    public static let unknownUser = "unknown user: the token names an account this ledger does not have"
+
     static func forError(_ error: any Error, route: String, logger: Logger) -> HTTPResponse {
         switch error {
         case let e as HTTPError: return .error(e.status, e.message)
         case let e as JSONParseError: return .error(400, e.description)
+        case let e as PGError where e.isForeignKeyViolation:
+            // Every stock and order id is checked before a write; a user id is not, since the
+            // signed token vouches for it. Nothing was written (the transaction rolled back).
+            logger.warning("write names a missing row", error: e, metadata: ["route": .string(route)])
+            return .error(404, Self.unknownUser)
         case let e as PGError where e.isUnavailable:
             // A restart or failover: say so at once, and never as success. If the request wrote,
             // the connection may have died during COMMIT, so its outcome is unknown.

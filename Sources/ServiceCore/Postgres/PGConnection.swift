@@ -8,6 +8,9 @@ public struct PGError: Error, CustomStringConvertible, Sendable {
     public var description: String { sqlState.isEmpty ? "postgres: \(message)" : "postgres \(sqlState): \(message)" }
     public var isRetryable: Bool { sqlState == "40001" || sqlState == "40P01" }
     public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// A row names one that is not there: in this ledger a user id from a token whose user the
+    /// database does not have (a restored or reset database, the signing key kept).
+    public var isForeignKeyViolation: Bool { sqlState == "23503" }
     /// The server could not be reached or went away (no SQLSTATE, class 08, or shut down / still
     /// starting: 57P01-57P03), or we reached a read-only node (25006: a standby, mid-failover).
     /// A statement that failed this way may or may not have committed if it was a COMMIT.
