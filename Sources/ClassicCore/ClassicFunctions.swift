@@ -33,6 +33,17 @@ extension ClassicSchema {
         """
     }
 
+    /// The end of a BUY or SELL function (side 'B' or 'S'): push its pending order, worth n
+    /// shares at p_price, valid p_life ms from p_now, and answer OK.
+    static func pushPending(_ side: String) -> String {
+        """
+        INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents,
+                                         created_ms, expires_ms, txn)
+            VALUES (uid, p_user, '\(side)', sid, p_symbol, p_price, n, n * p_price, p_now, p_now + p_life, p_txn);
+            o_status := 'OK';
+        """
+    }
+
     /// `lockAccount`, then the two answers every command gives before its own checks: no such
     /// user, or one of the user's pending orders has expired ('EXPIRE': the Swift path sweeps it).
     static let lockAccountOrStop = """
@@ -71,10 +82,7 @@ extension ClassicSchema {
             IF NOT ledger_reserve_shares(uid, sid, n) THEN
                 RAISE EXCEPTION 'holding of user % cannot reserve % shares', uid, n;
             END IF;
-            INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents,
-                                         created_ms, expires_ms, txn)
-            VALUES (uid, p_user, 'S', sid, p_symbol, p_price, n, n * p_price, p_now, p_now + p_life, p_txn);
-            o_status := 'OK';
+            \(ClassicSchema.pushPending("S"))
         END $$;
         """
 
@@ -99,10 +107,7 @@ extension ClassicSchema {
             IF NOT ledger_reserve_cash(uid, n * p_price) THEN
                 RAISE EXCEPTION 'account % cannot hold % cents', uid, n * p_price;
             END IF;
-            INSERT INTO classic_pending (user_id, username, side, stock_id, symbol, price_cents, shares, held_cents,
-                                         created_ms, expires_ms, txn)
-            VALUES (uid, p_user, 'B', sid, p_symbol, p_price, n, n * p_price, p_now, p_now + p_life, p_txn);
-            o_status := 'OK';
+            \(ClassicSchema.pushPending("B"))
         END $$;
 
         \(ClassicSchema.sellFunction)

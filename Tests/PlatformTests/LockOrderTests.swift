@@ -13,6 +13,23 @@ final class LockOrderTests: XCTestCase {
         return text.components(separatedBy: "deadlock detected").count - 1
     }
 
+    /// After a race: no server error, some `served` answers, no deadlock logged and no engine
+    /// batch failed since the counts were taken, and the ledger and books exact.
+    static func assertRaceEndedClean(
+        _ statuses: [String: Int], served: String, _ deadlocksBefore: Int, _ failedBefore: Int,
+        file: StaticString = #filePath, line: UInt = #line
+    ) throws {
+        XCTAssertNil(
+            statuses.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
+            "no server errors: \(statuses)", file: file, line: line)
+        XCTAssertGreaterThan(statuses[served, default: 0], 0, "\(served): \(statuses)", file: file, line: line)
+        XCTAssertEqual(try deadlocksLogged(), deadlocksBefore, "PostgreSQL found no deadlock", file: file, line: line)
+        XCTAssertEqual(try BoundsTests.failedBatches(), failedBefore, "no engine batch failed", file: file, line: line)
+        try PTLedger.conservation()
+        try PTLedger.headroomMatchesRestingOrders()
+        try PTStack.assertBooksMatchLedger(try PTEnv.pg())
+    }
+
     func testClassicAndEngineRaceWithoutDeadlocks() throws {
         let api = try PTClient()
         guard !api.direct else { throw XCTSkip("needs the whole stack behind nginx") }
@@ -64,15 +81,7 @@ final class LockOrderTests: XCTestCase {
                 statuses.update { $0["\(what) \(status)", default: 0] += 1 }
             }
         }
-        XCTAssertNil(
-            statuses.value.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
-            "no server errors: \(statuses.value)")
-        XCTAssertGreaterThan(statuses.value["ask 200", default: 0], 0, "asks went through: \(statuses.value)")
-        XCTAssertEqual(try Self.deadlocksLogged(), deadlocksBefore, "PostgreSQL found no deadlock")
-        XCTAssertEqual(try BoundsTests.failedBatches(), failedBefore, "no engine batch failed")
-        try PTLedger.conservation()
-        try PTLedger.headroomMatchesRestingOrders()
-        try PTStack.assertBooksMatchLedger(try PTEnv.pg())
+        try Self.assertRaceEndedClean(statuses.value, served: "ask 200", deadlocksBefore, failedBefore)
     }
 
     func testUsersCrossingOrdersWhileTheirClassicCommandsRunWithoutDeadlocks() throws {
@@ -134,14 +143,6 @@ final class LockOrderTests: XCTestCase {
                 statuses.update { $0["\(what) \(status)", default: 0] += 1 }
             }
         }
-        XCTAssertNil(
-            statuses.value.keys.first { $0.hasSuffix(" 500") || $0.hasSuffix(" 503") || $0.hasSuffix(" 0") },
-            "no server errors: \(statuses.value)")
-        XCTAssertGreaterThan(statuses.value["order 200", default: 0], 0, "orders went through: \(statuses.value)")
-        XCTAssertEqual(try Self.deadlocksLogged(), deadlocksBefore, "PostgreSQL found no deadlock")
-        XCTAssertEqual(try BoundsTests.failedBatches(), failedBefore, "no engine batch failed")
-        try PTLedger.conservation()
-        try PTLedger.headroomMatchesRestingOrders()
-        try PTStack.assertBooksMatchLedger(try PTEnv.pg())
+        try Self.assertRaceEndedClean(statuses.value, served: "order 200", deadlocksBefore, failedBefore)
     }
 }
