@@ -194,7 +194,11 @@ public final class MatchingEngine: @unchecked Sendable {
                 logger.warning("engine batch failed", error: error, metadata: ["size": .stringConvertible(batch.count)])
                 if !serverSaidNo { healthy.store(false, ordering: .relaxed) }
                 do { try rebuild() } catch {
-                    for t in batch { t.finish(.failed(status: 503, message: "order engine unavailable: \(error)")) }
+                    // The server's words (host, port, libpq's text) stay in the log.
+                    logger.warning("books not rebuilt", error: error)
+                    for t in batch {
+                        t.finish(.failed(status: 503, message: "order engine unavailable: ledger unreachable"))
+                    }
                     return
                 }
                 // A deadlock or serialization failure rolled everything back and says nothing

@@ -65,6 +65,11 @@ final class ProxyIsolationTests: XCTestCase {
         let r = try Self.call(gw, "POST", "/engine/placeStockOrder")
         XCTAssertEqual(r.status, 502, String(decoding: r.body, as: UTF8.self))
         XCTAssertEqual(upstream.requests, 1, "not retried on the other instance")
+        // It may have been committed: the answer must not read as "not done, send it again".
+        XCTAssertTrue(
+            String(decoding: r.body, as: UTF8.self).contains("may or may not have been recorded"),
+            String(decoding: r.body, as: UTF8.self))
+        XCTAssertEqual(r.header("retry-after"), "1")
     }
 
     func testDrainAnswersTheProxiedRequestsInFlight() throws {
