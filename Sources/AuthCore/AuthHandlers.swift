@@ -36,9 +36,8 @@ struct AuthHandlers: Sendable {
         let creds = try Credentials.login(request.body)
         let redis = try? ctx.redis()
         if let seconds = throttle.blockedFor(creds.userName, redis: redis) {
-            var r = HTTPResponse.error(429, "too many failed logins for this user name; retry in \(seconds) s")
-            r.headers.append(("Retry-After", String(seconds)))
-            return r
+            return HTTPResponse.error(429, "too many failed logins for this user name; retry in \(seconds) s")
+                .retryAfter(Int(seconds))
         }
         let db = try ctx.postgres()
         let row = try db.query("SELECT id, password_hash, role FROM users WHERE user_name = $1", [creds.userName])

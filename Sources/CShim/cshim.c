@@ -108,14 +108,18 @@ int cshim_listen_unix(const char *path, int backlog) {
     return fd;
 }
 
-int cshim_connect_unix(const char *path) {
+/* flags: 0 (blocking) or SOCK_NONBLOCK. A local connect completes or fails at once either way
+   (EAGAIN when non-blocking: the listener's backlog is full). */
+static int unix_connect(const char *path, int flags) {
     struct sockaddr_un addr;
     if (unix_address(path, &addr) < 0) return -ENAMETOOLONG;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0);
     if (fd < 0) return -errno;
     if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(fd); return -e; }
     return fd;
 }
+
+int cshim_connect_unix(const char *path) { return unix_connect(path, 0); }
 
 int cshim_accept(int lfd, char *addr, int addrlen) {
     struct sockaddr_storage sa; socklen_t sl = sizeof sa;
@@ -133,17 +137,7 @@ int cshim_accept(int lfd, char *addr, int addrlen) {
 }
 
 /* A host that is a path ("/…") is a Unix-domain socket: cshim_connect_tcp and cshim_connect_start
-   then connect there (port unused). A local connect completes or fails at once (EAGAIN: the
-   listener's backlog is full). */
-static int unix_connect_nonblocking(const char *path) {
-    struct sockaddr_un addr;
-    if (unix_address(path, &addr) < 0) return -ENAMETOOLONG;
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd < 0) return -errno;
-    if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(fd); return -e; }
-    return fd;
-}
-
+   then connect there (port unused). */
 int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
     if (host[0] == '/') return cshim_connect_unix(host);
     struct sockaddr_storage addr; socklen_t len;
@@ -165,7 +159,7 @@ int cshim_connect_tcp(const char *host, int port, int timeout_ms) {
 }
 
 int cshim_connect_start(const char *host, int port) {
-    if (host[0] == '/') return unix_connect_nonblocking(host);
+    if (host[0] == '/') return unix_connect(host, SOCK_NONBLOCK);
     struct sockaddr_storage addr; socklen_t len;
     int fd = tcp_socket(host, port, &addr, &len);
     if (fd < 0) return fd;

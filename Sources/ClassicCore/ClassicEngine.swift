@@ -143,7 +143,7 @@ public final class ClassicEngine: Sendable {
             fresh = look.quote
             c.log.append(.quote(look.quote, server: server, txn: c.txn))
         }
-        return try runLogged(db, &c, quoteValidUntil: look.quote.obtainedAt + quotes.ttlMillis) { tx, c in
+        return try runLogged(db, &c, quoteValidUntil: quotes.validUntil(look.quote)) { tx, c in
             try self.priced(tx, &c, pre, look.quote)
         }
     }
@@ -240,13 +240,7 @@ public final class ClassicEngine: Sendable {
             try committer.run(
                 userKey: c.userKey, user: user, readsLog: c.request.command == .DISPLAY_SUMMARY, claim: claim, work)
         } else {
-            try db.transaction { tx in
-                let refused = try TxnClaim.claimAll(tx, [claim])
-                try LedgerTx(tx).lockAccounts(named: user.map { [$0] } ?? [])
-                var log = AuditBuffer()
-                try work(tx, &log, refused[0])
-                try log.flush(tx)
-            }
+            try CommitGroup.runAlone(db, claim: claim, user: user, work)
         }
         guard let (outcome, final) = box.get() else { throw LedgerInvariantError("command ran without an outcome") }
         c = final

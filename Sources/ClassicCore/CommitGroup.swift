@@ -28,6 +28,18 @@ public final class CommitGroup: Sendable {
     /// transactionNum claim was refused (another user's number), so it must write nothing.
     typealias Work = @Sendable (PGConnection, inout AuditBuffer, Bool) throws -> Void
 
+    /// One command in its own transaction, as a batch of one runs it: its number claimed, its
+    /// account locked, its work, its log (retried on serialization failures / deadlocks).
+    static func runAlone(_ db: PGConnection, claim: TxnClaim?, user: String?, _ work: Work) throws {
+        try db.transaction { tx in
+            let refused = try TxnClaim.claimAll(tx, [claim])
+            try LedgerTx(tx).lockAccounts(named: user.map { [$0] } ?? [])
+            var log = AuditBuffer()
+            try work(tx, &log, refused[0])
+            try log.flush(tx)
+        }
+    }
+
     private let lanes: [Lane]
 
     /// `connInfo`: libpq conninfo; `lanes` ≥ 1 threads/connections; `maxBatch` commands per transaction.
@@ -228,17 +240,11 @@ private final class Lane: @unchecked Sendable {
         }
     }
 
-    /// One command in its own transaction (retried on serialization failures / deadlocks).
+    /// One command in its own transaction (`CommitGroup.runAlone`).
     private func runAlone(_ job: Job, _ db: PGConnection) {
         do {
             job.error = nil
-            try db.transaction { tx in
-                let refused = try TxnClaim.claimAll(tx, [job.claim])
-                try LedgerTx(tx).lockAccounts(named: job.user.map { [$0] } ?? [])
-                var log = AuditBuffer()
-                try job.work(tx, &log, refused[0])
-                try log.flush(tx)
-            }
+            try CommitGroup.runAlone(db, claim: job.claim, user: job.user, job.work)
         } catch {
             job.error = error
         }

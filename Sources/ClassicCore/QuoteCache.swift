@@ -25,6 +25,9 @@ public final class QuoteCache: Sendable {
         self.waitMillis = waitMillis
     }
 
+    /// The first moment `q` no longer serves a decision (§10.1: a quote is good for the TTL).
+    public func validUntil(_ q: Quote) -> Int64 { q.obtainedAt + ttlMillis }
+
     public struct Lookup: Sendable {
         public let quote: Quote
         /// True when this call paid for a real hit (log a quoteServer entry).
@@ -40,7 +43,7 @@ public final class QuoteCache: Sendable {
         let token = "\(ProcessEnvironment.processID)-\(Clock.monotonicNanos())"
         while true {
             let now = clock.nowMillis()
-            if let q = cached(symbol, redis), now < q.obtainedAt + ttlMillis {
+            if let q = cached(symbol, redis), now < validUntil(q) {
                 _ = try? redis.command(["INCR", QuoteCache.cacheHitsKey])
                 return Lookup(quote: q, fresh: false, at: max(now, q.obtainedAt))
             }
@@ -65,7 +68,7 @@ public final class QuoteCache: Sendable {
     public func cachedLookup(symbol: String, redis: RedisConnection?) -> Lookup? {
         guard let redis else { return nil }
         let now = clock.nowMillis()
-        guard let q = cached(symbol, redis), now < q.obtainedAt + ttlMillis else { return nil }
+        guard let q = cached(symbol, redis), now < validUntil(q) else { return nil }
         _ = try? redis.command(["INCR", QuoteCache.cacheHitsKey])
         return Lookup(quote: q, fresh: false, at: max(now, q.obtainedAt))
     }

@@ -9,8 +9,8 @@ extension ClassicEngine {
     /// obtained) and fires those whose condition holds. Returns how many fired.
     @discardableResult
     public func checkTriggers(symbol: String, quote: Quote, db: PGConnection) throws -> Int {
-        let now = clock.nowMillis()
-        guard now < quote.obtainedAt + quotes.ttlMillis else { return 0 }
+        let validUntil = quotes.validUntil(quote)
+        guard clock.nowMillis() < validUntil else { return 0 }
         let p = quote.priceCents
         let r = try db.query(
             """
@@ -22,7 +22,6 @@ extension ClassicEngine {
         var fired = 0
         for i in 0..<r.count {
             guard let userId = r.int64(i, 0), let side = r.string(i, 1).flatMap(Side.init(rawValue:)) else { continue }
-            let validUntil = quote.obtainedAt + quotes.ttlMillis
             if try fire(db, userId: userId, side: side, symbol: symbol, priceCents: p, quoteValidUntil: validUntil) {
                 fired += 1
             }

@@ -60,8 +60,6 @@ public struct GatewayHandler: Sendable {
     }
 
     static func tooMany(_ seconds: Int) -> HTTPResponse {
-        var r = HTTPResponse.error(429, "rate limit exceeded, retry in \(seconds) s")
-        r.headers.append(("Retry-After", String(seconds)))
-        return r
+        HTTPResponse.error(429, "rate limit exceeded, retry in \(seconds) s").retryAfter(seconds)
     }
 }

@@ -48,10 +48,9 @@ public struct Proxy: Sendable {
         let upstream = UpstreamRequest(
             request, identity: identity, clientIP: clientIP, requestId: requestId, signer: signer)
         guard bulkhead.tryEnter(bytes: upstream.bytes) else {
-            var busy = HTTPResponse.error(
+            let busy = HTTPResponse.error(
                 503, "service busy: too many \(group.rawValue) requests in progress, retry shortly")
-            busy.headers.append(("Retry-After", "1"))
-            return responder.respond(Self.tagged(busy, requestId))
+            return responder.respond(Self.tagged(busy.retryAfter(), requestId))
         }
         let plan = ForwardPlan(
             request: upstream, group: group, pool: pool, bulkhead: bulkhead, timeoutMillis: timeoutMillis,

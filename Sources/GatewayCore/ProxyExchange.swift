@@ -57,11 +57,11 @@ final class ProxyExchange: FDWatcher {
     private func nextInstance() {
         guard let index = plan.pool.acquire(excluding: tried) else {
             // Nothing reached an upstream: safe to send again, after a pause.
-            finish(
-                .retryLater(
-                    connectFailed
-                        ? .error(502, "bad gateway: no \(plan.group.rawValue) instance reachable")
-                        : .error(503, "service unavailable: every \(plan.group.rawValue) instance is failing")))
+            let answer: HTTPResponse =
+                connectFailed
+                ? .error(502, "bad gateway: no \(plan.group.rawValue) instance reachable")
+                : .error(503, "service unavailable: every \(plan.group.rawValue) instance is failing")
+            finish(answer.retryAfter())
             return
         }
         tried.insert(index)
@@ -288,12 +288,12 @@ final class ProxyExchange: FDWatcher {
         // The request may have reached the upstream and been committed before it failed: the
         // client must not take this for "not done" and simply send it again.
         finish(
-            .retryLater(
-                .error(
-                    502,
-                    "bad gateway: the \(plan.group.rawValue) service failed before answering; a write in flight "
-                        + "may or may not have been recorded: retry with the same Idempotency-Key, or check before "
-                        + "sending it again")))
+            HTTPResponse.error(
+                502,
+                "bad gateway: the \(plan.group.rawValue) service failed before answering; a write in flight "
+                    + "may or may not have been recorded: retry with the same Idempotency-Key, or check before "
+                    + "sending it again"
+            ).retryAfter())
     }
 
     func timedOut() {
@@ -384,14 +384,5 @@ final class ProxyExchange: FDWatcher {
         responder.onClientGone = nil
         loop.ended(self)
         plan.bulkhead.leave(bytes: plan.request.bytes)
-    }
-}
-
-extension HTTPResponse {
-    /// `response` with `Retry-After: 1`: an outage answer a client may repeat after a pause.
-    static func retryLater(_ response: HTTPResponse) -> HTTPResponse {
-        var r = response
-        r.headers.append(("Retry-After", "1"))
-        return r
     }
 }

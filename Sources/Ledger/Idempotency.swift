@@ -36,9 +36,8 @@ public enum Idempotency {
         let ticket = IdempotencyTicket(userId: userId, key: key, fingerprint: fingerprint)
         guard try db.query("SELECT pg_try_advisory_lock(hashtextextended($1, 7))", [ticket.lockName]).bool(0, 0) == true
         else {
-            var busy = HTTPResponse.error(409, "a request with this Idempotency-Key is still in progress")
-            busy.headers.append(("Retry-After", "1"))
-            return .answer(busy)
+            return .answer(
+                HTTPResponse.error(409, "a request with this Idempotency-Key is still in progress").retryAfter())
         }
         do {
             if Int.random(in: 0..<4096) == 0 {

@@ -33,6 +33,15 @@ public struct LedgerTx {
             """, [SQLArray.texts(names)])
     }
 
+    /// Locks these accounts for the rest of the transaction in ascending id order (the sort runs
+    /// below the row locks): the order `lockAccounts(named:)` takes too.
+    public func lockAccounts(ids: Set<Int64>) throws {
+        guard !ids.isEmpty else { return }
+        try db.query(
+            "SELECT user_id FROM accounts WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE",
+            [SQLArray.ints(ids.sorted())])
+    }
+
     /// Locked free and reserved shares of one holding ((0, 0) when there is none).
     public func lockHolding(_ userId: Int64, stockId: Int64) throws -> (free: Int64, reserved: Int64) {
         let r = try db.query(

@@ -41,10 +41,9 @@ extension EngineOutcome {
         switch self {
         case .ok: return .json(.object([("success", .bool(true)), ("data", .null)]))
         case .failed(let status, let message):
-            var r = HTTPResponse.error(status, message)
             // An outage (the ledger unreachable, a restart): the client may repeat after a pause.
-            if status == 503 { r.headers.append(("Retry-After", "1")) }
-            return r
+            let r = HTTPResponse.error(status, message)
+            return status == 503 ? r.retryAfter() : r
         }
     }
 }

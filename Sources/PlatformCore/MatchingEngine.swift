@@ -262,12 +262,7 @@ public final class MatchingEngine: @unchecked Sendable {
             // Every account the batch can touch, locked first in ascending user id (the classic
             // path's order: MatchingEngine+LockOrder). One account alone cannot close a cycle.
             let lockFirst = preLock.union(accountsAhead(batch))
-            if lockFirst.count > 1 {
-                // Sorted below the lock: rows are locked in ascending user id.
-                try db.query(
-                    "SELECT user_id FROM accounts WHERE user_id = ANY($1::bigint[]) ORDER BY user_id FOR UPDATE",
-                    [SQLArray.ints(lockFirst.sorted())])
-            }
+            if lockFirst.count > 1 { try LedgerTx(db).lockAccounts(ids: lockFirst) }
             for t in batch {
                 let outcome: EngineOutcome
                 do {

@@ -35,13 +35,11 @@ public struct StreamEndpoint: Sendable {
         let resumeFrom = resumeText.flatMap { EventId($0) }
         switch limits.acquire(user) {
         case .processFull?:
-            var r = HTTPResponse.error(503, "too many event streams on this server, retry shortly")
-            r.headers.append(("Retry-After", "5"))
-            return responder.respond(r)
+            return responder.respond(
+                HTTPResponse.error(503, "too many event streams on this server, retry shortly").retryAfter(5))
         case .userFull?:
-            var r = HTTPResponse.error(429, "at most \(limits.maxPerUser) event streams per user")
-            r.headers.append(("Retry-After", "5"))
-            return responder.respond(r)
+            return responder.respond(
+                HTTPResponse.error(429, "at most \(limits.maxPerUser) event streams per user").retryAfter(5))
         case nil:
             break
         }

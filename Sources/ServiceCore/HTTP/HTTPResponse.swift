@@ -30,6 +30,13 @@ public struct HTTPResponse: Sendable {
         json(.object([("success", .bool(false)), ("data", .object([("error", .string(message))]))]), status: status)
     }
 
+    /// This answer with `Retry-After: seconds`: one the client may send again after that pause.
+    public func retryAfter(_ seconds: Int = 1) -> HTTPResponse {
+        var r = self
+        r.headers.append(("Retry-After", String(seconds)))
+        return r
+    }
+
     /// First value of a header, matching the name in any ASCII case.
     public func header(_ name: String) -> String? {
         for h in headers where asciiCaseInsensitiveEqual(h.name, name) { return h.value }

@@ -100,12 +100,13 @@ final class HTTPServerCore: @unchecked Sendable {
 }
 
 extension HTTPResponse {
-    /// The JSON error answer for what a handler (blocking, or an async route's offloaded work)
-    /// threw: its own status for `HTTPError`, 400 for unparsable JSON, 503 + Retry-After for a
-    /// database that is unavailable, else 500 (logged, since it is a bug, not the caller's fault).
     /// The answer to a valid token whose user the ledger does not have.
     public static let unknownUser = "unknown user: the token names an account this ledger does not have"
 
+    /// The JSON error answer for what a handler (blocking, or an async route's offloaded work)
+    /// threw: its own status for `HTTPError`, 400 for unparsable JSON, 404 for a write naming a
+    /// user the ledger lacks, 503 + Retry-After for a database that is unavailable, else 500
+    /// (logged, since it is a bug, not the caller's fault).
     static func forError(_ error: any Error, route: String, logger: Logger) -> HTTPResponse {
         switch error {
         case let e as HTTPError: return .error(e.status, e.message)
@@ -119,13 +120,11 @@ extension HTTPResponse {
             // A restart or failover: say so at once, and never as success. If the request wrote,
             // the connection may have died during COMMIT, so its outcome is unknown.
             logger.warning("database unavailable", error: e, metadata: ["route": .string(route)])
-            var response = HTTPResponse.error(
+            return HTTPResponse.error(
                 503,
                 "database unavailable (restart or failover in progress): a write in flight "
                     + "may or may not have been recorded; retry with the same Idempotency-Key, or check before sending it again"
-            )
-            response.headers.append(("Retry-After", "1"))
-            return response
+            ).retryAfter()
         default:
             logger.error("handler error", error: error, metadata: ["route": .string(route)])
             return .error(500, "internal error")
