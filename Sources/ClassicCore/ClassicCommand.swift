@@ -73,7 +73,24 @@ public struct ClassicError: Error, Sendable, Equatable, CustomStringConvertible 
     public let sentence: String
     public init(_ code: ClassicErrorCode, _ sentence: String) {
         self.code = code
-        self.sentence = sentence
+        self.sentence = Self.printable(sentence)
+    }
+
+    /// A sentence may quote the client's text, which may hold control characters: PostgreSQL's
+    /// text cannot store NUL and XML 1.0 cannot carry most C0 controls, so the errorEvent would
+    /// fail to log (or the DUMPLOG to parse). They are written as `\uXXXX` instead.
+    static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else { return text }
+        var out = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if u.value < 0x20 || u.value == 0x7f {
+                let hex = String(u.value, radix: 16, uppercase: true)
+                out.append(contentsOf: ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).unicodeScalars)
+            } else {
+                out.append(u)
+            }
+        }
+        return String(out)
     }
     /// `CODE: sentence`, as logged in errorMessage and sent in the response.
     public var message: String { "\(code.rawValue): \(sentence)" }

@@ -1,5 +1,6 @@
 import Dispatch
 import Ledger
+import OrderBook
 import ServiceCore
 
 /// What a worker thread asks the engine thread to do.
@@ -77,6 +78,24 @@ struct Rejection: Error {
     init(_ status: Int, _ message: String) {
         self.status = status
         self.message = message
+    }
+}
+
+extension Rejection {
+    /// The book refused a limit order (its escrow is already given back): a sentence for the
+    /// client rather than the book's enum case.
+    static func limitOrder(_ why: OrderBookError, quantity: Int64) -> Rejection {
+        switch why {
+        case .insufficientLiquidity:
+            return Rejection(400, "fill-or-kill: fewer than \(quantity) shares available at or better than the limit price; nothing traded")
+        case .overflow:
+            return Rejection(400, "the order would take this stock's resting volume past the ledger's bound")
+        case .invalidQuantity: return Rejection(400, "quantity must be greater than 0")
+        case .invalidPrice: return Rejection(400, "price must be greater than 0")
+        case .exceedsMaxCost: return Rejection(400, "insufficient funds")
+        case .duplicateOrderId, .sequenceOutOfOrder, .notFound, .notOwner:
+            return Rejection(400, "order rejected by the book")
+        }
     }
 }
 

@@ -73,7 +73,7 @@ extension MatchingEngine {
                     j.addShares(userId, stockId: o.stockId, quantity: q, reserved: -q)
                     j.addCash(userId, incoming: -proceedsBound)
                 }
-                throw Rejection(400, "order rejected: \(why)")
+                throw Rejection.limitOrder(why, quantity: q)
             }
             try record(takerId: id, userId: userId, o, st, result, proceedsBound: proceedsBound, j)
             if case .cancelled(let unfilled) = result.outcome {

@@ -5,15 +5,16 @@ import ServiceCore
 public enum PlatformReads {
     static let isoTime = #"to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"+00:00"')"#
 
-    /// Oldest first: by seq (the engine's acceptance order; an amend that loses priority moves the
-    /// order last). With several engine shards (`byTime`), each draws ids (and so seqs) in its own
-    /// blocks, which says nothing about time across shards: then by `created_at` (the engine's
-    /// clock when it accepted the order, in ms), ties by seq (docs/sharding.md).
+    /// Oldest first (`time_stamp` ascending, spec §1.1): by id, the engine's acceptance order,
+    /// which an amend does not change (it moves the order in the book, not in time). With several
+    /// engine shards (`byTime`), each draws ids in its own blocks, which says nothing about time
+    /// across shards: then by `created_at` (the engine's clock when it accepted the order, in ms),
+    /// ties by id (docs/sharding.md).
     public static func stockTransactions(_ db: PGConnection, userId: Int64, byTime: Bool = false) throws -> JSON {
         let r = try db.query(
             """
             SELECT id, parent_id, stock_id, wallet_tx_id, status, is_buy, order_type, price_cents, quantity, \(isoTime)
-            FROM stock_transactions WHERE user_id = $1 ORDER BY \(byTime ? "created_at, seq" : "seq")
+            FROM stock_transactions WHERE user_id = $1 ORDER BY \(byTime ? "created_at, id" : "id")
             """, [userId])
         var items: [JSON] = []
         items.reserveCapacity(r.count)
@@ -57,12 +58,13 @@ public enum PlatformReads {
         return .array(items)
     }
 
-    /// Free shares only (escrowed shares have left the portfolio), in the order the user got them.
+    /// Free shares only (escrowed shares have left the portfolio), in the order the stocks were
+    /// created (spec §1.1, §5.3).
     public static func portfolio(_ db: PGConnection, userId: Int64) throws -> JSON {
         let r = try db.query(
             """
             SELECT h.stock_id, s.name, h.quantity FROM holdings h JOIN stocks s ON s.id = h.stock_id
-            WHERE h.user_id = $1 AND h.quantity > 0 ORDER BY h.seq, h.stock_id
+            WHERE h.user_id = $1 AND h.quantity > 0 ORDER BY h.stock_id
             """, [userId])
         return .array(
             (0..<r.count).map { i in

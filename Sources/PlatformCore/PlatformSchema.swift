@@ -100,9 +100,19 @@ public enum PlatformSchema {
         UPDATE stocks SET shard = id - 1;
         """)
 
+    /// getStockTransactions lists oldest first by id (acceptance order, which an amend does not
+    /// change), no longer by `seq` (the book's priority, which an amend can move).
+    static let transactionsByUserAndId = Migration(
+        205, "a user's stock transactions by id",
+        """
+        CREATE INDEX stock_transactions_user_id ON stock_transactions (user_id, id);
+        DROP INDEX stock_transactions_user;
+        """)
+
     public static var allMigrations: [Migration] {
         LedgerSchema.migrations + migrations + [
             walletNotify, LedgerSchema.platformIncomingBackfill, accountVersions, stockShards,
+            transactionsByUserAndId,
         ]
     }
 }

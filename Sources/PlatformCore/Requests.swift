@@ -43,7 +43,12 @@ public enum Requests {
 
     static func positiveInt(_ value: JSON?, field: String, max: Int64) throws -> Int64 {
         guard let value, !value.isNull else { throw bad("\(field) is required") }
-        guard case .number = value, let v = value.int64Value else { throw bad("\(field) must be a whole number") }
+        let v: Int64
+        switch value.exact(scale: 0) {
+        case .value(let n)?: v = n
+        case .outOfRange?: throw bad("\(field) is too large (at most \(max))")
+        case .finer?, nil: throw bad("\(field) must be a whole number")
+        }
         guard v > 0 else { throw bad("\(field) must be greater than 0") }
         guard v <= max else { throw bad("\(field) is too large (at most \(max))") }
         return v
@@ -58,6 +63,10 @@ public enum Requests {
         guard !name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) else {
             throw bad("stock_name contains control characters")
         }
+        // " Google" would list beside "Google" as another stock that reads the same.
+        guard let first = name.unicodeScalars.first, let last = name.unicodeScalars.last,
+            !first.properties.isWhitespace, !last.properties.isWhitespace
+        else { throw bad("stock_name must not begin or end with white space") }
         return name
     }
 
@@ -69,12 +78,15 @@ public enum Requests {
         )
     }
 
-    /// Deposit in cents: a JSON number with at most two decimals, > 0, ≤ the bound.
+    /// Deposit in cents: a JSON number whose value has at most two decimals, > 0, ≤ the bound.
     public static func addMoney(_ bytes: [UInt8]) throws -> Int64 {
         let json = try body(bytes)
-        guard let value = json["amount"], case .number(let text) = value else { throw bad("amount must be a number") }
-        guard let cents = Money.parseCents(text) else {
-            throw bad("amount must have at most two decimals and fit the ledger")
+        let cents: Int64
+        switch json["amount"]?.exact(scale: 2) {
+        case .value(let c)?: cents = c
+        case .finer?: throw bad("amount must have at most two decimals")
+        case .outOfRange?: throw bad("amount is too large")
+        case nil: throw bad("amount must be a number")
         }
         guard cents > 0 else { throw bad("amount must be greater than 0") }
         guard cents <= Limits.maxCents else { throw bad("amount is too large") }

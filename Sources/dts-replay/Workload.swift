@@ -98,7 +98,9 @@ enum WorkloadParser {
     static func parse(text: String) throws -> [WorkloadCommand] {
         var out: [WorkloadCommand] = []
         var n = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // isNewline: "\r\n" is one Character in Swift, so splitting on "\n" would leave CRLF files
+        // (the 2023 copies) as one line.
+        for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             n += 1
             if let c = try parse(line, lineNumber: n) { out.append(c) }
         }

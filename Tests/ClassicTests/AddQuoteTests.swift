@@ -41,6 +41,20 @@ final class AddQuoteTests: ClassicTestCase {
         XCTAssertEqual(try entries(negative.transactionNum, u).first?.fundsCents, -510)
         let malformed = try run(.ADD, u, amount: "x1", txn: txn())
         XCTAssertEqual(try entries(malformed.transactionNum, u).map(\.fundsCents), [nil, nil])
+        // Control characters, NUL included (PostgreSQL's text cannot hold it), are refused and
+        // logged like any other malformed text, quoted as \uXXXX.
+        for bad in ["1\u{0}", "\u{0}", "1\u{1}"] {
+            let r = try run(.ADD, u, amount: bad, txn: txn())
+            XCTAssertEqual(r.error?.code, .INVALID_ARGUMENT, bad.debugDescription)
+            let logged = try entries(r.transactionNum, u)
+            XCTAssertEqual(logged.map(\.kind), [.userCommand, .errorEvent], bad.debugDescription)
+            XCTAssertFalse(logged.last?.message?.unicodeScalars.contains { $0.value < 0x20 } ?? true)
+        }
+        let sym = try newSymbol(price: 100)
+        let nulSymbol = try run(.BUY, u, stock: sym + "\u{0}", amount: "1.00", txn: txn())
+        XCTAssertEqual(nulSymbol.error?.code, .INVALID_ARGUMENT)
+        XCTAssertEqual(try entries(nulSymbol.transactionNum, u).map(\.kind), [.userCommand, .errorEvent])
+        XCTAssertEqual(try snapshot(u), before)
     }
 
     func testEveryCommandButAddAndDumplogRejectsUnknownUser() throws {

@@ -36,6 +36,13 @@ final class CommandLineToolsTests: XCTestCase {
         let dry = try workloadRun(tool, [a, "--dry-run", "--stats-url", "none", "--quote-url", "none"])
         XCTAssertEqual(dry.status, 0, dry.output)
         XCTAssertTrue(dry.output.contains("20 commands, 3 users"), dry.output)
+        // The 2023 copies of the workloads end their lines with CRLF: the same workload.
+        let crlf = temporaryFile("crlf.txt")
+        defer { try? FileManager.default.removeItem(atPath: crlf) }
+        try text.replacingOccurrences(of: "\n", with: "\r\n").write(toFile: crlf, atomically: true, encoding: .utf8)
+        let dryCRLF = try workloadRun(tool, [crlf, "--dry-run", "--stats-url", "none", "--quote-url", "none"])
+        XCTAssertEqual(dryCRLF.status, 0, dryCRLF.output)
+        XCTAssertTrue(dryCRLF.output.contains("20 commands, 3 users"), dryCRLF.output)
 
         let unknown = try workloadRun(tool, [a, "--no-such-flag"])
         XCTAssertEqual(unknown.status, 64, unknown.output)

@@ -203,10 +203,10 @@ final class EngineAmendTimeInForceTests: XCTestCase {
         XCTAssertEqual(api.owned(seller, s), "0")
         let order = api.stockTxs(seller).first { $0.text("stock_tx_id") == id }
         XCTAssertEqual(order?.text("stock_price"), "25")
-        if (Int(PTEnv.values["DT_TEST_ENGINE_SHARDS"] ?? "1") ?? 1) == 1 {
-            // Sharded lists merge by created_at, which an amend keeps (docs/sharding.md).
-            XCTAssertEqual(api.stockTxs(seller).last?.text("stock_tx_id"), id, "lost priority: a new seq lists it last")
-        }
+        // Oldest first (spec §1.1): the amend moved the order in the book (a new seq), not in time.
+        let listed = api.stockTxs(seller)
+        XCTAssertEqual(listed.first?.text("stock_tx_id"), id, "the order still lists before its fill's child")
+        XCTAssertEqual(listed.map { $0.text("time_stamp") }, listed.map { $0.text("time_stamp") }.sorted())
         ptAssertSuccess(api.order(buyer, s, buy: true, limit: nil, 8), "market buy the other 8")
         XCTAssertEqual(api.balance(seller), "280", "4 × 20 + 8 × 25")
         XCTAssertEqual(api.stockTxs(seller).map { $0.text("order_status") }, ["COMPLETED", "COMPLETED", "COMPLETED"])

@@ -191,6 +191,17 @@ final class EngineSemanticsTests: XCTestCase {
         try PTLedger.headroomMatchesRestingOrders()
     }
 
+    func testPortfolioListsStocksInTheOrderTheyWereCreated() throws {
+        let u = try api.newUser("pord").token
+        let first = try api.createStock(u)
+        let second = try api.createStock(u)
+        api.grant(u, second, 2)  // acquired first
+        api.grant(u, first, 1)
+        let r = api.request("GET", "/transaction/getStockPortfolio", token: u)
+        let ids = (r.value("$.data")?.arrayValue ?? []).map { PTResponse.text($0["stock_id"]) }
+        XCTAssertEqual(ids, [first, second], "spec §1.1: stocks by creation, not by acquisition")
+    }
+
     func testInvalidPayloadsAndBounds() throws {
         let u = try api.newUser("inv").token
         let s = try api.createStock(u)
@@ -229,17 +240,30 @@ final class EngineSemanticsTests: XCTestCase {
             ("/transaction/addMoneyToWallet", #"{"amount":0}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":10.123}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":"100"}"#),
-            ("/transaction/addMoneyToWallet", #"{"amount":1e3}"#),
+            ("/transaction/addMoneyToWallet", #"{"amount":1e-3}"#),
+            ("/transaction/addMoneyToWallet", #"{"amount":1e20}"#),
+            ("/transaction/addMoneyToWallet", #"{"amount":5,"amount":-5}"#),
+            ("/setup/addStockToUser", #"{"stock_id":"\#(s)","quantity":1,"quantity":-1}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":9223372036854775807}"#),
             ("/transaction/addMoneyToWallet", #"{"amount":1000000000000001}"#),
             ("/setup/addStockToUser", #"{"stock_id":"\#(s)","quantity":-1}"#),
             ("/setup/addStockToUser", #"{"stock_id":"\#(s)","quantity":1000000000000001}"#),
             ("/setup/createStock", #"{"stock_name":""}"#),
             ("/setup/createStock", #"{"stock_name":42}"#),
+            ("/setup/createStock", #"{"stock_name":" "}"#),
+            ("/setup/createStock", #"{"stock_name":" Padded"}"#),
         ]
         for (path, body) in bad {
             ptAssertFailure(api.request("POST", path, token: u, body: body), status: 400, "\(path) \(body)")
         }
+        // Numbers count by value, however they are spelled (Python's json writes 5.0 for a float).
+        let v = try api.newUser("val").token
+        ptAssertSuccess(api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":1.5e2}"#), "1.5e2")
+        ptAssertSuccess(api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":2.500}"#), "2.500")
+        XCTAssertEqual(api.balance(v), "152.50")
+        ptAssertSuccess(
+            api.request("POST", "/setup/addStockToUser", token: v, body: #"{"stock_id":"\#(s)","quantity":3.0}"#), "3.0")
+        XCTAssertEqual(api.owned(v, s), "3")
         let name = PTEnv.unique("dup")
         ptAssertSuccess(
             api.request("POST", "/setup/createStock", token: u, body: #"{"stock_name":"\#(name)"}"#), "new name")

@@ -22,6 +22,39 @@ final class JSONTests: XCTestCase {
         }
     }
 
+    func testARepeatedKeyIsRefusedAtAnySize() throws {
+        XCTAssertThrowsError(try JSON.parse(#"{"amount":5,"amount":-5}"#)) {
+            XCTAssertTrue("\($0)".contains(#"duplicate key "amount""#), "\($0)")
+        }
+        let many = (0..<40).map { #""k\#($0)":\#($0)"# }
+        XCTAssertNoThrow(try JSON.parse("{" + many.joined(separator: ",") + "}"))
+        XCTAssertThrowsError(try JSON.parse("{" + (many + [#""k3":0"#]).joined(separator: ",") + "}"))
+        // Nested objects have their own keys.
+        XCTAssertNoThrow(try JSON.parse(#"{"a":{"a":1},"b":{"a":2}}"#))
+    }
+
+    func testNumbersAreJudgedByValueNotSpelling() throws {
+        func n(_ text: String) -> JSON { .number(text) }
+        for text in ["100", "100.0", "1e2", "1E+2", "1.00E2", "10000e-2", "0.1e3"] {
+            XCTAssertEqual(n(text).int64Value, 100, text)
+            XCTAssertEqual(n(text).centsValue, 10_000, text)
+        }
+        XCTAssertEqual(n("1.100").centsValue, 110)
+        XCTAssertEqual(n("5e-1").centsValue, 50)
+        XCTAssertEqual(n("-2.5").centsValue, -250)
+        XCTAssertNil(n("5e-1").int64Value)
+        XCTAssertEqual(n("1.005").exact(scale: 2), .finer)
+        XCTAssertEqual(n("0.000").exact(scale: 0), .value(0))
+        XCTAssertEqual(n("9223372036854775807").exact(scale: 0), .value(.max))
+        XCTAssertEqual(n("-9223372036854775807").exact(scale: 0), .value(-.max))
+        XCTAssertEqual(n("9223372036854775808").exact(scale: 0), .outOfRange)
+        XCTAssertEqual(n("92233720368547758.08").exact(scale: 2), .outOfRange)
+        XCTAssertEqual(n("1e999999999999999999").exact(scale: 0), .outOfRange)
+        XCTAssertEqual(n("1e-999999999999999999").exact(scale: 2), .finer)
+        XCTAssertEqual(n("0e999999999").exact(scale: 2), .value(0))
+        XCTAssertNil(JSON.string("5").exact(scale: 0))
+    }
+
     func testJMeterPathsAndAssertionText() throws {
         let v = try JSON.parse(#"{"success":true,"data":[{"stock_id":"7","qty":10,"parent":null,"o":{"a":[1]}}]}"#)
         XCTAssertEqual(v.at("$.success")?.assertionText, "true")

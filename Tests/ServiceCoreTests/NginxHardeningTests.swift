@@ -47,8 +47,8 @@ final class NginxHardeningTests: XCTestCase {
             XCTAssertEqual(r?.status, 400, path)
             XCTAssertEqual(r?.headers["content-type"], "application/json", path)
         }
-        // Valid UTF-8, percent-encoded, is still served (the single-page app's fallback here).
-        XCTAssertEqual(try answer(Array("GET /caf%C3%A9 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))?.status, 200)
+        // Valid UTF-8, percent-encoded, passes the check (and, no such file, is a 404).
+        XCTAssertEqual(try answer(Array("GET /caf%C3%A9 HTTP/1.1\r\nHost: localhost\r\n\r\n".utf8))?.status, 404)
     }
 
     func testErrorsNginxMakesItselfAreJSON() throws {
@@ -67,6 +67,10 @@ final class NginxHardeningTests: XCTestCase {
             ("POST /engine/stream HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\n\r\n", 405),
             ("POST /transaction/addMoneyToWallet HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: gzip\r\n\r\n", 501),
             ("POST /transaction/addMoneyToWallet HTTP/1.1\r\nHost: localhost\r\nContent-Length: 1048577\r\n\r\n", 413),
+            // Paths that are not the API's: a prefix it does not have, 2024's un-prefixed names.
+            ("GET /api/transaction/getWalletBalance HTTP/1.1\r\nHost: localhost\r\n\r\n", 404),
+            ("GET /getWalletBalance HTTP/1.1\r\nHost: localhost\r\n\r\n", 404),
+            ("POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\n\r\n{}", 404),
         ]
         for (request, status) in cases {
             let r = try answer(Array(request.utf8))

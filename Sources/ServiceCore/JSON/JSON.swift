@@ -42,16 +42,16 @@ public enum JSON: Sendable, Equatable {
 
     public var arrayValue: [JSON]? { if case .array(let a) = self { return a } else { return nil } }
 
-    /// Exact integer value: nil for fractions, exponents or values outside Int64.
+    /// Exact integer value (`5`, `5.0`, `5e0` alike): nil for fractions or values outside Int64.
     public var int64Value: Int64? {
-        guard case .number(let text) = self else { return nil }
-        return Int64(text)
+        if case .value(let v)? = exact(scale: 0) { return v }
+        return nil
     }
 
-    /// A decimal amount as integer hundredths (cents): at most two decimals, no exponent,
-    /// nil when it would not fit in Int64.
+    /// A decimal amount as integer hundredths (cents), by value (`10.5`, `10.50`, `1.05e1`):
+    /// nil for a finer fraction or when it would not fit in Int64.
     public var centsValue: Int64? {
-        guard case .number(let text) = self else { return nil }
-        return Money.parseCents(text)
+        if case .value(let v)? = exact(scale: 2) { return v }
+        return nil
     }
 }

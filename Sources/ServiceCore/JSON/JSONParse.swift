@@ -32,6 +32,11 @@ private struct JSONParser {
 
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
 
+    func duplicate(_ key: String, at offset: Int) -> JSONParseError {
+        let shown = key.unicodeScalars.count <= 64 && key.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7f }
+        return JSONParseError(offset: offset, reason: shown ? "duplicate key \"\(key)\"" : "duplicate key")
+    }
+
     mutating func skipSpace() {
         while pos < buf.count, buf[pos] == 0x20 || buf[pos] == 0x0a || buf[pos] == 0x0d || buf[pos] == 0x09 { pos += 1 }
     }
@@ -62,6 +67,7 @@ private struct JSONParser {
     mutating func object(depth: Int) throws(JSONParseError) -> JSON {
         pos += 1
         var pairs: [(String, JSON)] = []
+        var keys: Set<String>?  // built once an object is large enough for a linear scan to cost
         skipSpace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
             pos += 1
@@ -70,7 +76,16 @@ private struct JSONParser {
         while true {
             skipSpace()
             guard pos < buf.count, buf[pos] == UInt8(ascii: "\"") else { throw fail("expected key") }
+            let keyAt = pos
             let key = try string()
+            // A repeated key is refused: parsers disagree on which copy wins (JavaScript and
+            // Python keep the last), so a validator in front could see another request than ours.
+            if pairs.count < 16 {
+                guard !pairs.contains(where: { $0.0 == key }) else { throw duplicate(key, at: keyAt) }
+            } else {
+                if keys == nil { keys = Set(pairs.map(\.0)) }
+                guard keys?.insert(key).inserted == true else { throw duplicate(key, at: keyAt) }
+            }
             skipSpace()
             guard pos < buf.count, buf[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
             pos += 1
