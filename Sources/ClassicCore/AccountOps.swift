@@ -41,26 +41,18 @@ extension ClassicEngine {
         let amount: Int64
     }
 
-    /// One read for all of it: the account, the owner of the client's transactionNum (another
-    /// user's number refuses the command unlogged, `TxnRefused`; an unowned one is claimed in the
-    /// command's transaction) and, for SELL, the shares held.
+    /// One read for all of it: the account and, for SELL, the shares held.
     func precheck(_ c: inout CommandContext, _ db: PGConnection) throws -> Precheck {
         let user = try c.requireUser()
-        let clientTxn: Int64? = c.request.callerId != nil ? c.request.transactionNum : nil
         let sellSymbol = c.request.command == .SELL ? ClassicInput.symbol(c.request.stock) : nil
         let r = try db.query(
             """
-            SELECT a.user_id, a.cash_cents, (SELECT o.user_id FROM classic_txn_owners o WHERE o.txn = $3::BIGINT),
+            SELECT a.user_id, a.cash_cents,
                    (SELECT h.quantity + h.reserved FROM holdings h JOIN stocks s ON s.id = h.stock_id
-                    WHERE h.user_id = a.user_id AND s.name = $4::TEXT)
+                    WHERE h.user_id = a.user_id AND s.name = $3::TEXT)
             FROM (SELECT 1) AS one
             LEFT JOIN (users u JOIN accounts a ON a.user_id = u.id) ON u.user_name = $1 AND ($2::BIGINT IS NULL OR u.id = $2)
-            """, [user, c.request.actingUserId, clientTxn, sellSymbol])
-        if let n = clientTxn, let caller = c.request.callerId {
-            let owner = r.int64(0, 2)
-            guard owner == nil || owner == caller else { throw TxnRefused(error: Self.txnTaken(n)) }
-            c.claimTxn = owner == nil
-        }
+            """, [user, c.request.actingUserId, sellSymbol])
         guard let userId = r.int64(0, 0), let cash = r.int64(0, 1) else {
             throw ClassicError(.UNKNOWN_USER, "account '\(user)' does not exist")
         }
@@ -74,7 +66,7 @@ extension ClassicEngine {
             return Precheck(username: user, userId: userId, symbol: symbol, amount: amount)
         case .SELL:
             let amount = try ClassicInput.positiveAmount(c.request.amount)
-            let owned = r.int64(0, 3) ?? 0
+            let owned = r.int64(0, 2) ?? 0
             guard owned > 0 else { throw ClassicError(.NOT_OWNED, "\(user) holds no \(symbol) shares") }
             return Precheck(username: user, userId: userId, symbol: symbol, amount: amount)
         default:

@@ -18,6 +18,26 @@ public enum ClassicCommandName: String, Sendable, CaseIterable {
         .SELL, .COMMIT_SELL, .CANCEL_SELL, .SET_SELL_AMOUNT, .SET_SELL_TRIGGER, .CANCEL_SET_SELL,
     ]
     public static let utilities: [ClassicCommandName] = [.ADD, .QUOTE, .DISPLAY_SUMMARY, .DUMPLOG]
+
+    /// The command's line has a stock symbol (spec §1): only then is one read and logged.
+    public var takesStock: Bool {
+        switch self {
+        case .QUOTE, .BUY, .SELL, .SET_BUY_AMOUNT, .SET_BUY_TRIGGER, .CANCEL_SET_BUY, .SET_SELL_AMOUNT,
+            .SET_SELL_TRIGGER, .CANCEL_SET_SELL:
+            return true
+        case .ADD, .COMMIT_BUY, .CANCEL_BUY, .COMMIT_SELL, .CANCEL_SELL, .DUMPLOG, .DISPLAY_SUMMARY: return false
+        }
+    }
+
+    /// The command's line has an amount (or trigger price): only then is one read and logged.
+    public var takesAmount: Bool {
+        switch self {
+        case .ADD, .BUY, .SELL, .SET_BUY_AMOUNT, .SET_BUY_TRIGGER, .SET_SELL_AMOUNT, .SET_SELL_TRIGGER: return true
+        case .QUOTE, .COMMIT_BUY, .CANCEL_BUY, .COMMIT_SELL, .CANCEL_SELL, .CANCEL_SET_BUY, .CANCEL_SET_SELL,
+            .DUMPLOG, .DISPLAY_SUMMARY:
+            return false
+        }
+    }
 }
 
 /// One command as received (fields raw, validated by the engine so bad input becomes an errorEvent).

@@ -54,17 +54,15 @@ public final class ClassicEngine: Sendable {
         resume: QuoteResume? = nil
     ) throws -> Outcome {
         var resume = resume
-        var numbered = resume.map { (txn: $0.txn, claim: $0.claim) }
+        var numbered = resume?.txn
         for _ in 0..<Self.decisionAttempts {
             do {
                 return try run(req, db: db, redis: redis, parkOnMiss: parkOnMiss, resume: resume, numbered: numbered)
-            } catch let r as TxnRefused {
-                throw r.error
             } catch let again as DecideAgain {
                 // What the command read outside the lock changed before it held the lock (or its
                 // quote aged out meanwhile): nothing was decided, so it starts over with its number.
                 resume = nil
-                numbered = (again.txn, false)
+                numbered = again.txn
             }
         }
         throw HTTPError(503, "the account kept changing while this command was decided; nothing was done, try again")
@@ -76,12 +74,10 @@ public final class ClassicEngine: Sendable {
 
     private func run(
         _ req: ClassicRequest, db: PGConnection, redis: RedisConnection?, parkOnMiss: Bool, resume: QuoteResume?,
-        numbered: (txn: Int64, claim: Bool)?
+        numbered: Int64?
     ) throws -> Outcome {
-        // A command that may pay for a quote checks its number first, in its precheck's read; the
-        // others just claim it inside their transaction, which refuses another user's number all
-        // the same. A command run again keeps the number it had.
-        let (txn, claim) = try numbered ?? transactionNumber(req, db, claimNow: false, check: false)
+        // A command run again (a parked quote, a decision taken again) keeps the number it had.
+        let txn = try numbered ?? transactionNumber(req, db)
         guard req.command != .DUMPLOG else {
             return Outcome(
                 transactionNum: txn, timestamp: clock.nowMillis(),
@@ -89,7 +85,6 @@ public final class ClassicEngine: Sendable {
                 triggersFired: 0)
         }
         var c = CommandContext(request: req, txn: txn, t: clock.nowMillis(), server: server)
-        c.claimTxn = claim
         var fresh: Quote?
         let result: Result<JSON, ClassicError>
         switch req.command {
@@ -126,7 +121,7 @@ public final class ClassicEngine: Sendable {
                 look = try resume.lookup.get()
             } else if parkOnMiss {
                 guard let hit = quotes.cachedLookup(symbol: pre.symbol, redis: redis) else {
-                    throw QuoteMiss(symbol: pre.symbol, user: pre.username, txn: c.txn, claim: c.claimTxn)
+                    throw QuoteMiss(symbol: pre.symbol, user: pre.username, txn: c.txn)
                 }
                 look = hit
             } else {
@@ -149,47 +144,15 @@ public final class ClassicEngine: Sendable {
     }
 
     /// The command's transactionNum: the client's (the workload's `[N]`, ≤ `AuditFields.maxTransactionNum`),
-    /// which belongs to the first user who sends it — another user's command under the same number
-    /// is refused, so whole-system dumps never mix two users' commands under one number — or the
-    /// next number of the server's sequence (which runs above every client number).
-    /// `claimNow` false: only checks (read-only; none when `check` is false) and says whether the
-    /// number still has to be claimed, which the command's own transaction then does (no commit
-    /// of its own).
-    func transactionNumber(
-        _ req: ClassicRequest, _ db: PGConnection, claimNow: Bool = true,
-        check: Bool = true
-    ) throws -> (txn: Int64, claim: Bool) {
-        if let n = req.transactionNum, n >= 1 {
-            guard let caller = req.callerId else { return (n, false) }
-            if claimNow {
-                try claimTransactionNumber(db, n, caller: caller)
-                return (n, false)
-            }
-            guard check else { return (n, true) }
-            let owner = try db.query("SELECT user_id FROM classic_txn_owners WHERE txn = $1", [n]).int64(0, 0)
-            guard owner == nil || owner == caller else { throw Self.txnTaken(n) }
-            return (n, owner == nil)
-        }
+    /// or the next number of the server's sequence, which runs above every client number. A
+    /// client's number is its label, not a key: two workloads replayed on one ledger both start
+    /// at [1], and a user may send a number again, so the log is read by (number, user).
+    func transactionNumber(_ req: ClassicRequest, _ db: PGConnection) throws -> Int64 {
+        if let n = req.transactionNum, n >= 1 { return n }
         guard let n = try db.query("SELECT nextval('classic_txn_seq')").int64(0, 0) else {
             throw LedgerInvariantError("nextval returned nothing")
         }
-        return (n, false)
-    }
-
-    static func txnTaken(_ n: Int64) -> ClassicError {
-        ClassicError(.INVALID_ARGUMENT, "transactionNum \(n) is already used by another user")
-    }
-
-    /// Claims a client-chosen number for `caller`, or throws `txnTaken` (nothing written).
-    func claimTransactionNumber(_ db: PGConnection, _ n: Int64, caller: Int64) throws {
-        let owner = try db.query(
-            """
-            WITH claimed AS (
-                INSERT INTO classic_txn_owners (txn, user_id) VALUES ($1, $2) ON CONFLICT (txn) DO NOTHING RETURNING user_id)
-            SELECT user_id FROM claimed UNION ALL SELECT user_id FROM classic_txn_owners WHERE txn = $1 LIMIT 1
-            """, [n, caller]
-        ).int64(0, 0)
-        guard owner == caller else { throw Self.txnTaken(n) }
+        return n
     }
 
     /// Runs `body` in the command's transaction — a batch of the `committer`, or alone on `db`.
@@ -208,17 +171,9 @@ public final class ClassicEngine: Sendable {
         let start = c
         let box = OutcomeBox()
         let clock = self.clock
-        // The client's number, if still unclaimed, is claimed in the command's transaction before
-        // it decides (by the batch, for all of its commands at once).
-        let claim = c.claimTxn ? c.request.callerId.map { TxnClaim(txn: c.txn, caller: $0) } : nil
-        let work: CommitGroup.Work = { tx, log, claimRefused in
+        let work: CommitGroup.Work = { tx, log in
             var work = start // a retried transaction starts over from the same state
             work.t = max(work.t, clock.nowMillis())
-            if claimRefused {
-                // Another user took the number since the check: refused, nothing logged.
-                box.set(.refused(Self.txnTaken(work.txn)), work)
-                return
-            }
             do {
                 if let until = quoteValidUntil, work.t >= until { throw DecideAgain(txn: work.txn) }
                 let json = try body(tx, &work)
@@ -238,14 +193,13 @@ public final class ClassicEngine: Sendable {
         let user = c.username
         if let committer {
             try committer.run(
-                userKey: c.userKey, user: user, readsLog: c.request.command == .DISPLAY_SUMMARY, claim: claim, work)
+                userKey: c.userKey, user: user, readsLog: c.request.command == .DISPLAY_SUMMARY, work)
         } else {
-            try CommitGroup.runAlone(db, claim: claim, user: user, work)
+            try CommitGroup.runAlone(db, user: user, work)
         }
         guard let (outcome, final) = box.get() else { throw LedgerInvariantError("command ran without an outcome") }
         c = final
         switch outcome {
-        case .refused(let e): throw TxnRefused(error: e)
         case .again: throw DecideAgain(txn: final.txn)
         case .done(let result): return result
         }

@@ -101,8 +101,10 @@ public enum ClassicHTTP {
         guard case .object = body else { throw ClassicError(.INVALID_ARGUMENT, "body must be a JSON object") }
         var req = ClassicRequest(command)
         req.userid = text(body["userid"]).map { $0.trimmingSpaces() }
-        req.stock = text(body["stock"])
-        req.amount = text(body["amount"])
+        // Fields a command does not take are ignored, so its log entries never show a `funds` or
+        // `stockSymbol` it had no use for (a checker re-running the log would read them).
+        req.stock = command.takesStock ? text(body["stock"]) : nil
+        req.amount = command.takesAmount ? text(body["amount"]) : nil
         req.filename = try AuditFields.filename(text(body["filename"]), command: command)
         if let t = body["transactionNum"], !t.isNull {
             guard let n = t.int64Value ?? t.stringValue.flatMap({ Int64($0) }), n >= 1,
@@ -192,7 +194,7 @@ public enum ClassicHTTP {
                     return try run(command, keyed, who, db, try? ctx.redis(), engine)
                 })
         } catch let e as ClassicError {
-            return .answer(errorResponse(e)) // e.g. another user's transactionNum: nothing is logged
+            return .answer(errorResponse(e)) // refused before the engine logged anything
         }
     }
 

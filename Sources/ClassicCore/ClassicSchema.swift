@@ -88,6 +88,11 @@ public enum ClassicSchema {
         utilityFunctions,
         sellOwnershipUnderLock,
         pendingDueOnOneIndex,
+        Migration(
+            107, "client transaction numbers are labels, not claims",
+            // Two workloads replayed on one ledger both number their lines from [1]: a number
+            // owned by its first user refused the second workload command by command.
+            "DROP TABLE classic_txn_owners;"),
     ]
 
     /// The lazy-expiry check on one index (`pendingDue`): the index, then every function that

@@ -12,8 +12,6 @@ struct CommandContext {
     /// Pending orders the lazy expiry released during this command (for error sentences).
     var expiredBuys = 0
     var expiredSells = 0
-    /// The client's transactionNum is not claimed yet: the command's transaction claims it.
-    var claimTxn = false
 
     init(request: ClassicRequest, txn: Int64, t: Int64, server: String) {
         self.request = request
@@ -62,8 +60,6 @@ struct CommandContext {
 /// What a command's transactional part decided, handed from the commit lane to the worker.
 enum CommandOutcome: Sendable {
     case done(Result<JSON, ClassicError>)
-    /// The client's transactionNum belongs to another user: nothing was written or logged.
-    case refused(ClassicError)
     /// Nothing was decided (the account changed since the command's unlocked reads, or its quote
     /// aged out while it waited): the command runs again.
     case again
@@ -81,26 +77,20 @@ final class OutcomeBox: @unchecked Sendable {
     func get() -> (CommandOutcome, CommandContext)? { value }
 }
 
-struct TxnRefused: Error {
-    let error: ClassicError
-}
-
 /// A QUOTE/BUY/SELL that met a quote-cache miss with parking on: nothing was written or logged.
 public struct QuoteMiss: Error, Sendable {
     public let symbol: String
     public let user: String
     let txn: Int64
-    let claim: Bool
 
     /// What the command runs again with once the fetch has answered.
     public func resume(with lookup: Result<QuoteCache.Lookup, ClassicError>) -> QuoteResume {
-        QuoteResume(txn: txn, claim: claim, lookup: lookup)
+        QuoteResume(txn: txn, lookup: lookup)
     }
 }
 
 /// A parked command's quote (or why there is none) and the transactionNum it already had.
 public struct QuoteResume: Sendable {
     let txn: Int64
-    let claim: Bool
     let lookup: Result<QuoteCache.Lookup, ClassicError>
 }

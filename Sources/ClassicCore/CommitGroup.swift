@@ -24,18 +24,16 @@ import ServiceCore
 /// See docs/ledger-batching.md.
 public final class CommitGroup: Sendable {
     /// The transactional part of one command: runs inside the batch's transaction, appends its
-    /// audit entries to the batch's buffer (written just before COMMIT). The Bool: its
-    /// transactionNum claim was refused (another user's number), so it must write nothing.
-    typealias Work = @Sendable (PGConnection, inout AuditBuffer, Bool) throws -> Void
+    /// audit entries to the batch's buffer (written just before COMMIT).
+    typealias Work = @Sendable (PGConnection, inout AuditBuffer) throws -> Void
 
-    /// One command in its own transaction, as a batch of one runs it: its number claimed, its
-    /// account locked, its work, its log (retried on serialization failures / deadlocks).
-    static func runAlone(_ db: PGConnection, claim: TxnClaim?, user: String?, _ work: Work) throws {
+    /// One command in its own transaction, as a batch of one runs it: its account locked, its
+    /// work, its log (retried on serialization failures / deadlocks).
+    static func runAlone(_ db: PGConnection, user: String?, _ work: Work) throws {
         try db.transaction { tx in
-            let refused = try TxnClaim.claimAll(tx, [claim])
             try LedgerTx(tx).lockAccounts(named: user.map { [$0] } ?? [])
             var log = AuditBuffer()
-            try work(tx, &log, refused[0])
+            try work(tx, &log)
             try log.flush(tx)
         }
     }
@@ -53,14 +51,11 @@ public final class CommitGroup: Sendable {
     /// Runs `work` in the next batch of the user's lane; returns once that batch has committed
     /// (or throws what made the command's own transaction fail). `readsLog`: the command reads the
     /// audit log, so entries buffered by earlier commands of the batch are written first.
-    /// `claim`: the client's transactionNum to claim for its caller first; the batch claims all
-    /// of its numbers in one statement (one round trip instead of one per command).
     /// `user`: the account the command decides on, locked before any command of the batch runs.
     func run(
-        userKey: Int64, user: String? = nil, readsLog: Bool = false, claim: TxnClaim? = nil,
-        _ work: @escaping Work
+        userKey: Int64, user: String? = nil, readsLog: Bool = false, _ work: @escaping Work
     ) throws {
-        let job = Job(work: work, user: user, readsLog: readsLog, claim: claim)
+        let job = Job(work: work, user: user, readsLog: readsLog)
         let lane = lanes[Int(UInt64(bitPattern: userKey) % UInt64(lanes.count))]
         lane.submit(job)
         job.done.wait()
@@ -79,53 +74,18 @@ public final class CommitGroup: Sendable {
     }
 }
 
-/// A client-chosen transactionNum to claim for `caller` inside the command's transaction.
-struct TxnClaim: Sendable {
-    let txn: Int64
-    let caller: Int64
-
-    /// Claims every number at once; true at index i = job i's number belongs to another user
-    /// (nothing claimed for it). Numbers already owned by their caller pass (a retried command).
-    static func claimAll(_ tx: PGConnection, _ claims: [TxnClaim?]) throws -> [Bool] {
-        let wanted = claims.compactMap { $0 }
-        guard !wanted.isEmpty else { return claims.map { _ in false } }
-        // New numbers come back from the INSERT; only when some did not (already owned: a retry,
-        // or another user's) are their owners read, by primary key. (One statement joining the
-        // table instead got a generic plan that scanned it: 5 ms per batch at 100k numbers.)
-        let txns = SQLArray.ints(wanted.map(\.txn))
-        let r = try tx.query(
-            """
-            INSERT INTO classic_txn_owners (txn, user_id) SELECT * FROM unnest($1::BIGINT[], $2::BIGINT[])
-            ON CONFLICT (txn) DO NOTHING RETURNING txn, user_id
-            """, [txns, SQLArray.ints(wanted.map(\.caller))])
-        var owner: [Int64: Int64] = [:]
-        for i in 0..<r.count {
-            if let t = r.int64(i, 0), let u = r.int64(i, 1) { owner[t] = u }
-        }
-        if owner.count < Set(wanted.map(\.txn)).count {
-            let old = try tx.query("SELECT txn, user_id FROM classic_txn_owners WHERE txn = ANY($1::BIGINT[])", [txns])
-            for i in 0..<old.count {
-                if let t = old.int64(i, 0), let u = old.int64(i, 1), owner[t] == nil { owner[t] = u }
-            }
-        }
-        return claims.map { c in c.map { owner[$0.txn] != $0.caller } ?? false }
-    }
-}
-
 private final class Job: @unchecked Sendable {
     let work: CommitGroup.Work
     let user: String?
     let readsLog: Bool
-    let claim: TxnClaim?
     let done = DispatchSemaphore(value: 0)
     /// Written by the lane before `done` is signalled, read by the submitter after.
     var error: Error?
 
-    init(work: @escaping CommitGroup.Work, user: String?, readsLog: Bool, claim: TxnClaim?) {
+    init(work: @escaping CommitGroup.Work, user: String?, readsLog: Bool) {
         self.work = work
         self.user = user
         self.readsLog = readsLog
-        self.claim = claim
     }
 }
 
@@ -207,15 +167,14 @@ private final class Lane: @unchecked Sendable {
         var committing = false
         do {
             try tx.execute("BEGIN")
-            let refused = try TxnClaim.claimAll(tx, batch.map(\.claim))
             try LedgerTx(tx).lockAccounts(named: batch.compactMap(\.user))
             var log = AuditBuffer()
-            for (i, job) in batch.enumerated() {
+            for job in batch {
                 if job.readsLog {
                     try log.flush(tx)
                     log = AuditBuffer()
                 }
-                try job.work(tx, &log, refused[i])
+                try job.work(tx, &log)
             }
             try log.flush(tx)
             committing = true
@@ -244,7 +203,7 @@ private final class Lane: @unchecked Sendable {
     private func runAlone(_ job: Job, _ db: PGConnection) {
         do {
             job.error = nil
-            try CommitGroup.runAlone(db, claim: job.claim, user: job.user, job.work)
+            try CommitGroup.runAlone(db, user: job.user, job.work)
         } catch {
             job.error = error
         }

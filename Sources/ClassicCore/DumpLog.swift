@@ -21,7 +21,7 @@ extension ClassicEngine {
         _ req: ClassicRequest, callerName: String?, callerIsAdmin: Bool,
         db: PGConnection
     ) throws -> Result<DumpPlan, ClassicError> {
-        let txn = try transactionNumber(req, db).txn
+        let txn = try transactionNumber(req, db)
         let user = ClassicInput.userid(req.userid)
         let t = clock.nowMillis()
         var entry = AuditEntry(

@@ -54,13 +54,16 @@ extension ClassicEngine {
         }
     }
 
+    /// "Expired" only when this command's own lazy expiry released the order; one the sweeper
+    /// released earlier leaves no trace to tell apart from a commit or cancel, so the sentence
+    /// then names every way the stack can be empty rather than guess.
     func noPending(_ c: CommandContext, buy: Bool) -> ClassicError {
         let word = buy ? "BUY" : "SELL"
         let expired = buy ? c.expiredBuys : c.expiredSells
         let sentence =
             expired > 0
             ? "the pending \(word) expired (older than 60 s)"
-            : "no \(word) is pending (none made in the last 60 s)"
+            : "no \(word) is pending: none was made, or each was committed, cancelled or expired after 60 s"
         return ClassicError(buy ? .NO_PENDING_BUY : .NO_PENDING_SELL, sentence)
     }
 

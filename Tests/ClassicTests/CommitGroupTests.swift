@@ -16,7 +16,7 @@ final class CommitGroupTests: ClassicTestCase {
         let release = DispatchSemaphore(value: 0)
         let done = DispatchSemaphore(value: 0)
         Thread {
-            try? group.run(userKey: 0) { _, _, _ in
+            try? group.run(userKey: 0) { _, _ in
                 entered.signal()
                 release.wait()
             }
@@ -72,7 +72,7 @@ final class CommitGroupTests: ClassicTestCase {
         defer { removeEntries(marker) }
         let now = Clock.wallMillis()
         let works: [CommitGroup.Work] = (0..<8).map { i in
-            { tx, log, _ in
+            { tx, log in
                 if i == 3 {
                     try tx.query(
                         "INSERT INTO classic_log (kind, ts_ms, server, txn) VALUES ('debugEvent', $2, $1, $3)",
@@ -108,7 +108,7 @@ final class CommitGroupTests: ClassicTestCase {
         let now = Clock.wallMillis()
         // Every command of one batch sees the same transaction id.
         let works: [CommitGroup.Work] = (0..<6).map { i in
-            { tx, log, _ in
+            { tx, log in
                 let xid = try tx.query("SELECT txid_current()").int64(0, 0) ?? -1
                 log.append(
                     AuditEntry(

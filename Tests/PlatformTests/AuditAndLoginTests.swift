@@ -12,6 +12,25 @@ final class AuditAndLoginTests: XCTestCase {
             ep, "POST", "/classic/" + command, headers: [("token", token)], body: EdgeHTTP.json(.object(fields)))
     }
 
+    func testFieldsACommandDoesNotTakeAreNeitherReadNorLogged() throws {
+        let ep = try EdgeEnv.nginx()
+        let (user, token) = try EdgeHTTP.newUser(ep, prefix: "afx")
+        XCTAssertEqual(try classic(ep, token, "ADD", [("amount", .string("5.00")), ("stock", .string("ABC"))]).status, 200)
+        let db = try PTEnv.pg()
+        for (command, status) in [("COMMIT_BUY", 400), ("DISPLAY_SUMMARY", 200), ("CANCEL_SELL", 400)] {
+            let n = Int64.random(in: 100_000_000...900_000_000_000)
+            let r = try classic(
+                ep, token, command, [("amount", .string("5.00")), ("stock", .string("ABC")), ("transactionNum", .int(n))])
+            XCTAssertEqual(r.status, status, "\(command): \(r.text)")
+            let rows = try db.query(
+                "SELECT count(*), count(stock), count(funds_cents) FROM classic_log WHERE txn = $1 AND username = $2",
+                [n, user])
+            XCTAssertGreaterThan(rows.int(0, 0) ?? 0, 0, "\(command) was logged")
+            XCTAssertEqual(rows.int(0, 1), 0, "\(command) takes no stock")
+            XCTAssertEqual(rows.int(0, 2), 0, "\(command) takes no amount")
+        }
+    }
+
     func testFilenameIsBoundedAndLoggedOnlyForDumplog() throws {
         let ep = try EdgeEnv.nginx()
         let (_, token) = try EdgeHTTP.newUser(ep, prefix: "afn")
@@ -31,22 +50,26 @@ final class AuditAndLoginTests: XCTestCase {
             "and not logged")
     }
 
-    func testAClientTransactionNumBelongsToItsFirstUser() throws {
+    func testAClientTransactionNumLabelsItsUsersCommandAndTwoUsersMayShareOne() throws {
+        // Two workloads replayed on one ledger both number their lines from [1], with other users.
         let ep = try EdgeEnv.nginx()
         let (alice, aliceToken) = try EdgeHTTP.newUser(ep, prefix: "atA")
-        let (_, bobToken) = try EdgeHTTP.newUser(ep, prefix: "atB")
+        let (bob, bobToken) = try EdgeHTTP.newUser(ep, prefix: "atB")
         let n = Int64.random(in: 100_000_000...900_000_000_000)
-        XCTAssertEqual(
-            try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200)
-        let stolen = try classic(ep, bobToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))])
-        XCTAssertEqual(stolen.status, 400, stolen.text)
-        XCTAssertEqual(
-            try classic(ep, aliceToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))]).status, 200,
-            "its owner may use it again")
+        for token in [aliceToken, bobToken, aliceToken] {
+            let r = try classic(ep, token, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(n))])
+            XCTAssertEqual(r.status, 200, r.text)
+            XCTAssertEqual(r.json?["data"]?["transactionNum"]?.int64Value, n)
+        }
         let db = try PTEnv.pg()
-        XCTAssertEqual(
-            try db.query("SELECT array_agg(DISTINCT username) FROM classic_log WHERE txn = $1", [n]).string(0, 0),
-            "{\(alice)}", "only alice's entries carry the number")
+        let r = try db.query(
+            "SELECT username, count(*) FROM classic_log WHERE txn = $1 AND kind = 'userCommand' GROUP BY username ORDER BY count(*) DESC",
+            [n])
+        XCTAssertEqual(r.count, 2)
+        XCTAssertEqual(r.string(0, 0), alice)
+        XCTAssertEqual(r.int(0, 1), 2)
+        XCTAssertEqual(r.string(1, 0), bob)
+        XCTAssertEqual(r.int(1, 1), 1)
         let huge = try classic(
             ep, bobToken, "ADD", [("amount", .string("1.00")), ("transactionNum", .int(1_000_000_000_000))])
         XCTAssertEqual(huge.status, 400, "server-range numbers are not for clients: \(huge.text)")
