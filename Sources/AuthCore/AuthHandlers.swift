@@ -35,7 +35,8 @@ struct AuthHandlers: Sendable {
     func login(_ request: HTTPRequest, _ ctx: WorkerContext) throws -> HTTPResponse {
         let creds = try Credentials.login(request.body)
         let redis = try? ctx.redis()
-        if let seconds = throttle.blockedFor(creds.userName, redis: redis) {
+        let address = request.header("x-real-ip") ?? ""
+        if let seconds = throttle.blockedFor(creds.userName, address: address, redis: redis) {
             return HTTPResponse.error(429, "too many failed logins for this user name; retry in \(seconds) s")
                 .retryAfter(Int(seconds))
         }
@@ -43,14 +44,14 @@ struct AuthHandlers: Sendable {
         let row = try db.query("SELECT id, password_hash, role FROM users WHERE user_name = $1", [creds.userName])
         guard let id = row.int64(0, 0), let stored = row.string(0, 1) else {
             hasher.dummyVerify(creds.password)
-            throttle.failed(creds.userName, redis: redis)
+            throttle.failed(creds.userName, address: address, redis: redis)
             throw HTTPError(400, Self.badCredentials)
         }
         guard case .match(let needsRehash) = hasher.verify(creds.password, stored: stored) else {
-            throttle.failed(creds.userName, redis: redis)
+            throttle.failed(creds.userName, address: address, redis: redis)
             throw HTTPError(400, Self.badCredentials)
         }
-        throttle.succeeded(creds.userName, redis: redis)
+        throttle.succeeded(creds.userName, address: address, redis: redis)
         if needsRehash {
             // The cost changed since this hash was made: store one at the current cost. The
             // condition keeps a concurrent password change from being overwritten.

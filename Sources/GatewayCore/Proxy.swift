@@ -119,7 +119,7 @@ struct UpstreamRequest {
         target = request.query.isEmpty ? request.path : request.path + "?" + request.query
         // The signed values are the ones just set (GatewayProof.signedHeaders order); client
         // copies of these headers and of the proof were never forwarded.
-        let signed = [identity?.userId ?? "", identity?.userName ?? "", identity?.role ?? "", requestId]
+        let signed = [identity?.userId ?? "", identity?.userName ?? "", identity?.role ?? "", requestId, clientIP]
         headers.append((GatewayProof.header, signer.sign(method: method, target: target, signedValues: signed)))
         self.headers = headers
         body = request.body

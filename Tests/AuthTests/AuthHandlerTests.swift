@@ -60,10 +60,38 @@ final class AuthHandlerTests: AuthHandlerTestCase {
         // Blocked now, even with the right password; the answer says when to retry.
         XCTAssertEqual(try login(user, "right").status, 429)
         // Lifting the block (as its expiry would) lets the right password in and clears the count.
-        _ = try ctx.redis().command(["DEL", LoginThrottle.blockKey(user)])
+        _ = try ctx.redis().command(["DEL"] + LoginThrottle.scopes(user, address: "").map(\.block))
         XCTAssertEqual(try login(user, "right").status, 200)
         XCTAssertEqual(try login(user, "wrong").status, 400)
         XCTAssertEqual(try login(user, "right").status, 200, "one failure after a success is not blocked")
+    }
+
+    private func login(_ user: String, _ password: String, from address: String) throws -> Int {
+        try call(
+            "POST", "/authentication/login", #"{"user_name":"\#(user)","password":"\#(password)"}"#,
+            headers: [("x-real-ip", address)]
+        ).status
+    }
+
+    func testAGuesserFromOneAddressCannotLockTheOwnerOut() throws {
+        let user = Self.uniqueName("own")
+        XCTAssertEqual(try register(user, "right"), 200)
+        for _ in 0..<(LoginThrottle.freeFailures + 2) {
+            XCTAssertNotEqual(try login(user, "guess", from: "192.0.2.7"), 200)
+        }
+        XCTAssertEqual(try login(user, "right", from: "192.0.2.7"), 429, "the guessing address is blocked")
+        XCTAssertEqual(try login(user, "right", from: "198.51.100.1"), 200, "the owner, elsewhere, is not")
+    }
+
+    func testGuessesSpreadOverManyAddressesBlockTheNameEverywhere() throws {
+        let user = Self.uniqueName("spr")
+        XCTAssertEqual(try register(user, "right"), 200)
+        // Each address stays under its own limit; together they reach the name's.
+        for i in 0..<LoginThrottle.freeFailuresPerName {
+            let address = "203.0.113.\(i / (LoginThrottle.freeFailures - 1))"
+            XCTAssertEqual(try login(user, "guess", from: address), 400, "guess \(i) from \(address)")
+        }
+        XCTAssertEqual(try login(user, "right", from: "198.51.100.2"), 429, "the name is blocked from every address")
     }
 
     func testLoginRehashesAStoredHashOfAnotherCost() throws {

@@ -8,6 +8,7 @@ final class GatewayProofTests: XCTestCase {
     private let proof = GatewayProof(key: "unit-test-key")!
     private let identity = [
         ("x-user-id", "7"), ("x-user-name", "alice"), ("x-user-role", "user"), ("x-request-id", "r-1"),
+        ("x-real-ip", "192.0.2.1"),
     ]
 
     private func request(
@@ -20,7 +21,7 @@ final class GatewayProofTests: XCTestCase {
 
     func testMatchesTheDocumentedFormat() {
         let at: Int64 = 1_700_000_000_123
-        let message = "POST\n/classic/BUY?x=1\n7\nalice\nuser\nr-1\n\(at)"
+        let message = "POST\n/classic/BUY?x=1\n7\nalice\nuser\nr-1\n192.0.2.1\n\(at)"
         let mac = Crypto.hmacSHA256(key: Array("unit-test-key".utf8), data: Array(message.utf8))
         XCTAssertEqual(
             proof.sign(method: "POST", target: "/classic/BUY?x=1", headers: identity, atMillis: at),
@@ -45,6 +46,7 @@ final class GatewayProofTests: XCTestCase {
         XCTAssertEqual(proof.verify(request(signed, "POST", "/classic/BUY", query: "a=1")), .mismatch, "query")
         for (name, value) in [
             ("x-user-id", "1"), ("x-user-name", "admin"), ("x-user-role", "admin"), ("x-request-id", "r-2"),
+            ("x-real-ip", "198.51.100.9"),
         ] {
             XCTAssertEqual(proof.verify(request(swap(name, value))), .mismatch, name)
         }

@@ -8,7 +8,8 @@
 public struct GatewayProof: Sendable {
     public static let header = "x-gateway-proof"
     /// The request headers the proof covers, in message order.
-    public static let signedHeaders = ["x-user-id", "x-user-name", "x-user-role", "x-request-id"]
+    /// (`x-real-ip`: the client's address, which the login throttle keys on.)
+    public static let signedHeaders = ["x-user-id", "x-user-name", "x-user-role", "x-request-id", "x-real-ip"]
     public static let maxSkewMillis: Int64 = 60_000
 
     private let key: [UInt8]
