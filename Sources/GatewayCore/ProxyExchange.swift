@@ -197,6 +197,8 @@ final class ProxyExchange: FDWatcher {
         let reusable = !h.closes && input.count == h.length + body.count
         var response = HTTPResponse(status: h.status, headers: relayedHeaders(h), body: body)
         response.headers.append(("x-request-id", plan.requestId))
+        // A HEAD answer keeps the length the upstream gave for its GET (RFC 9110 §9.3.2).
+        if plan.request.isHead, let n = h.contentLength { response = response.headOnly(length: n) }
         complete(reusable: reusable)
         responder.respond(response)
     }

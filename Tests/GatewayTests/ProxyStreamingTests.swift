@@ -106,6 +106,20 @@ final class ProxyStreamingTests: XCTestCase {
         XCTAssertEqual(upstream.connections, 1, "the upstream socket went back to the pool after the last chunk")
     }
 
+    func testAHeadAnswerKeepsTheLengthItsGetWouldHave() throws {
+        let upstream = try RawUpstream { fd in
+            // The answer to a HEAD: the GET's head, no body.
+            RawSocket.send(fd, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 42\r\n\r\n")
+        }
+        let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
+        let client = HTTPClient()
+        let r = try client.request(
+            gw.endpoint, method: "HEAD", path: "/engine/getStockTransactions", headers: [("token", ProxyTestKeys.token())])
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.header("content-length"), "42")
+        XCTAssertTrue(r.body.isEmpty)
+    }
+
     func testABodyCutShortClosesTheClientConnectionInsteadOfLookingComplete() throws {
         let upstream = try RawUpstream { fd in
             RawSocket.send(

@@ -6,7 +6,15 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     /// For a HEAD request: the length the GET body would have; no body is sent.
-    var headOnlyLength: Int?
+    public internal(set) var headOnlyLength: Int?
+
+    /// A HEAD answer relayed from elsewhere (a proxy): no body, `length` as its Content-Length.
+    public func headOnly(length: Int) -> HTTPResponse {
+        var r = self
+        r.body = []
+        r.headOnlyLength = length
+        return r
+    }
     /// A body too large to hold in memory (e.g. a whole-system DUMPLOG): the event loop streams
     /// the file to the client in bounded chunks instead of `body`.
     public var bodyFile: BodyFile?
@@ -206,7 +214,7 @@ extension HTTPResponse {
     /// The answer to a HEAD request: the GET response's head, without its body.
     func forHead() -> HTTPResponse {
         var r = self
-        r.headOnlyLength = bodyFile?.length ?? body.count
+        r.headOnlyLength = headOnlyLength ?? bodyFile?.length ?? body.count
         r.body = []
         bodyFile?.discard()
         r.bodyFile = nil
