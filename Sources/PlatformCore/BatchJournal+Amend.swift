@@ -2,8 +2,10 @@ import Ledger
 import ServiceCore
 
 // Amended orders: a new total quantity and limit price, and a new seq when the amend cost the
-// order its time priority. Written after the parents' remaining/status, so an order placed and
-// amended in the same batch ends up amended.
+// order its time priority. Written after the batch's new rows (an order placed and amended in the
+// same batch ends up amended) and before the older parents' remaining/status (whose average price,
+// once completed, is over the amended quantity). A parent already COMPLETED here (placed in this
+// batch, its average price set) keeps that price.
 extension BatchJournal {
     struct Amend {
         var quantity: Int64
@@ -28,7 +30,8 @@ extension BatchJournal {
         let rows = ids.map { amends[$0] }
         try db.query(
             """
-            UPDATE stock_transactions t SET quantity = d.q, price_cents = d.p, seq = COALESCE(d.s, t.seq)
+            UPDATE stock_transactions t SET quantity = d.q, seq = COALESCE(d.s, t.seq),
+                price_cents = CASE WHEN t.status = 'COMPLETED' THEN t.price_cents ELSE d.p END
             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[]) AS d(id, q, p, s) WHERE t.id = d.id
             """,
             [

@@ -23,6 +23,8 @@ final class BatchJournal {
         var quantity: Int64
         var remaining: Int64
         var millis: Int64
+        /// A parent's fills so far, in cents (`filled_cents`): what its price averages once done.
+        var filledCents: Int64 = 0
     }
 
     struct WalletRow {
@@ -44,7 +46,7 @@ final class BatchJournal {
     private var txIndex: [Int64: Int] = [:]
     private(set) var walletRows: [WalletRow] = []
     /// Resting parents written by earlier batches whose remaining/status changed.
-    private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus, owner: Int64)] = [:]
+    private var parentUpdates: [Int64: (remaining: Int64, status: OrderStatus, owner: Int64, filledCents: Int64)] = [:]
     /// What this batch tells the event streams once it has committed.
     var events = BatchEvents()
     private var accountDeltas: [Int64: Delta] = [:]
@@ -78,14 +80,30 @@ final class BatchJournal {
 
     func addWallet(_ row: WalletRow) { walletRows.append(row) }
 
-    /// New remaining/status of `owner`'s parent order, whether it was written in this batch or before.
-    func setOrderState(id: Int64, remaining: Int64, status: OrderStatus, owner: Int64) {
+    /// New remaining/status of `owner`'s parent order, whether it was written in this batch or
+    /// before. `filledCents`: the notional of the fills that brought it here. A parent shows its
+    /// limit while any of it can still trade; once COMPLETED, the price it traded at: the
+    /// volume-weighted average of all its fills (taker fills at placement or amend, maker fills
+    /// later), in whole currency units, as for one that filled at once.
+    func setOrderState(id: Int64, remaining: Int64, status: OrderStatus, owner: Int64, filledCents: Int64 = 0) {
         if let i = txIndex[id] {
             txRows[i].remaining = remaining
             txRows[i].status = status
+            txRows[i].filledCents += filledCents
+            if status == .completed {
+                txRows[i].priceCents = Self.averagePrice(
+                    txRows[i].filledCents, quantity: pendingQuantity(id) ?? txRows[i].quantity)
+            }
         } else {
-            parentUpdates[id] = (remaining, status, owner)
+            let earlier = parentUpdates[id]?.filledCents ?? 0
+            parentUpdates[id] = (remaining, status, owner, earlier + filledCents)
         }
+    }
+
+    /// `cents` over `quantity` shares, rounded to whole currency units (the API's prices). The
+    /// same formula is in the parents' UPDATE below.
+    static func averagePrice(_ cents: Int64, quantity: Int64) -> Int64 {
+        quantity > 0 ? (cents + quantity * 50) / (quantity * 100) * 100 : 0
     }
 
     /// The status this batch has given an order written before it, not yet in the ledger (a
@@ -174,11 +192,13 @@ final class BatchJournal {
             try db.query(
                 """
                 INSERT INTO stock_transactions (id, user_id, stock_id, parent_id, wallet_tx_id, status, is_buy,
-                                                order_type, price_cents, quantity, remaining, created_at, seq)
-                SELECT id, u, s, p, w, st, b, ot, pr, q, r, to_timestamp(ms / 1000.0), id
+                                                order_type, price_cents, quantity, remaining, created_at, seq,
+                                                filled_cents)
+                SELECT id, u, s, p, w, st, b, ot, pr, q, r, to_timestamp(ms / 1000.0), id, f
                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::text[],
-                            $7::bool[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[])
-                     AS t(id, u, s, p, w, st, b, ot, pr, q, r, ms)
+                            $7::bool[], $8::text[], $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[],
+                            $13::bigint[])
+                     AS t(id, u, s, p, w, st, b, ot, pr, q, r, ms, f)
                 ORDER BY id
                 """,
                 [
@@ -188,6 +208,7 @@ final class BatchJournal {
                     SQLArray.bools(txRows.map(\.isBuy)), SQLArray.words(txRows.map(\.type.rawValue)),
                     SQLArray.ints(txRows.map(\.priceCents)), SQLArray.ints(txRows.map(\.quantity)),
                     SQLArray.ints(txRows.map(\.remaining)), SQLArray.ints(txRows.map(\.millis)),
+                    SQLArray.ints(txRows.map(\.filledCents)),
                 ])
         }
         if !walletRows.isEmpty {
@@ -204,19 +225,23 @@ final class BatchJournal {
                     SQLArray.ints(walletRows.map(\.cents)), SQLArray.ints(walletRows.map(\.millis)),
                 ])
         }
+        // Amends first: a parent completed by its amend averages over its new quantity.
+        try writeAmends()
         if !parentUpdates.isEmpty {
             let ids = Array(parentUpdates.keys)
             try db.query(
                 """
-                UPDATE stock_transactions t SET remaining = d.r, status = d.st
-                FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS d(id, r, st) WHERE t.id = d.id
+                UPDATE stock_transactions t SET remaining = d.r, status = d.st, filled_cents = t.filled_cents + d.f,
+                    price_cents = CASE WHEN d.st = 'COMPLETED' AND t.quantity > 0
+                        THEN (t.filled_cents + d.f + t.quantity * 50) / (t.quantity * 100) * 100 ELSE t.price_cents END
+                FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[]) AS d(id, r, st, f) WHERE t.id = d.id
                 """,
                 [
                     SQLArray.ints(ids), SQLArray.ints(ids.map { parentUpdates[$0]?.remaining ?? 0 }),
                     SQLArray.words(ids.map { parentUpdates[$0]?.status.rawValue ?? "" }),
+                    SQLArray.ints(ids.map { parentUpdates[$0]?.filledCents ?? 0 }),
                 ])
         }
-        try writeAmends()
         if !accountDeltas.isEmpty {
             // Ascending user id: one order for every row lock the batch takes at the end.
             try writeAccounts(accountDeltas.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })

@@ -80,7 +80,8 @@ extension MatchingEngine {
             id: old.id, quantity: newQuantity, priceCents: newPrice,
             seq: amended.keptPriority ? nil : seq)
         j.setOrderState(
-            id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining), owner: userId)
+            id: old.id, remaining: remaining, status: .of(quantity: newQuantity, remaining: remaining), owner: userId,
+            filledCents: amended.report.cost)
         j.events.touchedStocks.insert(stockId)
         if remaining == 0 { restingStock[old.id] = nil }
         if let last = fills.last { st.lastTrade = last.price }

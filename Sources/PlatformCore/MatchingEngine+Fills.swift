@@ -21,7 +21,8 @@ extension MatchingEngine {
                     cents: f.notional, millis: now))
             j.setOrderState(
                 id: f.makerOrderId, remaining: f.makerRemaining,
-                status: f.makerRemaining == 0 ? .completed : .partiallyComplete, owner: f.makerOwner)
+                status: f.makerRemaining == 0 ? .completed : .partiallyComplete, owner: f.makerOwner,
+                filledCents: f.notional)
             j.events.trades.append(.init(stockId: stockId, priceCents: f.price, quantity: f.quantity, millis: now))
             if f.makerRemaining == 0 { restingStock[f.makerOrderId] = nil }
             // The maker's headroom becomes the cash or shares it reserved them for.

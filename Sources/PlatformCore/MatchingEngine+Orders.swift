@@ -116,7 +116,7 @@ extension MatchingEngine {
         } else if onePrice, let first = fills.first {
             price = first.price
         } else if filled > 0 {
-            price = (result.cost + filled * 50) / (filled * 100) * 100
+            price = BatchJournal.averagePrice(result.cost, quantity: filled)
         } else {
             price = o.priceCents ?? 0
         }
@@ -125,7 +125,8 @@ extension MatchingEngine {
             .init(
                 id: takerId, userId: userId, stockId: stockId, parentId: nil, walletTxId: takerWallet,
                 status: .of(quantity: o.quantity, remaining: remaining), isBuy: o.isBuy, type: o.type,
-                priceCents: price, quantity: o.quantity, remaining: remaining, millis: now))
+                priceCents: price, quantity: o.quantity, remaining: remaining, millis: now,
+                filledCents: result.cost))
         if let w = takerWallet {
             j.addWallet(
                 .init(id: w, userId: userId, stockTxId: takerId, isDebit: o.isBuy, cents: result.cost, millis: now))

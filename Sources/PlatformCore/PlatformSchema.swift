@@ -109,10 +109,25 @@ public enum PlatformSchema {
         DROP INDEX stock_transactions_user;
         """)
 
+    /// What a parent's fills have traded so far (cents), so a parent that completes shows the
+    /// average price of all its fills (BatchJournal.setOrderState). Open orders get theirs from
+    /// their children; closed ones keep the price they have.
+    static let filledCents = Migration(
+        206, "stock transactions: cents filled so far",
+        """
+        ALTER TABLE stock_transactions ADD COLUMN filled_cents BIGINT NOT NULL DEFAULT 0;
+        UPDATE stock_transactions p SET filled_cents = c.cents
+        FROM (SELECT k.parent_id, sum(k.price_cents * k.quantity) AS cents
+              FROM stock_transactions k JOIN stock_transactions o ON o.id = k.parent_id
+              WHERE o.status IN ('IN_PROGRESS', 'PARTIALLY_COMPLETE') AND o.parent_id IS NULL
+              GROUP BY k.parent_id) c
+        WHERE p.id = c.parent_id;
+        """)
+
     public static var allMigrations: [Migration] {
         LedgerSchema.migrations + migrations + [
             walletNotify, LedgerSchema.platformIncomingBackfill, accountVersions, stockShards,
-            transactionsByUserAndId,
+            transactionsByUserAndId, filledCents,
         ]
     }
 }

@@ -191,6 +191,28 @@ final class EngineSemanticsTests: XCTestCase {
         try PTLedger.headroomMatchesRestingOrders()
     }
 
+    func testACompletedParentShowsTheAveragePriceOfAllItsFills() throws {
+        // A limit buy that takes 2 @ 25 at once, rests 3 @ 30, and later fills as the maker.
+        let s1 = try api.newUser("vw1").token
+        let s2 = try api.newUser("vw2").token
+        let b = try api.newUser("vwb").token
+        let s = try api.createStock(s1)
+        api.grant(s1, s, 2)
+        ptAssertSuccess(api.order(s1, s, buy: false, limit: 25, 2), "ask 2 @ 25")
+        api.deposit(b, "1000")
+        ptAssertSuccess(api.order(b, s, buy: true, limit: 30, 5), "bid 5 @ 30: 2 fill at 25, 3 rest")
+        var parent = try XCTUnwrap(api.stockTxs(b).first)
+        XCTAssertEqual(parent.text("order_status"), "PARTIALLY_COMPLETE")
+        XCTAssertEqual(parent.text("stock_price"), "30", "its limit while some of it rests")
+        api.grant(s2, s, 3)
+        ptAssertSuccess(api.order(s2, s, buy: false, limit: 30, 3), "ask 3 @ 30 fills the rest")
+        parent = try XCTUnwrap(api.stockTxs(b).first)
+        XCTAssertEqual(parent.text("order_status"), "COMPLETED")
+        XCTAssertEqual(parent.text("stock_price"), "28", "(2 × 25 + 3 × 30) / 5")
+        XCTAssertEqual(api.balance(b), "860")
+        try PTLedger.conservation()
+    }
+
     func testPortfolioListsStocksInTheOrderTheyWereCreated() throws {
         let u = try api.newUser("pord").token
         let first = try api.createStock(u)
