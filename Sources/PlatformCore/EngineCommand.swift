@@ -87,7 +87,10 @@ extension Rejection {
     static func limitOrder(_ why: OrderBookError, quantity: Int64) -> Rejection {
         switch why {
         case .insufficientLiquidity:
-            return Rejection(400, "fill-or-kill: fewer than \(quantity) shares available at or better than the limit price; nothing traded")
+            return Rejection(
+                400,
+                "fill-or-kill: fewer than \(quantity) shares available at or better than the limit price; nothing traded"
+            )
         case .overflow:
             return Rejection(400, "the order would take this stock's resting volume past the ledger's bound")
         case .invalidQuantity: return Rejection(400, "quantity must be greater than 0")

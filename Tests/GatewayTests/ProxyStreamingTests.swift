@@ -114,7 +114,8 @@ final class ProxyStreamingTests: XCTestCase {
         let gw = try TestGateway(["DT_UPSTREAM_ENGINE": upstream.endpoint.description])
         let client = HTTPClient()
         let r = try client.request(
-            gw.endpoint, method: "HEAD", path: "/engine/getStockTransactions", headers: [("token", ProxyTestKeys.token())])
+            gw.endpoint, method: "HEAD", path: "/engine/getStockTransactions",
+            headers: [("token", ProxyTestKeys.token())])
         XCTAssertEqual(r.status, 200)
         XCTAssertEqual(r.header("content-length"), "42")
         XCTAssertTrue(r.body.isEmpty)

@@ -15,12 +15,14 @@ final class AuditAndLoginTests: XCTestCase {
     func testFieldsACommandDoesNotTakeAreNeitherReadNorLogged() throws {
         let ep = try EdgeEnv.nginx()
         let (user, token) = try EdgeHTTP.newUser(ep, prefix: "afx")
-        XCTAssertEqual(try classic(ep, token, "ADD", [("amount", .string("5.00")), ("stock", .string("ABC"))]).status, 200)
+        XCTAssertEqual(
+            try classic(ep, token, "ADD", [("amount", .string("5.00")), ("stock", .string("ABC"))]).status, 200)
         let db = try PTEnv.pg()
         for (command, status) in [("COMMIT_BUY", 400), ("DISPLAY_SUMMARY", 200), ("CANCEL_SELL", 400)] {
             let n = Int64.random(in: 100_000_000...900_000_000_000)
             let r = try classic(
-                ep, token, command, [("amount", .string("5.00")), ("stock", .string("ABC")), ("transactionNum", .int(n))])
+                ep, token, command,
+                [("amount", .string("5.00")), ("stock", .string("ABC")), ("transactionNum", .int(n))])
             XCTAssertEqual(r.status, status, "\(command): \(r.text)")
             let rows = try db.query(
                 "SELECT count(*), count(stock), count(funds_cents) FROM classic_log WHERE txn = $1 AND username = $2",

@@ -217,7 +217,7 @@ final class EngineSemanticsTests: XCTestCase {
         let u = try api.newUser("pord").token
         let first = try api.createStock(u)
         let second = try api.createStock(u)
-        api.grant(u, second, 2)  // acquired first
+        api.grant(u, second, 2) // acquired first
         api.grant(u, first, 1)
         let r = api.request("GET", "/transaction/getStockPortfolio", token: u)
         let ids = (r.value("$.data")?.arrayValue ?? []).map { PTResponse.text($0["stock_id"]) }
@@ -280,11 +280,14 @@ final class EngineSemanticsTests: XCTestCase {
         }
         // Numbers count by value, however they are spelled (Python's json writes 5.0 for a float).
         let v = try api.newUser("val").token
-        ptAssertSuccess(api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":1.5e2}"#), "1.5e2")
-        ptAssertSuccess(api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":2.500}"#), "2.500")
+        ptAssertSuccess(
+            api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":1.5e2}"#), "1.5e2")
+        ptAssertSuccess(
+            api.request("POST", "/transaction/addMoneyToWallet", token: v, body: #"{"amount":2.500}"#), "2.500")
         XCTAssertEqual(api.balance(v), "152.50")
         ptAssertSuccess(
-            api.request("POST", "/setup/addStockToUser", token: v, body: #"{"stock_id":"\#(s)","quantity":3.0}"#), "3.0")
+            api.request("POST", "/setup/addStockToUser", token: v, body: #"{"stock_id":"\#(s)","quantity":3.0}"#), "3.0"
+        )
         XCTAssertEqual(api.owned(v, s), "3")
         let name = PTEnv.unique("dup")
         ptAssertSuccess(

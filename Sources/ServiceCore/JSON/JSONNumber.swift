@@ -24,7 +24,7 @@ extension ExactNumber {
         var i = 0
         let negative = i < text.count && text[i] == UInt8(ascii: "-")
         if negative { i += 1 }
-        var digits: [UInt8] = []  // significant digits, integer part then fraction
+        var digits: [UInt8] = [] // significant digits, integer part then fraction
         var fractionDigits = 0
         var inFraction = false
         while i < text.count {

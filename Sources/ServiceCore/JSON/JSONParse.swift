@@ -33,7 +33,8 @@ private struct JSONParser {
     func fail(_ reason: String) -> JSONParseError { JSONParseError(offset: pos, reason: reason) }
 
     func duplicate(_ key: String, at offset: Int) -> JSONParseError {
-        let shown = key.unicodeScalars.count <= 64 && key.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7f }
+        let shown =
+            key.unicodeScalars.count <= 64 && key.unicodeScalars.allSatisfy { $0.value >= 0x20 && $0.value < 0x7f }
         return JSONParseError(offset: offset, reason: shown ? "duplicate key \"\(key)\"" : "duplicate key")
     }
 
@@ -67,7 +68,7 @@ private struct JSONParser {
     mutating func object(depth: Int) throws(JSONParseError) -> JSON {
         pos += 1
         var pairs: [(String, JSON)] = []
-        var keys: Set<String>?  // built once an object is large enough for a linear scan to cost
+        var keys: Set<String>? // built once an object is large enough for a linear scan to cost
         skipSpace()
         if pos < buf.count, buf[pos] == UInt8(ascii: "}") {
             pos += 1
