@@ -1,13 +1,13 @@
 # shellcheck shell=bash
 # Requests from scripts straight to a service port carry the gateway's proof (GatewayProof.swift):
-#   x-gateway-proof: <unix ms>.<hex HMAC-SHA256(DT_INTERNAL_KEY, method\ntarget\nuid\nname\nrole\nrequest-id\nms)>
-# Scripts send no identity, so those four lines are empty. The key comes from STATE_DIR/internal-key
+#   x-gateway-proof: <unix ms>.<hex HMAC-SHA256(DT_INTERNAL_KEY, method\ntarget\nuid\nname\nrole\nrequest-id\nreal-ip\nms)>
+# Scripts send no identity and no address, so those five lines are empty. The key comes from STATE_DIR/internal-key
 # and reaches python3 through the environment, never a command line. Needs common.sh.
 
 gateway_proof() {
     local method="$1" target="$2" ms
     ms="$(date +%s%3N)"
-    printf '%s\n%s\n\n\n\n\n%s' "$method" "$target" "$ms" \
+    printf '%s\n%s\n\n\n\n\n\n%s' "$method" "$target" "$ms" \
         | DT_PROOF_KEY="$(head -n1 "$STATE_DIR/internal-key")" python3 -c '
 import hashlib, hmac, os, sys
 print(hmac.new(os.environ["DT_PROOF_KEY"].encode(), sys.stdin.buffer.read(), hashlib.sha256).hexdigest())' \
