@@ -73,7 +73,7 @@ extension ClassicEngine {
         else { return nil }
         switch status {
         case "OK": break
-        case "NO_PENDING": throw noPending(c, buy: side == .buy)
+        case "NO_PENDING": throw try noPending(tx, c, buy: side == .buy)
         case "BOUND" where commit: throw side == .buy ? ClassicInput.holdingBound : ClassicInput.balanceBound
         default: throw unexpected(status, c.request.command)
         }

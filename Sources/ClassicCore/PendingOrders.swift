@@ -54,16 +54,26 @@ extension ClassicEngine {
         }
     }
 
-    /// "Expired" only when this command's own lazy expiry released the order; one the sweeper
-    /// released earlier leaves no trace to tell apart from a commit or cancel, so the sentence
-    /// then names every way the stack can be empty rather than guess.
-    func noPending(_ c: CommandContext, buy: Bool) -> ClassicError {
-        let word = buy ? "BUY" : "SELL"
-        let expired = buy ? c.expiredBuys : c.expiredSells
-        let sentence =
-            expired > 0
-            ? "the pending \(word) expired (older than 60 s)"
-            : "no \(word) is pending: none was made, or each was committed, cancelled or expired after 60 s"
+    /// NO_PENDING_BUY/SELL, saying which (§10.10): "expired" when this command's own lazy expiry
+    /// released the order, or when the user's latest entry about that side is an expiry's
+    /// systemEvent (e.g. the 500 ms sweeper's), not a BUY/SELL, COMMIT or CANCEL of theirs since;
+    /// otherwise none is pending. The read runs only on this refusal, backwards on the log's
+    /// (username, id) index to the first such entry.
+    func noPending(_ tx: PGConnection, _ c: CommandContext, buy: Bool) throws -> ClassicError {
+        let side: (ClassicCommandName, ClassicCommandName, ClassicCommandName) =
+            buy ? (.BUY, .COMMIT_BUY, .CANCEL_BUY) : (.SELL, .COMMIT_SELL, .CANCEL_SELL)
+        var expired = (buy ? c.expiredBuys : c.expiredSells) > 0
+        if !expired, let user = c.username {
+            let last = try tx.query(
+                """
+                SELECT kind FROM classic_log
+                WHERE username = $1 AND command IN ($2, $3, $4) AND kind IN ('userCommand', 'systemEvent')
+                ORDER BY id DESC LIMIT 1
+                """, [user, side.0.rawValue, side.1.rawValue, side.2.rawValue])
+            expired = last.string(0, 0) == AuditKind.systemEvent.rawValue
+        }
+        let word = side.0.rawValue
+        let sentence = expired ? "the pending \(word) expired (older than 60 s)" : "no \(word) is pending"
         return ClassicError(buy ? .NO_PENDING_BUY : .NO_PENDING_SELL, sentence)
     }
 
@@ -128,7 +138,7 @@ extension ClassicEngine {
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let (p, cash) = try settle(tx, &c, side: .buy, commit: true) { acct, c in
-            guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw try noPending(tx, c, buy: true) }
             // The held cash leaves the system for the shares (a buy from the market).
             guard
                 try LedgerTx(tx).settleMarketBuy(
@@ -151,7 +161,7 @@ extension ClassicEngine {
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let (p, cash) = try settle(tx, &c, side: .buy, commit: false) { acct, c in
-            guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw noPending(c, buy: true) }
+            guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw try noPending(tx, c, buy: true) }
             try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
             return p
         }
@@ -198,7 +208,7 @@ extension ClassicEngine {
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let (p, cash) = try settle(tx, &c, side: .sell, commit: true) { acct, c in
-            guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw try noPending(tx, c, buy: false) }
             // The held shares leave the system for cash at the SELL's price (a sale to the market).
             guard
                 try LedgerTx(tx).settleMarketSell(
@@ -218,7 +228,7 @@ extension ClassicEngine {
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let (p, _) = try settle(tx, &c, side: .sell, commit: false) { acct, c in
-            guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw noPending(c, buy: false) }
+            guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw try noPending(tx, c, buy: false) }
             try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
             return p
         }

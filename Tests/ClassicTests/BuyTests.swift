@@ -168,5 +168,14 @@ final class BuyTests: ClassicTestCase {
         XCTAssertEqual(sys.first?.command, .CANCEL_BUY)
         try engine.sweepExpired(db: db)
         XCTAssertEqual(try entries(buyTxn, u).filter { $0.kind == .systemEvent }.count, 1, "released once only")
+        // §10.10: the refusal says the BUY expired (the sweeper released it, not this command),
+        // and, once that was said, that none is pending.
+        let first = try fails(.COMMIT_BUY, u, .NO_PENDING_BUY)
+        XCTAssertTrue(first?.sentence.contains("expired") ?? false, first?.sentence ?? "")
+        let second = try fails(.CANCEL_BUY, u, .NO_PENDING_BUY)
+        XCTAssertEqual(second?.sentence, "no BUY is pending")
+        try ok(.BUY, u, stock: sym, amount: "10.00")
+        try ok(.COMMIT_BUY, u)
+        XCTAssertEqual(try fails(.COMMIT_BUY, u, .NO_PENDING_BUY)?.sentence, "no BUY is pending", "after a commit")
     }
 }
