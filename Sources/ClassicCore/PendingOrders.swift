@@ -138,7 +138,9 @@ extension ClassicEngine {
 
     func commitBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let (p, cash) = try settle(tx, &c, side: .buy, commit: true) { acct, c in
-            guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else { throw try noPending(tx, c, buy: true) }
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .buy) else {
+                throw try noPending(tx, c, buy: true)
+            }
             // The held cash leaves the system for the shares (a buy from the market).
             guard
                 try LedgerTx(tx).settleMarketBuy(
@@ -161,7 +163,9 @@ extension ClassicEngine {
     func cancelBuy(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let (p, cash) = try settle(tx, &c, side: .buy, commit: false) { acct, c in
-            guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else { throw try noPending(tx, c, buy: true) }
+            guard let p = try popNewest(tx, userId: acct.userId, side: .buy) else {
+                throw try noPending(tx, c, buy: true)
+            }
             try shiftCash(tx, userId: acct.userId, hold: -p.heldCents)
             return p
         }
@@ -208,7 +212,9 @@ extension ClassicEngine {
     func commitSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let user = try c.requireUser()
         let (p, cash) = try settle(tx, &c, side: .sell, commit: true) { acct, c in
-            guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else { throw try noPending(tx, c, buy: false) }
+            guard let p = try lockNewest(tx, userId: acct.userId, side: .sell) else {
+                throw try noPending(tx, c, buy: false)
+            }
             // The held shares leave the system for cash at the SELL's price (a sale to the market).
             guard
                 try LedgerTx(tx).settleMarketSell(
@@ -228,7 +234,9 @@ extension ClassicEngine {
 
     func cancelSell(_ tx: PGConnection, _ c: inout CommandContext) throws -> JSON {
         let (p, _) = try settle(tx, &c, side: .sell, commit: false) { acct, c in
-            guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else { throw try noPending(tx, c, buy: false) }
+            guard let p = try popNewest(tx, userId: acct.userId, side: .sell) else {
+                throw try noPending(tx, c, buy: false)
+            }
             try shiftReserved(tx, userId: acct.userId, stockId: p.stockId, by: -p.shares)
             return p
         }
