@@ -57,8 +57,9 @@ extension ClassicEngine {
     /// NO_PENDING_BUY/SELL, saying which (§10.10): "expired" when this command's own lazy expiry
     /// released the order, or when the user's latest entry about that side is an expiry's
     /// systemEvent (e.g. the 500 ms sweeper's), not a BUY/SELL, COMMIT or CANCEL of theirs since;
-    /// otherwise none is pending. The read runs only on this refusal, backwards on the log's
-    /// (username, id) index to the first such entry.
+    /// otherwise none is pending. The read runs only on this refusal, over the user's last 1,000
+    /// entries on the log's (username, id) index (ordered as the index is, so the plan cannot walk
+    /// the whole log's primary key instead: an audit found it did, 16 ms at 40k rows).
     func noPending(_ tx: PGConnection, _ c: CommandContext, buy: Bool) throws -> ClassicError {
         let side: (ClassicCommandName, ClassicCommandName, ClassicCommandName) =
             buy ? (.BUY, .COMMIT_BUY, .CANCEL_BUY) : (.SELL, .COMMIT_SELL, .CANCEL_SELL)
@@ -66,8 +67,10 @@ extension ClassicEngine {
         if !expired, let user = c.username {
             let last = try tx.query(
                 """
-                SELECT kind FROM classic_log
-                WHERE username = $1 AND command IN ($2, $3, $4) AND kind IN ('userCommand', 'systemEvent')
+                SELECT kind FROM (
+                    SELECT kind, command, id FROM classic_log WHERE username = $1
+                    ORDER BY username DESC, id DESC LIMIT 1000) recent
+                WHERE command IN ($2, $3, $4) AND kind IN ('userCommand', 'systemEvent')
                 ORDER BY id DESC LIMIT 1
                 """, [user, side.0.rawValue, side.1.rawValue, side.2.rawValue])
             expired = last.string(0, 0) == AuditKind.systemEvent.rawValue

@@ -47,6 +47,7 @@ public enum Requests {
         switch value.exact(scale: 0) {
         case .value(let n)?: v = n
         case .outOfRange?: throw bad("\(field) is too large (at most \(max))")
+        case .belowRange?: throw bad("\(field) must be greater than 0")
         case .finer?, nil: throw bad("\(field) must be a whole number")
         }
         guard v > 0 else { throw bad("\(field) must be greater than 0") }
@@ -86,6 +87,7 @@ public enum Requests {
         case .value(let c)?: cents = c
         case .finer?: throw bad("amount must have at most two decimals")
         case .outOfRange?: throw bad("amount is too large")
+        case .belowRange?: throw bad("amount must be greater than 0")
         case nil: throw bad("amount must be a number")
         }
         guard cents > 0 else { throw bad("amount must be greater than 0") }

@@ -50,6 +50,7 @@ final class JSONTests: XCTestCase {
         XCTAssertEqual(n("9223372036854775808").exact(scale: 0), .outOfRange)
         XCTAssertEqual(n("92233720368547758.08").exact(scale: 2), .outOfRange)
         XCTAssertEqual(n("1e999999999999999999").exact(scale: 0), .outOfRange)
+        XCTAssertEqual(n("-1e400").exact(scale: 2), .belowRange)
         XCTAssertEqual(n("1e-999999999999999999").exact(scale: 2), .finer)
         XCTAssertEqual(n("0e999999999").exact(scale: 2), .value(0))
         XCTAssertNil(JSON.string("5").exact(scale: 0))

@@ -6,8 +6,10 @@ public enum ExactNumber: Equatable, Sendable {
     case value(Int64)
     /// Not a whole multiple of 10^-scale (e.g. `1.5` as a whole number, `1.005` in cents).
     case finer
-    /// Outside Int64 once scaled.
+    /// Above Int64 once scaled.
     case outOfRange
+    /// Below Int64 once scaled (a huge negative number).
+    case belowRange
 }
 
 extension JSON {
@@ -62,12 +64,13 @@ extension ExactNumber {
             power += 1
         }
         guard power >= 0 else { return .finer }
-        guard digits.count + power <= 19 else { return .outOfRange }
+        let outside: ExactNumber = negative ? .belowRange : .outOfRange
+        guard digits.count + power <= 19 else { return outside }
         var v: Int64 = 0
         for d in digits + [UInt8](repeating: 0, count: power) {
             let (m, o1) = v.multipliedReportingOverflow(by: 10)
             let (s, o2) = m.addingReportingOverflow(Int64(d))
-            guard !o1, !o2 else { return .outOfRange }
+            guard !o1, !o2 else { return outside }
             v = s
         }
         return .value(negative ? -v : v)
